@@ -1,0 +1,5 @@
+"""python -m cnncalc"""
+
+from cnncalc.cli import main
+
+main()

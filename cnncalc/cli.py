@@ -1,0 +1,123 @@
+"""The command line: options in, core called, renderer chosen, exit status out.
+
+Exit statuses: 0 the spec planned; 2 the spec or the command line is invalid
+(click also uses 2 for usage errors); 1 is kept for budget checks.
+Only click and the standard library are imported at start-up; everything else
+is imported by the command that needs it, so `--format json` never loads rich.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from cnncalc import __version__
+from cnncalc.errors import EXIT_ERROR
+
+
+def _use_colour(stream) -> bool:
+    return "NO_COLOR" not in os.environ and hasattr(stream, "isatty") and stream.isatty()
+
+
+def _report(exc, fmt: str) -> None:
+    from cnncalc.render.text import format_diagnostics
+
+    if fmt == "json":
+        from cnncalc.render import json as json_render
+
+        click.echo(json_render.dumps(json_render.errors_document(exc.diagnostics)))
+    message = format_diagnostics(exc.diagnostics, exc.source)
+    count = len(exc.diagnostics)
+    if count > 1:
+        message += f"\n{count} errors"
+    click.echo(message, err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "-V", "--version", prog_name="cnncalc")
+def cli() -> None:
+    """Plan a CNN from a YAML spec: every layer's shape and parameters, no framework needed."""
+
+
+@cli.command()
+@click.argument("spec", metavar="SPEC")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="table for people, json for pipelines (a stable, versioned document)",
+)
+def plan(spec: str, fmt: str) -> None:
+    """Plan the architecture in SPEC (a YAML file, or - for standard input).
+
+    Prints each layer's output shape and parameter count, the totals, and the
+    in_features of the first linear layer.
+    """
+    from cnncalc.engine import plan as make_plan
+    from cnncalc.errors import SpecError
+    from cnncalc.spec import load_file
+
+    try:
+        result = make_plan(load_file(spec))
+    except SpecError as exc:
+        _report(exc, fmt)
+        sys.exit(EXIT_ERROR)
+    if fmt == "json":
+        from cnncalc.render import json as json_render
+
+        click.echo(json_render.dumps(json_render.plan_document(result)))
+        return
+    from rich.console import Console
+
+    from cnncalc.render.table import render
+
+    stdout = click.get_text_stream("stdout")
+    colour = _use_colour(stdout)
+    render(result, Console(file=stdout, highlight=False, no_color=not colour, force_terminal=colour))
+
+
+@cli.command()
+@click.argument("type_name", required=False, metavar="[TYPE]")
+def layers(type_name: str | None) -> None:
+    """List the layer types, or describe one TYPE: its fields, defaults and examples."""
+    from cnncalc.layers import LAYER_TYPES, REGISTRY, lookup, suggest
+
+    if type_name is None:
+        for cls in LAYER_TYPES:
+            summary = (cls.__doc__ or "").strip().splitlines()[0]
+            click.echo(f"{cls.type_name:<20} {summary}")
+        return
+    layer = lookup(type_name)
+    if layer is None:
+        hint = suggest(type_name, REGISTRY)
+        click.echo(
+            f"error: unknown layer type {type_name!r}" + (f"; did you mean {hint!r}?" if hint else ""),
+            err=True,
+        )
+        sys.exit(EXIT_ERROR)
+    import inspect
+
+    cls = type(layer)
+    click.echo(cls.type_name + (f"  (also: {', '.join(cls.aliases)})" if cls.aliases else ""))
+    click.echo()
+    click.echo(inspect.cleandoc(cls.__doc__ or ""))
+    click.echo()
+    click.echo("Fields:" if cls.fields else "Fields: none")
+    for f in cls.fields:
+        default = "required" if f.required else f"default {f.default!r}"
+        aliases = f"; also {', '.join(f.aliases)}" if f.aliases else ""
+        main = "; the main argument" if f.name == cls.main_field else ""
+        doc = f" - {f.doc}" if f.doc else ""
+        click.echo(f"  {f.name}: {f.kind.expected}, {default}{main}{aliases}{doc}")
+    click.echo("Every layer also takes: name, trainable (true/false).")
+
+
+def main() -> None:
+    try:
+        cli(prog_name="cnncalc")
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,122 @@
+"""The planner: propagate shapes through a spec and count what each layer holds.
+
+Pure: it returns a Plan or raises SpecError, and never prints.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cnncalc.errors import Diagnostic, LayerError, SpecError
+from cnncalc.layers.base import Shape, fmt_shape
+from cnncalc.spec import LayerSpec, Spec
+
+_RANK_NAMES = {1: "[features]", 2: "[channels, length]", 3: "[channels, height, width]"}
+
+
+@dataclass(frozen=True)
+class LayerResult:
+    spec: LayerSpec
+    input_shape: Shape
+    output_shape: Shape
+    params: int
+    buffers: int
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def type_name(self) -> str:
+        return self.spec.type_name
+
+    @property
+    def trainable(self) -> bool:
+        return self.spec.trainable
+
+    @property
+    def trainable_params(self) -> int:
+        return self.params if self.spec.trainable else 0
+
+
+@dataclass(frozen=True)
+class Totals:
+    params: int
+    trainable_params: int
+    non_trainable_params: int
+    buffers: int
+
+
+@dataclass(frozen=True)
+class FirstLinear:
+    """The first fully connected layer, and where its in_features come from."""
+
+    name: str
+    index: int
+    in_features: int
+    flattened_shape: Shape | None  # what the flatten before it collapsed, if any
+    flattened_by: str | None
+
+    def derivation(self) -> str:
+        """'64 x 12 x 12 = 9,216', or just '9,216' when nothing was flattened."""
+        if self.flattened_shape and len(self.flattened_shape) > 1:
+            return " x ".join(str(d) for d in self.flattened_shape) + f" = {self.in_features:,}"
+        return f"{self.in_features:,}"
+
+
+@dataclass(frozen=True)
+class Plan:
+    name: str
+    input_shape: Shape
+    layers: list[LayerResult]
+    totals: Totals
+    first_linear: FirstLinear | None
+
+    @property
+    def output_shape(self) -> Shape:
+        return self.layers[-1].output_shape if self.layers else self.input_shape
+
+
+def plan(spec: Spec) -> Plan:
+    """Propagate shapes layer by layer; the first impossible layer raises SpecError."""
+    results: list[LayerResult] = []
+    shape = spec.input_shape
+    flattened: tuple[Shape, str] | None = None
+    first_linear: FirstLinear | None = None
+    for layer_spec in spec.layers:
+        layer, cfg = layer_spec.layer, layer_spec.cfg
+        try:
+            if layer.input_rank is not None and len(shape) != layer.input_rank:
+                raise LayerError(_rank_message(layer_spec, shape), code="shape.rank")
+            out = layer.output_shape(cfg, shape)
+            params = layer.params(cfg, shape, out)
+            buffers = layer.buffers(cfg, shape, out)
+        except LayerError as exc:
+            message = f"layer {layer_spec.name!r} ({layer_spec.type_name}): {exc.message}"
+            raise SpecError(
+                [Diagnostic(exc.code, message, layer_spec.loc_of(exc.field))], spec.source
+            ) from None
+        if len(out) == 1 and len(shape) > 1:
+            flattened = (shape, layer_spec.name)
+        if first_linear is None and layer_spec.type_name == "linear":
+            first_linear = FirstLinear(
+                layer_spec.name,
+                layer_spec.index,
+                shape[-1],
+                flattened[0] if flattened and len(shape) == 1 else None,
+                flattened[1] if flattened and len(shape) == 1 else None,
+            )
+        results.append(LayerResult(layer_spec, shape, out, params, buffers))
+        shape = out
+    params = sum(r.params for r in results)
+    trainable = sum(r.trainable_params for r in results)
+    totals = Totals(params, trainable, params - trainable, sum(r.buffers for r in results))
+    return Plan(spec.name, spec.input_shape, results, totals, first_linear)
+
+
+def _rank_message(layer_spec: LayerSpec, shape: Shape) -> str:
+    wanted = _RANK_NAMES.get(layer_spec.layer.input_rank, f"{layer_spec.layer.input_rank}-axis")
+    message = f"needs a {wanted} input but gets {fmt_shape(shape)}"
+    if len(shape) < (layer_spec.layer.input_rank or 0):
+        message += "; spatial layers must come before `flatten`"
+    return message

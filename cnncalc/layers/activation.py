@@ -1,0 +1,188 @@
+"""Activation functions: shape-neutral, and parameter-free except PReLU."""
+
+from __future__ import annotations
+
+from cnncalc.errors import LayerError
+from cnncalc.layers.base import INPLACE, Choice, Field, Float, Int, LayerType, Shape
+
+
+class _Elementwise(LayerType):
+    fields = (INPLACE,)
+
+    def output_shape(self, cfg: dict, shape: Shape) -> Shape:
+        return shape
+
+
+class ReLU(_Elementwise):
+    """max(0, x), as torch.nn.ReLU.
+
+    Example: [64, 55, 55] {} -> [64, 55, 55] params=0
+    """
+
+    type_name = "relu"
+
+
+class ReLU6(_Elementwise):
+    """min(max(0, x), 6), as torch.nn.ReLU6 (MobileNet).
+
+    Example: [32, 112, 112] {} -> [32, 112, 112] params=0
+    """
+
+    type_name = "relu6"
+
+
+class LeakyReLU(_Elementwise):
+    """x for x > 0, negative_slope * x otherwise, as torch.nn.LeakyReLU.
+
+    Example: [128] {negative_slope: 0.2} -> [128] params=0
+    """
+
+    type_name = "leaky_relu"
+    aliases = ("leakyrelu",)
+    main_field = "negative_slope"
+    fields = (Field("negative_slope", Float(), 0.01, aliases=("alpha",)), INPLACE)
+
+
+class ELU(_Elementwise):
+    """Exponential linear unit, as torch.nn.ELU.
+
+    Example: [128] {alpha: 1.0} -> [128] params=0
+    """
+
+    type_name = "elu"
+    main_field = "alpha"
+    fields = (Field("alpha", Float(), 1.0), INPLACE)
+
+
+class GELU(_Elementwise):
+    """Gaussian error linear unit, as torch.nn.GELU (approximate: none or tanh).
+
+    Example: [96, 56, 56] {} -> [96, 56, 56] params=0
+    """
+
+    type_name = "gelu"
+    fields = (Field("approximate", Choice("none", "tanh"), "none"),)
+
+
+class SiLU(_Elementwise):
+    """x * sigmoid(x), also called swish, as torch.nn.SiLU.
+
+    Example: [32, 112, 112] {} -> [32, 112, 112] params=0
+    """
+
+    type_name = "silu"
+    aliases = ("swish",)
+
+
+class Mish(_Elementwise):
+    """x * tanh(softplus(x)), as torch.nn.Mish.
+
+    Example: [32, 64, 64] {} -> [32, 64, 64] params=0
+    """
+
+    type_name = "mish"
+
+
+class Hardswish(_Elementwise):
+    """Piecewise-linear swish (MobileNetV3), as torch.nn.Hardswish.
+
+    Example: [16, 112, 112] {} -> [16, 112, 112] params=0
+    """
+
+    type_name = "hardswish"
+    aliases = ("hard_swish",)
+
+
+class Hardsigmoid(_Elementwise):
+    """Piecewise-linear sigmoid (MobileNetV3 gates), as torch.nn.Hardsigmoid.
+
+    Example: [16, 1, 1] {} -> [16, 1, 1] params=0
+    """
+
+    type_name = "hardsigmoid"
+    aliases = ("hard_sigmoid",)
+
+
+class Sigmoid(LayerType):
+    """1 / (1 + exp(-x)), as torch.nn.Sigmoid.
+
+    Example: [1] {} -> [1] params=0
+    """
+
+    type_name = "sigmoid"
+
+    def output_shape(self, cfg: dict, shape: Shape) -> Shape:
+        return shape
+
+
+class Tanh(LayerType):
+    """Hyperbolic tangent, as torch.nn.Tanh (LeNet-5).
+
+    Example: [6, 28, 28] {} -> [6, 28, 28] params=0
+    """
+
+    type_name = "tanh"
+
+    def output_shape(self, cfg: dict, shape: Shape) -> Shape:
+        return shape
+
+
+class _Normalising(LayerType):
+    main_field = "dim"
+    fields = (Field("dim", Int(), 1, aliases=("axis",), doc="axis to normalise over; the batch is 0"),)
+
+    def output_shape(self, cfg: dict, shape: Shape) -> Shape:
+        rank = len(shape) + 1
+        if not -rank <= cfg["dim"] < rank:
+            raise LayerError(
+                f"dim {cfg['dim']} is out of range for a {rank}-axis tensor (batch included)",
+                field="dim",
+            )
+        return shape
+
+
+class Softmax(_Normalising):
+    """Softmax over `dim` (default 1: the features or channels), as torch.nn.Softmax.
+
+    Example: [1000] {} -> [1000] params=0
+    """
+
+    type_name = "softmax"
+
+
+class LogSoftmax(_Normalising):
+    """log(softmax(x)) over `dim`, as torch.nn.LogSoftmax.
+
+    Example: [10] {} -> [10] params=0
+    """
+
+    type_name = "log_softmax"
+    aliases = ("logsoftmax",)
+
+
+class PReLU(LayerType):
+    """Leaky ReLU with a learned slope, as torch.nn.PReLU: one slope, or one per channel.
+
+    Example: [64, 56, 56] {} -> [64, 56, 56] params=1
+    Example: [64, 56, 56] {num_parameters: 64} -> [64, 56, 56] params=64
+    """
+
+    type_name = "prelu"
+    main_field = "num_parameters"
+    fields = (
+        Field("num_parameters", Int(min=1), 1, doc="1, or the number of channels"),
+        Field("init", Float(), 0.25),
+    )
+
+    def output_shape(self, cfg: dict, shape: Shape) -> Shape:
+        count = cfg["num_parameters"]
+        if count not in (1, shape[0]):
+            raise LayerError(
+                f"num_parameters must be 1 or the {shape[0]:,} input channels, got {count:,}",
+                field="num_parameters",
+                code="shape.mismatch",
+            )
+        return shape
+
+    def params(self, cfg: dict, shape: Shape, out: Shape) -> int:
+        return cfg["num_parameters"]

@@ -1,0 +1,236 @@
+"""What a layer type is: its config schema and its shape and parameter rules.
+
+Shapes exclude the batch dimension and are channels-first: (C, H, W) for
+images, (F,) for features. Pairs are (height, width).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from cnncalc.errors import LayerError
+
+Shape = tuple[int, ...]
+Pair = tuple[int, int]
+
+REQUIRED = object()
+
+
+class FieldError(Exception):
+    """A config value of the wrong kind; the message says what was expected."""
+
+
+def _is_int(value: Any) -> bool:
+    # YAML booleans are Python ints; `kernel_size: yes` is a mistake, not 1.
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"boolean {str(value).lower()}"
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return f"string {value!r}"
+    if isinstance(value, list):
+        return f"list {value!r}"
+    if isinstance(value, dict):
+        return "mapping"
+    return f"{type(value).__name__} {value!r}"
+
+
+class Kind:
+    """How one config value is checked and normalised."""
+
+    expected = "a value"
+
+    def parse(self, value: Any) -> Any:
+        raise NotImplementedError
+
+
+class Int(Kind):
+    def __init__(self, min: int | None = None):
+        self.min = min
+        self.expected = "an integer" if min is None else f"an integer >= {min}"
+
+    def parse(self, value: Any) -> int:
+        if not _is_int(value):
+            raise FieldError(f"expected {self.expected}, got {_describe(value)}")
+        if self.min is not None and value < self.min:
+            raise FieldError(f"expected {self.expected}, got {value}")
+        return value
+
+
+class Float(Kind):
+    def __init__(self, min: float | None = None, max: float | None = None, min_open: bool = False):
+        self.min, self.max, self.min_open = min, max, min_open
+        bounds = []
+        if min is not None:
+            bounds.append(f"{'>' if min_open else '>='} {min}")
+        if max is not None:
+            bounds.append(f"<= {max}")
+        self.expected = "a number" + (f" {' and '.join(bounds)}" if bounds else "")
+
+    def parse(self, value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise FieldError(f"expected {self.expected}, got {_describe(value)}")
+        too_low = self.min is not None and (value <= self.min if self.min_open else value < self.min)
+        if too_low or (self.max is not None and value > self.max) or value != value:
+            raise FieldError(f"expected {self.expected}, got {value}")
+        return value
+
+
+class Bool(Kind):
+    expected = "true or false"
+
+    def parse(self, value: Any) -> bool:
+        if not isinstance(value, bool):
+            raise FieldError(f"expected true or false, got {_describe(value)}")
+        return value
+
+
+class Choice(Kind):
+    def __init__(self, *choices: str):
+        self.choices = choices
+        self.expected = "one of " + ", ".join(choices)
+
+    def parse(self, value: Any) -> str:
+        if value not in self.choices or not isinstance(value, str):
+            raise FieldError(f"expected {self.expected}, got {_describe(value)}")
+        return value
+
+
+class PairOf(Kind):
+    """An int for both axes, or [height, width]."""
+
+    def __init__(self, min: int = 0):
+        self.min = min
+        self.expected = f"an integer >= {min} or [height, width]"
+
+    def parse(self, value: Any) -> Pair:
+        items = value if isinstance(value, list) else [value, value]
+        if len(items) != 2 or not all(_is_int(v) for v in items):
+            raise FieldError(f"expected {self.expected}, got {_describe(value)}")
+        if any(v < self.min for v in items):
+            raise FieldError(f"expected {self.expected}, got {value}")
+        return (items[0], items[1])
+
+
+class Padding(PairOf):
+    """Convolution padding: a pair, or 'same' / 'valid' as in torch.nn.Conv2d."""
+
+    def __init__(self):
+        super().__init__(min=0)
+        self.expected = "an integer >= 0, [height, width], 'same' or 'valid'"
+
+    def parse(self, value: Any) -> Pair | str:
+        if value in ("same", "valid"):
+            return value
+        if isinstance(value, str):
+            raise FieldError(f"expected {self.expected}, got {_describe(value)}")
+        return super().parse(value)
+
+
+class SizePair(Kind):
+    """An adaptive-pool or upsample size: int, or [height, width] where null keeps that axis."""
+
+    def __init__(self, allow_none: bool = True):
+        self.allow_none = allow_none
+        keep = " (null keeps the input's size)" if allow_none else ""
+        self.expected = f"an integer >= 1 or [height, width]{keep}"
+
+    def parse(self, value: Any) -> tuple[int | None, int | None]:
+        items = value if isinstance(value, list) else [value, value]
+        if isinstance(value, list) and len(items) != 2 or value is None:
+            raise FieldError(f"expected {self.expected}, got {_describe(value)}")
+        for item in items:
+            if item is None and self.allow_none:
+                continue
+            if not _is_int(item) or item < 1:
+                raise FieldError(f"expected {self.expected}, got {_describe(value)}")
+        return (items[0], items[1])
+
+
+class ScalePair(Kind):
+    expected = "a number > 0 or [height, width] of numbers > 0"
+
+    def parse(self, value: Any) -> tuple[float, float]:
+        items = value if isinstance(value, list) else [value, value]
+        ok = len(items) == 2 and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for v in items
+        )
+        if not ok:
+            raise FieldError(f"expected {self.expected}, got {_describe(value)}")
+        return (items[0], items[1])
+
+
+@dataclass(frozen=True)
+class Field:
+    """One config key of a layer type, named as torch.nn's constructor names it."""
+
+    name: str
+    kind: Kind
+    default: Any = REQUIRED
+    aliases: tuple[str, ...] = ()
+    doc: str = ""
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+
+# Keys every layer accepts besides its own fields.
+COMMON_KEYS = ("type", "name", "trainable")
+
+
+class LayerType:
+    """A layer kind: one subclass per type, registered in cnncalc.layers.LAYER_TYPES.
+
+    Subclasses declare `type_name`, `fields`, optionally `main_field` (what a
+    bare value means in `linear: 128`), `aliases` and `input_rank`, and
+    implement `output_shape`; `params` and `buffers` default to none.
+    Each method receives the validated config (canonical field names, defaults
+    filled) and the input shape, and raises LayerError for impossible inputs.
+    """
+
+    type_name: ClassVar[str]
+    aliases: ClassVar[tuple[str, ...]] = ()
+    fields: ClassVar[tuple[Field, ...]] = ()
+    main_field: ClassVar[str | None] = None
+    input_rank: ClassVar[int | None] = None  # None: any rank
+    # A field whose value, if given, must equal what the input implies.
+    inferred_field: ClassVar[str | None] = None
+
+    def output_shape(self, cfg: dict, shape: Shape) -> Shape:
+        raise NotImplementedError
+
+    def params(self, cfg: dict, shape: Shape, out: Shape) -> int:
+        return 0
+
+    def buffers(self, cfg: dict, shape: Shape, out: Shape) -> int:
+        """Non-learned state saved with the model, such as batch norm's running statistics."""
+        return 0
+
+
+def channels_of(shape: Shape) -> int:
+    return shape[0]
+
+
+def check_inferred(cfg: dict, field_name: str, actual: int, what: str) -> None:
+    """Refuse a stated in_channels/in_features/num_features that the input contradicts."""
+    stated = cfg.get(field_name)
+    if stated is not None and stated != actual:
+        raise LayerError(
+            f"{field_name} is {stated:,} but the input has {actual:,} {what}",
+            field=field_name,
+            code="shape.mismatch",
+        )
+
+
+def fmt_shape(shape: Shape) -> str:
+    return "[" + ", ".join(str(d) for d in shape) + "]"
+
+
+# Activation functions and other shape-neutral layers accept `inplace` as torch does.
+INPLACE = Field("inplace", Bool(), False, doc="compute in place (no effect on shapes or counts)")

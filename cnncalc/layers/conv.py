@@ -1,0 +1,207 @@
+"""Convolutions: conv2d and conv_transpose2d, with torch.nn's exact shape rules."""
+
+from __future__ import annotations
+
+from cnncalc.errors import LayerError
+from cnncalc.layers.base import (
+    Bool,
+    Choice,
+    Field,
+    Int,
+    LayerType,
+    Padding,
+    PairOf,
+    Shape,
+    check_inferred,
+)
+
+_AXES = ("height", "width")
+
+
+def _pair_text(pair) -> str:
+    return f"{pair[0]}x{pair[1]}"
+
+
+def _check_groups(cfg: dict, in_channels: int) -> None:
+    groups, out_channels = cfg["groups"], cfg["out_channels"]
+    if in_channels % groups:
+        raise LayerError(
+            f"groups={groups} does not divide the {in_channels:,} input channels", field="groups"
+        )
+    if out_channels % groups:
+        raise LayerError(
+            f"groups={groups} does not divide out_channels={out_channels:,}", field="groups"
+        )
+
+
+def same_padding(kernel: int, dilation: int) -> tuple[int, int]:
+    """Padding before and after for padding='same'; the odd pixel goes after, as torch does.
+
+    >>> same_padding(4, 1)
+    (1, 2)
+    """
+    total = dilation * (kernel - 1)
+    return total // 2, total - total // 2
+
+
+def conv_output_size(size: int, kernel: int, stride: int, pad_total: int, dilation: int) -> int:
+    """torch.nn.Conv2d along one axis: floor((in + pad - d*(k-1) - 1) / s) + 1.
+
+    >>> conv_output_size(50, 3, 1, 2, 1)  # the chapter's 50 + 2*1 - (3 - 1) = 50
+    50
+    """
+    return (size + pad_total - dilation * (kernel - 1) - 1) // stride + 1
+
+
+class Conv2d(LayerType):
+    """2-D convolution, as torch.nn.Conv2d.
+
+    params = out_channels * (in_channels / groups) * kh * kw (+ out_channels bias),
+    the chapter's (n*m*l + 1)*k for groups=1.
+
+    Example: [32, 50, 50] {out_channels: 64, kernel_size: 3, padding: 1} -> [64, 50, 50] params=18496
+    Example: [3, 224, 224] {out_channels: 64, kernel_size: 11, stride: 4, padding: 2} -> [64, 55, 55] params=23296
+    Example: [16, 50, 100] {out_channels: 33, kernel_size: [3, 5], stride: [2, 1], padding: [4, 2], dilation: [3, 1]} -> [33, 26, 100] params=7953
+    Example: [32, 28, 28] {out_channels: 32, kernel_size: 3, padding: same, groups: 32} -> [32, 28, 28] params=320
+    """
+
+    type_name = "conv2d"
+    aliases = ("conv", "convolution", "conv2")
+    main_field = "out_channels"
+    input_rank = 3
+    inferred_field = "in_channels"
+    fields = (
+        Field("in_channels", Int(min=1), None, doc="inferred from the input; checked if given"),
+        Field("out_channels", Int(min=1), aliases=("filters", "channels"), doc="number of filters"),
+        Field("kernel_size", PairOf(min=1), aliases=("kernel",), doc="int or [h, w]"),
+        Field("stride", PairOf(min=1), 1, aliases=("strides",)),
+        Field("padding", Padding(), 0, aliases=("pad",), doc="int, [h, w], 'same' or 'valid'"),
+        Field("dilation", PairOf(min=1), 1, aliases=("dilation_rate",)),
+        Field("groups", Int(min=1), 1),
+        Field("bias", Bool(), True, aliases=("use_bias",)),
+        Field("padding_mode", Choice("zeros", "reflect", "replicate", "circular"), "zeros"),
+    )
+
+    def padding_amounts(self, cfg: dict) -> tuple[tuple[int, int], tuple[int, int]]:
+        """(before, after) padding per axis, resolving 'same' and 'valid'."""
+        padding = cfg["padding"]
+        if padding == "valid":
+            return (0, 0), (0, 0)
+        if padding == "same":
+            return tuple(same_padding(k, d) for k, d in zip(cfg["kernel_size"], cfg["dilation"]))
+        return tuple((p, p) for p in padding)
+
+    def output_shape(self, cfg: dict, shape: Shape) -> Shape:
+        channels, *spatial = shape
+        check_inferred(cfg, "in_channels", channels, "channels")
+        _check_groups(cfg, channels)
+        if cfg["padding"] == "same" and cfg["stride"] != (1, 1):
+            raise LayerError(
+                f"padding 'same' needs stride 1 (torch refuses strided 'same' convolutions), "
+                f"got stride {_pair_text(cfg['stride'])}",
+                field="padding",
+            )
+        pads = self.padding_amounts(cfg)
+        _check_padding_mode(cfg["padding_mode"], pads, spatial)
+        out = []
+        for axis, size, k, s, d, (before, after) in zip(
+            _AXES, spatial, cfg["kernel_size"], cfg["stride"], cfg["dilation"], pads
+        ):
+            effective = d * (k - 1) + 1
+            if size + before + after < effective:
+                dilated = f" (dilation {d} makes it {effective})" if d > 1 else ""
+                raise LayerError(
+                    f"kernel {axis} {k}{dilated} is larger than the padded input {axis} "
+                    f"{size + before + after} ({size} + padding {before + after})",
+                    field="kernel_size",
+                )
+            out.append(conv_output_size(size, k, s, before + after, d))
+        return (cfg["out_channels"], *out)
+
+    def params(self, cfg: dict, shape: Shape, out: Shape) -> int:
+        kh, kw = cfg["kernel_size"]
+        weights = cfg["out_channels"] * (shape[0] // cfg["groups"]) * kh * kw
+        return weights + (cfg["out_channels"] if cfg["bias"] else 0)
+
+
+def _check_padding_mode(mode: str, pads, spatial) -> None:
+    # Non-zero modes pad a copy with F.pad first, which has limits of its own.
+    if mode not in ("reflect", "circular"):
+        return
+    for axis, size, (before, after) in zip(_AXES, spatial, pads):
+        biggest = max(before, after)
+        if mode == "reflect" and biggest >= size:
+            raise LayerError(
+                f"reflect padding {biggest} must be smaller than the input {axis} {size}",
+                field="padding",
+            )
+        if mode == "circular" and biggest > size:
+            raise LayerError(
+                f"circular padding {biggest} must not exceed the input {axis} {size}",
+                field="padding",
+            )
+
+
+class ConvTranspose2d(LayerType):
+    """2-D transposed convolution ("deconvolution"), as torch.nn.ConvTranspose2d.
+
+    out = (in - 1)*stride - 2*padding + dilation*(kernel - 1) + output_padding + 1;
+    params = in_channels * (out_channels / groups) * kh * kw (+ out_channels bias).
+
+    Example: [16, 6, 6] {out_channels: 16, kernel_size: 3, stride: 2, padding: 1} -> [16, 11, 11] params=2320
+    Example: [16, 6, 6] {out_channels: 16, kernel_size: 3, stride: 2, padding: 1, output_padding: 1} -> [16, 12, 12] params=2320
+    Example: [1024, 16, 16] {out_channels: 512, kernel_size: 2, stride: 2} -> [512, 32, 32] params=2097664
+    """
+
+    type_name = "conv_transpose2d"
+    aliases = ("convtranspose2d", "conv2d_transpose", "deconv", "deconv2d", "conv_transpose")
+    main_field = "out_channels"
+    input_rank = 3
+    inferred_field = "in_channels"
+    fields = (
+        Field("in_channels", Int(min=1), None, doc="inferred from the input; checked if given"),
+        Field("out_channels", Int(min=1), aliases=("filters", "channels")),
+        Field("kernel_size", PairOf(min=1), aliases=("kernel",)),
+        Field("stride", PairOf(min=1), 1, aliases=("strides",)),
+        Field("padding", PairOf(min=0), 0, aliases=("pad",)),
+        Field("output_padding", PairOf(min=0), 0),
+        Field("groups", Int(min=1), 1),
+        Field("bias", Bool(), True, aliases=("use_bias",)),
+        Field("dilation", PairOf(min=1), 1, aliases=("dilation_rate",)),
+    )
+
+    def output_shape(self, cfg: dict, shape: Shape) -> Shape:
+        channels, *spatial = shape
+        check_inferred(cfg, "in_channels", channels, "channels")
+        _check_groups(cfg, channels)
+        out = []
+        for axis, size, k, s, p, op, d in zip(
+            _AXES,
+            spatial,
+            cfg["kernel_size"],
+            cfg["stride"],
+            cfg["padding"],
+            cfg["output_padding"],
+            cfg["dilation"],
+        ):
+            if op >= s and op >= d:
+                raise LayerError(
+                    f"output_padding {op} along {axis} must be smaller than the stride ({s}) "
+                    f"or the dilation ({d})",
+                    field="output_padding",
+                )
+            size_out = (size - 1) * s - 2 * p + d * (k - 1) + op + 1
+            if size_out < 1:
+                raise LayerError(
+                    f"output {axis} would be {size_out}: (in {size} - 1)*stride {s} "
+                    f"- 2*padding {p} + dilation {d}*(kernel {k} - 1) + output_padding {op} + 1",
+                    field="padding",
+                    code="shape.nonpositive",
+                )
+            out.append(size_out)
+        return (cfg["out_channels"], *out)
+
+    def params(self, cfg: dict, shape: Shape, out: Shape) -> int:
+        kh, kw = cfg["kernel_size"]
+        weights = shape[0] * (cfg["out_channels"] // cfg["groups"]) * kh * kw
+        return weights + (cfg["out_channels"] if cfg["bias"] else 0)

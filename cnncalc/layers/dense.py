@@ -1,0 +1,76 @@
+"""Fully connected layers and the reshaping around them: linear, flatten."""
+
+from __future__ import annotations
+
+from math import prod
+
+from cnncalc.errors import LayerError
+from cnncalc.layers.base import Bool, Field, Int, LayerType, Shape, check_inferred, fmt_shape
+
+
+class Linear(LayerType):
+    """Fully connected layer, as torch.nn.Linear: params = (in_features + 1) * out_features.
+
+    in_features is worked out from the input; the chapter's "hard part" is
+    this number for the first dense layer after the convolutions.
+
+    Example: [9216] {out_features: 128} -> [128] params=1179776
+    Example: [128] {out_features: 2, bias: false} -> [2] params=256
+    """
+
+    type_name = "linear"
+    aliases = ("dense", "fc", "fully_connected")
+    main_field = "out_features"
+    inferred_field = "in_features"
+    fields = (
+        Field("in_features", Int(min=1), None, doc="inferred from the input; checked if given"),
+        Field("out_features", Int(min=1), aliases=("units", "features")),
+        Field("bias", Bool(), True, aliases=("use_bias",)),
+    )
+
+    def output_shape(self, cfg: dict, shape: Shape) -> Shape:
+        if len(shape) > 1 and cfg["in_features"] is None:
+            # torch.nn.Linear would act on the last axis only; nearly always the
+            # user forgot to flatten, which is the error this tool exists to catch.
+            raise LayerError(
+                f"linear needs a flat input but gets {fmt_shape(shape)}; add `flatten` before it "
+                f"(giving {prod(shape):,} features), or set in_features: {shape[-1]} to apply it "
+                f"to the last axis as torch.nn.Linear does",
+                code="shape.not-flat",
+            )
+        check_inferred(cfg, "in_features", shape[-1], "features" if len(shape) == 1 else "values on its last axis")
+        return (*shape[:-1], cfg["out_features"])
+
+    def params(self, cfg: dict, shape: Shape, out: Shape) -> int:
+        return (shape[-1] + (1 if cfg["bias"] else 0)) * cfg["out_features"]
+
+
+class Flatten(LayerType):
+    """Flatten to one feature axis, as torch.nn.Flatten(): [C, H, W] -> [C*H*W] (in C, H, W order).
+
+    start_dim and end_dim count the batch as dimension 0, as in torch.
+
+    Example: [64, 12, 12] {} -> [9216] params=0
+    Example: [256, 6, 6] {} -> [9216] params=0
+    Example: [8, 4, 4] {start_dim: 2} -> [8, 16] params=0
+    """
+
+    type_name = "flatten"
+    fields = (
+        Field("start_dim", Int(min=1), 1, doc="first axis to flatten, batch = 0"),
+        Field("end_dim", Int(), -1, doc="last axis to flatten (negative counts from the end)"),
+    )
+
+    def output_shape(self, cfg: dict, shape: Shape) -> Shape:
+        rank = len(shape) + 1  # with the batch axis, as torch numbers them
+        start, end = cfg["start_dim"], cfg["end_dim"]
+        end_index = end + rank if end < 0 else end
+        if start >= rank:
+            raise LayerError(f"start_dim {start} is past the last axis ({rank - 1})", field="start_dim")
+        if not start <= end_index < rank:
+            raise LayerError(
+                f"end_dim {end} does not lie between start_dim {start} and the last axis ({rank - 1})",
+                field="end_dim",
+            )
+        a, b = start - 1, end_index - 1  # without the batch axis
+        return (*shape[:a], prod(shape[a : b + 1]), *shape[b + 1 :])

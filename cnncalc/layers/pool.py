@@ -1,0 +1,184 @@
+"""Pooling: max and average, adaptive and global. None of them has parameters."""
+
+from __future__ import annotations
+
+from cnncalc.errors import LayerError
+from cnncalc.layers.base import Bool, Field, Int, LayerType, PairOf, Shape, SizePair
+
+_AXES = ("height", "width")
+
+
+def pool_output_size(size: int, kernel: int, stride: int, padding: int, dilation: int, ceil_mode: bool) -> int:
+    """torch's pooling output length along one axis (ATen pooling_output_shape).
+
+    With ceil_mode the last window may hang off the end, but only if it starts
+    inside the input or the left padding.
+
+    >>> pool_output_size(112, 3, 2, 0, 1, True)  # GoogLeNet's first pool
+    56
+    >>> pool_output_size(4, 2, 3, 1, 1, True)  # the last-window rule drops a window
+    2
+    """
+    numerator = size + 2 * padding - dilation * (kernel - 1) - 1 + (stride - 1 if ceil_mode else 0)
+    out = numerator // stride + 1
+    if ceil_mode and (out - 1) * stride >= size + padding:
+        out -= 1
+    return out
+
+
+def _window_output(cfg: dict, shape: Shape, dilations) -> Shape:
+    channels, *spatial = shape
+    stride = cfg["stride"] or cfg["kernel_size"]
+    out = []
+    for axis, size, k, s, p, d in zip(_AXES, spatial, cfg["kernel_size"], stride, cfg["padding"], dilations):
+        if p > k // 2:
+            raise LayerError(
+                f"padding {p} along {axis} is more than half the kernel size {k} (torch allows at most {k // 2})",
+                field="padding",
+            )
+        size_out = pool_output_size(size, k, s, p, d, cfg["ceil_mode"])
+        if size_out < 1:
+            dilated = f", dilation {d}" if d > 1 else ""
+            raise LayerError(
+                f"output {axis} would be {size_out}: input {axis} {size} with padding {p} "
+                f"is smaller than the kernel {k}{dilated}",
+                field="kernel_size",
+                code="shape.nonpositive",
+            )
+        out.append(size_out)
+    return (channels, *out)
+
+
+_NO_INDICES = Field(
+    "return_indices", Bool(), False, doc="must be false: a layer in a spec passes on one tensor"
+)
+
+
+def _refuse_indices(cfg: dict) -> None:
+    if cfg.get("return_indices"):
+        raise LayerError(
+            "return_indices: true makes the layer return (output, indices), "
+            "which the next layer cannot take",
+            field="return_indices",
+        )
+
+
+class MaxPool2d(LayerType):
+    """2-D max pooling, as torch.nn.MaxPool2d; stride defaults to the kernel size.
+
+    Example: [64, 55, 55] {kernel_size: 3, stride: 2} -> [64, 27, 27] params=0
+    Example: [64, 112, 112] {kernel_size: 3, stride: 2, ceil_mode: true} -> [64, 56, 56] params=0
+    Example: [8, 5, 5] {kernel_size: 2} -> [8, 2, 2] params=0
+    """
+
+    type_name = "maxpool2d"
+    aliases = ("max_pool2d", "maxpool", "max_pool", "maxpooling2d")
+    main_field = "kernel_size"
+    input_rank = 3
+    fields = (
+        Field("kernel_size", PairOf(min=1), aliases=("kernel", "pool_size")),
+        Field("stride", PairOf(min=1), None, aliases=("strides",), doc="defaults to kernel_size"),
+        Field("padding", PairOf(min=0), 0, aliases=("pad",)),
+        Field("dilation", PairOf(min=1), 1),
+        Field("ceil_mode", Bool(), False),
+        _NO_INDICES,
+    )
+
+    def output_shape(self, cfg: dict, shape: Shape) -> Shape:
+        _refuse_indices(cfg)
+        return _window_output(cfg, shape, cfg["dilation"])
+
+
+class AvgPool2d(LayerType):
+    """2-D average pooling, as torch.nn.AvgPool2d; stride defaults to the kernel size.
+
+    Example: [6, 28, 28] {kernel_size: 2} -> [6, 14, 14] params=0
+    Example: [8, 7, 7] {kernel_size: 3, stride: 2, padding: 1, ceil_mode: true} -> [8, 4, 4] params=0
+    """
+
+    type_name = "avgpool2d"
+    aliases = ("avg_pool2d", "avgpool", "avg_pool", "averagepooling2d")
+    main_field = "kernel_size"
+    input_rank = 3
+    fields = (
+        Field("kernel_size", PairOf(min=1), aliases=("kernel", "pool_size")),
+        Field("stride", PairOf(min=1), None, aliases=("strides",), doc="defaults to kernel_size"),
+        Field("padding", PairOf(min=0), 0, aliases=("pad",)),
+        Field("ceil_mode", Bool(), False),
+        Field("count_include_pad", Bool(), True),
+        Field("divisor_override", Int(min=1), None),
+    )
+
+    def output_shape(self, cfg: dict, shape: Shape) -> Shape:
+        return _window_output(cfg, shape, (1, 1))
+
+
+def _adaptive_output(cfg: dict, shape: Shape) -> Shape:
+    channels, height, width = shape
+    out_h, out_w = cfg["output_size"]
+    return (channels, height if out_h is None else out_h, width if out_w is None else out_w)
+
+
+class AdaptiveAvgPool2d(LayerType):
+    """Adaptive average pooling to a fixed output size, as torch.nn.AdaptiveAvgPool2d.
+
+    Example: [256, 13, 13] {output_size: 6} -> [256, 6, 6] params=0
+    Example: [512, 7, 9] {output_size: [1, null]} -> [512, 1, 9] params=0
+    """
+
+    type_name = "adaptive_avgpool2d"
+    aliases = ("adaptive_avg_pool2d", "adaptiveavgpool2d")
+    main_field = "output_size"
+    input_rank = 3
+    fields = (Field("output_size", SizePair()),)
+
+    def output_shape(self, cfg: dict, shape: Shape) -> Shape:
+        return _adaptive_output(cfg, shape)
+
+
+class AdaptiveMaxPool2d(LayerType):
+    """Adaptive max pooling to a fixed output size, as torch.nn.AdaptiveMaxPool2d.
+
+    Example: [64, 10, 10] {output_size: 4} -> [64, 4, 4] params=0
+    """
+
+    type_name = "adaptive_maxpool2d"
+    aliases = ("adaptive_max_pool2d", "adaptivemaxpool2d")
+    main_field = "output_size"
+    input_rank = 3
+    fields = (Field("output_size", SizePair()), _NO_INDICES)
+
+    def output_shape(self, cfg: dict, shape: Shape) -> Shape:
+        _refuse_indices(cfg)
+        return _adaptive_output(cfg, shape)
+
+
+class _GlobalPool2d(LayerType):
+    input_rank = 3
+    fields = (Field("keepdims", Bool(), False, aliases=("keep_dims",), doc="keep [C, 1, 1] instead of [C]"),)
+
+    def output_shape(self, cfg: dict, shape: Shape) -> Shape:
+        return (shape[0], 1, 1) if cfg["keepdims"] else (shape[0],)
+
+
+class GlobalAvgPool2d(_GlobalPool2d):
+    """Average over all positions: [C, H, W] -> [C], like Keras GlobalAveragePooling2D.
+
+    In PyTorch: nn.AdaptiveAvgPool2d(1) followed by nn.Flatten(); keepdims: true gives [C, 1, 1].
+
+    Example: [2048, 7, 7] {} -> [2048] params=0
+    Example: [2048, 7, 7] {keepdims: true} -> [2048, 1, 1] params=0
+    """
+
+    type_name = "global_avgpool2d"
+    aliases = ("global_avg_pool2d", "globalaveragepooling2d", "global_average_pooling")
+
+
+class GlobalMaxPool2d(_GlobalPool2d):
+    """Maximum over all positions: [C, H, W] -> [C], like Keras GlobalMaxPooling2D.
+
+    Example: [512, 7, 7] {} -> [512] params=0
+    """
+
+    type_name = "global_maxpool2d"
+    aliases = ("global_max_pool2d", "globalmaxpooling2d")

@@ -1,0 +1,1 @@
+"""Renderers: turn plans and diagnostics into text, JSON or a rich table."""

@@ -1,0 +1,22 @@
+"""Diagnostics as compiler-style text: path:line:col: error: message, then the line and a caret."""
+
+from __future__ import annotations
+
+from cnncalc.errors import Diagnostic
+
+
+def format_diagnostic(diag: Diagnostic, source: str | None = None) -> str:
+    where = f"{diag.loc}: " if diag.loc else ""
+    text = f"{where}{diag.severity}: {diag.message}"
+    if source is not None and diag.loc is not None:
+        lines = source.splitlines()
+        if 1 <= diag.loc.line <= len(lines):
+            line = lines[diag.loc.line - 1].expandtabs(1)
+            gutter = f"{diag.loc.line:>5} | "
+            # the caret sits under the 1-based column, after the gutter
+            text += f"\n{gutter}{line}\n{' ' * (len(gutter) - 2)}| {' ' * (diag.loc.column - 1)}^"
+    return text
+
+
+def format_diagnostics(diagnostics: list[Diagnostic], source: str | None = None) -> str:
+    return "\n".join(format_diagnostic(d, source) for d in diagnostics)

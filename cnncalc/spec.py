@@ -1,0 +1,359 @@
+"""Spec files: from YAML text to a validated, located list of layers.
+
+Every schema problem in the file is collected and reported together; shape
+problems are found later, by the engine, one at a time.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from cnncalc import yamlload
+from cnncalc.errors import Diagnostic, Loc, SpecError
+from cnncalc.layers import REGISTRY, lookup, suggest
+from cnncalc.layers.base import COMMON_KEYS, FieldError, LayerType, Shape
+from cnncalc.yamlload import YNode
+
+TOP_LEVEL_KEYS = ("name", "input", "layers", "description")
+_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """One entry of `layers:`, validated: canonical field names, defaults filled."""
+
+    index: int
+    name: str
+    layer: LayerType
+    cfg: dict
+    trainable: bool
+    loc: Loc
+    field_locs: dict[str, Loc] = field(default_factory=dict)
+
+    @property
+    def type_name(self) -> str:
+        return self.layer.type_name
+
+    def loc_of(self, field_name: str | None) -> Loc:
+        """Where `field_name` is written, or where the layer starts if it is not."""
+        return self.field_locs.get(field_name, self.loc) if field_name else self.loc
+
+
+@dataclass(frozen=True)
+class Spec:
+    name: str
+    input_shape: Shape
+    layers: list[LayerSpec]
+    path: str
+    source: str
+    input_loc: Loc
+
+
+def load_file(path: str) -> Spec:
+    """Read and parse the spec at `path` ('-' reads standard input)."""
+    import sys
+
+    if path == "-":
+        data = sys.stdin.buffer.read()
+        shown = "<stdin>"
+    else:
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read()
+        except OSError as exc:
+            raise SpecError([Diagnostic("spec.unreadable", f"cannot read spec: {exc.strerror}", Loc(path, 1, 1))]) from None
+        shown = path
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise SpecError(
+            [Diagnostic("spec.encoding", "spec is not UTF-8 text", Loc(shown, line, column))]
+        ) from None
+    default_name = "spec" if path == "-" else _stem(path)
+    return parse(text, shown, default_name=default_name)
+
+
+def _stem(path: str) -> str:
+    base = path.replace("\\", "/").rsplit("/", 1)[-1]
+    return base.rsplit(".", 1)[0] if "." in base else base
+
+
+def parse(text: str, path: str = "<spec>", *, default_name: str = "model") -> Spec:
+    """Parse spec text; raises SpecError listing every problem found."""
+    root = yamlload.load(text, path)
+    return _Parser(text, path).spec(root, default_name)
+
+
+class _Parser:
+    def __init__(self, text: str, path: str):
+        self.text = text
+        self.path = path
+        self.diagnostics: list[Diagnostic] = []
+
+    def error(self, code: str, message: str, loc: Loc) -> None:
+        self.diagnostics.append(Diagnostic(code, message, loc))
+
+    def fail(self) -> SpecError:
+        return SpecError(self.diagnostics, self.text)
+
+    def spec(self, root: YNode | None, default_name: str) -> Spec:
+        if root is None:
+            self.error("spec.empty", "spec is empty; it needs `input:` and `layers:`", Loc(self.path, 1, 1))
+            raise self.fail()
+        if not isinstance(root.value, dict):
+            self.error("spec.bad-value", "a spec is a mapping with `input:` and `layers:`", root.loc)
+            raise self.fail()
+        top = root.value
+        for key in top:
+            if key not in TOP_LEVEL_KEYS:
+                self.unknown_key(key, TOP_LEVEL_KEYS, root.key_locs[key], "at the top level")
+
+        name = default_name
+        if "name" in top:
+            if isinstance(top["name"].value, str) and top["name"].value.strip():
+                name = top["name"].value
+            else:
+                self.error("spec.bad-value", "name: expected a string", top["name"].loc)
+        if "description" in top and not isinstance(top["description"].value, str):
+            self.error("spec.bad-value", "description: expected a string", top["description"].loc)
+
+        input_shape: Shape = ()
+        if "input" not in top:
+            self.error("spec.missing-key", "missing `input:`, the input shape, e.g. [3, 224, 224]", root.loc)
+        else:
+            input_shape = self.input_shape(top["input"])
+        input_loc = top["input"].loc if "input" in top else root.loc
+
+        layers: list[LayerSpec] = []
+        if "layers" not in top:
+            self.error("spec.missing-key", "missing `layers:`, the list of layers", root.loc)
+        elif not isinstance(top["layers"].value, list) or not top["layers"].value:
+            self.error("spec.bad-value", "layers: expected a non-empty list of layers", top["layers"].loc)
+        else:
+            layers = self.layers(top["layers"].value)
+        if self.diagnostics:
+            raise self.fail()
+        return Spec(name, input_shape, layers, self.path, self.text, input_loc)
+
+    def input_shape(self, node: YNode) -> Shape:
+        items = node.value if isinstance(node.value, list) else None
+        ok = bool(items) and all(
+            isinstance(i.value, int) and not isinstance(i.value, bool) and i.value >= 1 for i in items
+        )
+        if not ok:
+            self.error(
+                "spec.bad-value",
+                f"input: expected a shape such as [3, 224, 224] (channels, height, width) "
+                f"or [784] (features), got {node.plain()!r}",
+                node.loc,
+            )
+            return ()
+        return tuple(i.value for i in items)
+
+    def unknown_key(self, key: str, known, loc: Loc, where: str) -> None:
+        hint = suggest(key, known)
+        self.error(
+            "spec.unknown-key",
+            f"unknown key {key!r} {where}" + (f"; did you mean {hint!r}?" if hint else ""),
+            loc,
+        )
+
+    def layers(self, entries: list[YNode]) -> list[LayerSpec]:
+        parsed = [self.entry(i, node) for i, node in enumerate(entries)]
+        explicit = {p["name"] for p in parsed if p and p["name"]}
+        counters: dict[str, int] = {}
+        seen: dict[str, Loc] = {}
+        result = []
+        for p in parsed:
+            if p is None:
+                continue
+            name = p["name"]
+            if name is None:  # conv2d_1, conv2d_2, ... skipping names the user took
+                while True:
+                    counters[p["layer"].type_name] = counters.get(p["layer"].type_name, 0) + 1
+                    name = f"{p['layer'].type_name}_{counters[p['layer'].type_name]}"
+                    if name not in explicit:
+                        break
+            elif name in seen:
+                first = seen[name]
+                self.error(
+                    "spec.duplicate-name",
+                    f"layer name {name!r} is already used by the layer at line {first.line}",
+                    p["name_loc"],
+                )
+            seen.setdefault(name, p["loc"])
+            cfg = self.config(name, p)
+            if cfg is not None:
+                result.append(
+                    LayerSpec(p["index"], name, p["layer"], cfg, p["trainable"], p["loc"], p["field_locs"])
+                )
+        return result
+
+    def entry(self, index: int, node: YNode) -> dict | None:
+        """Split one `layers:` entry into its type, name, flags and raw fields."""
+        raw: dict[str, YNode] = {}
+        key_locs: dict[str, Loc] = {}
+        common: dict[str, YNode] = {}
+        type_node: YNode | None = None
+        if isinstance(node.value, str):  # - relu
+            type_node = node
+        elif isinstance(node.value, dict) and "type" in node.value:  # - {type: conv2d, ...}
+            type_node = node.value["type"]
+            for key, value in node.value.items():
+                if key in COMMON_KEYS:
+                    common[key] = value
+                else:
+                    raw[key] = value
+                    key_locs[key] = node.key_locs[key]
+        elif isinstance(node.value, dict) and node.value:  # - linear: 128 / - conv2d: {...}
+            type_keys = [k for k in node.value if k not in COMMON_KEYS]
+            for key in node.value:
+                if key in COMMON_KEYS:
+                    common[key] = node.value[key]
+            if len(type_keys) != 1:
+                where = node.key_locs[type_keys[1]] if len(type_keys) > 1 else node.loc
+                self.error(
+                    "spec.bad-layer",
+                    f"layer {index + 1}: write one layer per entry, as `- conv2d: {{...}}` or "
+                    f"`- {{type: conv2d, ...}}`; found keys {', '.join(type_keys) or 'none'}",
+                    where,
+                )
+                return None
+            key = type_keys[0]
+            type_node = YNode(key, node.key_locs[key])
+            value = node.value[key]
+            if isinstance(value.value, dict):
+                raw = dict(value.value)
+                key_locs = dict(value.key_locs)
+            elif value.value is not None:
+                raw = {"": value}  # the main field, resolved once the type is known
+                key_locs = {"": value.loc}
+        else:
+            self.error(
+                "spec.bad-layer",
+                f"layer {index + 1}: expected a layer such as `relu`, `linear: 128` or "
+                f"`{{type: conv2d, out_channels: 32, kernel_size: 3}}`, got {node.plain()!r}",
+                node.loc,
+            )
+            return None
+
+        if not isinstance(type_node.value, str):
+            self.error("spec.bad-value", f"layer {index + 1}: type: expected a layer type name", type_node.loc)
+            return None
+        layer = lookup(type_node.value)
+        if layer is None:
+            hint = suggest(type_node.value, REGISTRY)
+            self.error(
+                "spec.unknown-type",
+                f"layer {index + 1}: unknown layer type {type_node.value!r}"
+                + (f"; did you mean {hint!r}?" if hint else "; `cnncalc layers` lists the types"),
+                type_node.loc,
+            )
+            return None
+
+        name, name_loc = None, node.loc
+        if "name" in common:
+            name_loc = common["name"].loc
+            value = common["name"].value
+            if isinstance(value, str) and _NAME_PATTERN.match(value):
+                name = value
+            else:
+                self.error(
+                    "spec.bad-value",
+                    f"layer {index + 1} ({layer.type_name}): name: expected letters, digits, '_' or '-', "
+                    f"starting with a letter or '_', got {value!r}",
+                    name_loc,
+                )
+        trainable = True
+        if "trainable" in common:
+            if isinstance(common["trainable"].value, bool):
+                trainable = common["trainable"].value
+            else:
+                self.error(
+                    "spec.bad-value",
+                    f"layer {index + 1} ({layer.type_name}): trainable: expected true or false",
+                    common["trainable"].loc,
+                )
+        return {
+            "index": index,
+            "layer": layer,
+            "name": name,
+            "name_loc": name_loc,
+            "trainable": trainable,
+            "raw": raw,
+            "key_locs": key_locs,
+            "loc": node.loc,
+            "field_locs": {},
+        }
+
+    def config(self, name: str, p: dict) -> dict | None:
+        """Check the raw fields against the layer type's schema; fill defaults."""
+        layer: LayerType = p["layer"]
+        label = f"layer {name!r} ({layer.type_name})"
+        by_name = {}
+        for f in layer.fields:
+            for key in (f.name, *f.aliases):
+                by_name[key] = f
+        cfg: dict = {}
+        ok = True
+        for key, node in p["raw"].items():
+            key_loc = p["key_locs"][key]
+            if key == "":  # `linear: 128`: a bare value sets the main field
+                if layer.main_field is None:
+                    self.error(
+                        "spec.bad-value",
+                        f"{label}: takes no main argument; write its fields as a mapping, "
+                        f"got {node.plain()!r}",
+                        node.loc,
+                    )
+                    ok = False
+                    continue
+                f = next(f for f in layer.fields if f.name == layer.main_field)
+            elif key in by_name:
+                f = by_name[key]
+            else:
+                known = [f.name for f in layer.fields] + [a for f in layer.fields for a in f.aliases]
+                hint = suggest(key, known + list(COMMON_KEYS))
+                fields = ", ".join(f.name for f in layer.fields) or "none"
+                self.error(
+                    "spec.unknown-key",
+                    f"{label}: unknown key {key!r}"
+                    + (f"; did you mean {hint!r}?" if hint else f"; its fields are: {fields}"),
+                    key_loc,
+                )
+                ok = False
+                continue
+            if f.name in cfg:
+                self.error(
+                    "spec.duplicate-key",
+                    f"{label}: {f.name} is given twice (as {key!r} and an alias)",
+                    key_loc,
+                )
+                ok = False
+                continue
+            value = node.plain()
+            if value is None and f.default is None:
+                cfg[f.name] = None
+            else:
+                try:
+                    cfg[f.name] = f.kind.parse(value)
+                except FieldError as exc:
+                    self.error("spec.bad-value", f"{label}: {f.name}: {exc}", node.loc)
+                    ok = False
+                    continue
+            p["field_locs"][f.name] = node.loc
+        for f in layer.fields:
+            if f.name not in cfg:
+                if f.required:
+                    self.error(
+                        "spec.missing-key",
+                        f"{label}: missing required field {f.name}",
+                        p["loc"],
+                    )
+                    ok = False
+                else:
+                    cfg[f.name] = None if f.default is None else f.kind.parse(f.default)
+        return cfg if ok else None

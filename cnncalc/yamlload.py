@@ -1,0 +1,163 @@
+"""Safe YAML loading that keeps every value's line and column.
+
+PyYAML's `safe_load` forgets where values came from and silently keeps the
+last of two duplicate keys, so specs are composed into nodes and walked here
+instead. Each value becomes a `YNode` holding its Python value and its `Loc`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from cnncalc.errors import Diagnostic, Loc, SpecError
+
+try:  # libyaml is several times faster when present
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    from yaml import SafeLoader as _Loader
+
+# Aliases share nodes, so a tiny file can describe an enormous tree
+# ("billion laughs"); the walk stops after this many values.
+MAX_NODES = 200_000
+
+_MAP_TAG = "tag:yaml.org,2002:map"
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+@dataclass
+class YNode:
+    """A YAML value with its location; mappings also record their keys' locations."""
+
+    value: Any  # dict[str, YNode] | list[YNode] | str | int | float | bool | None
+    loc: Loc
+    key_locs: dict[str, Loc] = field(default_factory=dict)
+
+    def plain(self) -> Any:
+        """The value with every nested YNode unwrapped."""
+        if isinstance(self.value, dict):
+            return {k: v.plain() for k, v in self.value.items()}
+        if isinstance(self.value, list):
+            return [v.plain() for v in self.value]
+        return self.value
+
+
+def _loc(path: str, mark) -> Loc:
+    # PyYAML marks are 0-based; everything cnncalc shows is 1-based.
+    return Loc(path, mark.line + 1, mark.column + 1)
+
+
+def _offset_to_loc(path: str, text: str, offset: int) -> Loc:
+    line = text.count("\n", 0, offset) + 1
+    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return Loc(path, line, column)
+
+
+def load(text: str, path: str) -> YNode | None:
+    """Parse `text` (the contents of `path`) into a located tree; None if empty.
+
+    Raises SpecError for syntax errors, unsafe tags, duplicate keys, non-string
+    keys and alias bombs.
+    """
+    loader = _Loader(text)
+    try:
+        try:
+            root = loader.get_single_node()
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            problem = exc.problem or exc.context or "invalid YAML"
+            if exc.context and exc.problem:
+                problem = f"{exc.problem} ({exc.context})"
+            raise SpecError(
+                [Diagnostic("spec.syntax", f"invalid YAML: {problem}", _loc(path, mark))], text
+            ) from None
+        except yaml.YAMLError as exc:  # reader errors carry an offset, not a mark
+            offset = getattr(exc, "position", 0) or 0
+            raise SpecError(
+                [Diagnostic("spec.syntax", f"invalid YAML: {exc}", _offset_to_loc(path, text, offset))],
+                text,
+            ) from None
+        if root is None:
+            return None
+        return _Walker(loader, path, text).walk(root)
+    finally:
+        loader.dispose()
+
+
+class _Walker:
+    def __init__(self, loader, path: str, text: str):
+        self.loader = loader
+        self.path = path
+        self.text = text
+        self.count = 0
+
+    def fail(self, code: str, message: str, mark) -> SpecError:
+        return SpecError([Diagnostic(code, message, _loc(self.path, mark))], self.text)
+
+    def walk(self, node) -> YNode:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise self.fail(
+                "spec.too-large",
+                f"spec expands to more than {MAX_NODES:,} values (aliases nested too deep?)",
+                node.start_mark,
+            )
+        loc = _loc(self.path, node.start_mark)
+        if isinstance(node, yaml.MappingNode):
+            if node.tag != _MAP_TAG:
+                raise self.fail("spec.bad-tag", f"unsupported tag {node.tag!r}", node.start_mark)
+            return self._mapping(node, loc)
+        if isinstance(node, yaml.SequenceNode):
+            if node.tag != _SEQ_TAG:
+                raise self.fail("spec.bad-tag", f"unsupported tag {node.tag!r}", node.start_mark)
+            return YNode([self.walk(item) for item in node.value], loc)
+        try:
+            value = self.loader.construct_object(node)
+        except yaml.constructor.ConstructorError as exc:
+            mark = exc.problem_mark or node.start_mark
+            raise self.fail("spec.bad-tag", exc.problem or str(exc), mark) from None
+        if not isinstance(value, (str, int, float, bool, type(None))):
+            # dates, binary and sets are valid YAML but mean nothing in a spec
+            raise self.fail(
+                "spec.bad-value",
+                f"unsupported value {node.value!r} ({type(value).__name__}); quote it to make it a string",
+                node.start_mark,
+            )
+        return YNode(value, loc)
+
+    def _mapping(self, node, loc: Loc) -> YNode:
+        own: dict[str, YNode] = {}
+        key_locs: dict[str, Loc] = {}
+        merged: list[YNode] = []
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG:
+                merged.append(self.walk(value_node))
+                continue
+            key = self.walk(key_node).value
+            if not isinstance(key, str):
+                raise self.fail("spec.bad-key", f"keys must be names, not {key!r}", key_node.start_mark)
+            if key in own:
+                first = key_locs[key]
+                raise self.fail(
+                    "spec.duplicate-key",
+                    f"duplicate key {key!r} (first defined at line {first.line}, column {first.column})",
+                    key_node.start_mark,
+                )
+            own[key] = self.walk(value_node)
+            key_locs[key] = _loc(self.path, key_node.start_mark)
+        # `<<: *base` merges keys the mapping does not set itself
+        for source in merged:
+            sources = source.value if isinstance(source.value, list) else [source]
+            for src in sources:
+                if not isinstance(src.value, dict):
+                    raise SpecError(
+                        [Diagnostic("spec.bad-value", "'<<' must merge a mapping", src.loc)], self.text
+                    )
+                for key, value in src.value.items():
+                    if key not in own:
+                        own[key] = value
+                        key_locs[key] = src.key_locs[key]
+        return YNode(own, loc, key_locs)
