@@ -1,0 +1,135 @@
+"""Build a spec's layers with torch.nn and measure what PyTorch itself says.
+
+This is the tests' oracle: cnncalc's plan must agree with the shapes,
+parameters and buffers measured here, and refuse what PyTorch refuses.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from cnncalc.spec import Spec
+
+
+def require_torch():
+    """Import torch, or skip; CI sets CNNCALC_REQUIRE_TORCH=1 so a missing torch fails instead."""
+    if os.environ.get("CNNCALC_REQUIRE_TORCH"):
+        import torch  # noqa: F401  (fail loudly)
+    return pytest.importorskip("torch")
+
+
+def _pair(value):
+    return tuple(value) if isinstance(value, (tuple, list)) else value
+
+
+def build_module(type_name: str, cfg: dict, in_shape: tuple):
+    """The torch.nn module a spec layer stands for, given its input shape (no batch)."""
+    import torch.nn as nn
+
+    c = cfg
+    if type_name == "conv2d":
+        padding = c["padding"] if isinstance(c["padding"], str) else _pair(c["padding"])
+        return nn.Conv2d(
+            in_shape[0], c["out_channels"], _pair(c["kernel_size"]), _pair(c["stride"]), padding,
+            _pair(c["dilation"]), c["groups"], c["bias"], c["padding_mode"],
+        )
+    if type_name == "conv_transpose2d":
+        return nn.ConvTranspose2d(
+            in_shape[0], c["out_channels"], _pair(c["kernel_size"]), _pair(c["stride"]),
+            _pair(c["padding"]), _pair(c["output_padding"]), c["groups"], c["bias"], _pair(c["dilation"]),
+        )
+    if type_name == "maxpool2d":
+        return nn.MaxPool2d(
+            _pair(c["kernel_size"]), _pair(c["stride"]), _pair(c["padding"]), _pair(c["dilation"]),
+            ceil_mode=c["ceil_mode"],
+        )
+    if type_name == "avgpool2d":
+        return nn.AvgPool2d(
+            _pair(c["kernel_size"]), _pair(c["stride"]), _pair(c["padding"]), c["ceil_mode"],
+            c["count_include_pad"], c["divisor_override"],
+        )
+    if type_name == "adaptive_avgpool2d":
+        return nn.AdaptiveAvgPool2d(_pair(c["output_size"]))
+    if type_name == "adaptive_maxpool2d":
+        return nn.AdaptiveMaxPool2d(_pair(c["output_size"]))
+    if type_name in ("global_avgpool2d", "global_maxpool2d"):
+        pool = nn.AdaptiveAvgPool2d(1) if type_name == "global_avgpool2d" else nn.AdaptiveMaxPool2d(1)
+        return pool if c["keepdims"] else nn.Sequential(pool, nn.Flatten())
+    if type_name == "linear":
+        return nn.Linear(in_shape[-1], c["out_features"], c["bias"])
+    if type_name == "flatten":
+        return nn.Flatten(c["start_dim"], c["end_dim"])
+    if type_name == "batchnorm2d":
+        return nn.BatchNorm2d(in_shape[0], c["eps"], c["momentum"], c["affine"], c["track_running_stats"])
+    if type_name == "local_response_norm":
+        return nn.LocalResponseNorm(c["size"], c["alpha"], c["beta"], c["k"])
+    if type_name == "upsample":
+        return nn.Upsample(
+            size=_pair(c["size"]), scale_factor=_pair(c["scale_factor"]), mode=c["mode"],
+            align_corners=c["align_corners"],
+        )
+    if type_name == "dropout":
+        return nn.Dropout(c["p"])
+    if type_name == "dropout2d":
+        return nn.Dropout2d(c["p"])
+    if type_name == "identity":
+        return nn.Identity()
+    if type_name == "prelu":
+        return nn.PReLU(c["num_parameters"], c["init"])
+    if type_name == "softmax":
+        return nn.Softmax(c["dim"])
+    if type_name == "log_softmax":
+        return nn.LogSoftmax(c["dim"])
+    if type_name == "leaky_relu":
+        return nn.LeakyReLU(c["negative_slope"])
+    if type_name == "elu":
+        return nn.ELU(c["alpha"])
+    if type_name == "gelu":
+        return nn.GELU(c["approximate"])
+    simple = {
+        "relu": nn.ReLU, "relu6": nn.ReLU6, "silu": nn.SiLU, "mish": nn.Mish, "hardswish": nn.Hardswish,
+        "hardsigmoid": nn.Hardsigmoid, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh,
+    }
+    return simple[type_name]()
+
+
+class Measured:
+    """What PyTorch reports for one layer."""
+
+    def __init__(self, output_shape, params, trainable_params, buffers):
+        self.output_shape = output_shape
+        self.params = params
+        self.trainable_params = trainable_params
+        self.buffers = buffers
+
+
+def run_torch(spec: Spec, *, device: str = "cpu"):
+    """Build the spec layer by layer in torch and run it on zeros.
+
+    Returns (list of Measured, None) if torch runs the whole network, or
+    (the Measured layers before the failure, (failing index, exception)) if a
+    layer is refused, at construction or in the forward pass.
+    """
+    torch = require_torch()
+
+    measured: list[Measured] = []
+    shape = tuple(spec.input_shape)
+    x = torch.zeros((1, *shape), device=device)
+    with torch.no_grad():
+        for i, layer in enumerate(spec.layers):
+            try:
+                module = build_module(layer.type_name, layer.cfg, shape).to(device)
+                if not layer.trainable:
+                    module.requires_grad_(False)
+                module.eval()
+                x = module(x)
+            except (RuntimeError, ValueError) as exc:
+                return measured, (i, exc)
+            params = sum(p.numel() for p in module.parameters())
+            trainable = sum(p.numel() for p in module.parameters() if p.requires_grad)
+            buffers = sum(b.numel() for b in module.buffers())
+            shape = tuple(x.shape[1:])
+            measured.append(Measured(shape, params, trainable, buffers))
+    return measured, None
