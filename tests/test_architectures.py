@@ -1,0 +1,124 @@
+"""The bundled architectures/*.yaml: published totals, and PyTorch agreeing layer by layer.
+
+Every spec in architectures/ is picked up by the glob; each needs an entry in
+PUBLISHED (its total parameter count, from the paper or torchvision) and in
+FIRST_LINEAR_IN_FEATURES.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import pytest
+from torch_reference import run_torch
+
+from cnncalc.engine import plan
+from cnncalc.render.json import plan_document
+from cnncalc.spec import load_file
+
+ARCH_DIR = Path(__file__).resolve().parent.parent / "architectures"
+SPECS = sorted(ARCH_DIR.glob("*.yaml"))
+STEMS = [p.stem for p in SPECS]
+
+# Published total parameter counts (PyTorch parameters(), buffers excluded).
+PUBLISHED = {
+    "lenet5": 61_706,
+    "alexnet": 61_100_840,  # torchvision num_params
+    "alexnet_original": 60_965_224,  # Krizhevsky et al. 2012, 227 input, groups=2
+    "vgg11": 132_863_336,
+    "vgg16": 138_357_544,
+    "vgg16_bn": 138_365_992,
+    "vgg19": 143_667_240,
+    "dogs_cats": 813_217,
+    "seed_50x50": 1_199_426,
+}
+
+# in_features of the first linear layer: what the flatten before it produces.
+FIRST_LINEAR_IN_FEATURES = {
+    "lenet5": 400,  # 16 x 5 x 5
+    "alexnet": 9_216,  # 256 x 6 x 6
+    "alexnet_original": 9_216,
+    "vgg11": 25_088,  # 512 x 7 x 7
+    "vgg16": 25_088,
+    "vgg16_bn": 25_088,
+    "vgg19": 25_088,
+    "dogs_cats": 6_272,  # 32 x 14 x 14
+    "seed_50x50": 9_216,  # 64 x 12 x 12
+}
+
+
+@lru_cache(maxsize=None)
+def _planned(stem: str):
+    spec = load_file(str(ARCH_DIR / f"{stem}.yaml"))
+    return spec, plan(spec)
+
+
+@lru_cache(maxsize=None)
+def _measured(stem: str):
+    spec, _ = _planned(stem)
+    measured, failure = run_torch(spec)
+    assert failure is None, f"torch refused layer {spec.layers[failure[0]].name!r}: {failure[1]}"
+    return measured
+
+
+def test_architectures_found():
+    assert SPECS, f"no specs in {ARCH_DIR}"
+
+
+@pytest.mark.parametrize("stem", STEMS)
+def test_every_spec_has_published_figures(stem):
+    assert stem in PUBLISHED, f"add {stem}'s published total to PUBLISHED"
+    assert stem in FIRST_LINEAR_IN_FEATURES, f"add {stem} to FIRST_LINEAR_IN_FEATURES"
+
+
+@pytest.mark.parametrize("stem", sorted(PUBLISHED))
+def test_every_published_figure_has_a_spec(stem):
+    assert stem in STEMS, f"architectures/{stem}.yaml is missing"
+
+
+@pytest.mark.parametrize("stem", STEMS)
+def test_total_params_match_published(stem):
+    _, result = _planned(stem)
+    assert result.totals.params == PUBLISHED[stem]
+    assert result.totals.trainable_params == PUBLISHED[stem]
+    assert result.totals.non_trainable_params == 0
+
+
+@pytest.mark.parametrize("stem", STEMS)
+def test_every_layer_matches_torch(stem):
+    _, result = _planned(stem)
+    measured = _measured(stem)
+    assert len(measured) == len(result.layers)
+    for layer, torch_layer in zip(result.layers, measured):
+        got = (layer.output_shape, layer.params, layer.trainable_params, layer.buffers)
+        want = (torch_layer.output_shape, torch_layer.params, torch_layer.trainable_params, torch_layer.buffers)
+        assert got == want, f"{stem}: layer {layer.name!r} ({layer.type_name}): cnncalc {got} != torch {want}"
+
+
+@pytest.mark.parametrize("stem", STEMS)
+def test_json_totals_match_torch(stem):
+    _, result = _planned(stem)
+    measured = _measured(stem)
+    totals = plan_document(result)["totals"]
+    params = sum(m.params for m in measured)
+    trainable = sum(m.trainable_params for m in measured)
+    assert totals == {
+        "params": params,
+        "trainable_params": trainable,
+        "non_trainable_params": params - trainable,
+        "buffers": sum(m.buffers for m in measured),
+    }
+
+
+@pytest.mark.parametrize("stem", STEMS)
+def test_first_linear_in_features(stem):
+    _, result = _planned(stem)
+    first = result.first_linear
+    assert first is not None
+    assert first.in_features == FIRST_LINEAR_IN_FEATURES[stem]
+    assert plan_document(result)["first_linear"]["in_features"] == FIRST_LINEAR_IN_FEATURES[stem]
+    # and it is really the first linear layer, fed by what came before it
+    index = next(i for i, layer in enumerate(result.layers) if layer.type_name == "linear")
+    assert result.layers[index].name == first.name
+    assert result.layers[index].input_shape == (FIRST_LINEAR_IN_FEATURES[stem],)
