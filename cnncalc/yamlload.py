@@ -74,15 +74,24 @@ def load(text: str, path: str) -> YNode | None:
             raise SpecError(
                 [Diagnostic("spec.syntax", f"invalid YAML: {problem}", _loc(path, mark))], text
             ) from None
-        except yaml.YAMLError as exc:  # reader errors carry an offset, not a mark
-            offset = getattr(exc, "position", 0) or 0
+        except yaml.reader.ReaderError as exc:  # carries an offset, not a mark
+            code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+            message = f"invalid YAML: character U+{code:04X} is not allowed ({exc.reason})"
             raise SpecError(
-                [Diagnostic("spec.syntax", f"invalid YAML: {exc}", _offset_to_loc(path, text, offset))],
-                text,
+                [Diagnostic("spec.syntax", message, _offset_to_loc(path, text, exc.position))], text
+            ) from None
+        except RecursionError:
+            raise SpecError(
+                [Diagnostic("spec.too-large", "spec is nested too deeply", Loc(path, 1, 1))], text
             ) from None
         if root is None:
             return None
-        return _Walker(loader, path, text).walk(root)
+        try:
+            return _Walker(loader, path, text).walk(root)
+        except RecursionError:
+            raise SpecError(
+                [Diagnostic("spec.too-large", "spec is nested too deeply", _loc(path, root.start_mark))], text
+            ) from None
     finally:
         loader.dispose()
 
@@ -116,9 +125,12 @@ class _Walker:
             return YNode([self.walk(item) for item in node.value], loc)
         try:
             value = self.loader.construct_object(node)
-        except yaml.constructor.ConstructorError as exc:
-            mark = exc.problem_mark or node.start_mark
-            raise self.fail("spec.bad-tag", exc.problem or str(exc), mark) from None
+        except yaml.constructor.ConstructorError:
+            raise self.fail(
+                "spec.bad-tag",
+                f"unsupported tag {node.tag!r}: specs are loaded safely and hold plain values only",
+                node.start_mark,
+            ) from None
         if not isinstance(value, (str, int, float, bool, type(None))):
             # dates, binary and sets are valid YAML but mean nothing in a spec
             raise self.fail(

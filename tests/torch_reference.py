@@ -25,19 +25,23 @@ def _pair(value):
 
 
 def build_module(type_name: str, cfg: dict, in_shape: tuple):
-    """The torch.nn module a spec layer stands for, given its input shape (no batch)."""
+    """The torch.nn module a spec layer stands for, given its input shape (no batch).
+
+    A stated in_channels/in_features/num_features is passed on as stated, so
+    torch gets the chance to refuse a wrong one.
+    """
     import torch.nn as nn
 
     c = cfg
     if type_name == "conv2d":
         padding = c["padding"] if isinstance(c["padding"], str) else _pair(c["padding"])
         return nn.Conv2d(
-            in_shape[0], c["out_channels"], _pair(c["kernel_size"]), _pair(c["stride"]), padding,
+            c["in_channels"] or in_shape[0], c["out_channels"], _pair(c["kernel_size"]), _pair(c["stride"]), padding,
             _pair(c["dilation"]), c["groups"], c["bias"], c["padding_mode"],
         )
     if type_name == "conv_transpose2d":
         return nn.ConvTranspose2d(
-            in_shape[0], c["out_channels"], _pair(c["kernel_size"]), _pair(c["stride"]),
+            c["in_channels"] or in_shape[0], c["out_channels"], _pair(c["kernel_size"]), _pair(c["stride"]),
             _pair(c["padding"]), _pair(c["output_padding"]), c["groups"], c["bias"], _pair(c["dilation"]),
         )
     if type_name == "maxpool2d":
@@ -58,11 +62,11 @@ def build_module(type_name: str, cfg: dict, in_shape: tuple):
         pool = nn.AdaptiveAvgPool2d(1) if type_name == "global_avgpool2d" else nn.AdaptiveMaxPool2d(1)
         return pool if c["keepdims"] else nn.Sequential(pool, nn.Flatten())
     if type_name == "linear":
-        return nn.Linear(in_shape[-1], c["out_features"], c["bias"])
+        return nn.Linear(c["in_features"] or in_shape[-1], c["out_features"], c["bias"])
     if type_name == "flatten":
         return nn.Flatten(c["start_dim"], c["end_dim"])
     if type_name == "batchnorm2d":
-        return nn.BatchNorm2d(in_shape[0], c["eps"], c["momentum"], c["affine"], c["track_running_stats"])
+        return nn.BatchNorm2d(c["num_features"] or in_shape[0], c["eps"], c["momentum"], c["affine"], c["track_running_stats"])
     if type_name == "local_response_norm":
         return nn.LocalResponseNorm(c["size"], c["alpha"], c["beta"], c["k"])
     if type_name == "upsample":
@@ -125,7 +129,7 @@ def run_torch(spec: Spec, *, device: str = "cpu"):
                     module.requires_grad_(False)
                 module.eval()
                 x = module(x)
-            except (RuntimeError, ValueError) as exc:
+            except (RuntimeError, ValueError, IndexError) as exc:
                 return measured, (i, exc)
             params = sum(p.numel() for p in module.parameters())
             trainable = sum(p.numel() for p in module.parameters() if p.requires_grad)

@@ -1,0 +1,83 @@
+"""The layer registry: every type well formed, and its docstring examples true (in cnncalc and torch)."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+import inspect
+import re
+
+import pytest
+import yaml
+from layer_cases import check_layer
+
+import cnncalc.layers as layers_pkg
+from cnncalc.layers import LAYER_TYPES, REGISTRY, lookup
+from cnncalc.layers.base import Field, LayerType
+
+EXAMPLE = re.compile(r"^\s*Example: (\[[^\]]*\]) (\{.*\}) -> (\[[^\]]*\]) params=(\d+)\s*$")
+
+
+def _examples():
+    for cls in LAYER_TYPES:
+        for number, line in enumerate(l for l in inspect.getdoc(cls).splitlines() if "Example:" in l):
+            match = EXAMPLE.match(line)
+            assert match, f"{cls.__name__}: malformed example line {line!r}"
+            in_shape, cfg, out_shape, params = match.groups()
+            yield pytest.param(
+                cls.type_name,
+                yaml.safe_load(in_shape),
+                yaml.safe_load(cfg),
+                yaml.safe_load(out_shape),
+                int(params),
+                id=f"{cls.__module__.rsplit('.', 1)[-1]}.py:{cls.__name__}@{number}",
+            )
+
+
+@pytest.mark.parametrize("type_name, in_shape, cfg, out_shape, params", list(_examples()))
+def test_docstring_example(type_name, in_shape, cfg, out_shape, params):
+    """Each `Example:` line in a layer's docstring holds in cnncalc and in PyTorch."""
+    check_layer(type_name, cfg, in_shape, out_shape, params, buffers=None)
+
+
+@pytest.mark.parametrize("cls", LAYER_TYPES, ids=lambda c: c.type_name)
+def test_layer_type_is_well_formed(cls: type[LayerType]):
+    assert re.match(r"^[a-z][a-z0-9_]*$", cls.type_name)
+    assert lookup(cls.type_name).__class__ is cls
+    assert inspect.getdoc(cls), "every layer type documents itself"
+    assert "Example:" in inspect.getdoc(cls), "every layer type has at least one Example: line"
+    names = [f.name for f in cls.fields]
+    assert len(names) == len(set(names))
+    assert all(isinstance(f, Field) for f in cls.fields)
+    if cls.main_field is not None:
+        assert cls.main_field in names
+    if cls.inferred_field is not None:
+        assert cls.inferred_field in names
+    keys = [k for f in cls.fields for k in (f.name, *f.aliases)]
+    assert len(keys) == len(set(keys)), "a key may name one field only"
+    assert not {"type", "name", "trainable"} & set(keys)
+
+
+def test_every_layer_class_is_registered():
+    """A LayerType subclass written in a family module but left out of LAYER_TYPES is a mistake."""
+    defined = set()
+    for module_name in ("activation", "conv", "dense", "misc", "norm", "pool", "resample"):
+        module = importlib.import_module(f"cnncalc.layers.{module_name}")
+        for _, obj in inspect.getmembers(module, inspect.isclass):
+            if issubclass(obj, LayerType) and obj is not LayerType and not obj.__name__.startswith("_"):
+                defined.add(obj)
+    assert defined == set(LAYER_TYPES)
+    assert len(REGISTRY) >= len(LAYER_TYPES)
+
+
+@pytest.mark.parametrize(
+    "module_name",
+    ["cnncalc.layers.conv", "cnncalc.layers.pool", "cnncalc.layers.base", "cnncalc.engine", "cnncalc.spec"],
+)
+def test_doctests(module_name):
+    result = doctest.testmod(importlib.import_module(module_name))
+    assert result.failed == 0
+
+
+def test_layers_package_exports_registry():
+    assert layers_pkg.LAYER_TYPES is LAYER_TYPES
