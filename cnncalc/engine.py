@@ -38,6 +38,14 @@ class LayerResult:
     def trainable_params(self) -> int:
         return self.params if self.spec.trainable else 0
 
+    @property
+    def config(self) -> dict:
+        """The layer's config with the inferred size (in_channels, in_features, ...) filled in."""
+        inferred = self.spec.layer.inferred_field
+        if inferred is None:
+            return self.spec.cfg
+        return {**self.spec.cfg, inferred: self.input_shape[self.spec.layer.inferred_axis]}
+
 
 @dataclass(frozen=True)
 class Totals:

@@ -97,7 +97,8 @@ class _Parser:
         self.diagnostics.append(Diagnostic(code, message, loc))
 
     def fail(self) -> SpecError:
-        return SpecError(self.diagnostics, self.text)
+        ordered = sorted(self.diagnostics, key=lambda d: (d.loc.line, d.loc.column) if d.loc else (0, 0))
+        return SpecError(ordered, self.text)
 
     def spec(self, root: YNode | None, default_name: str) -> Spec:
         if root is None:
@@ -107,9 +108,10 @@ class _Parser:
             self.error("spec.bad-value", "a spec is a mapping with `input:` and `layers:`", root.loc)
             raise self.fail()
         top = root.value
+        misspelt = set()
         for key in top:
             if key not in TOP_LEVEL_KEYS:
-                self.unknown_key(key, TOP_LEVEL_KEYS, root.key_locs[key], "at the top level")
+                misspelt.add(self.unknown_key(key, TOP_LEVEL_KEYS, root.key_locs[key], "at the top level"))
 
         name = default_name
         if "name" in top:
@@ -121,7 +123,7 @@ class _Parser:
             self.error("spec.bad-value", "description: expected a string", top["description"].loc)
 
         input_shape: Shape = ()
-        if "input" not in top:
+        if "input" not in top and "input" not in misspelt:
             self.error("spec.missing-key", "missing `input:`, the input shape, e.g. [3, 224, 224]", root.loc)
         else:
             input_shape = self.input_shape(top["input"])
@@ -129,7 +131,8 @@ class _Parser:
 
         layers: list[LayerSpec] = []
         if "layers" not in top:
-            self.error("spec.missing-key", "missing `layers:`, the list of layers", root.loc)
+            if "layers" not in misspelt:
+                self.error("spec.missing-key", "missing `layers:`, the list of layers", root.loc)
         elif not isinstance(top["layers"].value, list) or not top["layers"].value:
             self.error("spec.bad-value", "layers: expected a non-empty list of layers", top["layers"].loc)
         else:
@@ -153,13 +156,14 @@ class _Parser:
             return ()
         return tuple(i.value for i in items)
 
-    def unknown_key(self, key: str, known, loc: Loc, where: str) -> None:
+    def unknown_key(self, key: str, known, loc: Loc, where: str) -> str | None:
         hint = suggest(key, known)
         self.error(
             "spec.unknown-key",
             f"unknown key {key!r} {where}" + (f"; did you mean {hint!r}?" if hint else ""),
             loc,
         )
+        return hint
 
     def layers(self, entries: list[YNode]) -> list[LayerSpec]:
         parsed = [self.entry(i, node) for i, node in enumerate(entries)]
@@ -213,7 +217,15 @@ class _Parser:
             for key in node.value:
                 if key in COMMON_KEYS:
                     common[key] = node.value[key]
-            if len(type_keys) != 1:
+            named_types = [k for k in type_keys if lookup(k) is not None]
+            if len(type_keys) > 1 and len(named_types) == 1 and node.value[named_types[0]].value is None:
+                # `- conv2d:` with its fields indented beside it rather than under it
+                key = named_types[0]
+                type_node = YNode(key, node.key_locs[key])
+                raw = {k: node.value[k] for k in type_keys if k != key}
+                key_locs = {k: node.key_locs[k] for k in raw}
+                type_keys = [key]
+            if type_node is None and len(type_keys) != 1:
                 where = node.key_locs[type_keys[1]] if len(type_keys) > 1 else node.loc
                 self.error(
                     "spec.bad-layer",
@@ -222,15 +234,16 @@ class _Parser:
                     where,
                 )
                 return None
-            key = type_keys[0]
-            type_node = YNode(key, node.key_locs[key])
-            value = node.value[key]
-            if isinstance(value.value, dict):
-                raw = dict(value.value)
-                key_locs = dict(value.key_locs)
-            elif value.value is not None:
-                raw = {"": value}  # the main field, resolved once the type is known
-                key_locs = {"": value.loc}
+            if type_node is None:
+                key = type_keys[0]
+                type_node = YNode(key, node.key_locs[key])
+                value = node.value[key]
+                if isinstance(value.value, dict):
+                    raw = dict(value.value)
+                    key_locs = dict(value.key_locs)
+                elif value.value is not None:
+                    raw = {"": value}  # the main field, resolved once the type is known
+                    key_locs = {"": value.loc}
         else:
             self.error(
                 "spec.bad-layer",
@@ -299,6 +312,7 @@ class _Parser:
                 by_name[key] = f
         cfg: dict = {}
         ok = True
+        misspelt: set[str] = set()  # fields an unknown key probably meant
         for key, node in p["raw"].items():
             key_loc = p["key_locs"][key]
             if key == "":  # `linear: 128`: a bare value sets the main field
@@ -317,6 +331,8 @@ class _Parser:
             else:
                 known = [f.name for f in layer.fields] + [a for f in layer.fields for a in f.aliases]
                 hint = suggest(key, known + list(COMMON_KEYS))
+                if hint in by_name:
+                    misspelt.add(by_name[hint].name)
                 fields = ", ".join(f.name for f in layer.fields) or "none"
                 self.error(
                     "spec.unknown-key",
@@ -326,7 +342,7 @@ class _Parser:
                 )
                 ok = False
                 continue
-            if f.name in cfg:
+            if f.name in cfg or f.name in p["field_locs"]:
                 self.error(
                     "spec.duplicate-key",
                     f"{label}: {f.name} is given twice (as {key!r} and an alias)",
@@ -334,6 +350,7 @@ class _Parser:
                 )
                 ok = False
                 continue
+            p["field_locs"][f.name] = node.loc
             value = node.plain()
             if value is None and f.default is None:
                 cfg[f.name] = None
@@ -344,9 +361,11 @@ class _Parser:
                     self.error("spec.bad-value", f"{label}: {f.name}: {exc}", node.loc)
                     ok = False
                     continue
-            p["field_locs"][f.name] = node.loc
         for f in layer.fields:
             if f.name not in cfg:
+                if f.name in p["field_locs"] or f.name in misspelt:  # already reported
+                    ok = False
+                    continue
                 if f.required:
                     self.error(
                         "spec.missing-key",

@@ -69,8 +69,13 @@ def load(text: str, path: str) -> YNode | None:
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             problem = exc.problem or exc.context or "invalid YAML"
+            opened = exc.context_mark
             if exc.context and exc.problem:
-                problem = f"{exc.problem} ({exc.context})"
+                where = f" that starts at line {opened.line + 1}, column {opened.column + 1}" if opened else ""
+                problem = f"{exc.problem} ({exc.context}{where})"
+            if opened is not None and mark is not None and not text[mark.index :].strip():
+                # an unclosed bracket or quote is found only at the end of the file; point at its start
+                mark, problem = opened, f"unexpected end of file: {problem}"
             raise SpecError(
                 [Diagnostic("spec.syntax", f"invalid YAML: {problem}", _loc(path, mark))], text
             ) from None
@@ -102,6 +107,7 @@ class _Walker:
         self.path = path
         self.text = text
         self.count = 0
+        self.outermost: list = []  # start marks of the values being walked, outermost first
 
     def fail(self, code: str, message: str, mark) -> SpecError:
         return SpecError([Diagnostic(code, message, _loc(self.path, mark))], self.text)
@@ -109,11 +115,20 @@ class _Walker:
     def walk(self, node) -> YNode:
         self.count += 1
         if self.count > MAX_NODES:
+            # blame the top-level value that exploded, not a leaf deep inside it
+            culprit = self.outermost[1] if len(self.outermost) > 1 else node.start_mark
             raise self.fail(
                 "spec.too-large",
-                f"spec expands to more than {MAX_NODES:,} values (aliases nested too deep?)",
-                node.start_mark,
+                f"spec expands to more than {MAX_NODES:,} values; are aliases (*name) nested inside each other?",
+                culprit,
             )
+        self.outermost.append(node.start_mark)
+        try:
+            return self._walk(node)
+        finally:
+            self.outermost.pop()
+
+    def _walk(self, node) -> YNode:
         loc = _loc(self.path, node.start_mark)
         if isinstance(node, yaml.MappingNode):
             if node.tag != _MAP_TAG:

@@ -199,8 +199,9 @@ class LayerType:
     fields: ClassVar[tuple[Field, ...]] = ()
     main_field: ClassVar[str | None] = None
     input_rank: ClassVar[int | None] = None  # None: any rank
-    # A field whose value, if given, must equal what the input implies.
+    # A field whose value, if given, must equal the input's size along inferred_axis.
     inferred_field: ClassVar[str | None] = None
+    inferred_axis: ClassVar[int] = 0  # channels; linear uses -1, the feature axis
 
     def output_shape(self, cfg: dict, shape: Shape) -> Shape:
         raise NotImplementedError

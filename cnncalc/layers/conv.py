@@ -66,7 +66,7 @@ class Conv2d(LayerType):
     """
 
     type_name = "conv2d"
-    aliases = ("conv", "convolution", "conv2")
+    aliases = ("conv", "convolution")
     main_field = "out_channels"
     input_rank = 3
     inferred_field = "in_channels"

@@ -22,6 +22,7 @@ class Linear(LayerType):
     aliases = ("dense", "fc", "fully_connected")
     main_field = "out_features"
     inferred_field = "in_features"
+    inferred_axis = -1
     fields = (
         Field("in_features", Int(min=1), None, doc="inferred from the input; checked if given"),
         Field("out_features", Int(min=1), aliases=("units", "features")),

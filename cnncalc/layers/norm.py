@@ -44,6 +44,8 @@ class BatchNorm2d(LayerType):
 class LocalResponseNorm(LayerType):
     """Local response normalisation across channels (AlexNet 2012), as torch.nn.LocalResponseNorm.
 
+    torch divides alpha by size; TensorFlow's tf.nn.local_response_normalization does not.
+
     Example: [96, 55, 55] {size: 5, alpha: 0.0001, beta: 0.75, k: 2} -> [96, 55, 55] params=0
     """
 
@@ -51,10 +53,10 @@ class LocalResponseNorm(LayerType):
     aliases = ("localresponsenorm", "lrn")
     main_field = "size"
     fields = (
-        Field("size", Int(min=1), aliases=("depth_radius",)),
+        Field("size", Int(min=1), doc="channels in each window (TensorFlow's depth_radius r is size 2r + 1)"),
         Field("alpha", Float(), 1e-4),
         Field("beta", Float(), 0.75),
-        Field("k", Float(), 1.0, aliases=("bias",)),
+        Field("k", Float(), 1.0),
     )
 
     def output_shape(self, cfg: dict, shape: Shape) -> Shape:

@@ -36,7 +36,7 @@ def plan_document(plan: Plan) -> dict:
                 "params": r.params,
                 "trainable": r.trainable,
                 "buffers": r.buffers,
-                "config": {k: _jsonable(v) for k, v in r.spec.cfg.items()},
+                "config": {k: _jsonable(v) for k, v in r.config.items()},
             }
             for r in plan.layers
         ],

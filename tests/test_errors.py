@@ -1,0 +1,123 @@
+"""Every kind of bad spec: one fixture each in tests/errors/, stating its expected diagnostics.
+
+A fixture's header lines read `# expect: LINE:COL CODE MESSAGE-START`; the
+diagnostics must come in that order, with those locations, codes and messages.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cnncalc.cli import cli
+from cnncalc.engine import plan
+from cnncalc.errors import SpecError
+from cnncalc.spec import load_file, parse
+
+FIXTURES = sorted((Path(__file__).parent / "errors").glob("*.yaml"))
+EXPECT = re.compile(r"^# expect: (\d+):(\d+) (\S+) (.*)$")
+
+
+def _expected(path: Path):
+    rows = [EXPECT.match(line) for line in path.read_text().splitlines() if line.startswith("# expect:")]
+    assert rows and all(rows), f"{path.name}: needs '# expect: LINE:COL CODE MESSAGE' header lines"
+    return [(int(m[1]), int(m[2]), m[3], m[4]) for m in rows]
+
+
+def _diagnostics(path: Path):
+    with pytest.raises(SpecError) as caught:
+        plan(load_file(str(path)))
+    return caught.value.diagnostics
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.stem)
+def test_fixture_diagnostics(path: Path):
+    found = _diagnostics(path)
+    expected = _expected(path)
+    assert [(d.loc.line, d.loc.column, d.code) for d in found] == [e[:3] for e in expected], [
+        f"{d.loc}: {d.code} {d.message}" for d in found
+    ]
+    for diag, (_, _, _, message) in zip(found, expected):
+        assert diag.message.startswith(message), diag.message
+        assert diag.loc.file == str(path)
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.stem)
+def test_fixture_through_cli(path: Path):
+    """Exit 2, `path:line:col: error: ...` on stderr, a caret under the column, no traceback."""
+    before = path.read_bytes()
+    result = CliRunner().invoke(cli, ["plan", str(path)])
+    assert result.exit_code == 2, result.output
+    assert isinstance(result.exception, SystemExit)
+    line, column, _, message = _expected(path)[0]
+    first = result.stderr.splitlines()[0]
+    assert first.startswith(f"{path}:{line}:{column}: error: {message}"), result.stderr
+    caret_line = result.stderr.splitlines()[2]
+    assert caret_line.index("^") - caret_line.index("|") - 2 == column - 1
+    assert result.stdout == ""
+    assert path.read_bytes() == before, "a spec is never modified"
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.stem)
+def test_fixture_json_errors(path: Path):
+    import json
+
+    result = CliRunner().invoke(cli, ["plan", str(path), "--format", "json"])
+    assert result.exit_code == 2
+    document = json.loads(result.stdout)
+    line, column, code, _ = _expected(path)[0]
+    assert document["errors"][0]["line"] == line
+    assert document["errors"][0]["column"] == column
+    assert document["errors"][0]["code"] == code
+
+
+def test_not_utf8(tmp_path):
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes(b"input: [3, 8, 8]\nname: caf\xe9\nlayers: [relu]\n")
+    diag = _diagnostics(path)[0]
+    assert (diag.code, diag.loc.line, diag.loc.column) == ("spec.encoding", 2, 10)
+
+
+def test_missing_file(tmp_path):
+    result = CliRunner().invoke(cli, ["plan", str(tmp_path / "nope.yaml")])
+    assert result.exit_code == 2
+    assert "nope.yaml:1:1: error: cannot read spec: No such file or directory" in result.stderr
+
+
+def test_directory_instead_of_file(tmp_path):
+    result = CliRunner().invoke(cli, ["plan", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "cannot read spec" in result.stderr
+
+
+def test_deep_nesting_is_an_error_not_a_crash():
+    with pytest.raises(SpecError) as caught:
+        parse("input: " + "[" * 3000 + "]" * 3000 + "\nlayers: [relu]\n", "deep.yaml")
+    assert caught.value.diagnostics[0].code in ("spec.syntax", "spec.too-large")
+
+
+def test_merge_keys_are_allowed():
+    text = """
+input: [3, 32, 32]
+layers:
+  - &conv {type: conv2d, out_channels: 16, kernel_size: 3, padding: 1}
+  - {<<: *conv, name: second, out_channels: 32, padding: 0}
+"""
+    result = plan(parse(text, "merge.yaml"))
+    assert [r.output_shape for r in result.layers] == [(16, 32, 32), (32, 30, 30)]
+    assert result.layers[1].params == 32 * 16 * 9 + 32
+
+
+def test_fields_beside_a_null_type_key():
+    """`- conv2d:` followed by its fields at the same indentation reads as one layer."""
+    text = """
+input: [3, 32, 32]
+layers:
+  - conv2d:
+    out_channels: 8
+    kernel_size: 3
+"""
+    assert plan(parse(text, "sibling.yaml")).layers[0].output_shape == (8, 30, 30)
