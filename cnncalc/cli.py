@@ -75,7 +75,7 @@ def plan(spec: str, fmt: str) -> None:
 
     from cnncalc.render.table import render
 
-    stdout = click.get_text_stream("stdout")
+    stdout = sys.stdout
     colour = _use_colour(stdout)
     render(result, Console(file=stdout, highlight=False, no_color=not colour, force_terminal=colour))
 

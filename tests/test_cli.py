@@ -1,0 +1,174 @@
+"""The command line through click's runner, plus start-up checks in real subprocesses."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cnncalc import __version__
+from cnncalc.cli import _use_colour, cli
+
+ROOT = Path(__file__).resolve().parent.parent
+ALEXNET = str(ROOT / "architectures" / "alexnet.yaml")
+SEED = """\
+name: seed
+input: [3, 50, 50]
+layers:
+  - conv2d: {out_channels: 32, kernel_size: 3, padding: 1}
+  - relu
+  - maxpool2d: 2
+  - conv2d: {out_channels: 64, kernel_size: 3, padding: 1}
+  - relu
+  - maxpool2d: 2
+  - flatten
+  - linear: 128
+  - relu
+  - linear: 2
+"""
+
+
+def invoke(args, *, input=None, exit_code=0, env=None):
+    """Run cnncalc in-process; on an unexpected exit code show everything it printed."""
+    result = CliRunner().invoke(cli, args, input=input, env=env)
+    assert result.exit_code == exit_code, (
+        f"exit {result.exit_code}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}\n{result.exception!r}"
+    )
+    return result
+
+
+def test_plan_alexnet_table():
+    out = invoke(["plan", ALEXNET]).stdout
+    assert "61,100,840" in out
+    assert "in_features = 256 x 6 x 6 = 9,216" in out
+    assert "\x1b[" not in out  # no colour when not a terminal
+
+
+def test_plan_json_document():
+    document = json.loads(invoke(["plan", ALEXNET, "--format", "json"]).stdout)
+    assert document["schema_version"] == 1
+    assert document["cnncalc_version"] == __version__
+    assert document["input_shape"] == [3, 224, 224]
+    assert document["totals"] == {
+        "params": 61_100_840,
+        "trainable_params": 61_100_840,
+        "non_trainable_params": 0,
+        "buffers": 0,
+    }
+    first = document["layers"][0]
+    assert set(first) == {
+        "index", "name", "type", "input_shape", "output_shape", "params", "trainable", "buffers", "config"
+    }
+    assert first["output_shape"] == [64, 55, 55]
+    assert first["config"]["in_channels"] == 3  # inferred sizes are filled in
+    assert document["first_linear"]["in_features"] == 9216
+    assert document["first_linear"]["flattened_shape"] == [256, 6, 6]
+    assert len(document["layers"]) == len({row["name"] for row in document["layers"]})
+
+
+def test_plan_reads_stdin():
+    document = json.loads(invoke(["plan", "-", "--format", "json"], input=SEED).stdout)
+    assert document["totals"]["params"] == 1_199_426
+    assert document["layers"][7]["input_shape"] == [9216]
+
+
+def test_stdin_errors_are_located_as_stdin():
+    result = invoke(["plan", "-"], input="input: [3, 8, 8]\nlayers:\n  - conv2d: {out_channels: 4}\n", exit_code=2)
+    assert result.stderr.startswith("<stdin>:3:5: error: layer 'conv2d_1' (conv2d): missing required field kernel_size")
+
+
+def test_frozen_layers_are_non_trainable():
+    spec = SEED.replace("  - linear: 128", "  - linear: 128\n    trainable: false")
+    document = json.loads(invoke(["plan", "-", "--format", "json"], input=spec).stdout)
+    assert document["totals"]["non_trainable_params"] == (9216 + 1) * 128
+    assert document["totals"]["trainable_params"] == 1_199_426 - (9216 + 1) * 128
+    table = invoke(["plan", "-"], input=spec).stdout
+    assert "no (frozen)" in table
+    assert "Non-trainable params:" in table
+
+
+def test_multiple_errors_are_counted():
+    spec = "input: [3, 8, 8]\nlayers:\n  - conv2d: {out_channels: 0}\n  - rleu\n"
+    result = invoke(["plan", "-"], input=spec, exit_code=2)
+    assert result.stderr.rstrip().endswith("3 errors")
+
+
+def test_bad_format_is_a_usage_error():
+    result = invoke(["plan", ALEXNET, "--format", "xml"], exit_code=2)
+    assert "Invalid value for '--format'" in result.stderr
+
+
+def test_version():
+    assert invoke(["--version"]).stdout.strip() == f"cnncalc, version {__version__}"
+
+
+def test_layers_lists_every_type():
+    from cnncalc.layers import LAYER_TYPES
+
+    out = invoke(["layers"]).stdout
+    for cls in LAYER_TYPES:
+        assert cls.type_name in out
+
+
+def test_layers_describes_one_type():
+    out = invoke(["layers", "dense"]).stdout
+    assert out.startswith("linear  (also: dense, fc, fully_connected)")
+    assert "out_features: an integer >= 1, required; the main argument; also units" in out
+
+
+def test_layers_unknown_type():
+    result = invoke(["layers", "convd2"], exit_code=2)
+    assert "did you mean 'conv2d'?" in result.stderr
+
+
+@pytest.mark.parametrize("isatty, no_color, expected", [(True, False, True), (True, True, False), (False, False, False)])
+def test_colour_only_on_a_terminal_without_no_color(monkeypatch, isatty, no_color, expected):
+    class Stream:
+        def isatty(self):
+            return isatty
+
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    if no_color:
+        monkeypatch.setenv("NO_COLOR", "1")
+    assert _use_colour(Stream()) is expected
+
+
+def _run(code: str, *args: str, stdin: str | None = None):
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    return subprocess.run(
+        [sys.executable, *args, "-c", code] if code else [sys.executable, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=60,
+    )
+
+
+def test_json_path_never_imports_rich():
+    code = (
+        "import sys\n"
+        "from cnncalc.cli import main\n"
+        f"sys.argv = ['cnncalc', 'plan', {ALEXNET!r}, '--format', 'json']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "assert 'rich' not in sys.modules, 'rich was imported'\n"
+        "assert 'torch' not in sys.modules\n"
+    )
+    done = _run(code)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["totals"]["params"] == 61_100_840
+
+
+def test_python_dash_m():
+    done = subprocess.run(
+        [sys.executable, "-m", "cnncalc", "plan", "-", "--format", "json"],
+        input=SEED, capture_output=True, text=True, cwd=ROOT, timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["totals"]["params"] == 1_199_426
