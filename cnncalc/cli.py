@@ -18,7 +18,8 @@ from cnncalc.errors import EXIT_ERROR
 
 
 def _use_colour(stream) -> bool:
-    return "NO_COLOR" not in os.environ and hasattr(stream, "isatty") and stream.isatty()
+    # no-color.org: a NO_COLOR that is set and not empty turns colour off
+    return not os.environ.get("NO_COLOR") and hasattr(stream, "isatty") and stream.isatty()
 
 
 def _report(exc, fmt: str) -> None:
@@ -101,6 +102,8 @@ def layers(type_name: str | None) -> None:
         sys.exit(EXIT_ERROR)
     import inspect
 
+    from cnncalc.layers.base import yaml_text
+
     cls = type(layer)
     click.echo(cls.type_name + (f"  (also: {', '.join(cls.aliases)})" if cls.aliases else ""))
     click.echo()
@@ -108,7 +111,7 @@ def layers(type_name: str | None) -> None:
     click.echo()
     click.echo("Fields:" if cls.fields else "Fields: none")
     for f in cls.fields:
-        default = "required" if f.required else f"default {f.default!r}"
+        default = "required" if f.required else f"default {yaml_text(f.default)}"
         aliases = f"; also {', '.join(f.aliases)}" if f.aliases else ""
         main = "; the main argument" if f.name == cls.main_field else ""
         doc = f" - {f.doc}" if f.doc else ""

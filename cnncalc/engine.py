@@ -6,6 +6,7 @@ Pure: it returns a Plan or raises SpecError, and never prints.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from math import prod
 
 from cnncalc.errors import Diagnostic, LayerError, SpecError
 from cnncalc.layers.base import Shape, fmt_shape
@@ -40,11 +41,8 @@ class LayerResult:
 
     @property
     def config(self) -> dict:
-        """The layer's config with the inferred size (in_channels, in_features, ...) filled in."""
-        inferred = self.spec.layer.inferred_field
-        if inferred is None:
-            return self.spec.cfg
-        return {**self.spec.cfg, inferred: self.input_shape[self.spec.layer.inferred_axis]}
+        """The config as planned: inferred sizes and input-dependent defaults filled in."""
+        return self.spec.layer.resolved_config(self.spec.cfg, self.input_shape)
 
 
 @dataclass(frozen=True)
@@ -75,6 +73,7 @@ class FirstLinear:
 @dataclass(frozen=True)
 class Plan:
     name: str
+    description: str | None
     input_shape: Shape
     layers: list[LayerResult]
     totals: Totals
@@ -95,7 +94,7 @@ def plan(spec: Spec) -> Plan:
         layer, cfg = layer_spec.layer, layer_spec.cfg
         try:
             if layer.input_rank is not None and len(shape) != layer.input_rank:
-                raise LayerError(_rank_message(layer_spec, shape), code="shape.rank")
+                raise LayerError(_rank_message(layer_spec, shape, spec.input_shape), code="shape.rank")
             out = layer.output_shape(cfg, shape)
             params = layer.params(cfg, shape, out)
             buffers = layer.buffers(cfg, shape, out)
@@ -105,7 +104,8 @@ def plan(spec: Spec) -> Plan:
                 [Diagnostic(exc.code, message, layer_spec.loc_of(exc.field))], spec.source
             ) from None
         if len(out) == 1 and len(shape) > 1:
-            flattened = (shape, layer_spec.name)
+            # a flatten keeps every value; a global pool does not, and derives nothing
+            flattened = (shape, layer_spec.name) if prod(out) == prod(shape) else None
         if first_linear is None and layer_spec.type_name == "linear":
             first_linear = FirstLinear(
                 layer_spec.name,
@@ -119,12 +119,14 @@ def plan(spec: Spec) -> Plan:
     params = sum(r.params for r in results)
     trainable = sum(r.trainable_params for r in results)
     totals = Totals(params, trainable, params - trainable, sum(r.buffers for r in results))
-    return Plan(spec.name, spec.input_shape, results, totals, first_linear)
+    return Plan(spec.name, spec.description, spec.input_shape, results, totals, first_linear)
 
 
-def _rank_message(layer_spec: LayerSpec, shape: Shape) -> str:
-    wanted = _RANK_NAMES.get(layer_spec.layer.input_rank, f"{layer_spec.layer.input_rank}-axis")
-    message = f"needs a {wanted} input but gets {fmt_shape(shape)}"
-    if len(shape) < (layer_spec.layer.input_rank or 0):
-        message += "; spatial layers must come before `flatten`"
+def _rank_message(layer_spec: LayerSpec, shape: Shape, input_shape: Shape) -> str:
+    rank = layer_spec.layer.input_rank
+    message = f"needs a {_RANK_NAMES.get(rank, f'{rank}-axis')} input but gets {fmt_shape(shape)}"
+    if len(shape) < rank <= len(input_shape):
+        message += "; spatial layers must come before `flatten` and global pooling"
+    elif len(input_shape) < rank:
+        message += f"; the spec's input is {fmt_shape(input_shape)}"
     return message

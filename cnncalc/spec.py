@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from cnncalc import yamlload
 from cnncalc.errors import Diagnostic, Loc, SpecError
 from cnncalc.layers import REGISTRY, lookup, suggest
-from cnncalc.layers.base import COMMON_KEYS, FieldError, LayerType, Shape
+from cnncalc.layers.base import COMMON_KEYS, FieldError, LayerType, Shape, yaml_text
 from cnncalc.yamlload import YNode
 
 TOP_LEVEL_KEYS = ("name", "input", "layers", "description")
@@ -43,6 +43,7 @@ class LayerSpec:
 @dataclass(frozen=True)
 class Spec:
     name: str
+    description: str | None
     input_shape: Shape
     layers: list[LayerSpec]
     path: str
@@ -139,7 +140,8 @@ class _Parser:
             layers = self.layers(top["layers"].value)
         if self.diagnostics:
             raise self.fail()
-        return Spec(name, input_shape, layers, self.path, self.text, input_loc)
+        description = top["description"].value if "description" in top else None
+        return Spec(name, description, input_shape, layers, self.path, self.text, input_loc)
 
     def input_shape(self, node: YNode) -> Shape:
         items = node.value if isinstance(node.value, list) else None
@@ -150,7 +152,7 @@ class _Parser:
             self.error(
                 "spec.bad-value",
                 f"input: expected a shape such as [3, 224, 224] (channels, height, width) "
-                f"or [784] (features), got {node.plain()!r}",
+                f"or [784] (features), got {yaml_text(node.plain())}",
                 node.loc,
             )
             return ()
@@ -183,9 +185,13 @@ class _Parser:
                         break
             elif name in seen:
                 first = seen[name]
+                repeated = first == p["loc"]  # `- *block` repeats the anchored entry, name and all
                 self.error(
                     "spec.duplicate-name",
-                    f"layer name {name!r} is already used by the layer at line {first.line}",
+                    f"layer name {name!r} is used twice: a YAML alias repeats this layer; "
+                    f"give the copy its own name with `{{<<: *anchor, name: ...}}`"
+                    if repeated
+                    else f"layer name {name!r} is already used by the layer at line {first.line}",
                     p["name_loc"],
                 )
             seen.setdefault(name, p["loc"])
@@ -248,7 +254,7 @@ class _Parser:
             self.error(
                 "spec.bad-layer",
                 f"layer {index + 1}: expected a layer such as `relu`, `linear: 128` or "
-                f"`{{type: conv2d, out_channels: 32, kernel_size: 3}}`, got {node.plain()!r}",
+                f"`{{type: conv2d, out_channels: 32, kernel_size: 3}}`, got {yaml_text(node.plain())}",
                 node.loc,
             )
             return None
@@ -277,7 +283,7 @@ class _Parser:
                 self.error(
                     "spec.bad-value",
                     f"layer {index + 1} ({layer.type_name}): name: expected letters, digits, '_' or '-', "
-                    f"starting with a letter or '_', got {value!r}",
+                    f"starting with a letter or '_', got {yaml_text(value)}",
                     name_loc,
                 )
         trainable = True
@@ -313,6 +319,7 @@ class _Parser:
         cfg: dict = {}
         ok = True
         misspelt: set[str] = set()  # fields an unknown key probably meant
+        given_as: dict[str, str] = {}  # field -> the key that set it
         for key, node in p["raw"].items():
             key_loc = p["key_locs"][key]
             if key == "":  # `linear: 128`: a bare value sets the main field
@@ -320,7 +327,7 @@ class _Parser:
                     self.error(
                         "spec.bad-value",
                         f"{label}: takes no main argument; write its fields as a mapping, "
-                        f"got {node.plain()!r}",
+                        f"got {yaml_text(node.plain())}",
                         node.loc,
                     )
                     ok = False
@@ -342,17 +349,18 @@ class _Parser:
                 )
                 ok = False
                 continue
-            if f.name in cfg or f.name in p["field_locs"]:
+            if f.name in given_as:
                 self.error(
                     "spec.duplicate-key",
-                    f"{label}: {f.name} is given twice (as {key!r} and an alias)",
+                    f"{label}: {f.name} is given twice, as {given_as[f.name]!r} and as {key!r}",
                     key_loc,
                 )
                 ok = False
                 continue
             p["field_locs"][f.name] = node.loc
+            given_as[f.name] = key or "its main argument"
             value = node.plain()
-            if value is None and f.default is None:
+            if value is None and (f.default is None or f.nullable):
                 cfg[f.name] = None
             else:
                 try:

@@ -61,6 +61,7 @@ def test_plan_json_document():
         "buffers": 0,
     }
     first = document["layers"][0]
+    assert document["description"] == "torchvision alexnet"
     assert set(first) == {
         "index", "name", "type", "input_shape", "output_shape", "params", "trainable", "buffers", "config"
     }
@@ -172,3 +173,17 @@ def test_python_dash_m():
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["totals"]["params"] == 1_199_426
+
+
+def test_first_linear_after_global_pool_has_no_flatten_derivation():
+    spec = "input: [512, 7, 7]\nlayers:\n  - global_avgpool2d\n  - linear: 10\n"
+    document = json.loads(invoke(["plan", "-", "--format", "json"], input=spec).stdout)
+    assert document["first_linear"]["in_features"] == 512
+    assert document["first_linear"]["flattened_shape"] is None
+    assert "in_features = 512\n" in invoke(["plan", "-"], input=spec).stdout
+
+
+def test_pool_stride_default_is_resolved_in_json():
+    spec = "input: [3, 8, 8]\nlayers:\n  - maxpool2d: 2\n"
+    document = json.loads(invoke(["plan", "-", "--format", "json"], input=spec).stdout)
+    assert document["layers"][0]["config"]["stride"] == [2, 2]

@@ -121,3 +121,37 @@ layers:
     kernel_size: 3
 """
     assert plan(parse(text, "sibling.yaml")).layers[0].output_shape == (8, 30, 30)
+
+
+def test_a_layer_repeated_by_alias_needs_its_own_name():
+    text = "input: [3, 8, 8]\nlayers:\n  - &block {type: conv2d, name: c, out_channels: 3, kernel_size: 1}\n  - *block\n"
+    with pytest.raises(SpecError) as caught:
+        parse(text, "alias.yaml")
+    assert "a YAML alias repeats this layer" in caught.value.diagnostics[0].message
+
+
+def test_a_field_given_twice_names_both_spellings():
+    text = "input: [3, 8, 8]\nlayers:\n  - conv2d: {out_channels: 3, filters: 4, kernel_size: 1}\n"
+    with pytest.raises(SpecError) as caught:
+        parse(text, "twice.yaml")
+    assert caught.value.diagnostics[0].message.endswith("out_channels is given twice, as 'out_channels' and as 'filters'")
+
+
+def test_values_are_shown_as_yaml_writes_them():
+    with pytest.raises(SpecError) as caught:
+        parse("input: [3, 8, 8]\nlayers:\n  - relu: true\n", "yaml.yaml")
+    assert caught.value.diagnostics[0].message.endswith("got true")
+
+
+def test_conv_after_global_pool_mentions_it():
+    text = "input: [3, 8, 8]\nlayers:\n  - global_avgpool2d\n  - conv2d: {out_channels: 3, kernel_size: 1}\n"
+    with pytest.raises(SpecError) as caught:
+        plan(parse(text, "rank.yaml"))
+    assert "must come before `flatten` and global pooling" in caught.value.diagnostics[0].message
+
+
+def test_conv_on_a_flat_input_spec_names_the_input():
+    text = "input: [784]\nlayers:\n  - conv2d: {out_channels: 3, kernel_size: 1}\n"
+    with pytest.raises(SpecError) as caught:
+        plan(parse(text, "rank.yaml"))
+    assert caught.value.diagnostics[0].message.endswith("gets [784]; the spec's input is [784]")

@@ -81,3 +81,12 @@ def test_doctests(module_name):
 
 def test_layers_package_exports_registry():
     assert layers_pkg.LAYER_TYPES is LAYER_TYPES
+
+
+def test_every_layer_type_is_documented_in_the_spec_reference():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "spec.md").read_text()
+    headings = set(re.findall(r"^### (\S+)\s*$", text, flags=re.M))
+    missing = {cls.type_name for cls in LAYER_TYPES} - headings
+    assert not missing, f"docs/spec.md has no '### <type>' section for {sorted(missing)}"

@@ -6,6 +6,7 @@ images, (F,) for features. Pairs are (height, width).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -26,18 +27,43 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def yaml_text(value: Any) -> str:
+    """A value as a spec would write it: true, null, [3, 3], 'same'."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(yaml_text(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {yaml_text(v)}" for k, v in value.items()) + "}"
+    return repr(value)
+
+
 def _describe(value: Any) -> str:
     if isinstance(value, bool):
-        return f"boolean {str(value).lower()}"
+        return f"boolean {yaml_text(value)}"
     if value is None:
         return "null"
     if isinstance(value, str):
         return f"string {value!r}"
     if isinstance(value, list):
-        return f"list {value!r}"
+        return f"list {yaml_text(value)}"
     if isinstance(value, dict):
         return "mapping"
     return f"{type(value).__name__} {value!r}"
+
+
+# YAML 1.1 reads 1e-5 (no dot) as a string; specs mean a number.
+_NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
+
+
+def _as_number(value: Any) -> Any:
+    if isinstance(value, str) and _NUMBER.match(value.strip()):
+        return float(value)
+    return value
 
 
 class Kind:
@@ -73,6 +99,7 @@ class Float(Kind):
         self.expected = "a number" + (f" {' and '.join(bounds)}" if bounds else "")
 
     def parse(self, value: Any) -> float:
+        value = _as_number(value)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise FieldError(f"expected {self.expected}, got {_describe(value)}")
         too_low = self.min is not None and (value <= self.min if self.min_open else value < self.min)
@@ -156,7 +183,7 @@ class ScalePair(Kind):
     expected = "a number > 0 or [height, width] of numbers > 0"
 
     def parse(self, value: Any) -> tuple[float, float]:
-        items = value if isinstance(value, list) else [value, value]
+        items = [_as_number(v) for v in value] if isinstance(value, list) else [_as_number(value)] * 2
         ok = len(items) == 2 and all(
             isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for v in items
         )
@@ -174,6 +201,7 @@ class Field:
     default: Any = REQUIRED
     aliases: tuple[str, ...] = ()
     doc: str = ""
+    nullable: bool = False  # null is a meaningful value, as batch norm's momentum: null
 
     @property
     def required(self) -> bool:
@@ -205,6 +233,12 @@ class LayerType:
 
     def output_shape(self, cfg: dict, shape: Shape) -> Shape:
         raise NotImplementedError
+
+    def resolved_config(self, cfg: dict, shape: Shape) -> dict:
+        """`cfg` with what the input decides filled in, e.g. in_channels."""
+        if self.inferred_field is None:
+            return cfg
+        return {**cfg, self.inferred_field: shape[self.inferred_axis]}
 
     def params(self, cfg: dict, shape: Shape, out: Shape) -> int:
         return 0

@@ -72,7 +72,7 @@ class Conv2d(LayerType):
     inferred_field = "in_channels"
     fields = (
         Field("in_channels", Int(min=1), None, doc="inferred from the input; checked if given"),
-        Field("out_channels", Int(min=1), aliases=("filters", "channels"), doc="number of filters"),
+        Field("out_channels", Int(min=1), aliases=("filters",), doc="number of filters"),
         Field("kernel_size", PairOf(min=1), aliases=("kernel",), doc="int or [h, w]"),
         Field("stride", PairOf(min=1), 1, aliases=("strides",)),
         Field("padding", Padding(), 0, aliases=("pad",), doc="int, [h, w], 'same' or 'valid'"),
@@ -114,6 +114,7 @@ class Conv2d(LayerType):
                     f"kernel {axis} {k}{dilated} is larger than the padded input {axis} "
                     f"{size + before + after} ({size} + padding {before + after})",
                     field="kernel_size",
+                    code="shape.nonpositive",
                 )
             out.append(conv_output_size(size, k, s, before + after, d))
         return (cfg["out_channels"], *out)
@@ -160,7 +161,7 @@ class ConvTranspose2d(LayerType):
     inferred_field = "in_channels"
     fields = (
         Field("in_channels", Int(min=1), None, doc="inferred from the input; checked if given"),
-        Field("out_channels", Int(min=1), aliases=("filters", "channels")),
+        Field("out_channels", Int(min=1), aliases=("filters",)),
         Field("kernel_size", PairOf(min=1), aliases=("kernel",)),
         Field("stride", PairOf(min=1), 1, aliases=("strides",)),
         Field("padding", PairOf(min=0), 0, aliases=("pad",)),

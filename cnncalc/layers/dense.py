@@ -25,7 +25,7 @@ class Linear(LayerType):
     inferred_axis = -1
     fields = (
         Field("in_features", Int(min=1), None, doc="inferred from the input; checked if given"),
-        Field("out_features", Int(min=1), aliases=("units", "features")),
+        Field("out_features", Int(min=1), aliases=("units",)),
         Field("bias", Bool(), True, aliases=("use_bias",)),
     )
 

@@ -24,7 +24,7 @@ class BatchNorm2d(LayerType):
     fields = (
         Field("num_features", Int(min=1), None, doc="inferred from the input; checked if given"),
         Field("eps", Float(min=0, min_open=True), 1e-5),
-        Field("momentum", Float(min=0, max=1), 0.1),
+        Field("momentum", Float(min=0, max=1), 0.1, nullable=True, doc="null: a cumulative average"),
         Field("affine", Bool(), True),
         Field("track_running_stats", Bool(), True),
     )

@@ -26,6 +26,14 @@ def pool_output_size(size: int, kernel: int, stride: int, padding: int, dilation
     return out
 
 
+class _WindowPool2d(LayerType):
+    input_rank = 3
+    main_field = "kernel_size"
+
+    def resolved_config(self, cfg: dict, shape: Shape) -> dict:
+        return {**cfg, "stride": cfg["stride"] or cfg["kernel_size"]}
+
+
 def _window_output(cfg: dict, shape: Shape, dilations) -> Shape:
     channels, *spatial = shape
     stride = cfg["stride"] or cfg["kernel_size"]
@@ -63,7 +71,7 @@ def _refuse_indices(cfg: dict) -> None:
         )
 
 
-class MaxPool2d(LayerType):
+class MaxPool2d(_WindowPool2d):
     """2-D max pooling, as torch.nn.MaxPool2d; stride defaults to the kernel size.
 
     Example: [64, 55, 55] {kernel_size: 3, stride: 2} -> [64, 27, 27] params=0
@@ -73,8 +81,6 @@ class MaxPool2d(LayerType):
 
     type_name = "maxpool2d"
     aliases = ("max_pool2d", "maxpool", "max_pool", "maxpooling2d")
-    main_field = "kernel_size"
-    input_rank = 3
     fields = (
         Field("kernel_size", PairOf(min=1), aliases=("kernel", "pool_size")),
         Field("stride", PairOf(min=1), None, aliases=("strides",), doc="defaults to kernel_size"),
@@ -89,7 +95,7 @@ class MaxPool2d(LayerType):
         return _window_output(cfg, shape, cfg["dilation"])
 
 
-class AvgPool2d(LayerType):
+class AvgPool2d(_WindowPool2d):
     """2-D average pooling, as torch.nn.AvgPool2d; stride defaults to the kernel size.
 
     Example: [6, 28, 28] {kernel_size: 2} -> [6, 14, 14] params=0
@@ -98,8 +104,6 @@ class AvgPool2d(LayerType):
 
     type_name = "avgpool2d"
     aliases = ("avg_pool2d", "avgpool", "avg_pool", "averagepooling2d")
-    main_field = "kernel_size"
-    input_rank = 3
     fields = (
         Field("kernel_size", PairOf(min=1), aliases=("kernel", "pool_size")),
         Field("stride", PairOf(min=1), None, aliases=("strides",), doc="defaults to kernel_size"),

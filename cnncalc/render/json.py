@@ -24,6 +24,7 @@ def plan_document(plan: Plan) -> dict:
         "schema_version": SCHEMA_VERSION,
         "cnncalc_version": __version__,
         "name": plan.name,
+        "description": plan.description,
         "input_shape": list(plan.input_shape),
         "output_shape": list(plan.output_shape),
         "layers": [

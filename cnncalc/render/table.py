@@ -16,8 +16,11 @@ def render(plan: Plan, console: Console | None = None) -> None:
     any_frozen = any(not r.trainable for r in plan.layers)
     first = plan.first_linear
 
+    title = f"{plan.name}  (input {fmt_shape(plan.input_shape)})"
+    if plan.description:
+        title += f"\n{plan.description}"
     table = Table(
-        title=f"{plan.name}  (input {fmt_shape(plan.input_shape)})",
+        title=title,
         box=box.SIMPLE_HEAD,
         title_justify="left",
         pad_edge=False,

@@ -29,3 +29,8 @@ def test_local_response_norm(in_shape):
 
 def test_local_response_norm_needs_two_axes():
     check_refused("local_response_norm", {"size": 2}, [16], "needs channels and at least one more axis")
+
+
+def test_batchnorm2d_cumulative_momentum_and_exponent_floats():
+    # momentum: null is torch's cumulative average; YAML 1.1 reads 1e-3 as a string, cnncalc as a number
+    check_layer("batchnorm2d", {"momentum": None, "eps": "1e-3"}, [8, 4, 4], [8, 4, 4], 16, 17)
