@@ -88,6 +88,21 @@ def parse(text: str, path: str = "<spec>", *, default_name: str = "model") -> Sp
     return _Parser(text, path).spec(root, default_name)
 
 
+@dataclass
+class _Entry:
+    """A `layers:` entry split into its parts, before its fields are checked."""
+
+    index: int
+    layer: LayerType
+    name: str | None
+    name_loc: Loc
+    trainable: bool
+    raw: dict[str, YNode]  # key as written -> value; "" for a bare main argument
+    key_locs: dict[str, Loc]
+    loc: Loc
+    field_locs: dict[str, Loc] = field(default_factory=dict)
+
+
 class _Parser:
     def __init__(self, text: str, path: str):
         self.text = text
@@ -124,10 +139,10 @@ class _Parser:
             self.error("spec.bad-value", "description: expected a string", top["description"].loc)
 
         input_shape: Shape = ()
-        if "input" not in top and "input" not in misspelt:
-            self.error("spec.missing-key", "missing `input:`, the input shape, e.g. [3, 224, 224]", root.loc)
-        else:
+        if "input" in top:
             input_shape = self.input_shape(top["input"])
+        elif "input" not in misspelt:
+            self.error("spec.missing-key", "missing `input:`, the input shape, e.g. [3, 224, 224]", root.loc)
         input_loc = top["input"].loc if "input" in top else root.loc
 
         layers: list[LayerSpec] = []
@@ -169,40 +184,40 @@ class _Parser:
 
     def layers(self, entries: list[YNode]) -> list[LayerSpec]:
         parsed = [self.entry(i, node) for i, node in enumerate(entries)]
-        explicit = {p["name"] for p in parsed if p and p["name"]}
+        explicit = {p.name for p in parsed if p and p.name}
         counters: dict[str, int] = {}
         seen: dict[str, Loc] = {}
         result = []
         for p in parsed:
             if p is None:
                 continue
-            name = p["name"]
+            name = p.name
             if name is None:  # conv2d_1, conv2d_2, ... skipping names the user took
                 while True:
-                    counters[p["layer"].type_name] = counters.get(p["layer"].type_name, 0) + 1
-                    name = f"{p['layer'].type_name}_{counters[p['layer'].type_name]}"
+                    counters[p.layer.type_name] = counters.get(p.layer.type_name, 0) + 1
+                    name = f"{p.layer.type_name}_{counters[p.layer.type_name]}"
                     if name not in explicit:
                         break
             elif name in seen:
                 first = seen[name]
-                repeated = first == p["loc"]  # `- *block` repeats the anchored entry, name and all
+                repeated = first == p.loc  # `- *block` repeats the anchored entry, name and all
                 self.error(
                     "spec.duplicate-name",
                     f"layer name {name!r} is used twice: a YAML alias repeats this layer; "
                     f"give the copy its own name with `{{<<: *anchor, name: ...}}`"
                     if repeated
                     else f"layer name {name!r} is already used by the layer at line {first.line}",
-                    p["name_loc"],
+                    p.name_loc,
                 )
-            seen.setdefault(name, p["loc"])
+            seen.setdefault(name, p.loc)
             cfg = self.config(name, p)
             if cfg is not None:
                 result.append(
-                    LayerSpec(p["index"], name, p["layer"], cfg, p["trainable"], p["loc"], p["field_locs"])
+                    LayerSpec(p.index, name, p.layer, cfg, p.trainable, p.loc, p.field_locs)
                 )
         return result
 
-    def entry(self, index: int, node: YNode) -> dict | None:
+    def entry(self, index: int, node: YNode) -> _Entry | None:
         """Split one `layers:` entry into its type, name, flags and raw fields."""
         raw: dict[str, YNode] = {}
         key_locs: dict[str, Loc] = {}
@@ -296,21 +311,11 @@ class _Parser:
                     f"layer {index + 1} ({layer.type_name}): trainable: expected true or false",
                     common["trainable"].loc,
                 )
-        return {
-            "index": index,
-            "layer": layer,
-            "name": name,
-            "name_loc": name_loc,
-            "trainable": trainable,
-            "raw": raw,
-            "key_locs": key_locs,
-            "loc": node.loc,
-            "field_locs": {},
-        }
+        return _Entry(index, layer, name, name_loc, trainable, raw, key_locs, node.loc)
 
-    def config(self, name: str, p: dict) -> dict | None:
+    def config(self, name: str, p: _Entry) -> dict | None:
         """Check the raw fields against the layer type's schema; fill defaults."""
-        layer: LayerType = p["layer"]
+        layer: LayerType = p.layer
         label = f"layer {name!r} ({layer.type_name})"
         by_name = {}
         for f in layer.fields:
@@ -320,8 +325,8 @@ class _Parser:
         ok = True
         misspelt: set[str] = set()  # fields an unknown key probably meant
         given_as: dict[str, str] = {}  # field -> the key that set it
-        for key, node in p["raw"].items():
-            key_loc = p["key_locs"][key]
+        for key, node in p.raw.items():
+            key_loc = p.key_locs[key]
             if key == "":  # `linear: 128`: a bare value sets the main field
                 if layer.main_field is None:
                     self.error(
@@ -357,7 +362,7 @@ class _Parser:
                 )
                 ok = False
                 continue
-            p["field_locs"][f.name] = node.loc
+            p.field_locs[f.name] = node.loc
             given_as[f.name] = key or "its main argument"
             value = node.plain()
             if value is None and (f.default is None or f.nullable):
@@ -371,14 +376,14 @@ class _Parser:
                     continue
         for f in layer.fields:
             if f.name not in cfg:
-                if f.name in p["field_locs"] or f.name in misspelt:  # already reported
+                if f.name in p.field_locs or f.name in misspelt:  # already reported
                     ok = False
                     continue
                 if f.required:
                     self.error(
                         "spec.missing-key",
                         f"{label}: missing required field {f.name}",
-                        p["loc"],
+                        p.loc,
                     )
                     ok = False
                 else:

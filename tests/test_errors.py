@@ -155,3 +155,11 @@ def test_conv_on_a_flat_input_spec_names_the_input():
     with pytest.raises(SpecError) as caught:
         plan(parse(text, "rank.yaml"))
     assert caught.value.diagnostics[0].message.endswith("gets [784]; the spec's input is [784]")
+
+
+def test_misspelt_input_key_is_reported_once():
+    with pytest.raises(SpecError) as caught:
+        parse("inptu: [3, 8, 8]\nlayers: [relu]\n", "typo.yaml")
+    assert [d.message for d in caught.value.diagnostics] == [
+        "unknown key 'inptu' at the top level; did you mean 'input'?"
+    ]
