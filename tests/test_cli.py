@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from clirun import runner
 
 from cnncalc import __version__
 from cnncalc.cli import _use_colour, cli
@@ -35,7 +35,7 @@ layers:
 
 def invoke(args, *, input=None, exit_code=0, env=None):
     """Run cnncalc in-process; on an unexpected exit code show everything it printed."""
-    result = CliRunner().invoke(cli, args, input=input, env=env)
+    result = runner().invoke(cli, args, input=input, env=env)
     assert result.exit_code == exit_code, (
         f"exit {result.exit_code}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}\n{result.exception!r}"
     )

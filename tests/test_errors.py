@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from clirun import runner
 
 from cnncalc.cli import cli
 from cnncalc.engine import plan
@@ -49,7 +49,7 @@ def test_fixture_diagnostics(path: Path):
 def test_fixture_through_cli(path: Path):
     """Exit 2, `path:line:col: error: ...` on stderr, a caret under the column, no traceback."""
     before = path.read_bytes()
-    result = CliRunner().invoke(cli, ["plan", str(path)])
+    result = runner().invoke(cli, ["plan", str(path)])
     assert result.exit_code == 2, result.output
     assert isinstance(result.exception, SystemExit)
     line, column, _, message = _expected(path)[0]
@@ -65,7 +65,7 @@ def test_fixture_through_cli(path: Path):
 def test_fixture_json_errors(path: Path):
     import json
 
-    result = CliRunner().invoke(cli, ["plan", str(path), "--format", "json"])
+    result = runner().invoke(cli, ["plan", str(path), "--format", "json"])
     assert result.exit_code == 2
     document = json.loads(result.stdout)
     line, column, code, _ = _expected(path)[0]
@@ -82,13 +82,13 @@ def test_not_utf8(tmp_path):
 
 
 def test_missing_file(tmp_path):
-    result = CliRunner().invoke(cli, ["plan", str(tmp_path / "nope.yaml")])
+    result = runner().invoke(cli, ["plan", str(tmp_path / "nope.yaml")])
     assert result.exit_code == 2
     assert "nope.yaml:1:1: error: cannot read spec: No such file or directory" in result.stderr
 
 
 def test_directory_instead_of_file(tmp_path):
-    result = CliRunner().invoke(cli, ["plan", str(tmp_path)])
+    result = runner().invoke(cli, ["plan", str(tmp_path)])
     assert result.exit_code == 2
     assert "cannot read spec" in result.stderr
 
