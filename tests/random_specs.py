@@ -1,0 +1,933 @@
+"""A seeded generator of random sequential CNN specs, as YAML text.
+
+Used by tests/test_torch_random.py, which builds every generated network with
+torch.nn and checks that cnncalc agrees with it layer by layer.
+
+`generate(seed)` is deterministic (it uses only its own random.Random(seed))
+and returns a `Case`: the YAML text, the lines each layer's entry occupies,
+what cnncalc should parse each entry into, and which layer - if any - the
+generator meant to be refused ("fault"). The test does not trust that
+intent: torch decides what is valid. The generator follows torch's shape
+rules only to steer itself, so that most networks are valid but reach small
+and boundary sizes (kernel == padded input, ceil_mode's last window, output
+sizes of 1), and about a quarter contain one layer torch refuses.
+
+Things deliberately never generated, because cnncalc is meant to differ
+from torch there (the test would report a false disagreement):
+
+* `linear` on a non-flat input without in_features: torch.nn.Linear acts on
+  the last axis, cnncalc refuses on purpose ("add flatten"; see
+  cnncalc/layers/dense.py). Linear on [C, L] or [C, H, W] is generated only
+  with in_features stated (right or wrong).
+* 2-D spatial layers (conv, pools, upsample, dropout2d) on a rank-2 [C, L]
+  input: torch treats the 3-D tensor as an unbatched image and accepts it,
+  cnncalc plans channels-first shapes without a batch and refuses.
+* dropout2d on a flat input: torch only warns (deprecated), cnncalc refuses.
+* upsample on a flat input: torch raises NotImplementedError, which the
+  oracle does not treat as a refusal.
+* batchnorm2d with track_running_stats: false on a 1x1 map: torch refuses
+  in the forward pass ("Expected more than 1 value per channel when
+  training") only because the oracle runs a batch of one; that is not a
+  property of the spec.
+* a wrong num_features on batchnorm2d with affine: false and
+  track_running_stats: false: torch.nn.BatchNorm2d then holds nothing sized
+  by num_features and never checks it; cnncalc checks every stated size.
+* adaptive_avgpool2d to 1x1 (and so global_avgpool2d) on a flat input:
+  torch's 1x1 fast path takes the mean of the last two axes without checking
+  the rank, so it "accepts" a [batch, features] tensor (averaging over the
+  batch); cnncalc refuses a spatial layer after flatten.
+* upsample in mode 'area' to an output size of 0: 'area' goes through
+  adaptive_avg_pool2d, which returns an empty tensor instead of refusing (the
+  other modes refuse: "Input and output sizes should be greater than 0");
+  torch then fails at the next layer, or not at all if it is the last one.
+  cnncalc refuses the upsample itself, which is the better answer.
+* a conv_transpose2d whose output size is exactly 0: torch returns an empty
+  tensor on some code paths (oneDNN: grouped layers, kernel 4, ...) and
+  refuses on others ("Output size is too small"); from -1 down it always
+  refuses. cnncalc refuses 0 everywhere; the generator's "nonpositive" fault
+  aims at -1 or less.
+* values cnncalc's schema rejects at parse time (kernel_size: 0, negative
+  padding, ...): the oracle builds torch modules from cnncalc's parsed
+  config, so it cannot judge them.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from cnncalc.layers import lookup
+
+
+def _layer_class(type_name: str):
+    layer = lookup(type_name)
+    assert layer is not None and layer.type_name == type_name, f"cnncalc has no layer type {type_name!r}"
+    return type(layer)
+
+
+def main_field(type_name: str) -> str | None:
+    """What a bare value means, e.g. out_features in `linear: 128`."""
+    return _layer_class(type_name).main_field
+
+
+def type_spellings(type_name: str) -> list[str]:
+    """Other spellings of a type cnncalc accepts (its aliases, any case), to exercise the parser."""
+    cls = _layer_class(type_name)
+    return [*cls.aliases, type_name.capitalize(), type_name.upper()]
+
+
+def field_aliases(type_name: str, field_name: str) -> tuple[str, ...]:
+    return next((f.aliases for f in _layer_class(type_name).fields if f.name == field_name), ())
+
+
+ACTIVATIONS = [
+    "relu", "relu6", "leaky_relu", "elu", "gelu", "silu", "mish", "hardswish", "hardsigmoid",
+    "sigmoid", "tanh", "softmax", "log_softmax",
+]
+_INPLACE = {"relu", "relu6", "leaky_relu", "elu", "silu", "mish", "hardswish", "hardsigmoid", "dropout", "dropout2d"}
+
+
+_AS_WRITTEN = object()
+
+
+@dataclass
+class GenLayer:
+    """One generated entry: its fields as written, and what cnncalc should parse them into."""
+
+    type_name: str  # canonical cnncalc type
+    fault: str | None = None  # e.g. "kernel-too-big" if meant to be refused
+    fields: list = field(default_factory=list)  # (canonical name, value written in YAML)
+    expect: dict = field(default_factory=dict)  # canonical name -> parsed value cnncalc should hold
+    name: str | None = None
+    trainable: bool | None = None
+    # filled in by rendering
+    type_key: str = ""
+    form: str = ""
+    first_line: int = 0
+    last_line: int = 0
+
+    def set(self, name: str, written: Any, expected: Any = _AS_WRITTEN) -> None:
+        self.fields.append((name, written))
+        self.expect[name] = written if expected is _AS_WRITTEN else expected
+
+    @property
+    def label(self) -> str:
+        return f"{self.type_name}.{self.fault}" if self.fault else self.type_name
+
+
+@dataclass
+class Case:
+    seed: int
+    text: str
+    input_shape: tuple
+    layers: list[GenLayer]
+
+    @property
+    def fault_index(self) -> int | None:
+        return next((i for i, l in enumerate(self.layers) if l.fault), None)
+
+    @property
+    def id(self) -> str:
+        i = self.fault_index
+        what = f"{self.layers[i].label}@{i}" if i is not None else "valid"
+        shape = "x".join(map(str, self.input_shape))
+        return f"s{self.seed:04d}-{shape}-{len(self.layers)}L-{what}"
+
+
+def _pair(a: int, b: int, rng: random.Random):
+    """Written as an int when both axes agree (usually), else [a, b]; parsed as (a, b)."""
+    if a == b and rng.random() < 0.7:
+        return a, (a, a)
+    return [a, b], (a, b)
+
+
+def conv_out(n, k, s, pad_total, d):
+    return (n + pad_total - d * (k - 1) - 1) // s + 1
+
+
+def pool_out(n, k, s, p, d, ceil):
+    out = (n + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil else 0)) // s + 1
+    if ceil and (out - 1) * s >= n + p:
+        out -= 1
+    return out
+
+
+def _divisors(n):
+    return [g for g in range(1, n + 1) if n % g == 0]
+
+
+class Generator:
+    def __init__(self, seed: int):
+        self.seed = seed
+        self.rng = random.Random(seed)
+        self.layers: list[GenLayer] = []
+
+    # ---------------------------------------------------------------- helpers
+    def chance(self, p: float) -> bool:
+        return self.rng.random() < p
+
+    def small_size(self) -> int:
+        r = self.rng.random()
+        if r < 0.25:
+            return self.rng.randint(1, 6)
+        return self.rng.randint(7, 40)
+
+    def channels_out(self, groups: int) -> int:
+        return groups * self.rng.randint(1, max(1, 12 // groups))
+
+    def groups_for(self, layer: GenLayer, C: int, fault: str | None) -> tuple[int, int]:
+        """(groups, out_channels), valid unless fault is groups-in / groups-out."""
+        rng = self.rng
+        if fault == "groups-in":
+            g = rng.choice([g for g in range(2, 6) if C % g])
+            return g, self.channels_out(g)
+        if fault == "groups-out":
+            g = rng.choice([g for g in _divisors(C) if g > 1])
+            return g, g * rng.randint(0, 2) + rng.randint(1, g - 1)
+        r = rng.random()
+        if r < 0.6 or C == 1:
+            g = 1
+        elif r < 0.8:
+            g = C
+        else:
+            g = rng.choice(_divisors(C))
+        return g, self.channels_out(g)
+
+    def stated_channels(self, layer: GenLayer, key: str, actual: int, fault: str | None) -> None:
+        if fault == f"{key}-wrong":
+            wrong = actual + self.rng.randint(1, 3) if actual == 1 or self.chance(0.6) else self.rng.randint(1, actual - 1)
+            layer.set(key, wrong)
+        elif self.chance(0.15):
+            layer.set(key, actual)
+
+    def common(self, layer: GenLayer, has_params: bool) -> None:
+        if has_params and self.chance(0.12):
+            layer.trainable = False
+        elif self.chance(0.04):
+            layer.trainable = True
+
+    # ---------------------------------------------------------------- spatial layers, on [C, H, W]
+    def conv2d(self, shape, fault):
+        rng = self.rng
+        C, H, W = shape
+        L = GenLayer("conv2d", fault)
+        self.stated_channels(L, "in_channels", C, fault)
+        groups, out_c = self.groups_for(L, C, fault)
+        L.set("out_channels", out_c)
+
+        ks, ds, ss, pads = [], [], [], []
+        padding_kind = rng.choices(["int", "same", "valid"], [0.78, 0.14, 0.08])[0]
+        if fault == "same-stride":
+            padding_kind = "same"
+        if fault == "kernel-too-big":
+            padding_kind = rng.choice(["int", "int", "valid"])
+        if fault in ("reflect-too-big", "circular-too-big"):
+            padding_kind = "int"
+        bad_axis = rng.randrange(2)
+        for axis, n in enumerate((H, W)):
+            d = rng.choices([1, 2, 3], [0.75, 0.18, 0.07])[0]
+            s = rng.choices([1, 2, 3, 4], [0.62, 0.25, 0.08, 0.05])[0]
+            k = rng.choices([1, 2, 3, 4, 5, 7, 11], [0.15, 0.12, 0.38, 0.08, 0.16, 0.08, 0.03])[0]
+            p = rng.choices([0, 1, 2, 3], [0.4, 0.35, 0.15, 0.1])[0]
+            if padding_kind == "valid":
+                p = 0
+            if padding_kind == "same":
+                s = 1
+            if fault == "kernel-too-big" and axis == bad_axis:
+                p = rng.randint(0, 2) if padding_kind == "int" else 0
+                k = (n + 2 * p - 1) // d + 2 + rng.randint(0, 1)
+            elif fault == "reflect-too-big" and axis == bad_axis:
+                d, p = 1, n + rng.randint(0, 1)
+                k = rng.randint(1, 3)
+            elif fault == "circular-too-big" and axis == bad_axis:
+                d, p = 1, n + 1 + rng.randint(0, 1)
+                k = rng.randint(1, 3)
+            elif padding_kind != "same":
+                if n + 2 * p < d * (k - 1) + 1:
+                    d = 1
+                if n + 2 * p < k:
+                    k_max = n + 2 * p
+                    k = k_max if self.chance(0.4) else rng.randint(1, k_max)
+                elif self.chance(0.08):  # the kernel exactly covers the padded input
+                    k = (n + 2 * p - 1) // d + 1
+                    if k > 9:
+                        k = rng.randint(1, 3)
+            ks.append(k), ds.append(d), ss.append(s), pads.append(p)
+        if fault == "same-stride":
+            ss[bad_axis] = rng.randint(2, 3)
+
+        written, expected = _pair(*ks, rng)
+        L.set("kernel_size", written, expected)
+        if ss != [1, 1] or self.chance(0.2):
+            written, expected = _pair(*ss, rng)
+            L.set("stride", written, expected)
+        if padding_kind in ("same", "valid"):
+            L.set("padding", padding_kind)
+            if padding_kind == "valid":
+                pad_amounts = [(0, 0), (0, 0)]
+            else:
+                pad_amounts = [(d * (k - 1) // 2, d * (k - 1) - d * (k - 1) // 2) for k, d in zip(ks, ds)]
+        else:
+            if pads != [0, 0] or self.chance(0.2):
+                written, expected = _pair(*pads, rng)
+                L.set("padding", written, expected)
+            pad_amounts = [(p, p) for p in pads]
+        if ds != [1, 1] or self.chance(0.1):
+            written, expected = _pair(*ds, rng)
+            L.set("dilation", written, expected)
+        if groups != 1 or self.chance(0.1):
+            L.set("groups", groups)
+        if self.chance(0.2):
+            L.set("bias", False)
+        elif self.chance(0.05):
+            L.set("bias", True)
+
+        mode = rng.choices(["zeros", "reflect", "replicate", "circular"], [0.76, 0.09, 0.08, 0.07])[0]
+        if fault == "reflect-too-big":
+            mode = "reflect"
+        elif fault == "circular-too-big":
+            mode = "circular"
+        elif mode == "reflect" and any(max(pa) >= n for pa, n in zip(pad_amounts, (H, W))):
+            mode = "replicate"
+        elif mode == "circular" and any(max(pa) > n for pa, n in zip(pad_amounts, (H, W))):
+            mode = "zeros"
+        if mode != "zeros" or self.chance(0.05):
+            L.set("padding_mode", mode)
+        self.common(L, True)
+        out = tuple(
+            conv_out(n, k, s, sum(pa), d) for n, k, s, pa, d in zip((H, W), ks, ss, pad_amounts, ds)
+        )
+        return L, (out_c, *out)
+
+    def conv_transpose2d(self, shape, fault):
+        rng = self.rng
+        C, H, W = shape
+        L = GenLayer("conv_transpose2d", fault)
+        self.stated_channels(L, "in_channels", C, fault)
+        groups, out_c = self.groups_for(L, C, fault)
+        L.set("out_channels", out_c)
+        bad_axis = rng.randrange(2)
+        ks, ss, ps, ops, ds, out = [], [], [], [], [], []
+        for axis, n in enumerate((H, W)):
+            s = rng.choices([1, 2, 3], [0.45, 0.4, 0.15])[0] if n <= 20 else rng.choice([1, 1, 2])
+            d = rng.choices([1, 2], [0.8, 0.2])[0]
+            k = rng.randint(1, 4)
+            op = 0
+            if self.chance(0.3):
+                op = max(s, d) - 1
+            if fault == "output-padding" and axis == bad_axis:
+                op = max(s, d) + rng.randint(0, 1)
+            p_max = ((n - 1) * s + d * (k - 1) + op) // 2  # largest padding leaving an output >= 1
+            if fault == "nonpositive" and axis == bad_axis:
+                op = 0
+                # an output of -1 or less: torch accepts 0 on some paths, see the module docstring
+                p = ((n - 1) * s + d * (k - 1) + 3) // 2 + rng.randint(0, 1)
+            elif self.chance(0.1):
+                p = p_max
+            else:
+                p = min(p_max, rng.choices([0, 1, 2], [0.5, 0.35, 0.15])[0])
+            ks.append(k), ss.append(s), ps.append(p), ops.append(op), ds.append(d)
+            out.append((n - 1) * s - 2 * p + d * (k - 1) + op + 1)
+        written, expected = _pair(*ks, rng)
+        L.set("kernel_size", written, expected)
+        for name, values in (("stride", ss), ("padding", ps), ("output_padding", ops), ("dilation", ds)):
+            default = [1, 1] if name in ("stride", "dilation") else [0, 0]
+            if values != default or self.chance(0.1):
+                written, expected = _pair(*values, rng)
+                L.set(name, written, expected)
+        if groups != 1 or self.chance(0.1):
+            L.set("groups", groups)
+        if self.chance(0.2):
+            L.set("bias", False)
+        self.common(L, True)
+        return L, (out_c, *out)
+
+    def _pool(self, type_name, shape, fault):
+        rng = self.rng
+        C, H, W = shape
+        L = GenLayer(type_name, fault)
+        dilated = type_name == "maxpool2d"
+        ceil = self.chance(0.35) and fault != "too-small"
+        explicit_stride = self.chance(0.5)
+        bad_axis = rng.randrange(2)
+        for _attempt in range(30):
+            ks, ss, ps, ds, out = [], [], [], [], []
+            for axis, n in enumerate((H, W)):
+                k = rng.choices([1, 2, 3, 4, 5, 7], [0.1, 0.38, 0.3, 0.1, 0.07, 0.05])[0]
+                s = rng.choices([1, 2, 3, 4], [0.3, 0.45, 0.15, 0.1])[0] if explicit_stride else k
+                d = rng.choices([1, 2], [0.8, 0.2])[0] if dilated else 1
+                p = rng.randint(0, k // 2) if self.chance(0.4) else 0
+                if fault == "pad-gt-half" and axis == bad_axis:
+                    p = k // 2 + 1 + rng.randint(0, 1)
+                if fault == "too-small" and axis == bad_axis:
+                    d = 1
+                    p = 0
+                    k = n + 1 + rng.randint(0, 1)
+                    s = rng.randint(1, 2) if explicit_stride else k
+                ks.append(k), ss.append(s), ps.append(p), ds.append(d)
+                out.append(pool_out(n, k, s, p, d, ceil))
+            if fault or all(o >= 1 for o in out):
+                break
+        else:  # a 1x1 window always fits
+            ks, ss, ps, ds, explicit_stride = [1, 1], [1, 1], [0, 0], [1, 1], False
+            out = [H, W]
+        written, expected = _pair(*ks, rng)
+        L.set("kernel_size", written, expected)
+        if explicit_stride:
+            written, expected = _pair(*ss, rng)
+            L.set("stride", written, expected)
+        elif self.chance(0.1):
+            L.set("stride", None, None)
+        if ps != [0, 0] or self.chance(0.1):
+            written, expected = _pair(*ps, rng)
+            L.set("padding", written, expected)
+        if dilated and (ds != [1, 1] or self.chance(0.1)):
+            written, expected = _pair(*ds, rng)
+            L.set("dilation", written, expected)
+        if ceil or self.chance(0.1):
+            L.set("ceil_mode", ceil)
+        if type_name == "avgpool2d":
+            if self.chance(0.3):
+                L.set("count_include_pad", self.chance(0.5))
+            if self.chance(0.15):
+                L.set("divisor_override", rng.randint(1, 9))
+        self.common(L, False)
+        return L, (C, *out)
+
+    def maxpool2d(self, shape, fault):
+        return self._pool("maxpool2d", shape, fault)
+
+    def avgpool2d(self, shape, fault):
+        return self._pool("avgpool2d", shape, fault)
+
+    def adaptive(self, shape, fault):
+        rng = self.rng
+        C, H, W = shape
+        L = GenLayer(rng.choice(["adaptive_avgpool2d", "adaptive_maxpool2d"]))
+        r = rng.random()
+        if r < 0.4:
+            n = rng.randint(1, 7)
+            L.set("output_size", n, (n, n))
+            out = (n, n)
+        elif r < 0.75:
+            a, b = rng.randint(1, 8), rng.randint(1, 8)
+            L.set("output_size", [a, b], (a, b))
+            out = (a, b)
+        else:
+            a, b = rng.choice([(None, rng.randint(1, 6)), (rng.randint(1, 6), None), (None, None)])
+            L.set("output_size", [a, b], (a, b))
+            out = (H if a is None else a, W if b is None else b)
+        self.common(L, False)
+        return L, (C, *out)
+
+    def global_pool(self, shape, fault, keepdims=None):
+        C = shape[0]
+        L = GenLayer(self.rng.choice(["global_avgpool2d", "global_maxpool2d"]))
+        if keepdims is None:
+            keepdims = self.chance(0.25)
+        if keepdims or self.chance(0.15):
+            L.set("keepdims", keepdims)
+        self.common(L, False)
+        return L, ((C, 1, 1) if keepdims else (C,))
+
+    def batchnorm2d(self, shape, fault):
+        C, H, W = shape
+        L = GenLayer("batchnorm2d", fault)
+        affine = self.chance(0.8)
+        track = self.chance(0.8) or H * W == 1  # see the module docstring: a batch of one on 1x1
+        if fault == "num_features-wrong" and not (affine or track):
+            affine = True
+        self.stated_channels(L, "num_features", C, fault)
+        if not affine or self.chance(0.1):
+            L.set("affine", affine)
+        if not track or self.chance(0.1):
+            L.set("track_running_stats", track)
+        if self.chance(0.15):
+            # YAML 1.1 reads 1e-5 as a string; cnncalc reads it as the number it means
+            L.set("eps", *self.rng.choice([(0.001, 0.001), ("1e-5", 1e-5), ("2.5e-4", 2.5e-4)]))
+        if self.chance(0.15):
+            L.set("momentum", self.rng.choice([0.01, 0.1, 0.5, None]))  # null: cumulative average
+        self.common(L, affine)
+        return L, shape
+
+    def lrn(self, shape, fault):
+        L = GenLayer("local_response_norm", fault)
+        L.set("size", self.rng.randint(1, 6))
+        if self.chance(0.3):
+            L.set("alpha", 0.0001)
+        if self.chance(0.3):
+            L.set("beta", 0.75)
+        if self.chance(0.3):
+            L.set("k", self.rng.choice([1.0, 2.0, 2]))
+        self.common(L, False)
+        return L, shape
+
+    def upsample(self, shape, fault):
+        rng = self.rng
+        C, H, W = shape
+        L = GenLayer("upsample", fault)
+        mode = rng.choices(["nearest", "bilinear", "bicubic", "area", "nearest-exact"], [0.5, 0.2, 0.1, 0.1, 0.1])[0]
+        if fault == "align-corners" and mode in ("bilinear", "bicubic"):
+            mode = rng.choice(["nearest", "area", "nearest-exact"])
+        if fault == "zero-output" and mode == "area":  # see the module docstring
+            mode = "nearest"
+        out = (H, W)
+        if fault == "neither":
+            pass
+        elif fault == "zero-output":
+            f = 0.5 if min(H, W) == 1 else rng.choice([0.25, 0.3])
+            L.set("scale_factor", f, (f, f))
+            out = (0, 0)
+        elif fault == "both":
+            L.set("size", [H, W], (H, W))
+            L.set("scale_factor", 2, (2, 2))
+        elif self.chance(0.3):
+            a = rng.randint(1, 40)
+            if self.chance(0.4):
+                L.set("size", a, (a, a))
+                out = (a, a)
+            else:
+                b = rng.randint(1, 40)
+                L.set("size", [a, b], (a, b))
+                out = (a, b)
+        else:
+            for _attempt in range(20):
+                fs = [rng.choice([2, 2, 3, 0.5, 0.75, 1.5, 1.25, 2.5, 0.3, 1.7, 1.1, 0.9, 1.0])]
+                fs.append(fs[0] if self.chance(0.6) else rng.choice([2, 0.5, 1.5, 0.7, 1.3, 3]))
+                out = tuple(math.floor(n * f) for n, f in zip((H, W), fs))
+                if min(out) >= 1 and max(out) <= 64:
+                    break
+            else:
+                fs, out = [1, 1], (H, W)
+            written, expected = _pair(*fs, rng)
+            L.set("scale_factor", written, expected)
+        if mode != "nearest" or self.chance(0.15):
+            L.set("mode", mode)
+        if fault == "align-corners" or (mode in ("bilinear", "bicubic") and self.chance(0.4)):
+            L.set("align_corners", self.chance(0.5))
+        self.common(L, False)
+        return L, (C, *out)
+
+    # ---------------------------------------------------------------- layers for any rank
+    def prelu(self, shape, fault):
+        C = shape[0]
+        L = GenLayer("prelu", fault)
+        if fault == "num_parameters-wrong":
+            n = self.rng.choice([n for n in range(2, C + 4) if n != C])
+            L.set("num_parameters", n)
+        elif self.chance(0.6):
+            L.set("num_parameters", C)
+        elif self.chance(0.5):
+            L.set("num_parameters", 1)
+        if self.chance(0.2):
+            L.set("init", 0.1)
+        self.common(L, True)
+        return L, shape
+
+    def activation(self, shape, fault):
+        rng = self.rng
+        kind = rng.choice(["softmax", "log_softmax"] if fault else ACTIVATIONS)
+        L = GenLayer(kind, fault)
+        rank = len(shape) + 1  # with the batch axis
+        if kind == "leaky_relu" and self.chance(0.5):
+            L.set("negative_slope", rng.choice([0.01, 0.2, 0.1]))
+        elif kind == "elu" and self.chance(0.5):
+            L.set("alpha", rng.choice([1.0, 0.5]))
+        elif kind == "gelu" and self.chance(0.4):
+            L.set("approximate", rng.choice(["none", "tanh"]))
+        elif kind in ("softmax", "log_softmax"):
+            if fault == "dim-out-of-range":
+                L.set("dim", rng.choice([rank, rank + 1, -rank - 1]))
+            elif self.chance(0.7):
+                L.set("dim", rng.randint(-rank, rank - 1))
+        if kind in _INPLACE and self.chance(0.15):
+            L.set("inplace", self.chance(0.5))
+        self.common(L, False)
+        return L, shape
+
+    def dropout(self, shape, fault):
+        kind = "dropout2d" if len(shape) == 3 and self.chance(0.4) else "dropout"
+        L = GenLayer(kind, fault)
+        if self.chance(0.6):
+            L.set("p", self.rng.choice([0.1, 0.25, 0.5, 0.0, 1.0, 0]))
+        if self.chance(0.1):
+            L.set("inplace", False)
+        self.common(L, False)
+        return L, shape
+
+    def identity(self, shape, fault):
+        L = GenLayer("identity")
+        self.common(L, False)
+        return L, shape
+
+    def flatten(self, shape, fault, variant=None):
+        rng = self.rng
+        L = GenLayer("flatten", fault)
+        rank = len(shape) + 1
+        if fault == "end-before-start":
+            start = rng.randint(2, rank - 1) if rank > 2 else 1
+            L.set("start_dim", start)
+            L.set("end_dim", rng.choice([start - 1, start - 1 - rank]) if start > 1 else -rank)
+            return L, shape
+        if fault == "out-of-range":
+            if self.chance(0.5):
+                L.set("start_dim", rank + rng.randint(0, 1))
+            else:
+                L.set("end_dim", rng.choice([rank, rank + 1, -rank - 1]))
+            return L, shape
+        if variant is None:
+            variant = "all"
+        if variant == "noop":  # start_dim == end_dim: nothing to merge
+            axis = rng.randint(1, rank - 1)
+            L.set("start_dim", axis)
+            L.set("end_dim", rng.choice([axis, axis - rank]))
+            return L, shape
+        if variant == "all":
+            if self.chance(0.2):
+                L.set("start_dim", 1)
+            if self.chance(0.2):
+                L.set("end_dim", -1)
+            return L, (math.prod(shape),)
+        C, H, W = shape
+        if variant == "spatial":  # [C, H*W]
+            L.set("start_dim", 2)
+            if self.chance(0.4):
+                L.set("end_dim", rng.choice([3, -1]))
+            return L, (C, H * W)
+        # variant "leading": [C*H, W]
+        if self.chance(0.5):
+            L.set("start_dim", 1)
+        L.set("end_dim", rng.choice([2, -2]))
+        return L, (C * H, W)
+
+    def linear(self, shape, fault):
+        rng = self.rng
+        L = GenLayer("linear", fault)
+        F = shape[-1]
+        if fault == "in_features-wrong":
+            L.set("in_features", rng.choice([F + rng.randint(1, 5), max(1, F - rng.randint(1, 5)), math.prod(shape) + 1]))
+            if L.expect["in_features"] == F:
+                L.expect["in_features"] = F + 1
+                L.fields[-1] = ("in_features", F + 1)
+        elif len(shape) > 1 or self.chance(0.2):
+            L.set("in_features", F)  # required on a non-flat input, see the module docstring
+        out = rng.choice([1, 2, 3, 10, 16, 32, rng.randint(1, 40)])
+        L.set("out_features", out)
+        if self.chance(0.2):
+            L.set("bias", False)
+        elif self.chance(0.05):
+            L.set("bias", True)
+        self.common(L, True)
+        return L, (*shape[:-1], out)
+
+    # ---------------------------------------------------------------- faults on flat inputs
+    def spatial_on_flat(self, shape, fault):
+        """A 2-D layer on a [F] input: torch wants a 4-D (or unbatched 3-D) tensor and refuses."""
+        rng = self.rng
+        kind = rng.choice(["conv2d", "conv_transpose2d", "maxpool2d", "avgpool2d", "adaptive_avgpool2d",
+                           "adaptive_maxpool2d", "global_maxpool2d", "batchnorm2d",
+                           "local_response_norm"])
+        L = GenLayer(kind, fault)
+        if kind in ("conv2d", "conv_transpose2d"):
+            L.set("out_channels", rng.randint(1, 8))
+            L.set("kernel_size", 1, (1, 1))
+        elif kind in ("maxpool2d", "avgpool2d"):
+            L.set("kernel_size", 1, (1, 1))
+        elif kind.startswith("adaptive"):  # not 1: see the module docstring
+            n = self.rng.randint(2, 4)
+            L.set("output_size", n, (n, n))
+        elif kind == "local_response_norm":
+            L.set("size", 2)
+        return L, shape
+
+    # ---------------------------------------------------------------- the network
+    SPATIAL: ClassVar[dict] = {
+        "conv2d": 26, "conv_transpose2d": 8, "maxpool2d": 12, "avgpool2d": 8, "adaptive": 4,
+        "batchnorm2d": 8, "lrn": 3, "upsample": 6, "prelu": 3, "activation": 14, "dropout": 5, "identity": 2,
+        "linear": 2, "flatten": 1, "global_keep": 1,
+    }
+    SPATIAL_FAULTS: ClassVar[dict] = {
+        "conv2d": ["groups-in", "groups-out", "same-stride", "kernel-too-big", "reflect-too-big",
+                   "circular-too-big", "in_channels-wrong"],
+        "conv_transpose2d": ["output-padding", "nonpositive", "groups-in", "groups-out", "in_channels-wrong"],
+        "maxpool2d": ["pad-gt-half", "too-small"],
+        "avgpool2d": ["pad-gt-half", "too-small"],
+        "batchnorm2d": ["num_features-wrong"],
+        "upsample": ["zero-output", "both", "neither", "align-corners"],
+        "prelu": ["num_parameters-wrong"],
+        "activation": ["dim-out-of-range"],
+        "flatten": ["end-before-start", "out-of-range"],
+        "linear": ["in_features-wrong"],
+    }
+
+    SPATIAL_FAULT_WEIGHTS: ClassVar[dict] = {
+        "conv2d": 4, "conv_transpose2d": 2, "maxpool2d": 2, "avgpool2d": 1.5, "batchnorm2d": 0.7,
+        "upsample": 1.5, "prelu": 0.5, "activation": 0.3, "linear": 0.3,
+    }
+
+    @staticmethod
+    def fault_available(fault: str, shape) -> bool:
+        if fault == "groups-out":  # needs a divisor of the channels other than 1
+            return shape[0] > 1
+        if fault == "zero-output":  # floor(n * 0.25) == 0 needs a small side
+            return min(shape[1:]) <= 3
+        return True
+
+    def add(self, layer: GenLayer) -> None:
+        self.layers.append(layer)
+
+    def spatial_layer(self, shape, fault_here: bool):
+        rng = self.rng
+        C, H, W = shape
+        weights = dict(self.SPATIAL)
+        if H * W * C > 40 * 40 * 8 or max(H, W) > 64:  # keep torch quick: prefer shrinking
+            weights.update(conv_transpose2d=0, upsample=0, maxpool2d=30, adaptive=10)
+        if fault_here:
+            kinds = {k: w for k, w in self.SPATIAL_FAULT_WEIGHTS.items() if weights.get(k)}
+            kind = rng.choices(list(kinds), list(kinds.values()))[0]
+            fault = rng.choice([f for f in self.SPATIAL_FAULTS[kind] if self.fault_available(f, shape)])
+        else:
+            kind = rng.choices(list(weights), list(weights.values()))[0]
+            fault = None
+        if kind == "flatten":
+            return self.flatten(shape, None, variant="noop")
+        if kind == "global_keep":  # [C, 1, 1], and the network goes on
+            return self.global_pool(shape, None, keepdims=True)
+        if kind == "linear":  # acts on the width; in_features must be stated, see the module docstring
+            return self.linear(shape, "in_features-wrong" if fault else None)
+        method = {"lrn": self.lrn, "adaptive": self.adaptive}.get(kind) or getattr(self, kind)
+        return method(shape, fault)
+
+    def dense_layer(self, shape, fault_here: bool):
+        rng = self.rng
+        if fault_here:
+            options = {"linear": 3, "prelu": 1, "softmax": 0.6}
+            if len(shape) == 1:
+                options["spatial_on_flat"] = 3
+            else:  # [C, L]: batchnorm2d wants a 4-D tensor
+                options["bn_rank2"] = 1
+            kind = rng.choices(list(options), list(options.values()))[0]
+            if kind == "linear":
+                return self.linear(shape, "in_features-wrong")
+            if kind == "prelu":
+                return self.prelu(shape, "num_parameters-wrong")
+            if kind == "softmax":
+                return self.activation(shape, "dim-out-of-range")
+            if kind == "bn_rank2":
+                L = GenLayer("batchnorm2d", "rank2")
+                return L, shape
+            return self.spatial_on_flat(shape, "spatial-on-flat")
+        r = rng.random()
+        if r < 0.5:
+            return self.linear(shape, None)
+        if r < 0.75:
+            return self.activation(shape, None)
+        if r < 0.85:
+            return self.dropout(shape, None) if len(shape) == 1 else self.identity(shape, None)
+        if r < 0.9:
+            return self.identity(shape, None)
+        if r < 0.95 and len(shape) > 1:
+            return self.lrn(shape, None)
+        return self.prelu(shape, None)
+
+    def network(self) -> tuple[tuple, list[GenLayer]]:
+        rng = self.rng
+        flat_input = self.chance(0.05)
+        if flat_input:
+            shape = (rng.randint(1, 64),)
+        else:
+            H = self.small_size()
+            W = self.small_size() if self.chance(0.85) else H
+            shape = (rng.choice([1, 1, 2, 3, 3, 3, 4, 6, 8]), H, W)
+        input_shape = shape
+
+        n_spatial = 0 if flat_input else rng.randint(0, 7)
+        ending = "none" if flat_input else rng.choices(
+            ["flatten", "global", "global-keep", "adaptive", "rank2", "end"], [40, 15, 7, 8, 12, 18]
+        )[0]
+        n_dense = rng.randint(0, 4) if ending != "end" else 0
+        if flat_input:
+            n_dense = rng.randint(1, 5)
+        slots = n_spatial + n_dense + (1 if ending not in ("none", "end") else 0)
+        fault_at = rng.randrange(slots) if slots and self.chance(0.27) else None
+        slot = 0
+
+        def fault_here():
+            nonlocal slot
+            slot += 1
+            return slot - 1 == fault_at
+
+        for _ in range(n_spatial):
+            layer, shape = self.spatial_layer(shape, fault_here())
+            self.add(layer)
+            if layer.fault:
+                shape = shape if len(shape) == 3 and min(shape) >= 1 else input_shape
+
+        if ending not in ("none", "end"):
+            f = fault_here()
+            if ending in ("flatten", "rank2") and f:
+                layer, shape = self.flatten(shape, rng.choice(self.SPATIAL_FAULTS["flatten"]))
+                self.add(layer)
+                layer, shape = self.flatten(shape, None)
+                self.add(layer)
+            elif ending == "flatten" or (math.prod(shape) > 6000 and ending != "rank2"):
+                if math.prod(shape) > 6000:
+                    layer, shape = self.adaptive(shape, None)
+                    self.add(layer)
+                layer, shape = self.flatten(shape, None)
+                self.add(layer)
+            elif ending == "global":
+                layer, shape = self.global_pool(shape, None, keepdims=False)
+                self.add(layer)
+            elif ending == "global-keep":
+                layer, shape = self.global_pool(shape, None, keepdims=True)
+                self.add(layer)
+                layer, shape = self.flatten(shape, None)
+                self.add(layer)
+            elif ending == "adaptive":
+                layer, shape = self.adaptive(shape, None)
+                self.add(layer)
+                layer, shape = self.flatten(shape, None)
+                self.add(layer)
+            else:  # rank2: flatten part of the axes, then layers on [C, L], maybe flatten the rest
+                layer, shape = self.flatten(shape, None, variant=rng.choice(["spatial", "leading"]))
+                self.add(layer)
+            if f and not self.layers[-1].fault and not (len(self.layers) > 1 and self.layers[-2].fault):
+                fault_at = slot  # the fault lands on the first dense layer instead
+        for i in range(n_dense):
+            if len(shape) == 2 and i == n_dense - 1 and self.chance(0.5):
+                layer, shape = self.flatten(shape, None)
+                self.add(layer)
+            layer, shape = self.dense_layer(shape, fault_here())
+            self.add(layer)
+        return input_shape, self.layers
+
+
+# ------------------------------------------------------------------------------- rendering
+
+
+def yaml_value(value) -> str:
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if value is None:
+        return "null"
+    if isinstance(value, float):
+        text = repr(value)
+        if "e" in text or "E" in text:  # YAML 1.1 (PyYAML) needs a dot: 1.0e-05
+            text = f"{value:.6e}"
+        return text
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(yaml_value(v) for v in value) + "]"
+    raise TypeError(value)
+
+
+def _render_entry(layer: GenLayer, rng: random.Random, used_names: set, types: list[str]) -> list[str]:
+    """The lines of one `layers:` entry, in one of the spec's three entry forms."""
+    type_key = layer.type_name
+    if rng.random() < 0.12:
+        type_key = rng.choice(type_spellings(layer.type_name))
+    layer.type_key = type_key
+    keys = []
+    for name, value in layer.fields:
+        aliases = field_aliases(layer.type_name, name)
+        keys.append((rng.choice(aliases) if aliases and rng.random() < 0.1 else name, value))
+
+    common = []
+    if rng.random() < 0.3:
+        base = {"conv2d": "conv", "linear": "fc", "batchnorm2d": "bn"}.get(layer.type_name, layer.type_name[:4])
+        r = rng.random()
+        if r < 0.6:
+            name = f"{base}{len(used_names) + 1}"
+        elif r < 0.8:
+            name = f"{base}-{rng.randint(1, 99)}_x"
+        else:  # a name cnncalc would give another layer, which must then be skipped
+            name = f"{rng.choice(types)}_{rng.randint(1, 2)}"
+        if name not in used_names:
+            layer.name = name
+            used_names.add(name)
+            common.append(("name", name))
+    if layer.trainable is not None:
+        common.append(("trainable", layer.trainable))
+
+    main = main_field(layer.type_name)
+    forms = ["explicit-flow", "explicit-block", "onekey-flow", "onekey-block"]
+    if not keys and not common:
+        forms += ["bare"] * 4
+    if len(keys) == 1 and keys[0][0] == main:
+        forms += ["scalar"] * 4
+    form = rng.choice(forms)
+    layer.form = form
+    inline = lambda pairs: ", ".join(f"{k}: {yaml_value(v)}" for k, v in pairs)
+
+    if form == "bare":
+        return [f"  - {type_key}"]
+    if form == "scalar":
+        head = f"{type_key}: {yaml_value(keys[0][1])}"
+        if common and rng.random() < 0.5:
+            return ["  - {" + ", ".join([head, inline(common)]) + "}"]
+        return [f"  - {head}"] + [f"    {k}: {yaml_value(v)}" for k, v in common]
+    if form == "explicit-flow":
+        return ["  - {" + inline([("type", type_key), *common, *keys]) + "}"]
+    if form == "explicit-block":
+        items = [("type", type_key), *common, *keys]
+        lines = [f"  - {items[0][0]}: {yaml_value(items[0][1])}"]
+        lines += [f"    {k}: {yaml_value(v)}" for k, v in items[1:]]
+        return lines
+    if form == "onekey-flow":
+        body = "{" + inline(keys) + "}" if keys or rng.random() < 0.5 else "null"
+        if common:
+            return ["  - {" + f"{type_key}: {body}, " + inline(common) + "}"]
+        return [f"  - {type_key}: {body}"]
+    # onekey-block
+    if not keys:
+        lines = [f"  - {type_key}: {{}}" if rng.random() < 0.5 else f"  - {type_key}:"]
+    else:
+        lines = [f"  - {type_key}:"] + [f"      {k}: {yaml_value(v)}" for k, v in keys]
+    return lines + [f"    {k}: {yaml_value(v)}" for k, v in common]
+
+
+def render(seed: int, input_shape: tuple, layers: list[GenLayer], rng: random.Random) -> str:
+    lines = []
+    if rng.random() < 0.3:
+        lines.append(f"name: random-{seed}")
+    if rng.random() < 0.1:
+        lines.append("description: generated by tests/random_specs.py")
+    lines.append(f"input: {yaml_value(list(input_shape))}")
+    lines.append("layers:")
+    used: set = set()
+    for layer in layers:
+        if rng.random() < 0.06:
+            lines.append("")
+        if rng.random() < 0.06:
+            lines.append(f"  # {layer.type_name}")
+        entry = _render_entry(layer, rng, used, [l.type_name for l in layers])
+        layer.first_line = len(lines) + 1
+        lines.extend(entry)
+        layer.last_line = len(lines)
+    return "\n".join(lines) + "\n"
+
+
+def generate(seed: int) -> Case:
+    gen = Generator(seed)
+    input_shape, layers = gen.network()
+    if not layers:  # a spec needs at least one layer
+        layer, _ = gen.activation(input_shape, None)
+        layers.append(layer)
+    text = render(seed, input_shape, layers, gen.rng)
+    return Case(seed, text, input_shape, layers)
+
+
+if __name__ == "__main__":  # print a few, to look at
+    import sys
+
+    for s in range(int(sys.argv[1]) if len(sys.argv) > 1 else 3):
+        c = generate(s)
+        print(f"# {c.id}\n{c.text}")

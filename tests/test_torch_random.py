@@ -1,0 +1,253 @@
+"""Random sequential networks, built with torch.nn and planned with cnncalc: they must agree.
+
+The issue's acceptance test: generate many random networks (random kernel,
+stride, padding, dilation, groups, ceil_mode, output_padding, rectangular
+inputs, all three entry forms - see tests/random_specs.py), build them with
+torch.nn (tests/torch_reference.py), and check that
+
+* when torch runs the whole network, cnncalc plans it and every layer's
+  output shape, parameters, trainable parameters and buffers equal torch's;
+* when torch refuses layer i (construction or forward pass), cnncalc
+  refuses too, with its first diagnostic located inside layer i's entry, and
+  plans the layers before it exactly as torch ran them;
+* a refused spec run through the CLI exits with status 2 and a located
+  `path:line:col: error: layer '...'` message, not a traceback.
+
+The generator is seeded per case, so every case id (e.g.
+`s042-3x17x9-6L-conv2d.kernel-too-big@2`) reproduces exactly; a failure
+prints the YAML, cnncalc's result and torch's. To replay one by hand:
+`python tests/random_specs.py` prints generated specs, or
+`random_specs.generate(42).text`.
+
+Where cnncalc deliberately differs from torch (linear on a non-flat input
+without in_features, and a few others), the generator does not go; the list
+and the reasons are in tests/random_specs.py's docstring.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+import pytest
+from random_specs import generate
+from torch_reference import require_torch, run_torch
+
+from cnncalc.engine import plan
+from cnncalc.errors import SpecError
+from cnncalc.spec import parse
+
+# CNNCALC_RANDOM_CASES=20000 searches further; the default keeps the file well under a minute.
+N_CASES = int(os.environ.get("CNNCALC_RANDOM_CASES", "2000"))
+CASES = [generate(seed) for seed in range(N_CASES)]
+CLI_SEEDS = range(10_000, 10_400)  # searched, in order, for refused specs to run through the CLI
+CLI_CASES = 10
+
+pytestmark = [
+    # torch warns about deprecated or slow paths the generator takes on purpose
+    pytest.mark.filterwarnings("ignore::UserWarning"),
+    pytest.mark.filterwarnings("ignore::DeprecationWarning"),
+]
+
+
+@pytest.fixture(scope="module")
+def torch():
+    return require_torch()
+
+
+# ----------------------------------------------------------------------------- reporting
+
+
+def _numbered(text: str) -> str:
+    return "\n".join(f"{i:>4} | {line}" for i, line in enumerate(text.splitlines(), 1))
+
+
+def _cnncalc_text(result) -> str:
+    if isinstance(result, SpecError):
+        return "refused:\n" + "\n".join(
+            f"  {d.loc}: {d.code}: {d.message}" for d in result.diagnostics
+        )
+    if isinstance(result, BaseException):
+        return f"crashed: {type(result).__name__}: {result}"
+    rows = [
+        f"  {i:>2} {r.name:<22} {r.output_shape!s:<18} params={r.params} "
+        f"trainable={r.trainable_params} buffers={r.buffers}"
+        for i, r in enumerate(result.layers)
+    ]
+    return "planned:\n" + "\n".join(rows)
+
+
+def _torch_text(measured, failure) -> str:
+    rows = [
+        f"  {i:>2} {m.output_shape!s:<18} params={m.params} trainable={m.trainable_params} buffers={m.buffers}"
+        for i, m in enumerate(measured)
+    ]
+    if failure is None:
+        return "ran every layer:\n" + "\n".join(rows)
+    index, exc = failure
+    head = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return (
+        f"refused layer {index}: {type(exc).__name__}: {head}\n"
+        + ("layers before it:\n" + "\n".join(rows) if rows else "")
+    )
+
+
+def _report(case, problem: str, cnncalc=None, torch_result=None) -> str:
+    parts = [f"{case.id}: {problem}", "", "spec (rand.yaml):", _numbered(case.text)]
+    intent = case.fault_index
+    parts.append(
+        f"generator meant: {'a valid network' if intent is None else f'layer {intent} refused ({case.layers[intent].label})'}"
+    )
+    if cnncalc is not None:
+        parts += ["", "cnncalc " + _cnncalc_text(cnncalc)]
+    if torch_result is not None:
+        parts += ["", "torch " + _torch_text(*torch_result)]
+    return "\n".join(parts)
+
+
+# ----------------------------------------------------------------------------- checks
+
+
+def _check_parsed(case, spec) -> None:
+    """cnncalc read each entry as the generator wrote it (the oracle builds torch from this)."""
+    assert len(spec.layers) == len(case.layers), _report(case, "wrong number of layers parsed")
+    # unnamed layers are called conv2d_1, conv2d_2, ... per type, skipping names the spec gives
+    given = {gen.name for gen in case.layers if gen.name}
+    counters: dict[str, int] = {}
+    expected_names = []
+    for gen in case.layers:
+        name = gen.name
+        while name is None or (gen.name is None and name in given):
+            counters[gen.type_name] = counters.get(gen.type_name, 0) + 1
+            name = f"{gen.type_name}_{counters[gen.type_name]}"
+        expected_names.append(name)
+    names = [layer.name for layer in spec.layers]
+    assert names == expected_names, _report(case, f"layer names {names}, expected {expected_names}")
+    for i, (gen, got) in enumerate(zip(case.layers, spec.layers)):
+        where = f"layer {i} ({gen.type_key}, {gen.form} form)"
+        assert got.type_name == gen.type_name, _report(case, f"{where} parsed as type {got.type_name}")
+        for key, value in gen.expect.items():
+            assert got.cfg[key] == value, _report(case, f"{where}: {key} parsed as {got.cfg[key]!r}, wrote {value!r}")
+        assert got.trainable == (gen.trainable is not False), _report(case, f"{where}: trainable is {got.trainable}")
+        assert gen.first_line <= got.loc.line <= gen.last_line, _report(
+            case, f"{where}: located at line {got.loc.line}, written on lines {gen.first_line}-{gen.last_line}"
+        )
+
+
+def _check_layers(case, planned, measured, torch_result, cnncalc) -> None:
+    for i, (r, m) in enumerate(zip(planned, measured)):
+        ours = (r.output_shape, r.params, r.trainable_params, r.buffers)
+        theirs = (m.output_shape, m.params, m.trainable_params, m.buffers)
+        assert ours == theirs, _report(
+            case,
+            f"layer {i} ({r.name}): cnncalc (shape, params, trainable, buffers) = {ours}, torch = {theirs}",
+            cnncalc,
+            torch_result,
+        )
+
+
+def _plan_or_error(case, spec, torch_result):
+    """cnncalc's plan, or the SpecError it raised; any other exception fails the case."""
+    try:
+        return plan(spec)
+    except SpecError as exc:
+        return exc
+    except Exception as exc:  # noqa: BLE001 - reported with the spec that caused it
+        pytest.fail(_report(case, "cnncalc crashed while planning", exc, torch_result))
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_random_network_matches_torch(case, torch):
+    try:
+        spec = parse(case.text, "rand.yaml")
+    except Exception as exc:  # noqa: BLE001 - the generator writes only schema-valid entries
+        pytest.fail(_report(case, "cnncalc did not parse the spec", exc))
+    _check_parsed(case, spec)
+
+    try:
+        measured, failure = run_torch(spec)
+    except Exception as exc:  # noqa: BLE001 - an exception type the oracle does not count as a refusal
+        pytest.fail(_report(case, f"the torch oracle raised {type(exc).__name__}: {exc}"))
+    torch_result = (measured, failure)
+    result = _plan_or_error(case, spec, torch_result)
+
+    if failure is None:
+        if isinstance(result, SpecError):
+            pytest.fail(_report(case, "torch runs this network but cnncalc refuses it", result, torch_result))
+        _check_layers(case, result.layers, measured, torch_result, result)
+        assert result.output_shape == measured[-1].output_shape
+        totals = (result.totals.params, result.totals.trainable_params, result.totals.buffers)
+        assert totals == (
+            sum(m.params for m in measured),
+            sum(m.trainable_params for m in measured),
+            sum(m.buffers for m in measured),
+        ), _report(case, f"totals {totals} differ from torch's", result, torch_result)
+        return
+
+    index, _exc = failure
+    layer = case.layers[index]
+    if not isinstance(result, SpecError):
+        pytest.fail(
+            _report(case, f"torch refuses layer {index} ({layer.type_key}) but cnncalc plans it", result, torch_result)
+        )
+    first = result.diagnostics[0]
+    assert first.loc is not None and layer.first_line <= first.loc.line <= layer.last_line, _report(
+        case,
+        f"torch refuses layer {index}, written on lines {layer.first_line}-{layer.last_line}, "
+        f"but cnncalc's first error is at {first.loc}",
+        result,
+        torch_result,
+    )
+    assert first.message.startswith(f"layer {spec.layers[index].name!r} "), _report(
+        case, f"the error does not name layer {spec.layers[index].name!r}", result, torch_result
+    )
+    if index:  # what torch ran before refusing, cnncalc must plan identically
+        prefix = _plan_or_error(case, dataclasses.replace(spec, layers=spec.layers[:index]), torch_result)
+        if isinstance(prefix, SpecError):
+            pytest.fail(_report(case, f"cnncalc refuses the first {index} layers, which torch ran", prefix, torch_result))
+        _check_layers(case, prefix.layers, measured, torch_result, prefix)
+
+
+def test_cli_refuses_with_located_error(torch, tmp_path):
+    """Refused specs through `cnncalc plan`: exit 2, `path:line:col: error: layer '...'`, no traceback."""
+    from clirun import runner as make_runner
+
+    from cnncalc.cli import cli
+
+    runner = make_runner()  # stderr kept apart on every click version
+    checked = []
+    for seed in CLI_SEEDS:
+        case = generate(seed)
+        if case.fault_index is None:
+            continue
+        measured, failure = run_torch(parse(case.text, "rand.yaml"))
+        if failure is None:
+            continue
+        layer = case.layers[failure[0]]
+        path = tmp_path / f"rand-{seed}.yaml"
+        path.write_text(case.text)
+        result = runner.invoke(cli, ["plan", str(path)])
+        context = _report(case, f"cnncalc plan exited {result.exit_code}", torch_result=(measured, failure))
+        context += f"\n\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+        assert result.exit_code == 2, context
+        assert isinstance(result.exception, SystemExit), context + f"\nexception: {result.exception!r}"
+        assert "Traceback" not in result.stdout + result.stderr, context
+        location, _, rest = result.stderr.partition(": error: ")
+        assert rest.startswith("layer '"), context
+        file, line, column = location.rsplit(":", 2)
+        assert file == str(path), context
+        assert layer.first_line <= int(line) <= layer.last_line and int(column) >= 1, context
+        checked.append(case.id)
+        if len(checked) == CLI_CASES:
+            break
+    assert len(checked) == CLI_CASES, f"only {len(checked)} refused specs among seeds {CLI_SEEDS}"
+
+
+def test_generator_mix():
+    """The generator keeps its promises: about a quarter meant to be refused, every entry form used."""
+    intended = sum(c.fault_index is not None for c in CASES) / len(CASES)
+    assert 0.18 <= intended <= 0.35, intended
+    forms = {layer.form for c in CASES for layer in c.layers}
+    assert forms >= {"bare", "scalar", "explicit-flow", "explicit-block", "onekey-flow", "onekey-block"}
+    assert sum(c.input_shape[1] != c.input_shape[2] for c in CASES if len(c.input_shape) == 3) > len(CASES) // 2
+    assert [generate(7).text for _ in range(2)] == [CASES[7].text] * 2  # deterministic
