@@ -9,10 +9,35 @@ from dataclasses import dataclass
 from math import prod
 
 from cnncalc.errors import Diagnostic, LayerError, SpecError
-from cnncalc.layers.base import Shape, fmt_shape
+from cnncalc.layers.base import NEUTRAL, UNDEFINED, Shape, fmt_shape
 from cnncalc.spec import LayerSpec, Spec
 
 _RANK_NAMES = {1: "[features]", 2: "[channels, length]", 3: "[channels, height, width]"}
+
+
+@dataclass(frozen=True)
+class ReceptiveField:
+    """What one output pixel sees, per axis (height, width), in input pixels.
+
+    size: the window's extent; stride: the distance in the input between
+    neighbouring outputs; padding: how far the first window starts before the
+    input's first pixel. Output pixel y sees input [y*stride - padding, ... + size - 1].
+    """
+
+    size: tuple[int, int]
+    stride: tuple[int, int]
+    padding: tuple[int, int]
+
+    def through(self, windows) -> ReceptiveField:
+        """The field after a layer with these (kernel, stride, padding) windows per axis."""
+        axes = [
+            (r + (k - 1) * j, j * s, p0 + p * j)
+            for (r, j, p0), (k, s, p) in zip(zip(self.size, self.stride, self.padding), windows)
+        ]
+        return ReceptiveField(*(tuple(values) for values in zip(*axes)))
+
+
+INPUT_FIELD = ReceptiveField((1, 1), (1, 1), (0, 0))
 
 
 @dataclass(frozen=True)
@@ -22,6 +47,9 @@ class LayerResult:
     output_shape: Shape
     params: int
     buffers: int
+    macs: int
+    other_ops: int
+    receptive_field: ReceptiveField | None  # None once outputs no longer map to input windows
 
     @property
     def name(self) -> str:
@@ -51,6 +79,12 @@ class Totals:
     trainable_params: int
     non_trainable_params: int
     buffers: int
+    macs: int
+    other_ops: int
+
+    @property
+    def flops(self) -> int:
+        return 2 * self.macs  # a multiply-accumulate is two floating-point operations
 
 
 @dataclass(frozen=True)
@@ -88,6 +122,7 @@ def plan(spec: Spec) -> Plan:
     """Propagate shapes layer by layer; the first impossible layer raises SpecError."""
     results: list[LayerResult] = []
     shape = spec.input_shape
+    field = INPUT_FIELD if len(shape) == 3 else None
     flattened: tuple[Shape, str] | None = None
     first_linear: FirstLinear | None = None
     for layer_spec in spec.layers:
@@ -98,6 +133,9 @@ def plan(spec: Spec) -> Plan:
             out = layer.output_shape(cfg, shape)
             params = layer.params(cfg, shape, out)
             buffers = layer.buffers(cfg, shape, out)
+            macs = layer.macs(cfg, shape, out)
+            other_ops = layer.other_ops(cfg, shape, out)
+            window = layer.receptive_window(cfg, shape) if field is not None else UNDEFINED
         except LayerError as exc:
             message = f"layer {layer_spec.name!r} ({layer_spec.type_name}): {exc.message}"
             raise SpecError(
@@ -114,11 +152,22 @@ def plan(spec: Spec) -> Plan:
                 flattened[0] if flattened and len(shape) == 1 else None,
                 flattened[1] if flattened and len(shape) == 1 else None,
             )
-        results.append(LayerResult(layer_spec, shape, out, params, buffers))
+        if window == UNDEFINED:
+            field = None
+        elif window != NEUTRAL:
+            field = field.through(window)
+        results.append(LayerResult(layer_spec, shape, out, params, buffers, macs, other_ops, field))
         shape = out
     params = sum(r.params for r in results)
     trainable = sum(r.trainable_params for r in results)
-    totals = Totals(params, trainable, params - trainable, sum(r.buffers for r in results))
+    totals = Totals(
+        params,
+        trainable,
+        params - trainable,
+        sum(r.buffers for r in results),
+        sum(r.macs for r in results),
+        sum(r.other_ops for r in results),
+    )
     return Plan(spec.name, spec.description, spec.input_shape, results, totals, first_linear)
 
 

@@ -75,9 +75,9 @@ def build_module(type_name: str, cfg: dict, in_shape: tuple):
             align_corners=c["align_corners"],
         )
     if type_name == "dropout":
-        return nn.Dropout(c["p"])
+        return nn.Dropout(c["p"], c["inplace"])
     if type_name == "dropout2d":
-        return nn.Dropout2d(c["p"])
+        return nn.Dropout2d(c["p"], c["inplace"])
     if type_name == "identity":
         return nn.Identity()
     if type_name == "prelu":
@@ -87,15 +87,17 @@ def build_module(type_name: str, cfg: dict, in_shape: tuple):
     if type_name == "log_softmax":
         return nn.LogSoftmax(c["dim"])
     if type_name == "leaky_relu":
-        return nn.LeakyReLU(c["negative_slope"])
+        return nn.LeakyReLU(c["negative_slope"], c["inplace"])
     if type_name == "elu":
-        return nn.ELU(c["alpha"])
+        return nn.ELU(c["alpha"], c["inplace"])
     if type_name == "gelu":
         return nn.GELU(c["approximate"])
     simple = {
         "relu": nn.ReLU, "relu6": nn.ReLU6, "silu": nn.SiLU, "mish": nn.Mish, "hardswish": nn.Hardswish,
         "hardsigmoid": nn.Hardsigmoid, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh,
     }
+    if "inplace" in c:
+        return simple[type_name](inplace=c["inplace"])
     return simple[type_name]()
 
 
@@ -137,3 +139,66 @@ def run_torch(spec: Spec, *, device: str = "cpu"):
             shape = tuple(x.shape[1:])
             measured.append(Measured(shape, params, trainable, buffers))
     return measured, None
+
+
+def build_sequential(spec: Spec):
+    """The whole spec as one torch.nn.Sequential, trainable flags applied."""
+    torch = require_torch()
+
+    modules = []
+    shape = tuple(spec.input_shape)
+    from cnncalc.engine import plan
+
+    for layer, row in zip(spec.layers, plan(spec).layers):
+        module = build_module(layer.type_name, layer.cfg, row.input_shape)
+        if not layer.trainable:
+            module.requires_grad_(False)
+        modules.append(module)
+        shape = row.output_shape
+    del shape
+    return torch.nn.Sequential(*modules)
+
+
+def measure_saved_bytes(spec: Spec, *, batch_size: int = 2, dtype=None) -> int:
+    """Bytes autograd keeps between forward and backward, measured as semantics.md §10 says.
+
+    Train mode on the CPU; each saved storage counted once; parameters, buffers
+    and the input skipped; the output added if no layer saved it.
+    """
+    torch = require_torch()
+
+    torch.manual_seed(0)
+    model = build_sequential(spec).train()
+    if dtype is not None:
+        model = model.to(dtype)
+    x = torch.randn((batch_size, *spec.input_shape), dtype=dtype or torch.float32)
+    skip = {t.untyped_storage().data_ptr() for t in [*model.parameters(), *model.buffers(), x]}
+    storages: dict[int, int] = {}
+
+    def pack(tensor):
+        ptr = tensor.untyped_storage().data_ptr()
+        if ptr not in skip:
+            storages[ptr] = tensor.untyped_storage().nbytes()
+        return tensor
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+        y = model(x)
+    if y.untyped_storage().data_ptr() not in skip:  # an output that is a view of the input is not new
+        storages.setdefault(y.untyped_storage().data_ptr(), y.untyped_storage().nbytes())
+    return sum(storages.values())
+
+
+def measure_macs(spec: Spec) -> list[int]:
+    """Per-layer MACs from torch.utils.flop_counter (which counts FLOPs = 2 x MACs)."""
+    torch = require_torch()
+    from torch.utils.flop_counter import FlopCounterMode
+
+    model = build_sequential(spec).eval()
+    x = torch.zeros((1, *spec.input_shape))
+    counts = []
+    with torch.no_grad():
+        for module in model:
+            with FlopCounterMode(display=False) as counter:
+                x = module(x)
+            counts.append(counter.get_total_flops() // 2)
+    return counts

@@ -2,18 +2,39 @@
 
 from __future__ import annotations
 
+from math import prod
+
 from cnncalc.errors import LayerError
-from cnncalc.layers.base import INPLACE, Choice, Field, Float, Int, LayerType, Shape
+from cnncalc.layers.base import NEUTRAL, UNDEFINED, INPLACE, Choice, Field, Float, Int, LayerType, Saved, Shape
 
 
 class _Elementwise(LayerType):
+    """An activation; `keeps` says which tensor its backward needs, as PyTorch 2.x does."""
+
     fields = (INPLACE,)
+    keeps = "input"
+    inplace_keeps_output = False  # leaky_relu and elu can work backward from their output
 
     def output_shape(self, cfg: dict, shape: Shape) -> Shape:
         return shape
 
+    def saved_for_backward(self, cfg: dict, shape: Shape, out: Shape):
+        if self.keeps == "input" and cfg.get("inplace"):
+            if self.inplace_keeps_output:
+                return (Saved("output", prod(shape)),)
+            # the input is about to be overwritten, so autograd keeps a copy of it
+            return (Saved("extra", prod(shape)),)
+        return (Saved(self.keeps, prod(shape)),)
 
-class ReLU(_Elementwise):
+    def output_aliases_input(self, cfg: dict, training: bool) -> bool:
+        return bool(cfg.get("inplace"))
+
+
+class _KeepsOutput(_Elementwise):
+    keeps = "output"
+
+
+class ReLU(_KeepsOutput):
     """max(0, x), as torch.nn.ReLU.
 
     Example: [64, 55, 55] {} -> [64, 55, 55] params=0
@@ -39,6 +60,7 @@ class LeakyReLU(_Elementwise):
 
     type_name = "leaky_relu"
     aliases = ("leakyrelu",)
+    inplace_keeps_output = True
     main_field = "negative_slope"
     fields = (Field("negative_slope", Float(), 0.01, aliases=("alpha",)), INPLACE)
 
@@ -50,6 +72,7 @@ class ELU(_Elementwise):
     """
 
     type_name = "elu"
+    inplace_keeps_output = True
     main_field = "alpha"
     fields = (Field("alpha", Float(), 1.0), INPLACE)
 
@@ -103,31 +126,27 @@ class Hardsigmoid(_Elementwise):
     aliases = ("hard_sigmoid",)
 
 
-class Sigmoid(LayerType):
+class Sigmoid(_KeepsOutput):
     """1 / (1 + exp(-x)), as torch.nn.Sigmoid.
 
     Example: [1] {} -> [1] params=0
     """
 
     type_name = "sigmoid"
-
-    def output_shape(self, cfg: dict, shape: Shape) -> Shape:
-        return shape
+    fields = ()
 
 
-class Tanh(LayerType):
+class Tanh(_KeepsOutput):
     """Hyperbolic tangent, as torch.nn.Tanh (LeNet-5).
 
     Example: [6, 28, 28] {} -> [6, 28, 28] params=0
     """
 
     type_name = "tanh"
-
-    def output_shape(self, cfg: dict, shape: Shape) -> Shape:
-        return shape
+    fields = ()
 
 
-class _Normalising(LayerType):
+class _Normalising(_KeepsOutput):
     main_field = "dim"
     fields = (Field("dim", Int(), 1, aliases=("axis",), doc="axis to normalise over; the batch is 0"),)
 
@@ -139,6 +158,15 @@ class _Normalising(LayerType):
                 field="dim",
             )
         return shape
+
+    def other_ops(self, cfg: dict, shape: Shape, out: Shape) -> int:
+        return 3 * prod(out)  # exponential, sum and divide (or log) per element
+
+    def receptive_window(self, cfg: dict, shape: Shape):
+        axis = cfg["dim"] % (len(shape) + 1)  # with the batch as axis 0
+        # normalising across the channels (or features) keeps each position's field;
+        # across a spatial axis every output depends on that whole axis
+        return NEUTRAL if axis <= 1 else UNDEFINED
 
 
 class Softmax(_Normalising):
@@ -186,3 +214,6 @@ class PReLU(LayerType):
 
     def params(self, cfg: dict, shape: Shape, out: Shape) -> int:
         return cfg["num_parameters"]
+
+    def saved_for_backward(self, cfg: dict, shape: Shape, out: Shape):
+        return (Saved("input", prod(shape), needed_for="any"),)

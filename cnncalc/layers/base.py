@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from math import prod
 from typing import Any, ClassVar
 
 from cnncalc.errors import LayerError
@@ -212,6 +213,32 @@ class Field:
 COMMON_KEYS = ("type", "name", "trainable")
 
 
+# What a layer's window does to the receptive field, per axis: (kernel, stride, left padding),
+# the kernel already dilated. NEUTRAL layers keep it; UNDEFINED ones (dense layers, global
+# pooling, upsampling) end it, since one output no longer maps to one input window.
+Window = tuple[int, int, int]
+NEUTRAL = "neutral"
+UNDEFINED = "undefined"
+
+
+@dataclass(frozen=True)
+class Saved:
+    """A tensor autograd keeps for the backward pass.
+
+    `what` is "input" or "output" (the layer's own tensors, which other layers
+    may save too, so they are counted once) or "extra" (a tensor only this layer
+    holds, such as max-pool indices). `dtype` None means the activations' dtype.
+    """
+
+    what: str
+    elements: int
+    dtype: str | None = None
+    per_sample: bool = True  # False for per-channel statistics, whatever the batch size
+    # Autograd saves a tensor only if a gradient needs it: "input" when the layer's input
+    # requires grad, "params" when its parameters are trained, "any" when either holds.
+    needed_for: str = "input"
+
+
 class LayerType:
     """A layer kind: one subclass per type, registered in cnncalc.layers.LAYER_TYPES.
 
@@ -220,6 +247,10 @@ class LayerType:
     implement `output_shape`; `params` and `buffers` default to none.
     Each method receives the validated config (canonical field names, defaults
     filled) and the input shape, and raises LayerError for impossible inputs.
+
+    The cost rules default to a shape-neutral, parameter-free, element-wise
+    layer: no MACs, one other op per output element, receptive field unchanged,
+    nothing saved for backward, a new output tensor.
     """
 
     type_name: ClassVar[str]
@@ -246,6 +277,26 @@ class LayerType:
     def buffers(self, cfg: dict, shape: Shape, out: Shape) -> int:
         """Non-learned state saved with the model, such as batch norm's running statistics."""
         return 0
+
+    def macs(self, cfg: dict, shape: Shape, out: Shape) -> int:
+        """Multiply-accumulates per sample: convolutions and matrix products only, bias excluded."""
+        return 0
+
+    def other_ops(self, cfg: dict, shape: Shape, out: Shape) -> int:
+        """Element-wise work per sample (activations, normalisation, pooling, bias adds)."""
+        return prod(out)
+
+    def receptive_window(self, cfg: dict, shape: Shape) -> tuple[Window, Window] | str:
+        """(height window, width window), NEUTRAL or UNDEFINED."""
+        return NEUTRAL
+
+    def saved_for_backward(self, cfg: dict, shape: Shape, out: Shape) -> tuple[Saved, ...]:
+        """What autograd keeps from this layer in training, as PyTorch 2.x does."""
+        return ()
+
+    def output_aliases_input(self, cfg: dict, training: bool) -> bool:
+        """True when the output shares the input's storage (in-place ops and views)."""
+        return False
 
 
 def channels_of(shape: Shape) -> int:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from cnncalc.errors import LayerError
+from math import prod
+
 from cnncalc.layers.base import (
+    UNDEFINED,
     Bool,
     Choice,
     Field,
@@ -11,6 +14,7 @@ from cnncalc.layers.base import (
     LayerType,
     Padding,
     PairOf,
+    Saved,
     Shape,
     check_inferred,
 )
@@ -124,6 +128,36 @@ class Conv2d(LayerType):
         weights = cfg["out_channels"] * (shape[0] // cfg["groups"]) * kh * kw
         return weights + (cfg["out_channels"] if cfg["bias"] else 0)
 
+    def macs(self, cfg: dict, shape: Shape, out: Shape) -> int:
+        # every output value is a dot product over (in_channels / groups) * kh * kw inputs
+        kh, kw = cfg["kernel_size"]
+        return prod(out) * (shape[0] // cfg["groups"]) * kh * kw
+
+    def other_ops(self, cfg: dict, shape: Shape, out: Shape) -> int:
+        return prod(out) if cfg["bias"] else 0  # the bias additions
+
+    def receptive_window(self, cfg: dict, shape: Shape):
+        pads = self.padding_amounts(cfg)
+        return tuple(
+            (d * (k - 1) + 1, s, before)
+            for k, s, d, (before, _) in zip(cfg["kernel_size"], cfg["stride"], cfg["dilation"], pads)
+        )
+
+    def saved_for_backward(self, cfg: dict, shape: Shape, out: Shape):
+        channels, height, width = shape
+        (top, bottom), (left, right) = self.padding_amounts(cfg)
+        mode = cfg["padding_mode"]
+        if mode == "zeros" and (top, left) == (bottom, right):
+            return (Saved("input", prod(shape), needed_for="any"),)
+        if mode == "zeros":
+            # uneven 'same' padding: torch pads a copy by the difference and convolves that
+            padded = channels * (height + bottom - top) * (width + right - left)
+            return (Saved("extra", padded, needed_for="any"),)
+        # other modes pad a copy with F.pad first; reflect and replicate padding keep their input
+        padded = channels * (height + top + bottom) * (width + left + right)
+        kept = () if mode == "circular" else (Saved("input", prod(shape)),)
+        return (*kept, Saved("extra", padded, needed_for="any"))
+
 
 def _check_padding_mode(mode: str, pads, spatial) -> None:
     # Non-zero modes pad a copy with F.pad first, which has limits of its own.
@@ -206,3 +240,18 @@ class ConvTranspose2d(LayerType):
         kh, kw = cfg["kernel_size"]
         weights = shape[0] * (cfg["out_channels"] // cfg["groups"]) * kh * kw
         return weights + (cfg["out_channels"] if cfg["bias"] else 0)
+
+    def macs(self, cfg: dict, shape: Shape, out: Shape) -> int:
+        # counted over the input positions: each input value is scattered through the kernel
+        # (what torch.utils.flop_counter and fvcore count; output-based counts overstate it)
+        kh, kw = cfg["kernel_size"]
+        return prod(shape) * (cfg["out_channels"] // cfg["groups"]) * kh * kw
+
+    def other_ops(self, cfg: dict, shape: Shape, out: Shape) -> int:
+        return prod(out) if cfg["bias"] else 0
+
+    def receptive_window(self, cfg: dict, shape: Shape):
+        return UNDEFINED  # one output pixel draws on a varying set of inputs
+
+    def saved_for_backward(self, cfg: dict, shape: Shape, out: Shape):
+        return (Saved("input", prod(shape), needed_for="any"),)

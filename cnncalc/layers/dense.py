@@ -5,7 +5,17 @@ from __future__ import annotations
 from math import prod
 
 from cnncalc.errors import LayerError
-from cnncalc.layers.base import Bool, Field, Int, LayerType, Shape, check_inferred, fmt_shape
+from cnncalc.layers.base import (
+    UNDEFINED,
+    Bool,
+    Field,
+    Int,
+    LayerType,
+    Saved,
+    Shape,
+    check_inferred,
+    fmt_shape,
+)
 
 
 class Linear(LayerType):
@@ -45,6 +55,19 @@ class Linear(LayerType):
     def params(self, cfg: dict, shape: Shape, out: Shape) -> int:
         return (shape[-1] + (1 if cfg["bias"] else 0)) * cfg["out_features"]
 
+    def macs(self, cfg: dict, shape: Shape, out: Shape) -> int:
+        return prod(shape) * cfg["out_features"]  # leading axes each get their own product
+
+    def other_ops(self, cfg: dict, shape: Shape, out: Shape) -> int:
+        return prod(out) if cfg["bias"] else 0
+
+    def receptive_window(self, cfg: dict, shape: Shape):
+        return UNDEFINED
+
+    def saved_for_backward(self, cfg: dict, shape: Shape, out: Shape):
+        # needed only for the weight's gradient; the input's gradient uses the weight
+        return (Saved("input", prod(shape), needed_for="params"),)
+
 
 class Flatten(LayerType):
     """Flatten to one feature axis, as torch.nn.Flatten(): [C, H, W] -> [C*H*W] (in C, H, W order).
@@ -75,3 +98,12 @@ class Flatten(LayerType):
             )
         a, b = start - 1, end_index - 1  # without the batch axis
         return (*shape[:a], prod(shape[a : b + 1]), *shape[b + 1 :])
+
+    def other_ops(self, cfg: dict, shape: Shape, out: Shape) -> int:
+        return 0
+
+    def receptive_window(self, cfg: dict, shape: Shape):
+        return UNDEFINED if len(shape) > 1 else super().receptive_window(cfg, shape)
+
+    def output_aliases_input(self, cfg: dict, training: bool) -> bool:
+        return True  # a view of the same storage

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from cnncalc.layers.base import INPLACE, Field, Float, LayerType, Shape
+from math import prod
+
+from cnncalc.layers.base import INPLACE, Field, Float, LayerType, Saved, Shape
 
 
 class Dropout(LayerType):
@@ -18,6 +20,19 @@ class Dropout(LayerType):
     def output_shape(self, cfg: dict, shape: Shape) -> Shape:
         return shape
 
+    def other_ops(self, cfg: dict, shape: Shape, out: Shape) -> int:
+        return 0  # nothing at inference
+
+    def mask_elements(self, shape: Shape) -> int:
+        return prod(shape)
+
+    def saved_for_backward(self, cfg: dict, shape: Shape, out: Shape):
+        # the scaled keep-mask, in the activations' dtype; p = 0 and p = 1 need none
+        return (Saved("extra", self.mask_elements(shape)),) if 0 < cfg["p"] < 1 else ()
+
+    def output_aliases_input(self, cfg: dict, training: bool) -> bool:
+        return cfg["inplace"] or not training  # an identity at inference
+
 
 class Dropout2d(Dropout):
     """Channel dropout, as torch.nn.Dropout2d: zeroes whole feature maps.
@@ -28,6 +43,9 @@ class Dropout2d(Dropout):
     type_name = "dropout2d"
     aliases = ("spatial_dropout2d", "spatialdropout2d")
     input_rank = 3
+
+    def mask_elements(self, shape: Shape) -> int:
+        return shape[0]  # one keep-or-drop per channel
 
 
 class Identity(LayerType):
@@ -40,3 +58,9 @@ class Identity(LayerType):
 
     def output_shape(self, cfg: dict, shape: Shape) -> Shape:
         return shape
+
+    def other_ops(self, cfg: dict, shape: Shape, out: Shape) -> int:
+        return 0
+
+    def output_aliases_input(self, cfg: dict, training: bool) -> bool:
+        return True

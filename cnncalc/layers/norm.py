@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from math import prod
+
 from cnncalc.errors import LayerError
-from cnncalc.layers.base import Bool, Field, Float, Int, LayerType, Shape, check_inferred, fmt_shape
+from cnncalc.layers.base import Bool, Field, Float, Int, LayerType, Saved, Shape, check_inferred, fmt_shape
 
 
 class BatchNorm2d(LayerType):
@@ -40,6 +42,16 @@ class BatchNorm2d(LayerType):
         # running_mean, running_var and the scalar num_batches_tracked
         return 2 * shape[0] + 1 if cfg["track_running_stats"] else 0
 
+    def other_ops(self, cfg: dict, shape: Shape, out: Shape) -> int:
+        return 2 * prod(out)  # at inference a per-channel multiply and add
+
+    def saved_for_backward(self, cfg: dict, shape: Shape, out: Shape):
+        # the input, and the batch mean and inverse standard deviation per channel
+        return (
+            Saved("input", prod(shape), needed_for="any"),
+            Saved("extra", 2 * shape[0], per_sample=False, needed_for="any"),
+        )
+
 
 class LocalResponseNorm(LayerType):
     """Local response normalisation across channels (AlexNet 2012), as torch.nn.LocalResponseNorm.
@@ -65,3 +77,16 @@ class LocalResponseNorm(LayerType):
                 f"local_response_norm needs channels and at least one more axis, got {fmt_shape(shape)}"
             )
         return shape
+
+    def other_ops(self, cfg: dict, shape: Shape, out: Shape) -> int:
+        return prod(out) * (cfg["size"] + 3)  # square, window sum, scale and power, divide
+
+    def saved_for_backward(self, cfg: dict, shape: Shape, out: Shape):
+        # torch composes it from square, a padded average pool, pow and div, which keep:
+        spatial = prod(shape[1:])
+        padded_squares = (shape[0] + cfg["size"] - 1) * spatial
+        return (
+            Saved("input", prod(shape)),
+            Saved("extra", padded_squares),
+            Saved("extra", 2 * prod(shape)),
+        )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from math import ceil, floor, prod
+
 from cnncalc.errors import LayerError
-from cnncalc.layers.base import Bool, Field, Int, LayerType, PairOf, Shape, SizePair
+from cnncalc.layers.base import UNDEFINED, Bool, Field, Int, LayerType, PairOf, Saved, Shape, SizePair
 
 _AXES = ("height", "width")
 
@@ -32,6 +34,17 @@ class _WindowPool2d(LayerType):
 
     def resolved_config(self, cfg: dict, shape: Shape) -> dict:
         return {**cfg, "stride": cfg["stride"] or cfg["kernel_size"]}
+
+    def other_ops(self, cfg: dict, shape: Shape, out: Shape) -> int:
+        kh, kw = cfg["kernel_size"]
+        return prod(out) * kh * kw  # one comparison or addition per window element
+
+    def receptive_window(self, cfg: dict, shape: Shape):
+        stride = cfg["stride"] or cfg["kernel_size"]
+        dilation = cfg.get("dilation", (1, 1))
+        return tuple(
+            (d * (k - 1) + 1, s, p) for k, s, p, d in zip(cfg["kernel_size"], stride, cfg["padding"], dilation)
+        )
 
 
 def _window_output(cfg: dict, shape: Shape, dilations) -> Shape:
@@ -94,6 +107,10 @@ class MaxPool2d(_WindowPool2d):
         _refuse_indices(cfg)
         return _window_output(cfg, shape, cfg["dilation"])
 
+    def saved_for_backward(self, cfg: dict, shape: Shape, out: Shape):
+        # the input, and where each maximum came from (int64 indices)
+        return (Saved("input", prod(shape)), Saved("extra", prod(out), "int64"))
+
 
 class AvgPool2d(_WindowPool2d):
     """2-D average pooling, as torch.nn.AvgPool2d; stride defaults to the kernel size.
@@ -116,6 +133,9 @@ class AvgPool2d(_WindowPool2d):
     def output_shape(self, cfg: dict, shape: Shape) -> Shape:
         return _window_output(cfg, shape, (1, 1))
 
+    def saved_for_backward(self, cfg: dict, shape: Shape, out: Shape):
+        return (Saved("input", prod(shape)),)
+
 
 def _adaptive_output(cfg: dict, shape: Shape) -> Shape:
     channels, height, width = shape
@@ -123,7 +143,31 @@ def _adaptive_output(cfg: dict, shape: Shape) -> Shape:
     return (channels, height if out_h is None else out_h, width if out_w is None else out_w)
 
 
-class AdaptiveAvgPool2d(LayerType):
+def _bin_total(size: int, bins: int) -> int:
+    """Total length of the adaptive bins along one axis: bin i spans [floor(i*L/n), ceil((i+1)*L/n))."""
+    return sum(ceil((i + 1) * size / bins) - floor(i * size / bins) for i in range(bins))
+
+
+class _AdaptivePool2d(LayerType):
+    main_field = "output_size"
+    input_rank = 3
+
+    def output_shape(self, cfg: dict, shape: Shape) -> Shape:
+        _refuse_indices(cfg)
+        return _adaptive_output(cfg, shape)
+
+    def other_ops(self, cfg: dict, shape: Shape, out: Shape) -> int:
+        return shape[0] * _bin_total(shape[1], out[1]) * _bin_total(shape[2], out[2])
+
+    def receptive_window(self, cfg: dict, shape: Shape):
+        _, height, width = shape
+        _, out_h, out_w = _adaptive_output(cfg, shape)
+        if (out_h, out_w) == (1, 1) or height % out_h or width % out_w:
+            return UNDEFINED  # global pooling, or bins of unequal size
+        return ((height // out_h, height // out_h, 0), (width // out_w, width // out_w, 0))
+
+
+class AdaptiveAvgPool2d(_AdaptivePool2d):
     """Adaptive average pooling to a fixed output size, as torch.nn.AdaptiveAvgPool2d.
 
     Example: [256, 13, 13] {output_size: 6} -> [256, 6, 6] params=0
@@ -132,15 +176,14 @@ class AdaptiveAvgPool2d(LayerType):
 
     type_name = "adaptive_avgpool2d"
     aliases = ("adaptive_avg_pool2d", "adaptiveavgpool2d")
-    main_field = "output_size"
-    input_rank = 3
     fields = (Field("output_size", SizePair()),)
 
-    def output_shape(self, cfg: dict, shape: Shape) -> Shape:
-        return _adaptive_output(cfg, shape)
+    def saved_for_backward(self, cfg: dict, shape: Shape, out: Shape):
+        # a 1x1 output is computed as a mean, whose backward needs no tensor
+        return () if out[1:] == (1, 1) else (Saved("input", prod(shape)),)
 
 
-class AdaptiveMaxPool2d(LayerType):
+class AdaptiveMaxPool2d(_AdaptivePool2d):
     """Adaptive max pooling to a fixed output size, as torch.nn.AdaptiveMaxPool2d.
 
     Example: [64, 10, 10] {output_size: 4} -> [64, 4, 4] params=0
@@ -148,13 +191,10 @@ class AdaptiveMaxPool2d(LayerType):
 
     type_name = "adaptive_maxpool2d"
     aliases = ("adaptive_max_pool2d", "adaptivemaxpool2d")
-    main_field = "output_size"
-    input_rank = 3
     fields = (Field("output_size", SizePair()), _NO_INDICES)
 
-    def output_shape(self, cfg: dict, shape: Shape) -> Shape:
-        _refuse_indices(cfg)
-        return _adaptive_output(cfg, shape)
+    def saved_for_backward(self, cfg: dict, shape: Shape, out: Shape):
+        return (Saved("input", prod(shape)), Saved("extra", prod(out), "int64"))
 
 
 class _GlobalPool2d(LayerType):
@@ -163,6 +203,12 @@ class _GlobalPool2d(LayerType):
 
     def output_shape(self, cfg: dict, shape: Shape) -> Shape:
         return (shape[0], 1, 1) if cfg["keepdims"] else (shape[0],)
+
+    def other_ops(self, cfg: dict, shape: Shape, out: Shape) -> int:
+        return prod(shape)
+
+    def receptive_window(self, cfg: dict, shape: Shape):
+        return UNDEFINED
 
 
 class GlobalAvgPool2d(_GlobalPool2d):
@@ -176,6 +222,7 @@ class GlobalAvgPool2d(_GlobalPool2d):
 
     type_name = "global_avgpool2d"
     aliases = ("global_avg_pool2d", "globalaveragepooling2d", "global_average_pooling")
+    # a mean: its backward keeps no tensor
 
 
 class GlobalMaxPool2d(_GlobalPool2d):
@@ -186,3 +233,6 @@ class GlobalMaxPool2d(_GlobalPool2d):
 
     type_name = "global_maxpool2d"
     aliases = ("global_max_pool2d", "globalmaxpooling2d")
+
+    def saved_for_backward(self, cfg: dict, shape: Shape, out: Shape):
+        return (Saved("input", prod(shape)), Saved("extra", shape[0], "int64"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from cnncalc.errors import LayerError
-from cnncalc.layers.base import Bool, Choice, Field, LayerType, ScalePair, Shape, SizePair
+from cnncalc.layers.base import UNDEFINED, Bool, Choice, Field, LayerType, ScalePair, Shape, SizePair
 
 
 class Upsample(LayerType):
@@ -49,3 +49,6 @@ class Upsample(LayerType):
                     code="shape.nonpositive",
                 )
         return (shape[0], *out)
+
+    def receptive_window(self, cfg: dict, shape: Shape):
+        return UNDEFINED

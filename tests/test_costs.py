@@ -1,0 +1,186 @@
+"""The cost model against PyTorch: MACs (torch.utils.flop_counter), saved activations
+(autograd's saved-tensor hooks) and receptive fields (gradients of one output pixel)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from random_specs import generate
+from torch_reference import build_sequential, measure_macs, measure_saved_bytes, require_torch
+
+from cnncalc.engine import plan
+from cnncalc.errors import SpecError
+from cnncalc.memory import estimate
+from cnncalc.spec import load_file, parse
+
+ARCHITECTURES = sorted((Path(__file__).resolve().parent.parent / "architectures").glob("*.yaml"))
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+
+
+@pytest.mark.parametrize("path", ARCHITECTURES, ids=lambda p: p.stem)
+def test_architecture_macs_equal_torch_flop_counter(path):
+    spec = load_file(str(path))
+    assert [row.macs for row in plan(spec).layers] == measure_macs(spec)
+
+
+@pytest.mark.parametrize("path", ARCHITECTURES, ids=lambda p: p.stem)
+def test_architecture_saved_activations_match_autograd(path):
+    spec = load_file(str(path))
+    estimated = estimate(plan(spec), batch_size=2).saved_activations_bytes
+    measured = measure_saved_bytes(spec, batch_size=2)
+    assert abs(estimated - measured) <= 0.01 * measured, (estimated, measured)
+
+
+@pytest.mark.parametrize(
+    "stem, macs",
+    [("alexnet", 714_188_480), ("vgg16", 15_470_264_320), ("vgg16_bn", 15_470_264_320)],
+)
+def test_published_gmacs(stem, macs):
+    # torchvision's "GFLOPS" column is really GMACs: 0.714, 15.47
+    totals = plan(load_file(f"architectures/{stem}.yaml")).totals
+    assert (totals.macs, totals.flops) == (macs, 2 * macs)
+
+
+@pytest.mark.parametrize(
+    "stem, layer, size, stride, padding",
+    [
+        ("vgg16", "pool5", 212, 32, 90),
+        ("alexnet", "pool5", 195, 32, 66),
+        ("lenet5", "pool2", 16, 4, 0),
+    ],
+)
+def test_published_receptive_fields(stem, layer, size, stride, padding):
+    rows = {row.name: row for row in plan(load_file(f"architectures/{stem}.yaml")).layers}
+    field = rows[layer].receptive_field
+    assert (field.size, field.stride, field.padding) == ((size, size), (stride, stride), (padding, padding))
+
+
+def test_receptive_field_ends_at_dense_layers_and_global_pooling():
+    spec = parse(
+        "input: [3, 32, 32]\nlayers:\n  - conv2d: {out_channels: 4, kernel_size: 3}\n"
+        "  - global_avgpool2d\n  - linear: 2\n"
+    )
+    fields = [row.receptive_field for row in plan(spec).layers]
+    assert fields[0] is not None and fields[1:] == [None, None]
+
+
+def test_dilated_stack_receptive_fields():
+    # 3x3 convolutions with dilation 1, 2, 4 (padding = dilation): 3, 7, 15
+    layers = "".join(
+        f"  - conv2d: {{out_channels: 2, kernel_size: 3, dilation: {d}, padding: {d}}}\n" for d in (1, 2, 4)
+    )
+    rows = plan(parse("input: [2, 32, 32]\nlayers:\n" + layers)).layers
+    assert [row.receptive_field.size[0] for row in rows] == [3, 7, 15]
+
+
+def _probe_model(spec, upto: int):
+    """The first `upto` layers with positive weights and max pools swapped for average pools,
+    so every input pixel in a receptive field gets a positive gradient."""
+    torch = require_torch()
+    nn = torch.nn
+    layers = []
+    for module in list(build_sequential(spec))[:upto]:
+        if isinstance(module, nn.MaxPool2d):
+            if module.dilation not in (1, (1, 1)):
+                return None
+            module = nn.AvgPool2d(module.kernel_size, module.stride, module.padding, module.ceil_mode)
+        if isinstance(module, nn.Conv2d):
+            # reflect, replicate and circular padding fold the window's overhang back onto
+            # real pixels; the window itself is the same as with zeros
+            module.padding_mode = "zeros"
+        if isinstance(module, nn.AdaptiveMaxPool2d):
+            module = nn.AdaptiveAvgPool2d(module.output_size)
+        if isinstance(module, (nn.LocalResponseNorm, nn.BatchNorm2d, nn.Softmax, nn.LogSoftmax)):
+            # neutral for receptive fields by convention: LRN mixes channels only, batch
+            # statistics are not a spatial window, and a softmax over channels sums to one
+            # (a spatial softmax already ends the field in cnncalc, so it never gets here)
+            module = nn.Identity()
+        for name, param in module.named_parameters():
+            with torch.no_grad():
+                param.fill_(0.01 if name == "weight" else 0.0)
+        layers.append(module)
+    return nn.Sequential(*layers).eval()
+
+
+def _extent(mask):
+    """(first, last) index where `mask` is true, or None."""
+    hits = mask.nonzero().flatten()
+    return (int(hits.min()), int(hits.max())) if len(hits) else None
+
+
+def _measured_extents(model, input_shape, where):
+    """For output pixel `where` ("first", "middle" or "last" on both axes): its position and the
+    input rows and columns it depends on."""
+    torch = require_torch()
+    x = torch.ones((1, *input_shape), requires_grad=True)
+    out = model(x)
+    pick = {"first": lambda n: 0, "middle": lambda n: n // 2, "last": lambda n: n - 1}[where]
+    yh, yw = pick(out.shape[2]), pick(out.shape[3])
+    out[0, :, yh, yw].sum().backward()
+    touched = x.grad[0].abs().sum(dim=0) > 0
+    return (yh, yw), [_extent(touched.any(dim=1)), _extent(touched.any(dim=0))]
+
+
+def _expected_extents(field, position, input_shape):
+    extents = []
+    for axis in range(2):
+        start = position[axis] * field.stride[axis] - field.padding[axis]
+        end = start + field.size[axis] - 1
+        start, end = max(start, 0), min(end, input_shape[1 + axis] - 1)
+        extents.append((start, end) if start <= end else None)  # None: a window of padding only
+    return extents
+
+
+def check_field_by_gradients(spec, rows, last, *, exact=True):
+    """The input pixels an output pixel depends on lie in its receptive field, and fill it.
+
+    `exact=False` checks only that they lie inside: when a layer's floor division
+    leaves the input's last rows unused and a later layer pads over them, the
+    recurrences (like the Distill article's) count rows that nothing reads.
+    """
+    model = _probe_model(spec, last + 1)
+    if model is None:
+        return
+    for where in ("first", "middle", "last"):
+        position, seen = _measured_extents(model, spec.input_shape, where)
+        expected = _expected_extents(rows[last].receptive_field, position, spec.input_shape)
+        if None in expected:  # a window entirely in padding sees nothing along either axis
+            assert seen == [None, None], (where, rows[last].name)
+        elif exact:
+            assert seen == expected, (where, rows[last].name)
+        else:
+            for got, (start, end) in zip(seen, expected):
+                assert got is None or start <= got[0] <= got[1] <= end, (where, seen, expected)
+
+
+@pytest.mark.parametrize("path", ARCHITECTURES, ids=lambda p: p.stem)
+def test_architecture_receptive_fields_match_gradients(path):
+    spec = load_file(str(path))
+    rows = plan(spec).layers
+    last = max(i for i, row in enumerate(rows) if row.receptive_field is not None)
+    check_field_by_gradients(spec, rows, last)
+
+
+VALID_RANDOM = [case for case in (generate(seed) for seed in range(400)) if case.fault_index is None]
+
+
+@pytest.mark.parametrize("case", VALID_RANDOM, ids=lambda c: c.id)
+def test_random_network_costs_match_torch(case):
+    """MACs per layer, saved activations and receptive fields on random valid networks."""
+    require_torch()
+    try:
+        spec = parse(case.text, "rand.yaml")
+        result = plan(spec)
+    except SpecError as exc:  # pragma: no cover - the shape test reports these
+        pytest.fail(f"valid network refused: {exc}")
+    assert [row.macs for row in result.layers] == measure_macs(spec), case.text
+    if min(spec.input_shape) >= 1:
+        estimated = estimate(result, batch_size=2).saved_activations_bytes
+        measured = measure_saved_bytes(spec, batch_size=2)
+        # within 1%, or a few bytes: dropout with p = 1 keeps a scalar the model leaves out
+        assert abs(estimated - measured) <= max(0.01 * measured, 16), (estimated, measured, case.text)
+    with_field = [i for i, row in enumerate(result.layers) if row.receptive_field is not None]
+    if with_field:
+        check_field_by_gradients(spec, result.layers, with_field[-1], exact=False)
