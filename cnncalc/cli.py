@@ -42,6 +42,18 @@ def cli() -> None:
     """Plan a CNN from a YAML spec: every layer's shape and parameters, no framework needed."""
 
 
+def _column_list(ctx, param, value):
+    if value is None:
+        return None
+    from cnncalc.render.table import COLUMNS  # only the table needs them
+
+    names = [name.strip() for name in value.split(",") if name.strip()]
+    unknown = [name for name in names if name not in COLUMNS]
+    if unknown or not names:
+        raise click.BadParameter(f"unknown column {', '.join(unknown) or '(none)'}; choose from {', '.join(COLUMNS)}")
+    return names
+
+
 @cli.command()
 @click.argument("spec", metavar="SPEC")
 @click.option(
@@ -52,14 +64,39 @@ def cli() -> None:
     show_default=True,
     help="table for people, json for pipelines (a stable, versioned document)",
 )
-def plan(spec: str, fmt: str) -> None:
+@click.option(
+    "--columns",
+    callback=_column_list,
+    metavar="LIST",
+    help="table columns, comma-separated: index, name, type, input, output, params, params_pct, macs, "
+    "macs_pct, other_ops, activations, saved, rf, rf_stride, rf_padding, trainable "
+    "[default: index,name,type,output,params,macs,rf]",
+)
+@click.option("--batch-size", type=click.IntRange(min=1), default=1, show_default=True, help="for memory")
+@click.option(
+    "--dtype",
+    type=click.Choice(["float32", "float16", "bfloat16", "int8"]),
+    default="float32",
+    show_default=True,
+    help="element type of weights and activations, for memory",
+)
+@click.option(
+    "--optimizer",
+    type=click.Choice(["sgd", "momentum", "adam", "adamw"]),
+    default="adam",
+    show_default=True,
+    help="for the training-memory estimate: sgd keeps no state, momentum one, adam(w) two per parameter",
+)
+def plan(spec: str, fmt: str, columns, batch_size: int, dtype: str, optimizer: str) -> None:
     """Plan the architecture in SPEC (a YAML file, or - for standard input).
 
-    Prints each layer's output shape and parameter count, the totals, and the
-    in_features of the first linear layer.
+    Prints each layer's output shape, parameters, MACs and receptive field; the
+    totals; memory at the batch size and dtype; and the in_features of the first
+    linear layer.
     """
     from cnncalc.engine import plan as make_plan
     from cnncalc.errors import SpecError
+    from cnncalc.memory import estimate
     from cnncalc.spec import load_file
 
     try:
@@ -67,18 +104,20 @@ def plan(spec: str, fmt: str) -> None:
     except SpecError as exc:
         _report(exc, fmt)
         sys.exit(EXIT_ERROR)
+    memory = estimate(result, batch_size=batch_size, dtype=dtype, optimizer=optimizer)
     if fmt == "json":
         from cnncalc.render import json as json_render
 
-        click.echo(json_render.dumps(json_render.plan_document(result)))
+        click.echo(json_render.dumps(json_render.plan_document(result, memory)))
         return
     from rich.console import Console
 
-    from cnncalc.render.table import render
+    from cnncalc.render.table import DEFAULT_COLUMNS, render
 
     stdout = sys.stdout
     colour = _use_colour(stdout)
-    render(result, Console(file=stdout, highlight=False, no_color=not colour, force_terminal=colour))
+    console = Console(file=stdout, highlight=False, no_color=not colour, force_terminal=colour)
+    render(result, memory, console, columns or DEFAULT_COLUMNS)
 
 
 @cli.command()

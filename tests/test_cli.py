@@ -59,11 +59,21 @@ def test_plan_json_document():
         "trainable_params": 61_100_840,
         "non_trainable_params": 0,
         "buffers": 0,
+        "macs": 714_188_480,
+        "flops": 1_428_376_960,
+        "other_ops": document["totals"]["other_ops"],
     }
     first = document["layers"][0]
     assert document["description"] == "torchvision alexnet"
     assert set(first) == {
-        "index", "name", "type", "input_shape", "output_shape", "params", "trainable", "buffers", "config"
+        "index", "name", "type", "input_shape", "output_shape", "params", "trainable", "buffers", "macs",
+        "flops", "other_ops", "output_bytes", "saved_bytes", "receptive_field", "config",
+    }
+    assert first["receptive_field"] == {"size": [11, 11], "stride": [4, 4], "padding": [2, 2]}
+    assert document["layers"][-1]["receptive_field"] is None
+    assert set(document["memory"]) == {
+        "batch_size", "dtype", "optimizer", "params_bytes", "buffers_bytes", "gradients_bytes",
+        "optimizer_bytes", "saved_activations_bytes", "inference_peak_bytes", "training_total_bytes",
     }
     assert first["output_shape"] == [64, 55, 55]
     assert first["config"]["in_channels"] == 3  # inferred sizes are filled in
@@ -187,3 +197,47 @@ def test_pool_stride_default_is_resolved_in_json():
     spec = "input: [3, 8, 8]\nlayers:\n  - maxpool2d: 2\n"
     document = json.loads(invoke(["plan", "-", "--format", "json"], input=spec).stdout)
     assert document["layers"][0]["config"]["stride"] == [2, 2]
+
+
+def _memory(*args):
+    return json.loads(invoke(["plan", ALEXNET, "--format", "json", *args]).stdout)["memory"]
+
+
+def test_memory_options():
+    base = _memory()
+    assert (base["batch_size"], base["dtype"], base["optimizer"]) == (1, "float32", "adam")
+    assert base["params_bytes"] == 4 * 61_100_840
+    assert base["optimizer_bytes"] == 2 * base["gradients_bytes"] == 2 * base["params_bytes"]
+    assert base["training_total_bytes"] == sum(
+        base[key] for key in ("params_bytes", "buffers_bytes", "gradients_bytes", "optimizer_bytes", "saved_activations_bytes")
+    )
+    big = _memory("--batch-size", "32")
+    assert big["saved_activations_bytes"] == 32 * base["saved_activations_bytes"]
+    assert big["params_bytes"] == base["params_bytes"]
+    half = _memory("--dtype", "bfloat16", "--optimizer", "sgd")
+    assert half["params_bytes"] * 2 == base["params_bytes"]
+    assert half["optimizer_bytes"] == 0
+    assert _memory("--optimizer", "momentum")["optimizer_bytes"] == base["gradients_bytes"]
+
+
+def test_memory_and_costs_in_the_table():
+    out = invoke(["plan", ALEXNET, "--batch-size", "8", "--dtype", "float16"]).stdout
+    assert "MACs per sample:      714,188,480  (714.19M; FLOPs = 2 x MACs = 1.43G)" in out
+    assert "Memory at batch size 8, float16:" in out
+    assert "training with adam" in out and "saved activations" in out
+
+
+def test_columns_option():
+    out = invoke(["plan", ALEXNET, "--columns", "name,params_pct,macs_pct,rf_stride,rf_padding,saved"]).stdout
+    header = out.splitlines()[3].split()
+    assert header == ["Layer", "Params", "%", "MACs", "%", "RF", "stride", "RF", "pad", "Saved"]
+    assert "61.8%" in out  # fc6's share of the parameters
+
+
+def test_unknown_column_is_a_usage_error():
+    result = invoke(["plan", ALEXNET, "--columns", "name,flops"], exit_code=2)
+    assert "unknown column flops" in result.stderr
+
+
+def test_bad_batch_size_is_a_usage_error():
+    invoke(["plan", ALEXNET, "--batch-size", "0"], exit_code=2)

@@ -72,7 +72,14 @@ def test_every_layer_class_is_registered():
 
 @pytest.mark.parametrize(
     "module_name",
-    ["cnncalc.layers.conv", "cnncalc.layers.pool", "cnncalc.layers.base", "cnncalc.engine", "cnncalc.spec"],
+    [
+        "cnncalc.layers.conv",
+        "cnncalc.layers.pool",
+        "cnncalc.layers.base",
+        "cnncalc.engine",
+        "cnncalc.spec",
+        "cnncalc.render.units",
+    ],
 )
 def test_doctests(module_name):
     result = doctest.testmod(importlib.import_module(module_name))

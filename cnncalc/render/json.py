@@ -7,6 +7,7 @@ import json
 from cnncalc import __version__
 from cnncalc.engine import Plan
 from cnncalc.errors import Diagnostic
+from cnncalc.memory import Memory, estimate
 
 # Bump on any change that could break a consumer (renamed or removed keys, new meanings).
 SCHEMA_VERSION = 1
@@ -18,7 +19,16 @@ def _jsonable(value):
     return value
 
 
-def plan_document(plan: Plan) -> dict:
+def _field(row) -> dict | None:
+    field = row.receptive_field
+    if field is None:
+        return None
+    return {"size": list(field.size), "stride": list(field.stride), "padding": list(field.padding)}
+
+
+def plan_document(plan: Plan, memory: Memory | None = None) -> dict:
+    """The JSON document for `plan`; memory defaults to batch size 1, float32, adam."""
+    memory = memory or estimate(plan, batch_size=1, dtype="float32", optimizer="adam")
     first = plan.first_linear
     return {
         "schema_version": SCHEMA_VERSION,
@@ -37,15 +47,36 @@ def plan_document(plan: Plan) -> dict:
                 "params": r.params,
                 "trainable": r.trainable,
                 "buffers": r.buffers,
+                "macs": r.macs,
+                "flops": 2 * r.macs,
+                "other_ops": r.other_ops,
+                "output_bytes": memory.layer_output_bytes[i],
+                "saved_bytes": memory.layer_saved_bytes[i],
+                "receptive_field": _field(r),
                 "config": {k: _jsonable(v) for k, v in r.config.items()},
             }
-            for r in plan.layers
+            for i, r in enumerate(plan.layers)
         ],
         "totals": {
             "params": plan.totals.params,
             "trainable_params": plan.totals.trainable_params,
             "non_trainable_params": plan.totals.non_trainable_params,
             "buffers": plan.totals.buffers,
+            "macs": plan.totals.macs,
+            "flops": plan.totals.flops,
+            "other_ops": plan.totals.other_ops,
+        },
+        "memory": {
+            "batch_size": memory.batch_size,
+            "dtype": memory.dtype,
+            "optimizer": memory.optimizer,
+            "params_bytes": memory.params_bytes,
+            "buffers_bytes": memory.buffers_bytes,
+            "gradients_bytes": memory.gradients_bytes,
+            "optimizer_bytes": memory.optimizer_bytes,
+            "saved_activations_bytes": memory.saved_activations_bytes,
+            "inference_peak_bytes": memory.inference_peak_bytes,
+            "training_total_bytes": memory.training_total_bytes,
         },
         "first_linear": None
         if first is None

@@ -2,56 +2,129 @@
 
 from __future__ import annotations
 
+from typing import Callable, NamedTuple
+
 from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from cnncalc.engine import Plan
+from cnncalc.engine import LayerResult, Plan
 from cnncalc.layers.base import fmt_shape
+from cnncalc.memory import Memory
+from cnncalc.render.units import human_bytes, human_count
 
 
-def render(plan: Plan, console: Console | None = None) -> None:
-    console = console or Console(highlight=False)
-    any_frozen = any(not r.trainable for r in plan.layers)
+class Column(NamedTuple):
+    header: str
+    justify: str
+    cell: Callable[[LayerResult, int, Plan, Memory], str]
+    help: str
+
+
+def _share(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.1f}%" if whole else "-"
+
+
+def _field(row: LayerResult, attribute: str) -> str:
+    if row.receptive_field is None:
+        return "-"
+    height, width = getattr(row.receptive_field, attribute)
+    return str(height) if height == width else f"{height}x{width}"
+
+
+COLUMNS: dict[str, Column] = {
+    "index": Column("#", "right", lambda r, i, p, m: str(i + 1), "position in the spec"),
+    "name": Column("Layer", "left", lambda r, i, p, m: r.name, "layer name"),
+    "type": Column("Type", "left", lambda r, i, p, m: r.type_name, "layer type"),
+    "input": Column("Input shape", "left", lambda r, i, p, m: fmt_shape(r.input_shape), "input shape"),
+    "output": Column("Output shape", "left", lambda r, i, p, m: fmt_shape(r.output_shape), "output shape"),
+    "params": Column("Params", "right", lambda r, i, p, m: f"{r.params:,}", "parameters"),
+    "params_pct": Column(
+        "Params %", "right", lambda r, i, p, m: _share(r.params, p.totals.params), "share of all parameters"
+    ),
+    "macs": Column("MACs", "right", lambda r, i, p, m: human_count(r.macs), "multiply-accumulates per sample"),
+    "macs_pct": Column("MACs %", "right", lambda r, i, p, m: _share(r.macs, p.totals.macs), "share of all MACs"),
+    "other_ops": Column(
+        "Other ops", "right", lambda r, i, p, m: human_count(r.other_ops), "element-wise ops per sample"
+    ),
+    "activations": Column(
+        "Output size",
+        "right",
+        lambda r, i, p, m: human_bytes(m.layer_output_bytes[i]),
+        "output bytes at the batch size and dtype",
+    ),
+    "saved": Column(
+        "Saved",
+        "right",
+        lambda r, i, p, m: human_bytes(m.layer_saved_bytes[i]),
+        "bytes this layer adds to what autograd keeps for backward",
+    ),
+    "rf": Column("RF", "right", lambda r, i, p, m: _field(r, "size"), "receptive field size"),
+    "rf_stride": Column("RF stride", "right", lambda r, i, p, m: _field(r, "stride"), "receptive field stride"),
+    "rf_padding": Column("RF pad", "right", lambda r, i, p, m: _field(r, "padding"), "receptive field padding"),
+    "trainable": Column(
+        "Trainable", "left", lambda r, i, p, m: "yes" if r.trainable else "no (frozen)", "trained or frozen"
+    ),
+}
+DEFAULT_COLUMNS = ("index", "name", "type", "output", "params", "macs", "rf")
+
+
+def render(plan: Plan, memory: Memory, console: Console, columns=DEFAULT_COLUMNS) -> None:
+    columns = list(columns)
+    if "trainable" not in columns and any(not r.trainable for r in plan.layers):
+        columns.append("trainable")
     first = plan.first_linear
 
     title = f"{plan.name}  (input {fmt_shape(plan.input_shape)})"
     if plan.description:
         title += f"\n{plan.description}"
-    table = Table(
-        title=title,
-        box=box.SIMPLE_HEAD,
-        title_justify="left",
-        pad_edge=False,
-    )
-    table.add_column("#", justify="right", style="dim")
-    table.add_column("Layer")
-    table.add_column("Type", style="cyan")
-    table.add_column("Output shape")
-    table.add_column("Params", justify="right")
-    if any_frozen:
-        table.add_column("Trainable")
-    for position, r in enumerate(plan.layers, start=1):
-        is_first = first is not None and r.spec.index == first.index
-        params = f"{r.params:,}" if r.params else "0"
-        row = [str(position), r.name, r.type_name, fmt_shape(r.output_shape), params]
-        if any_frozen:
-            row.append("yes" if r.trainable else "no (frozen)")
-        table.add_row(*row, style="bold" if is_first else None)
+    table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False, collapse_padding=True)
+    type_width = max((len(r.type_name) for r in plan.layers), default=4)
+    for key in columns:
+        column = COLUMNS[key]
+        table.add_column(
+            column.header,
+            justify=column.justify,
+            style="dim" if key == "index" else None,
+            min_width=type_width if key == "type" else None,  # in a narrow terminal, names shrink first
+        )
+    for i, row in enumerate(plan.layers):
+        is_first = first is not None and row.spec.index == first.index
+        cells = [COLUMNS[key].cell(row, i, plan, memory) for key in columns]
+        table.add_row(*cells, style="bold" if is_first else None)
     console.print(table)
 
     totals = plan.totals
     lines = [
-        ("Total params", totals.params),
-        ("Trainable params", totals.trainable_params),
-        ("Non-trainable params", totals.non_trainable_params),
+        ("Total params", f"{totals.params:,}", human_count(totals.params)),
+        ("Trainable params", f"{totals.trainable_params:,}", ""),
+        ("Non-trainable params", f"{totals.non_trainable_params:,}", ""),
     ]
     if totals.buffers:
-        lines.append(("Buffers (not trained)", totals.buffers))
-    width = max(len(label) for label, _ in lines) + 2
-    for label, value in lines:
-        console.print(f"{label + ':':<{width}}{value:>15,}")
+        lines.append(("Buffers (not trained)", f"{totals.buffers:,}", ""))
+    lines += [
+        ("MACs per sample", f"{totals.macs:,}", f"{human_count(totals.macs)}; FLOPs = 2 x MACs = {human_count(totals.flops)}"),
+        ("Other ops per sample", f"{totals.other_ops:,}", "activations, norms, pooling, bias adds"),
+    ]
+    width = max(len(label) for label, _, _ in lines) + 2
+    number_width = max(len(number) for _, number, _ in lines)
+    for label, number, note in lines:
+        console.print(f"{label + ':':<{width}}{number:>{number_width}}" + (f"  ({note})" if note else ""))
+
+    m = memory
+    weights = m.params_bytes + m.buffers_bytes
+    console.print()
+    console.print(f"Memory at batch size {m.batch_size}, {m.dtype}:")
+    for label, value, note in (
+        ("inference peak", m.inference_peak_bytes, "weights + largest layer input + output"),
+        (f"training with {m.optimizer}", m.training_total_bytes, "the sum of:"),
+        ("  weights and buffers", weights, ""),
+        ("  gradients", m.gradients_bytes, ""),
+        ("  optimizer state", m.optimizer_bytes, ""),
+        ("  saved activations", m.saved_activations_bytes, "kept by autograd for backward"),
+    ):
+        console.print(f"  {label:<22}{human_bytes(value):>12}" + (f"  ({note})" if note else ""))
     if first is not None:
         note = Text("First linear layer: ")
         note.append(first.name, style="bold")
