@@ -4,7 +4,9 @@ from __future__ import annotations
 
 
 def human_count(value: int) -> str:
-    """>>> human_count(714_188_480)
+    """A count with a K, M, G or T suffix and two decimals.
+
+    >>> human_count(714_188_480)
     '714.19M'
     >>> human_count(896)
     '896'
@@ -16,7 +18,9 @@ def human_count(value: int) -> str:
 
 
 def human_bytes(value: int) -> str:
-    """>>> human_bytes(244_403_360)
+    """A byte count in KiB, MiB, GiB or TiB with two decimals.
+
+    >>> human_bytes(244_403_360)
     '233.08 MiB'
     >>> human_bytes(512)
     '512 B'
