@@ -120,6 +120,129 @@ def plan(spec: str, fmt: str, columns, batch_size: int, dtype: str, optimizer: s
     render(result, memory, console, columns or DEFAULT_COLUMNS)
 
 
+def _quantity(unit: str):
+    def convert(ctx, param, value):
+        if value is None:
+            return None
+        from cnncalc.quantity import QuantityError, parse_quantity
+
+        try:
+            return parse_quantity(value, unit=unit)
+        except QuantityError as exc:
+            raise click.BadParameter(str(exc)) from None
+
+    return convert
+
+
+@cli.command()
+@click.argument("specs", nargs=-1, required=True, metavar="SPEC...")
+@click.option("--max-params", callback=_quantity("count"), metavar="N", help="e.g. 25M or 25000000")
+@click.option("--max-trainable-params", callback=_quantity("count"), metavar="N")
+@click.option("--max-macs", callback=_quantity("count"), metavar="N", help="per sample, e.g. 4.1G")
+@click.option("--max-flops", callback=_quantity("count"), metavar="N", help="per sample (2 x MACs)")
+@click.option("--max-memory", callback=_quantity("bytes"), metavar="BYTES", help="e.g. 2GiB or 512MiB")
+@click.option("--batch-size", type=click.IntRange(min=1), help="for the memory budget [default: 1]")
+@click.option("--dtype", type=click.Choice(["float32", "float16", "bfloat16", "int8"]), help="[default: float32]")
+@click.option(
+    "--training/--inference",
+    default=None,
+    help="memory budget for training (weights, gradients, optimizer, saved activations) "
+    "or the inference peak [default: inference]",
+)
+@click.option("--optimizer", type=click.Choice(["sgd", "momentum", "adam", "adamw"]), help="[default: adam]")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "github", "junit", "markdown"]),
+    default="table",
+    show_default=True,
+)
+def check(specs, max_params, max_trainable_params, max_macs, max_flops, max_memory, batch_size, dtype, training, optimizer, fmt):
+    """Check each SPEC against its budgets, from the spec's `budget:` or these options.
+
+    Options override the spec. Exit status: 0 when every budget holds, 1 when one is
+    exceeded, 2 when a spec is invalid or has no budget; with several files the worst wins.
+    """
+    from cnncalc.budget import FileResult, MemorySettings, exit_status
+    from cnncalc.budget import check as check_budgets
+    from cnncalc.engine import plan as make_plan
+    from cnncalc.errors import Diagnostic, Loc, SpecError
+    from cnncalc.render import check as render
+    from cnncalc.spec import load_file
+
+    flags = {
+        what: value
+        for what, value in (
+            ("params", max_params),
+            ("trainable_params", max_trainable_params),
+            ("macs", max_macs),
+            ("flops", max_flops),
+            ("memory", max_memory),
+        )
+        if value is not None
+    }
+    settings = MemorySettings(batch_size, dtype, optimizer, training)
+    results = []
+    for path in specs:
+        shown = "<stdin>" if path == "-" else path
+        try:
+            spec = load_file(path)
+            planned = make_plan(spec)
+        except SpecError as exc:
+            results.append(FileResult(shown, None, [], exc.diagnostics, exc.source))
+            continue
+        checks = check_budgets(planned, spec, flags, settings)
+        diagnostics = []
+        if not checks:
+            diagnostics.append(
+                Diagnostic(
+                    "budget.none",
+                    "no budget to check: add `budget:` to the spec (e.g. budget: {max_params: 25M}) "
+                    "or pass --max-params, --max-macs or --max-memory",
+                    Loc(shown, 1, 1),
+                )
+            )
+        results.append(FileResult(shown, spec.name, checks, diagnostics, spec.source))
+
+    formatter = {
+        "table": render.text,
+        "json": render.as_json,
+        "github": render.github,
+        "junit": render.junit,
+        "markdown": render.markdown,
+    }[fmt]
+    click.echo(formatter(results))
+    sys.exit(exit_status(results))
+
+
+@cli.command()
+@click.argument("old", metavar="OLD")
+@click.argument("new", metavar="NEW")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table", show_default=True)
+def diff(old: str, new: str, fmt: str) -> None:
+    """Show what changed from OLD to NEW: layers added, removed or changed, and total deltas.
+
+    Each spec is a file, - for standard input, or REV:PATH for a file at a git revision
+    (`cnncalc diff main:model.yaml model.yaml`). Layers are matched by name.
+    Exit status 0, or 2 if either spec is invalid.
+    """
+    from cnncalc.diff import compare
+    from cnncalc.engine import plan as make_plan
+    from cnncalc.errors import SpecError
+    from cnncalc.render import diff as render
+    from cnncalc.spec import load_file_or_revision
+
+    plans = []
+    for argument in (old, new):
+        try:
+            plans.append(make_plan(load_file_or_revision(argument)))
+        except SpecError as exc:
+            _report(exc, "json" if fmt == "json" else "text")
+            sys.exit(EXIT_ERROR)
+    formatter = {"table": render.text, "json": render.as_json, "markdown": render.markdown}[fmt]
+    click.echo(formatter(compare(*plans), old, new))
+
+
 @cli.command()
 @click.argument("type_name", required=False, metavar="[TYPE]")
 def layers(type_name: str | None) -> None:

@@ -50,7 +50,9 @@ def estimate(plan: Plan, *, batch_size: int = 1, dtype: str = "float32", optimiz
     size = DTYPE_BYTES[dtype]
     totals = plan.totals
     params_bytes = totals.params * size
-    buffers_bytes = totals.buffers * size
+    buffers_bytes = sum(
+        row.spec.layer.buffer_bytes(row.spec.cfg, row.input_shape, row.output_shape, size) for row in plan.layers
+    )
 
     # Storages: 0 is the network's input, which exists anyway and is never counted.
     saved: dict[int, int] = {}

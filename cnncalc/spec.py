@@ -15,7 +15,18 @@ from cnncalc.layers import REGISTRY, lookup, suggest
 from cnncalc.layers.base import COMMON_KEYS, FieldError, LayerType, Shape, yaml_text
 from cnncalc.yamlload import YNode
 
-TOP_LEVEL_KEYS = ("name", "input", "layers", "description")
+TOP_LEVEL_KEYS = ("name", "input", "layers", "description", "budget")
+# budget limits: spec key -> (what is limited, unit)
+BUDGET_LIMITS = {
+    "max_params": ("params", "count"),
+    "max_trainable_params": ("trainable_params", "count"),
+    "max_macs": ("macs", "count"),
+    "max_flops": ("flops", "count"),
+    "max_memory": ("memory", "bytes"),
+}
+BUDGET_SETTINGS = ("batch_size", "dtype", "optimizer", "training")
+DTYPES = ("float32", "float16", "bfloat16", "int8")
+OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
 _NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 
 
@@ -41,6 +52,21 @@ class LayerSpec:
 
 
 @dataclass(frozen=True)
+class Budget:
+    """Limits a spec sets for `cnncalc check`, each with where it is written.
+
+    Memory is the inference peak, or with `training: true` the training total,
+    at `batch_size` and `dtype` (and `optimizer` for training).
+    """
+
+    limits: dict[str, tuple[int, Loc]]  # "params", "macs", ... -> (limit, location)
+    batch_size: int = 1
+    dtype: str = "float32"
+    optimizer: str = "adam"
+    training: bool = False
+
+
+@dataclass(frozen=True)
 class Spec:
     name: str
     description: str | None
@@ -49,6 +75,7 @@ class Spec:
     path: str
     source: str
     input_loc: Loc
+    budget: Budget | None = None
 
 
 def load_file(path: str) -> Spec:
@@ -75,6 +102,47 @@ def load_file(path: str) -> Spec:
         ) from None
     default_name = "spec" if path == "-" else _stem(path)
     return parse(text, shown, default_name=default_name)
+
+
+def load_file_or_revision(argument: str) -> Spec:
+    """A spec from a file, '-' for standard input, or REV:PATH for a file at a git revision.
+
+    An existing file wins over the revision reading, so paths containing ':' still work.
+    PATH is relative to the current directory (as `git show REV:./PATH` reads it) or,
+    failing that, to the repository's root.
+    """
+    import os
+
+    if argument == "-" or os.path.exists(argument) or ":" not in argument:
+        return load_file(argument)
+    revision, path = argument.split(":", 1)
+    text = _git_show(revision, path, argument)
+    return parse(text, argument, default_name=_stem(path))
+
+
+def _git_show(revision: str, path: str, argument: str) -> str:
+    import subprocess
+
+    candidates = [path] if path.startswith(("./", "../", "/")) else [f"./{path}", path]
+    problem = "git is not installed"
+    for candidate in candidates:
+        try:
+            done = subprocess.run(
+                ["git", "show", f"{revision}:{candidate}"], capture_output=True, timeout=30, check=False
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            problem = str(exc)
+            break
+        if done.returncode == 0:
+            try:
+                return done.stdout.decode("utf-8-sig")
+            except UnicodeDecodeError:
+                problem = "the file is not UTF-8 text"
+                break
+        problem = done.stderr.decode("utf-8", "replace").strip().splitlines()[-1] if done.stderr else "git failed"
+    raise SpecError(
+        [Diagnostic("spec.unreadable", f"cannot read {argument!r} from git: {problem}", Loc(argument, 1, 1))]
+    )
 
 
 def _stem(path: str) -> str:
@@ -155,8 +223,58 @@ class _Parser:
             layers = self.layers(top["layers"].value)
         if self.diagnostics:
             raise self.fail()
+        budget = self.budget(top["budget"]) if "budget" in top else None
+        if self.diagnostics:
+            raise self.fail()
         description = top["description"].value if "description" in top else None
-        return Spec(name, description, input_shape, layers, self.path, self.text, input_loc)
+        return Spec(name, description, input_shape, layers, self.path, self.text, input_loc, budget)
+
+    def budget(self, node: YNode) -> Budget | None:
+        from cnncalc.quantity import QuantityError, parse_quantity
+
+        if not isinstance(node.value, dict) or not node.value:
+            self.error(
+                "spec.bad-value", "budget: expected a mapping such as {max_params: 25M, max_macs: 4.1G}", node.loc
+            )
+            return None
+        limits: dict[str, tuple[int, Loc]] = {}
+        settings: dict = {}
+        for key, value in node.value.items():
+            if key in BUDGET_LIMITS:
+                what, unit = BUDGET_LIMITS[key]
+                try:
+                    limits[what] = (parse_quantity(value.value, unit=unit), node.key_locs[key])
+                except QuantityError as exc:
+                    self.error("spec.bad-value", f"budget: {key}: {exc}", value.loc)
+            elif key == "batch_size":
+                if isinstance(value.value, int) and not isinstance(value.value, bool) and value.value >= 1:
+                    settings[key] = value.value
+                else:
+                    self.error("spec.bad-value", f"budget: batch_size: expected an integer >= 1, got {yaml_text(value.value)}", value.loc)
+            elif key in ("dtype", "optimizer"):
+                choices = DTYPES if key == "dtype" else OPTIMIZERS
+                if value.value in choices:
+                    settings[key] = value.value
+                else:
+                    self.error(
+                        "spec.bad-value",
+                        f"budget: {key}: expected one of {', '.join(choices)}, got {yaml_text(value.value)}",
+                        value.loc,
+                    )
+            elif key == "training":
+                if isinstance(value.value, bool):
+                    settings[key] = value.value
+                else:
+                    self.error("spec.bad-value", "budget: training: expected true or false", value.loc)
+            else:
+                self.unknown_key(key, (*BUDGET_LIMITS, *BUDGET_SETTINGS), node.key_locs[key], "in budget")
+        if not limits and not self.diagnostics:
+            self.error(
+                "spec.bad-value",
+                f"budget: sets no limit; give at least one of {', '.join(BUDGET_LIMITS)}",
+                node.loc,
+            )
+        return Budget(limits, **settings)
 
     def input_shape(self, node: YNode) -> Shape:
         items = node.value if isinstance(node.value, list) else None

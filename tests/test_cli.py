@@ -241,3 +241,19 @@ def test_unknown_column_is_a_usage_error():
 
 def test_bad_batch_size_is_a_usage_error():
     invoke(["plan", ALEXNET, "--batch-size", "0"], exit_code=2)
+
+
+def test_wide_tables_are_printed_whole_not_clipped():
+    every = "index,name,type,input,output,params,params_pct,macs,macs_pct,other_ops,activations,saved,rf,rf_stride,rf_padding"
+    out = invoke(["plan", str(ROOT / "architectures" / "vgg16_bn.yaml"), "--columns", every]).stdout
+    header = out.splitlines()[3]
+    for title in ("#", "Layer", "Input shape", "Output size", "Saved", "RF stride", "RF pad"):
+        assert title in header
+    assert "…" not in out
+    assert "102,764,544" in out  # fc6's parameters, whole
+
+
+def test_batch_norm_counter_is_an_int64_in_buffer_bytes():
+    path = str(ROOT / "architectures" / "vgg16_bn.yaml")  # 13 batch norms, 8,461 buffer values
+    memory = json.loads(invoke(["plan", path, "--format", "json", "--dtype", "float16"]).stdout)["memory"]
+    assert memory["buffers_bytes"] == (8_461 - 13) * 2 + 13 * 8

@@ -278,6 +278,10 @@ class LayerType:
         """Non-learned state saved with the model, such as batch norm's running statistics."""
         return 0
 
+    def buffer_bytes(self, cfg: dict, shape: Shape, out: Shape, element_size: int) -> int:
+        """The buffers' size when floating-point state takes `element_size` bytes."""
+        return self.buffers(cfg, shape, out) * element_size
+
     def macs(self, cfg: dict, shape: Shape, out: Shape) -> int:
         """Multiply-accumulates per sample: convolutions and matrix products only, bias excluded."""
         return 0

@@ -42,6 +42,11 @@ class BatchNorm2d(LayerType):
         # running_mean, running_var and the scalar num_batches_tracked
         return 2 * shape[0] + 1 if cfg["track_running_stats"] else 0
 
+    def buffer_bytes(self, cfg: dict, shape: Shape, out: Shape, element_size: int) -> int:
+        if not cfg["track_running_stats"]:
+            return 0
+        return 2 * shape[0] * element_size + 8  # num_batches_tracked is an int64 whatever the dtype
+
     def other_ops(self, cfg: dict, shape: Shape, out: Shape) -> int:
         return 2 * prod(out)  # at inference a per-channel multiply and add
 

@@ -80,20 +80,26 @@ def render(plan: Plan, memory: Memory, console: Console, columns=DEFAULT_COLUMNS
     if plan.description:
         title += f"\n{plan.description}"
     table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False, collapse_padding=True)
-    type_width = max((len(r.type_name) for r in plan.layers), default=4)
-    for key in columns:
+    rows = [[COLUMNS[key].cell(row, i, plan, memory) for key in columns] for i, row in enumerate(plan.layers)]
+    for position, key in enumerate(columns):
         column = COLUMNS[key]
+        widest = max([len(column.header), *(len(cells[position]) for cells in rows)])
         table.add_column(
             column.header,
             justify=column.justify,
             style="dim" if key == "index" else None,
-            min_width=type_width if key == "type" else None,  # in a narrow terminal, names shrink first
+            min_width=widest,
+            no_wrap=True,
         )
-    for i, row in enumerate(plan.layers):
+    for row, cells in zip(plan.layers, rows):
         is_first = first is not None and row.spec.index == first.index
-        cells = [COLUMNS[key].cell(row, i, plan, memory) for key in columns]
         table.add_row(*cells, style="bold" if is_first else None)
-    console.print(table)
+    # wider than the terminal: print it whole and let lines run on, rather than clip numbers
+    needed = table.__rich_measure__(console, console.options.update(max_width=10_000)).maximum
+    terminal_width = console.width
+    console.width = max(terminal_width, needed)
+    console.print(table, crop=False)
+    console.width = terminal_width
 
     totals = plan.totals
     lines = [
@@ -110,6 +116,8 @@ def render(plan: Plan, memory: Memory, console: Console, columns=DEFAULT_COLUMNS
     width = max(len(label) for label, _, _ in lines) + 2
     number_width = max(len(number) for _, number, _ in lines)
     for label, number, note in lines:
+        if note == number:  # a count under 1,000 has no shorter form
+            note = ""
         console.print(f"{label + ':':<{width}}{number:>{number_width}}" + (f"  ({note})" if note else ""))
 
     m = memory

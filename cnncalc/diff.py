@@ -1,0 +1,78 @@
+"""What changed between two plans: layers matched by name, and total deltas."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cnncalc.engine import LayerResult, Plan
+
+TOTALS = ("params", "trainable_params", "non_trainable_params", "buffers", "macs")
+
+
+@dataclass(frozen=True)
+class LayerChange:
+    name: str
+    status: str  # "added", "removed", "changed" or "unchanged"
+    old: LayerResult | None
+    new: LayerResult | None
+
+
+@dataclass(frozen=True)
+class TotalChange:
+    what: str
+    old: int
+    new: int
+
+    @property
+    def delta(self) -> int:
+        return self.new - self.old
+
+    @property
+    def percent(self) -> float | None:
+        return 100 * self.delta / self.old if self.old else None
+
+
+@dataclass(frozen=True)
+class PlanDiff:
+    old: Plan
+    new: Plan
+    layers: list[LayerChange]
+    totals: list[TotalChange]
+
+    @property
+    def changed(self) -> list[LayerChange]:
+        return [change for change in self.layers if change.status != "unchanged"]
+
+
+def _same(a: LayerResult, b: LayerResult) -> bool:
+    return (a.type_name, a.output_shape, a.params, a.macs, a.trainable) == (
+        b.type_name,
+        b.output_shape,
+        b.params,
+        b.macs,
+        b.trainable,
+    ) and a.config == b.config
+
+
+def compare(old: Plan, new: Plan) -> PlanDiff:
+    """Match layers by name (renaming a layer shows as removed + added), in the new plan's order."""
+    old_by_name = {row.name: row for row in old.layers}
+    new_names = {row.name for row in new.layers}
+    changes = []
+    for row in new.layers:
+        before = old_by_name.get(row.name)
+        if before is None:
+            changes.append(LayerChange(row.name, "added", None, row))
+        else:
+            changes.append(LayerChange(row.name, "unchanged" if _same(before, row) else "changed", before, row))
+    # removed layers go after the layer that preceded them in the old plan
+    for position, row in enumerate(old.layers):
+        if row.name in new_names:
+            continue
+        anchor = next((old.layers[i].name for i in range(position - 1, -1, -1) if old.layers[i].name in new_names), None)
+        at = 0 if anchor is None else next(i for i, c in enumerate(changes) if c.name == anchor) + 1
+        while at < len(changes) and changes[at].status == "removed":
+            at += 1
+        changes.insert(at, LayerChange(row.name, "removed", row, None))
+    totals = [TotalChange(what, getattr(old.totals, what), getattr(new.totals, what)) for what in TOTALS]
+    return PlanDiff(old, new, changes, totals)

@@ -1,0 +1,59 @@
+"""Quantities in budgets: 25000000, 25M, 4.1G, 2GiB, 512 MiB."""
+
+from __future__ import annotations
+
+import re
+
+_SCALES = {
+    "": 1,
+    "K": 10**3,
+    "M": 10**6,
+    "G": 10**9,
+    "T": 10**12,
+    "KIB": 2**10,
+    "MIB": 2**20,
+    "GIB": 2**30,
+    "TIB": 2**40,
+}
+_PATTERN = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)(?:[eE]([-+]?\d+))?\s*([KMGT](?:I?B)?|B)?\s*$", re.IGNORECASE)
+
+
+class QuantityError(ValueError):
+    pass
+
+
+def parse_quantity(value, *, unit: str = "count") -> int:
+    """An integer from a plain number, an SI suffix (K, M, G, T) or a binary unit (KiB ... TiB).
+
+    Bytes may also be written with SI prefixes (2GB = 2 * 10**9) or as plain B.
+    Fractions are allowed when a suffix makes the result whole enough: 4.1G, 1.5MiB.
+
+    >>> parse_quantity("25M"), parse_quantity("4.1G"), parse_quantity("2GiB", unit="bytes")
+    (25000000, 4100000000, 2147483648)
+    """
+    if isinstance(value, bool):
+        raise QuantityError(f"expected a number, got {str(value).lower()}")
+    if isinstance(value, int):
+        if value < 0:
+            raise QuantityError(f"expected a number >= 0, got {value}")
+        return value
+    if isinstance(value, float):
+        if value < 0 or value != value:
+            raise QuantityError(f"expected a number >= 0, got {value}")
+        return round(value)
+    text = str(value)
+    match = _PATTERN.match(text)
+    if not match:
+        raise QuantityError(f"expected a number such as 25000000, 25M, 4.1G or 2GiB, got {text!r}")
+    number, exponent, suffix = match.groups()
+    suffix = (suffix or "").upper()
+    if suffix.endswith("B") and suffix not in ("KIB", "MIB", "GIB", "TIB"):
+        if unit != "bytes":
+            raise QuantityError(f"{text!r} is a size in bytes; this budget counts, so write e.g. 25M")
+        suffix = suffix[:-1]  # 2GB: SI prefix on bytes
+    elif suffix.endswith("IB") and unit != "bytes":
+        raise QuantityError(f"{text!r} is a size in bytes; this budget counts, so write e.g. 25M")
+    from decimal import Decimal  # exact: 4.1G is 4,100,000,000, not a float's neighbour
+
+    amount = Decimal(number) * Decimal(10) ** int(exponent or 0) * _SCALES[suffix]
+    return int(amount.to_integral_value())

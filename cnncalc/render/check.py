@@ -1,0 +1,203 @@
+"""Budget-check results for the places CI lives: text, JSON, GitHub annotations, JUnit XML, Markdown."""
+
+from __future__ import annotations
+
+import json
+
+from cnncalc import __version__
+from cnncalc.budget import BudgetCheck, FileResult, exit_status
+from cnncalc.render.units import human_bytes, human_count
+
+LABELS = {
+    "params": "params",
+    "trainable_params": "trainable params",
+    "macs": "MACs",
+    "flops": "FLOPs",
+    "memory": "memory",
+}
+
+
+def amount(check: BudgetCheck, value: int) -> str:
+    return human_bytes(value) if check.unit == "bytes" else human_count(value)
+
+
+def used(check: BudgetCheck) -> str:
+    return f"{100 * check.actual / check.limit:.1f}%" if check.limit else ("0.0%" if not check.actual else "inf")
+
+
+def describe(check: BudgetCheck) -> str:
+    """'params 61,100,840 exceeds the budget 25,000,000 (244.4% of it)'."""
+    what = LABELS[check.what] + (f" ({check.detail})" if check.detail else "")
+    verb = "is within" if check.passed else "exceeds"
+    return (
+        f"{what} {check.actual:,} {verb} the budget {check.limit:,} "
+        f"({amount(check, check.actual)} of {amount(check, check.limit)}, {used(check)})"
+    )
+
+
+def text(results: list[FileResult]) -> str:
+    from cnncalc.render.text import format_diagnostics
+
+    rows = [("File", "Budget", "Limit", "Actual", "Margin", "Used", "Result")]
+    errors = []
+    for result in results:
+        for check in result.checks:
+            sign = "+" if check.margin >= 0 else "-"
+            rows.append(
+                (
+                    result.path,
+                    LABELS[check.what] + (f" ({check.detail})" if check.detail else ""),
+                    amount(check, check.limit),
+                    amount(check, check.actual),
+                    sign + amount(check, abs(check.margin)),
+                    used(check),
+                    "pass" if check.passed else "FAIL",
+                )
+            )
+        if result.diagnostics:
+            rows.append((result.path, "-", "-", "-", "-", "-", "ERROR"))
+            errors.append(format_diagnostics(result.diagnostics, result.source))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    right = {2, 3, 4, 5}
+    lines = [
+        "  ".join(cell.rjust(w) if i in right else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths))).rstrip()
+        for row in rows
+    ]
+    checks = [c for r in results for c in r.checks]
+    failed = sum(not c.passed for c in checks)
+    summary = f"{len(checks)} budget{'s' if len(checks) != 1 else ''} checked in {len(results)} file{'s' if len(results) != 1 else ''}: {failed} exceeded"
+    if errors:
+        summary += f", {len(errors)} file{'s' if len(errors) != 1 else ''} invalid"
+    return "\n".join([*lines, "", summary, *([""] + errors if errors else [])])
+
+
+def document(results: list[FileResult]) -> dict:
+    from cnncalc.render.json import SCHEMA_VERSION
+
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "cnncalc_version": __version__,
+        "exit_status": exit_status(results),
+        "files": [
+            {
+                "file": r.path,
+                "name": r.name,
+                "status": r.status,
+                "checks": [
+                    {
+                        "budget": c.what,
+                        "limit": c.limit,
+                        "actual": c.actual,
+                        "margin": c.margin,
+                        "passed": c.passed,
+                        "unit": c.unit,
+                        "detail": c.detail or None,
+                        "source": c.source,
+                        "line": c.loc.line,
+                        "column": c.loc.column,
+                    }
+                    for c in r.checks
+                ],
+                "errors": [d.to_dict() for d in r.diagnostics],
+            }
+            for r in results
+        ],
+    }
+
+
+def as_json(results: list[FileResult]) -> str:
+    return json.dumps(document(results), indent=2)
+
+
+def _escape_data(value: str) -> str:
+    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(value: str) -> str:
+    return _escape_data(value).replace(":", "%3A").replace(",", "%2C")
+
+
+def github(results: list[FileResult]) -> str:
+    """GitHub Actions workflow commands: an ::error annotation on each exceeded budget's line."""
+    lines = []
+    for result in results:
+        for diag in result.diagnostics:
+            loc = diag.loc
+            lines.append(
+                f"::error file={_escape_property(loc.file)},line={loc.line},col={loc.column},"
+                f"title={_escape_property('cnncalc: invalid spec')}::{_escape_data(diag.message)}"
+            )
+        for check in result.checks:
+            if check.passed:
+                continue
+            source = "" if check.source == "spec" else " (set on the command line)"
+            lines.append(
+                f"::error file={_escape_property(check.loc.file)},line={check.loc.line},col={check.loc.column},"
+                f"title={_escape_property('cnncalc: budget exceeded')}::{_escape_data(describe(check) + source)}"
+            )
+    checks = [c for r in results for c in r.checks]
+    lines.append(
+        f"cnncalc: {len(checks)} budgets checked in {len(results)} files, "
+        f"{sum(not c.passed for c in checks)} exceeded, {sum(r.status == 'error' for r in results)} invalid"
+    )
+    return "\n".join(lines)
+
+
+def junit(results: list[FileResult]) -> str:
+    """JUnit XML: a test suite per file, a test case per budget (an error case for an invalid spec)."""
+    import xml.etree.ElementTree as ET
+
+    root = ET.Element("testsuites", name="cnncalc check")
+    total = failures = errors = 0
+    for result in results:
+        suite = ET.SubElement(root, "testsuite", name=result.path)
+        suite_failures = suite_errors = 0
+        for check in result.checks:
+            case = ET.SubElement(suite, "testcase", classname=result.path, name=f"max_{check.what}")
+            if not check.passed:
+                suite_failures += 1
+                failure = ET.SubElement(case, "failure", message=describe(check), type="budget-exceeded")
+                failure.text = f"{check.loc}: {describe(check)}"
+            else:
+                ET.SubElement(case, "system-out").text = describe(check)
+        for diag in result.diagnostics:
+            suite_errors += 1
+            case = ET.SubElement(suite, "testcase", classname=result.path, name="spec")
+            error = ET.SubElement(case, "error", message=diag.message, type=diag.code)
+            error.text = f"{diag.loc}: {diag.message}"
+        count = len(result.checks) + len(result.diagnostics)
+        suite.set("tests", str(count))
+        suite.set("failures", str(suite_failures))
+        suite.set("errors", str(suite_errors))
+        total, failures, errors = total + count, failures + suite_failures, errors + suite_errors
+    root.set("tests", str(total))
+    root.set("failures", str(failures))
+    root.set("errors", str(errors))
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode")
+
+
+def markdown(results: list[FileResult]) -> str:
+    """A summary for a pull-request comment."""
+    checks = [c for r in results for c in r.checks]
+    failed = sum(not c.passed for c in checks)
+    invalid = [r for r in results if r.status == "error"]
+    if invalid:
+        headline = f"**cnncalc check: {len(invalid)} invalid spec{'s' if len(invalid) != 1 else ''}**"
+    elif failed:
+        headline = f"**cnncalc check: {failed} of {len(checks)} budgets exceeded**"
+    else:
+        headline = f"**cnncalc check: all {len(checks)} budgets met**"
+    lines = [headline, "", "| | Spec | Budget | Limit | Actual | Used |", "|---|---|---|--:|--:|--:|"]
+    for result in results:
+        for check in result.checks:
+            mark = "✅" if check.passed else "❌"
+            what = LABELS[check.what] + (f" ({check.detail})" if check.detail else "")
+            lines.append(
+                f"| {mark} | `{result.path}` | {what} | {amount(check, check.limit)} | "
+                f"{amount(check, check.actual)} | {used(check)} |"
+            )
+        for diag in result.diagnostics:
+            message = diag.message.replace("|", "\\|")
+            lines.append(f"| ⚠️ | `{result.path}` | invalid spec, line {diag.loc.line} | | | {message} |")
+    return "\n".join(lines)

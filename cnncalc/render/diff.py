@@ -1,0 +1,118 @@
+"""A plan diff as text, JSON or Markdown."""
+
+from __future__ import annotations
+
+import json
+
+from cnncalc import __version__
+from cnncalc.diff import PlanDiff, TotalChange
+from cnncalc.layers.base import fmt_shape
+from cnncalc.render.units import human_count
+
+LABELS = {
+    "params": "params",
+    "trainable_params": "trainable params",
+    "non_trainable_params": "non-trainable params",
+    "buffers": "buffers",
+    "macs": "MACs",
+}
+
+
+def _percent(change: TotalChange) -> str:
+    if change.percent is None:
+        return "new" if change.new else "-"
+    return f"{change.percent:+.2f}%"
+
+
+def _layer_summary(change) -> tuple[str, str, str]:
+    old, new = change.old, change.new
+    if change.status == "added":
+        return new.type_name, f"-> {fmt_shape(new.output_shape)}", f"+{new.params:,}"
+    if change.status == "removed":
+        return old.type_name, f"{fmt_shape(old.output_shape)} ->", f"-{old.params:,}"
+    kind = old.type_name if old.type_name == new.type_name else f"{old.type_name} -> {new.type_name}"
+    shape = (
+        fmt_shape(new.output_shape)
+        if old.output_shape == new.output_shape
+        else f"{fmt_shape(old.output_shape)} -> {fmt_shape(new.output_shape)}"
+    )
+    delta = new.params - old.params
+    return kind, shape, f"{delta:+,}" if delta else "0"
+
+
+def text(diff: PlanDiff, old_label: str, new_label: str) -> str:
+    lines = [f"--- {old_label} ({diff.old.name})", f"+++ {new_label} ({diff.new.name})", ""]
+    changed = diff.changed
+    if changed:
+        rows = [("", "Layer", "Type", "Output shape", "Params")]
+        marks = {"added": "+", "removed": "-", "changed": "~"}
+        rows += [(marks[c.status], c.name, *_layer_summary(c)) for c in changed]
+        widths = [max(len(r[i]) for r in rows) for i in range(5)]
+        for row in rows:
+            lines.append("  ".join(cell.rjust(w) if i == 4 else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths))).rstrip())
+    else:
+        lines.append("no layer changed")
+    lines.append("")
+    rows = [("Total", "Old", "New", "Change", "")]
+    for change in diff.totals:
+        rows.append((LABELS[change.what], f"{change.old:,}", f"{change.new:,}", f"{change.delta:+,}", _percent(change)))
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    for row in rows:
+        lines.append("  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths))).rstrip())
+    return "\n".join(lines)
+
+
+def _layer_dict(row):
+    if row is None:
+        return None
+    return {
+        "type": row.type_name,
+        "output_shape": list(row.output_shape),
+        "params": row.params,
+        "macs": row.macs,
+        "trainable": row.trainable,
+    }
+
+
+def document(diff: PlanDiff, old_label: str, new_label: str) -> dict:
+    from cnncalc.render.json import SCHEMA_VERSION
+
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "cnncalc_version": __version__,
+        "old": {"file": old_label, "name": diff.old.name},
+        "new": {"file": new_label, "name": diff.new.name},
+        "layers": [
+            {"name": c.name, "status": c.status, "old": _layer_dict(c.old), "new": _layer_dict(c.new)}
+            for c in diff.layers
+        ],
+        "totals": {
+            c.what: {"old": c.old, "new": c.new, "delta": c.delta, "percent": c.percent} for c in diff.totals
+        },
+    }
+
+
+def as_json(diff: PlanDiff, old_label: str, new_label: str) -> str:
+    return json.dumps(document(diff, old_label, new_label), indent=2)
+
+
+def markdown(diff: PlanDiff, old_label: str, new_label: str) -> str:
+    lines = [f"**cnncalc diff** `{old_label}` → `{new_label}`", ""]
+    lines += ["| Total | Old | New | Change |", "|---|--:|--:|--:|"]
+    for c in diff.totals:
+        if c.what in ("non_trainable_params", "buffers") and not (c.old or c.new):
+            continue
+        lines.append(
+            f"| {LABELS[c.what]} | {human_count(c.old)} | {human_count(c.new)} | {c.delta:+,} ({_percent(c)}) |"
+        )
+    changed = diff.changed
+    lines.append("")
+    if not changed:
+        lines.append("No layer changed.")
+        return "\n".join(lines)
+    lines += ["| | Layer | Type | Output shape | Params |", "|---|---|---|---|--:|"]
+    marks = {"added": "➕", "removed": "➖", "changed": "✏️"}
+    for c in changed:
+        kind, shape, params = _layer_summary(c)
+        lines.append(f"| {marks[c.status]} | `{c.name}` | {kind} | {shape} | {params} |")
+    return "\n".join(lines)
