@@ -243,6 +243,96 @@ def diff(old: str, new: str, fmt: str) -> None:
     click.echo(formatter(compare(*plans), old, new))
 
 
+def _load_plan(path: str, fmt: str = "text"):
+    """Plan the spec at `path`, or report its errors and exit 2."""
+    from cnncalc.engine import plan as make_plan
+    from cnncalc.errors import SpecError
+    from cnncalc.spec import load_file
+
+    try:
+        return make_plan(load_file(path))
+    except SpecError as exc:
+        _report(exc, fmt)
+        sys.exit(EXIT_ERROR)
+
+
+@cli.command()
+@click.argument("spec", metavar="SPEC")
+@click.option("--to", "target", type=click.Choice(["pytorch"]), default="pytorch", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="write here, not to stdout")
+def export(spec: str, target: str, output: str | None) -> None:
+    """Write SPEC as framework code: a self-contained PyTorch module, one nn.Module class.
+
+    Attributes follow the spec's layer names; the class builds with no arguments.
+    """
+    from cnncalc.errors import SpecError
+    from cnncalc.export import to_pytorch
+
+    try:
+        code = to_pytorch(_load_plan(spec), source=None if spec == "-" else spec)
+    except SpecError as exc:
+        _report(exc, "text")
+        sys.exit(EXIT_ERROR)
+    if output is None:
+        click.echo(code, nl=False)
+        return
+    with open(output, "w", encoding="utf-8") as handle:
+        handle.write(code)
+
+
+@cli.command()
+@click.argument("spec", metavar="SPEC")
+def verify(spec: str) -> None:
+    """Prove the plan of SPEC with PyTorch: build the exported module, run it, compare.
+
+    Compares every layer's output shape, parameters, buffers and MACs with what
+    PyTorch measures (on the meta device, so even large inputs cost nothing).
+    Needs PyTorch: pip install 'cnncalc[torch]'. Exit 0 when all agree, 1 on any
+    mismatch, 2 for an invalid spec or without PyTorch.
+    """
+    from cnncalc.errors import EXIT_FAIL
+    from cnncalc.layers.base import fmt_shape
+    from cnncalc.verify import TorchMissing, verify as run_verify
+
+    plan = _load_plan(spec)
+    try:
+        results = run_verify(plan)
+    except TorchMissing:
+        click.echo(
+            "error: cnncalc verify needs PyTorch, which is not installed; "
+            "install it with: pip install 'cnncalc[torch]'",
+            err=True,
+        )
+        sys.exit(EXIT_ERROR)
+
+    def cell(values, position):
+        value = values[position]
+        return fmt_shape(value) if position == 0 and value is not None else f"{value:,}" if value is not None else "-"
+
+    rows = [("Layer", "Type", "Output shape", "Params", "Buffers", "MACs", "")]
+    for result in results:
+        marks = []
+        for position in range(4):
+            planned, measured = cell(result.planned, position), cell(result.measured, position)
+            marks.append(planned if planned == measured else f"{planned} != torch {measured}")
+        rows.append((result.name, result.type_name, *marks, "ok" if result.ok else "MISMATCH"))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        click.echo("  ".join(c.rjust(w) if 3 <= i <= 5 else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))).rstrip())
+    bad = sum(not r.ok for r in results)
+    click.echo()
+    if bad:
+        click.echo(f"{bad} of {len(results)} layers differ from PyTorch")
+        sys.exit(EXIT_FAIL)
+    click.echo(f"all {len(results)} layers agree with PyTorch {_torch_version()}: shapes, parameters, buffers, MACs")
+
+
+def _torch_version() -> str:
+    import torch
+
+    return torch.__version__
+
+
 @cli.command()
 @click.argument("type_name", required=False, metavar="[TYPE]")
 def layers(type_name: str | None) -> None:

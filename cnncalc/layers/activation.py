@@ -41,6 +41,7 @@ class ReLU(_KeepsOutput):
     """
 
     type_name = "relu"
+    torch_class = "nn.ReLU"
 
 
 class ReLU6(_Elementwise):
@@ -50,6 +51,7 @@ class ReLU6(_Elementwise):
     """
 
     type_name = "relu6"
+    torch_class = "nn.ReLU6"
 
 
 class LeakyReLU(_Elementwise):
@@ -59,6 +61,7 @@ class LeakyReLU(_Elementwise):
     """
 
     type_name = "leaky_relu"
+    torch_class = "nn.LeakyReLU"
     aliases = ("leakyrelu",)
     inplace_keeps_output = True
     main_field = "negative_slope"
@@ -72,6 +75,7 @@ class ELU(_Elementwise):
     """
 
     type_name = "elu"
+    torch_class = "nn.ELU"
     inplace_keeps_output = True
     main_field = "alpha"
     fields = (Field("alpha", Float(), 1.0), INPLACE)
@@ -84,6 +88,7 @@ class GELU(_Elementwise):
     """
 
     type_name = "gelu"
+    torch_class = "nn.GELU"
     fields = (Field("approximate", Choice("none", "tanh"), "none"),)
 
 
@@ -94,6 +99,7 @@ class SiLU(_Elementwise):
     """
 
     type_name = "silu"
+    torch_class = "nn.SiLU"
     aliases = ("swish",)
 
 
@@ -104,6 +110,7 @@ class Mish(_Elementwise):
     """
 
     type_name = "mish"
+    torch_class = "nn.Mish"
 
 
 class Hardswish(_Elementwise):
@@ -113,6 +120,7 @@ class Hardswish(_Elementwise):
     """
 
     type_name = "hardswish"
+    torch_class = "nn.Hardswish"
     aliases = ("hard_swish",)
 
 
@@ -123,6 +131,7 @@ class Hardsigmoid(_Elementwise):
     """
 
     type_name = "hardsigmoid"
+    torch_class = "nn.Hardsigmoid"
     aliases = ("hard_sigmoid",)
 
 
@@ -133,6 +142,7 @@ class Sigmoid(_KeepsOutput):
     """
 
     type_name = "sigmoid"
+    torch_class = "nn.Sigmoid"
     fields = ()
 
 
@@ -143,6 +153,7 @@ class Tanh(_KeepsOutput):
     """
 
     type_name = "tanh"
+    torch_class = "nn.Tanh"
     fields = ()
 
 
@@ -176,6 +187,8 @@ class Softmax(_Normalising):
     """
 
     type_name = "softmax"
+    torch_class = "nn.Softmax"
+    torch_always = ("dim",)
 
 
 class LogSoftmax(_Normalising):
@@ -185,6 +198,8 @@ class LogSoftmax(_Normalising):
     """
 
     type_name = "log_softmax"
+    torch_class = "nn.LogSoftmax"
+    torch_always = ("dim",)
     aliases = ("logsoftmax",)
 
 
@@ -196,6 +211,7 @@ class PReLU(LayerType):
     """
 
     type_name = "prelu"
+    torch_class = "nn.PReLU"
     main_field = "num_parameters"
     fields = (
         Field("num_parameters", Int(min=1), 1, doc="1, or the number of channels"),

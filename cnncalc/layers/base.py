@@ -302,6 +302,35 @@ class LayerType:
         """True when the output shares the input's storage (in-place ops and views)."""
         return False
 
+    # Export to PyTorch: fields are torch's own keywords, so most types only name their class.
+    torch_class: ClassVar[str] = ""  # e.g. "nn.Conv2d"
+    torch_positional: ClassVar[tuple[str, ...]] = ()  # written without keywords, in this order
+    torch_always: ClassVar[tuple[str, ...]] = ()  # written even when equal to cnncalc's default
+
+    def pytorch(self, cfg: dict, shape: Shape) -> str:
+        """The torch.nn expression that builds this layer, e.g. 'nn.Conv2d(3, 64, 3, padding=1)'."""
+        resolved = self.resolved_config(cfg, shape)
+        args = [python_literal(resolved[name]) for name in self.torch_positional]
+        for f in self.fields:
+            if f.name in self.torch_positional:
+                continue
+            value = cfg[f.name]
+            default = None if f.default in (None, REQUIRED) else f.kind.parse(f.default)
+            if value != default or f.name in self.torch_always:
+                args.append(f"{f.name}={python_literal(value)}")
+        return f"{self.torch_class}({', '.join(args)})"
+
+
+def python_literal(value: Any) -> str:
+    """A config value as Python source: a pair of equal ints collapses to one int."""
+    if isinstance(value, tuple):
+        if len(value) == 2 and value[0] == value[1] and value[0] is not None:
+            return python_literal(value[0])
+        return "(" + ", ".join(python_literal(v) for v in value) + ")"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return repr(value)
+
 
 def channels_of(shape: Shape) -> int:
     return shape[0]

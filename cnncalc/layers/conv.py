@@ -70,6 +70,8 @@ class Conv2d(LayerType):
     """
 
     type_name = "conv2d"
+    torch_class = "nn.Conv2d"
+    torch_positional = ("in_channels", "out_channels", "kernel_size")
     aliases = ("conv", "convolution")
     main_field = "out_channels"
     input_rank = 3
@@ -189,6 +191,8 @@ class ConvTranspose2d(LayerType):
     """
 
     type_name = "conv_transpose2d"
+    torch_class = "nn.ConvTranspose2d"
+    torch_positional = ("in_channels", "out_channels", "kernel_size")
     aliases = ("convtranspose2d", "conv2d_transpose", "deconv", "deconv2d", "conv_transpose")
     main_field = "out_channels"
     input_rank = 3

@@ -29,6 +29,8 @@ class Linear(LayerType):
     """
 
     type_name = "linear"
+    torch_class = "nn.Linear"
+    torch_positional = ("in_features", "out_features")
     aliases = ("dense", "fc", "fully_connected")
     main_field = "out_features"
     inferred_field = "in_features"
@@ -80,6 +82,7 @@ class Flatten(LayerType):
     """
 
     type_name = "flatten"
+    torch_class = "nn.Flatten"
     fields = (
         Field("start_dim", Int(min=1), 1, doc="first axis to flatten, batch = 0"),
         Field("end_dim", Int(), -1, doc="last axis to flatten (negative counts from the end)"),

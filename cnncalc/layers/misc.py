@@ -14,6 +14,7 @@ class Dropout(LayerType):
     """
 
     type_name = "dropout"
+    torch_class = "nn.Dropout"
     main_field = "p"
     fields = (Field("p", Float(min=0, max=1), 0.5, aliases=("rate",)), INPLACE)
 
@@ -41,6 +42,7 @@ class Dropout2d(Dropout):
     """
 
     type_name = "dropout2d"
+    torch_class = "nn.Dropout2d"
     aliases = ("spatial_dropout2d", "spatialdropout2d")
     input_rank = 3
 
@@ -55,6 +57,7 @@ class Identity(LayerType):
     """
 
     type_name = "identity"
+    torch_class = "nn.Identity"
 
     def output_shape(self, cfg: dict, shape: Shape) -> Shape:
         return shape

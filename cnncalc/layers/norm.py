@@ -20,6 +20,8 @@ class BatchNorm2d(LayerType):
     """
 
     type_name = "batchnorm2d"
+    torch_class = "nn.BatchNorm2d"
+    torch_positional = ("num_features",)
     aliases = ("batch_norm2d", "batchnorm", "batch_norm", "bn", "batchnormalization")
     input_rank = 3
     inferred_field = "num_features"
@@ -67,6 +69,8 @@ class LocalResponseNorm(LayerType):
     """
 
     type_name = "local_response_norm"
+    torch_class = "nn.LocalResponseNorm"
+    torch_positional = ("size",)
     aliases = ("localresponsenorm", "lrn")
     main_field = "size"
     fields = (

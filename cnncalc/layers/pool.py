@@ -93,6 +93,8 @@ class MaxPool2d(_WindowPool2d):
     """
 
     type_name = "maxpool2d"
+    torch_class = "nn.MaxPool2d"
+    torch_positional = ("kernel_size",)
     aliases = ("max_pool2d", "maxpool", "max_pool", "maxpooling2d")
     fields = (
         Field("kernel_size", PairOf(min=1), aliases=("kernel", "pool_size")),
@@ -120,6 +122,8 @@ class AvgPool2d(_WindowPool2d):
     """
 
     type_name = "avgpool2d"
+    torch_class = "nn.AvgPool2d"
+    torch_positional = ("kernel_size",)
     aliases = ("avg_pool2d", "avgpool", "avg_pool", "averagepooling2d")
     fields = (
         Field("kernel_size", PairOf(min=1), aliases=("kernel", "pool_size")),
@@ -175,6 +179,8 @@ class AdaptiveAvgPool2d(_AdaptivePool2d):
     """
 
     type_name = "adaptive_avgpool2d"
+    torch_class = "nn.AdaptiveAvgPool2d"
+    torch_positional = ("output_size",)
     aliases = ("adaptive_avg_pool2d", "adaptiveavgpool2d")
     fields = (Field("output_size", SizePair()),)
 
@@ -190,6 +196,8 @@ class AdaptiveMaxPool2d(_AdaptivePool2d):
     """
 
     type_name = "adaptive_maxpool2d"
+    torch_class = "nn.AdaptiveMaxPool2d"
+    torch_positional = ("output_size",)
     aliases = ("adaptive_max_pool2d", "adaptivemaxpool2d")
     fields = (Field("output_size", SizePair()), _NO_INDICES)
 
@@ -210,6 +218,10 @@ class _GlobalPool2d(LayerType):
     def receptive_window(self, cfg: dict, shape: Shape):
         return UNDEFINED
 
+    def pytorch(self, cfg: dict, shape: Shape) -> str:
+        pool = f"{self.torch_class}(1)"
+        return pool if cfg["keepdims"] else f"nn.Sequential({pool}, nn.Flatten())"
+
 
 class GlobalAvgPool2d(_GlobalPool2d):
     """Average over all positions: [C, H, W] -> [C], like Keras GlobalAveragePooling2D.
@@ -222,6 +234,7 @@ class GlobalAvgPool2d(_GlobalPool2d):
 
     type_name = "global_avgpool2d"
     aliases = ("global_avg_pool2d", "globalaveragepooling2d", "global_average_pooling")
+    torch_class = "nn.AdaptiveAvgPool2d"
     # a mean: its backward keeps no tensor
 
 
@@ -233,6 +246,7 @@ class GlobalMaxPool2d(_GlobalPool2d):
 
     type_name = "global_maxpool2d"
     aliases = ("global_max_pool2d", "globalmaxpooling2d")
+    torch_class = "nn.AdaptiveMaxPool2d"
 
     def saved_for_backward(self, cfg: dict, shape: Shape, out: Shape):
         return (Saved("input", prod(shape)), Saved("extra", shape[0], "int64"))

@@ -19,6 +19,7 @@ class Upsample(LayerType):
     """
 
     type_name = "upsample"
+    torch_class = "nn.Upsample"
     aliases = ("upsampling2d", "interpolate")
     main_field = "scale_factor"
     input_rank = 3

@@ -1,0 +1,152 @@
+"""cnncalc export and verify: generated PyTorch code that reads well, runs, and agrees with the plan."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from clirun import runner
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from random_specs import generate
+from torch_reference import require_torch
+
+from cnncalc.cli import cli
+from cnncalc.engine import plan
+from cnncalc.export import MODULE_ATTRIBUTES, attribute_names, class_name, to_pytorch
+from cnncalc.spec import load_file, parse
+from cnncalc.verify import verify
+
+ROOT = Path(__file__).resolve().parent.parent
+ARCHITECTURES = sorted((ROOT / "architectures").glob("*.yaml"))
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+
+
+def _module(code: str, name: str):
+    namespace: dict = {"__name__": "exported"}
+    exec(compile(code, "exported.py", "exec"), namespace)
+    return namespace[name]
+
+
+@pytest.mark.parametrize("path", ARCHITECTURES, ids=lambda p: p.stem)
+def test_architecture_exports_and_verifies(path):
+    require_torch()
+    planned = plan(load_file(str(path)))
+    assert all(result.ok for result in verify(planned)), [r for r in verify(planned) if not r.ok]
+
+
+@pytest.mark.parametrize("path", ARCHITECTURES, ids=lambda p: p.stem)
+def test_exported_code_passes_ruff(path, tmp_path):
+    ruff = shutil.which("ruff") or str(Path(sys.executable).parent / "ruff")
+    if not Path(ruff).exists():
+        if os.environ.get("CNNCALC_REQUIRE_TORCH"):
+            pytest.fail("ruff is part of the test extra")
+        pytest.skip("ruff not installed")
+    target = tmp_path / "model.py"
+    target.write_text(to_pytorch(plan(load_file(str(path))), source=str(path)))
+    done = subprocess.run([ruff, "check", "--no-cache", "--isolated", str(target)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_exported_module_runs_for_real_on_the_cpu():
+    torch = require_torch()
+    planned = plan(load_file(str(ROOT / "architectures" / "lenet5.yaml")))
+    model = _module(to_pytorch(planned), "Lenet5")()
+    assert tuple(model(torch.zeros(2, 1, 32, 32)).shape) == (2, 10)
+    assert [name for name, _ in model.named_children()] == [row.name for row in planned.layers]
+
+
+def test_frozen_layers_are_frozen_in_the_export():
+    require_torch()
+    text = "name: frozen\ninput: [8]\nlayers:\n  - {linear: 4, trainable: false}\n  - linear: 2\n"
+    planned = plan(parse(text))
+    model = _module(to_pytorch(planned), "Frozen")()
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    assert trainable == planned.totals.trainable_params == 10
+
+
+def test_names_that_are_not_free_python_attributes():
+    text = """
+name: 3-layer net
+input: [4]
+layers:
+  - {type: linear, name: train, out_features: 4}
+  - {type: relu, name: a-b}
+  - {type: relu, name: a_b}
+  - {type: relu, name: class}
+  - {type: relu, name: _parameters}
+"""
+    planned = plan(parse(text))
+    assert attribute_names(planned) == ["layer_train", "a_b", "a_b_2", "layer_class", "layer_parameters"]
+    assert class_name(planned.name) == "Net3LayerNet"
+    require_torch()
+    model = _module(to_pytorch(planned), "Net3LayerNet")()
+    assert model.training is True  # `train` did not shadow nn.Module.train
+
+
+def test_module_attribute_list_covers_torch():
+    torch = require_torch()
+    public = {name for name in dir(torch.nn.Module) if not name.startswith("_")}
+    assert public | {"training"} <= MODULE_ATTRIBUTES
+
+
+def test_cli_export_to_file_and_stdout(tmp_path):
+    out = runner().invoke(cli, ["export", str(ARCHITECTURES[0]), "--to", "pytorch"])
+    assert out.exit_code == 0 and "class Alexnet(nn.Module):" in out.stdout
+    target = tmp_path / "model.py"
+    result = runner().invoke(cli, ["export", str(ARCHITECTURES[0]), "-o", str(target)])
+    assert result.exit_code == 0 and result.stdout == ""
+    assert target.read_text() == out.stdout
+
+
+def test_cli_verify_passes():
+    require_torch()
+    result = runner().invoke(cli, ["verify", str(ROOT / "architectures" / "alexnet.yaml")])
+    assert result.exit_code == 0, result.output
+    assert "all 22 layers agree with PyTorch" in result.stdout
+
+
+def test_cli_verify_reports_a_mismatch(monkeypatch):
+    require_torch()
+    from cnncalc.layers.conv import Conv2d
+
+    original = Conv2d.params
+    monkeypatch.setattr(Conv2d, "params", lambda self, cfg, shape, out: original(self, cfg, shape, out) + 1)
+    result = runner().invoke(cli, ["verify", str(ROOT / "architectures" / "lenet5.yaml")])
+    assert result.exit_code == 1
+    assert "157 != torch 156" in result.stdout and "MISMATCH" in result.stdout
+    assert "2 of 12 layers differ from PyTorch" in result.stdout
+
+
+def test_cli_verify_without_torch_says_how_to_install():
+    code = (
+        "import sys\nsys.modules['torch'] = None\n"
+        "from cnncalc.cli import main\n"
+        f"sys.argv = ['cnncalc', 'verify', {str(ARCHITECTURES[0])!r}]\nmain()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "pip install 'cnncalc[torch]'" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+VALID_SEEDS = [seed for seed in range(3000) if generate(seed).fault_index is None]
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(VALID_SEEDS))
+def test_random_specs_plan_export_and_torch_agree(seed):
+    """Random valid sequential specs: the plan, the exported module and PyTorch agree on
+    every layer's shape, parameters, buffers and MACs."""
+    require_torch()
+    case = generate(seed)
+    spec = parse(case.text, "rand.yaml")
+    planned = plan(spec)
+    assume(planned.layers)
+    results = verify(planned, device="cpu")
+    assert all(r.ok for r in results), (case.text, [r for r in results if not r.ok])
