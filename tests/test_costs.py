@@ -184,3 +184,23 @@ def test_random_network_costs_match_torch(case):
     with_field = [i for i, row in enumerate(result.layers) if row.receptive_field is not None]
     if with_field:
         check_field_by_gradients(spec, result.layers, with_field[-1], exact=False)
+
+
+def test_resnet50_main_path_receptive_field():
+    """torchvision ResNet-50's last stage sees 427 / 32 / 213 (semantics.md §6). Its shortcuts see
+    less than the main path, so the main path alone, written sequentially, has the network's field."""
+    layers = ["  - conv2d: {out_channels: 64, kernel_size: 7, stride: 2, padding: 3}", "  - maxpool2d: {kernel_size: 3, stride: 2, padding: 1}"]
+    channels = 64
+    for stage, (blocks, width) in enumerate(zip((3, 4, 6, 3), (64, 128, 256, 512))):
+        for block in range(blocks):
+            stride = 2 if stage > 0 and block == 0 else 1  # torchvision puts the stride in the 3x3
+            layers += [
+                f"  - conv2d: {{out_channels: {width}, kernel_size: 1}}",
+                f"  - conv2d: {{out_channels: {width}, kernel_size: 3, stride: {stride}, padding: 1}}",
+                f"  - conv2d: {{out_channels: {4 * width}, kernel_size: 1}}",
+            ]
+            channels = 4 * width
+    rows = plan(parse("input: [3, 224, 224]\nlayers:\n" + "\n".join(layers) + "\n")).layers
+    field = rows[-1].receptive_field
+    assert (field.size, field.stride, field.padding) == ((427, 427), (32, 32), (213, 213))
+    assert rows[-1].output_shape == (channels, 7, 7)
