@@ -1,7 +1,8 @@
 """The command line: options in, core called, renderer chosen, exit status out.
 
-Exit statuses: 0 the spec planned; 2 the spec or the command line is invalid
-(click also uses 2 for usage errors); 1 is kept for budget checks.
+Exit statuses: 0 success; 1 a budget exceeded (check) or a layer differing from
+PyTorch (verify); 2 the spec or the command line is invalid (click also uses 2 for
+usage errors); 3 a bug in cnncalc.
 Only click and the standard library are imported at start-up; everything else
 is imported by the command that needs it, so `--format json` never loads rich.
 """
@@ -110,14 +111,9 @@ def plan(spec: str, fmt: str, columns, batch_size: int, dtype: str, optimizer: s
 
         click.echo(json_render.dumps(json_render.plan_document(result, memory)))
         return
-    from rich.console import Console
-
     from cnncalc.render.table import DEFAULT_COLUMNS, render
 
-    stdout = sys.stdout
-    colour = _use_colour(stdout)
-    console = Console(file=stdout, highlight=False, no_color=not colour, force_terminal=colour)
-    render(result, memory, console, columns or DEFAULT_COLUMNS)
+    render(result, memory, sys.stdout, columns or DEFAULT_COLUMNS, colour=_use_colour(sys.stdout))
 
 
 def _quantity(unit: str):
@@ -265,19 +261,18 @@ def export(spec: str, target: str, output: str | None) -> None:
 
     Attributes follow the spec's layer names; the class builds with no arguments.
     """
-    from cnncalc.errors import SpecError
     from cnncalc.export import to_pytorch
 
-    try:
-        code = to_pytorch(_load_plan(spec), source=None if spec == "-" else spec)
-    except SpecError as exc:
-        _report(exc, "text")
-        sys.exit(EXIT_ERROR)
+    code = to_pytorch(_load_plan(spec), source=None if spec == "-" else spec)
     if output is None:
         click.echo(code, nl=False)
         return
-    with open(output, "w", encoding="utf-8") as handle:
-        handle.write(code)
+    try:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(code)
+    except OSError as exc:
+        click.echo(f"error: cannot write {output}: {exc.strerror}", err=True)
+        sys.exit(EXIT_ERROR)
 
 
 @cli.command()
@@ -371,8 +366,20 @@ def layers(type_name: str | None) -> None:
     click.echo("Every layer also takes: name, trainable (true/false).")
 
 
+EXIT_INTERNAL = 3  # a bug in cnncalc, never to be mistaken for "over budget" (1) or "invalid" (2)
+
+
 def main() -> None:
     try:
         cli(prog_name="cnncalc")
     except KeyboardInterrupt:
         sys.exit(130)
+    except Exception as exc:  # a bug: say so plainly, keep the traceback for a report
+        if os.environ.get("CNNCALC_DEBUG"):
+            raise
+        click.echo(
+            f"cnncalc {__version__}: internal error: {type(exc).__name__}: {exc}\n"
+            "This is a bug in cnncalc; run with CNNCALC_DEBUG=1 for the traceback and report it.",
+            err=True,
+        )
+        sys.exit(EXIT_INTERNAL)

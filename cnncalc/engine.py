@@ -6,7 +6,6 @@ Pure: it returns a Plan or raises SpecError, and never prints.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from math import prod
 
 from cnncalc.errors import Diagnostic, LayerError, SpecError
 from cnncalc.layers.base import NEUTRAL, UNDEFINED, Shape, fmt_shape
@@ -143,7 +142,7 @@ def plan(spec: Spec) -> Plan:
             ) from None
         if len(out) == 1 and len(shape) > 1:
             # a flatten keeps every value; a global pool does not, and derives nothing
-            flattened = (shape, layer_spec.name) if prod(out) == prod(shape) else None
+            flattened = (shape, layer_spec.name) if layer.flattens else None
         if first_linear is None and layer_spec.type_name == "linear":
             first_linear = FirstLinear(
                 layer_spec.name,

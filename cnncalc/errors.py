@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 # Exit statuses shared by every command.
 EXIT_OK = 0
-EXIT_FAIL = 1  # reserved for budget checks: the spec is valid but over budget
+EXIT_FAIL = 1  # the spec is valid but over budget (check) or differs from PyTorch (verify)
 EXIT_ERROR = 2  # invalid spec or usage
 
 

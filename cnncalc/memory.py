@@ -45,7 +45,7 @@ class Memory:
         )
 
 
-def estimate(plan: Plan, *, batch_size: int = 1, dtype: str = "float32", optimizer: str = "sgd") -> Memory:
+def estimate(plan: Plan, *, batch_size: int = 1, dtype: str = "float32", optimizer: str = "adam") -> Memory:
     """Estimate memory for `plan`; every byte count covers the whole batch."""
     size = DTYPE_BYTES[dtype]
     totals = plan.totals

@@ -15,7 +15,7 @@ _SCALES = {
     "GIB": 2**30,
     "TIB": 2**40,
 }
-_PATTERN = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)(?:[eE]([-+]?\d+))?\s*([KMGT](?:I?B)?|B)?\s*$", re.IGNORECASE)
+_PATTERN = re.compile(r"^\s*(\d{1,40}(?:\.\d{0,40})?|\.\d{1,40})(?:[eE]([-+]?\d{1,4}))?\s*([KMGT](?:I?B)?|B)?\s*$", re.I)
 
 
 class QuantityError(ValueError):
@@ -26,7 +26,7 @@ def parse_quantity(value, *, unit: str = "count") -> int:
     """An integer from a plain number, an SI suffix (K, M, G, T) or a binary unit (KiB ... TiB).
 
     Bytes may also be written with SI prefixes (2GB = 2 * 10**9) or as plain B.
-    Fractions are allowed when a suffix makes the result whole enough: 4.1G, 1.5MiB.
+    A plain number must be whole; with a suffix, fractions round to the nearest unit (1.1GiB).
 
     >>> parse_quantity("25M"), parse_quantity("4.1G"), parse_quantity("2GiB", unit="bytes")
     (25000000, 4100000000, 2147483648)
@@ -38,9 +38,7 @@ def parse_quantity(value, *, unit: str = "count") -> int:
             raise QuantityError(f"expected a number >= 0, got {value}")
         return value
     if isinstance(value, float):
-        if value < 0 or value != value:
-            raise QuantityError(f"expected a number >= 0, got {value}")
-        return round(value)
+        value = repr(value)  # through the text path: whole numbers only, bounded
     text = str(value)
     match = _PATTERN.match(text)
     if not match:
@@ -55,5 +53,12 @@ def parse_quantity(value, *, unit: str = "count") -> int:
         raise QuantityError(f"{text!r} is a size in bytes; this budget counts, so write e.g. 25M")
     from decimal import Decimal  # exact: 4.1G is 4,100,000,000, not a float's neighbour
 
+    if exponent and abs(int(exponent)) > 30:
+        raise QuantityError(f"{text!r} is out of range")
     amount = Decimal(number) * Decimal(10) ** int(exponent or 0) * _SCALES[suffix]
-    return int(amount.to_integral_value())
+    if not suffix and amount != amount.to_integral_value():
+        raise QuantityError(f"{text!r} is not a whole number")
+    amount = amount.to_integral_value(rounding="ROUND_HALF_UP")  # 1.1GiB is 1,181,116,006.4 bytes
+    if amount > 10**30:
+        raise QuantityError(f"{text!r} is out of range")
+    return int(amount)

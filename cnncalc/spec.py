@@ -202,7 +202,7 @@ class _Parser:
             if isinstance(top["name"].value, str) and top["name"].value.strip():
                 name = top["name"].value
             else:
-                self.error("spec.bad-value", "name: expected a string", top["name"].loc)
+                self.error("spec.bad-value", "name: expected a non-empty string", top["name"].loc)
         if "description" in top and not isinstance(top["description"].value, str):
             self.error("spec.bad-value", "description: expected a string", top["description"].loc)
 
@@ -221,8 +221,6 @@ class _Parser:
             self.error("spec.bad-value", "layers: expected a non-empty list of layers", top["layers"].loc)
         else:
             layers = self.layers(top["layers"].value)
-        if self.diagnostics:
-            raise self.fail()
         budget = self.budget(top["budget"]) if "budget" in top else None
         if self.diagnostics:
             raise self.fail()
@@ -239,6 +237,7 @@ class _Parser:
             return None
         limits: dict[str, tuple[int, Loc]] = {}
         settings: dict = {}
+        errors_before = len(self.diagnostics)
         for key, value in node.value.items():
             if key in BUDGET_LIMITS:
                 what, unit = BUDGET_LIMITS[key]
@@ -268,7 +267,7 @@ class _Parser:
                     self.error("spec.bad-value", "budget: training: expected true or false", value.loc)
             else:
                 self.unknown_key(key, (*BUDGET_LIMITS, *BUDGET_SETTINGS), node.key_locs[key], "in budget")
-        if not limits and not self.diagnostics:
+        if not limits and len(self.diagnostics) == errors_before:
             self.error(
                 "spec.bad-value",
                 f"budget: sets no limit; give at least one of {', '.join(BUDGET_LIMITS)}",
@@ -458,6 +457,16 @@ class _Parser:
                 f = next(f for f in layer.fields if f.name == layer.main_field)
             elif key in by_name:
                 f = by_name[key]
+            elif key in COMMON_KEYS:
+                self.error(
+                    "spec.misplaced-key",
+                    f"{label}: {key!r} goes beside the type key, not among its fields: write "
+                    f"`- {{type: {layer.type_name}, {key}: ..., ...}}`, or put `{key}:` on its own line "
+                    f"under `- {layer.type_name}: ...`",
+                    key_loc,
+                )
+                ok = False
+                continue
             else:
                 known = [f.name for f in layer.fields] + [a for f in layer.fields for a in f.aliases]
                 hint = suggest(key, known + list(COMMON_KEYS))

@@ -146,6 +146,8 @@ class _Walker:
                 f"unsupported tag {node.tag!r}: specs are loaded safely and hold plain values only",
                 node.start_mark,
             ) from None
+        except ValueError as exc:  # e.g. an integer longer than Python converts (4,300 digits)
+            raise self.fail("spec.bad-value", f"unreadable value: {exc}", node.start_mark) from None
         if not isinstance(value, (str, int, float, bool, type(None))):
             # dates, binary and sets are valid YAML but mean nothing in a spec
             raise self.fail(

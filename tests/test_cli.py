@@ -61,7 +61,7 @@ def test_plan_json_document():
         "buffers": 0,
         "macs": 714_188_480,
         "flops": 1_428_376_960,
-        "other_ops": document["totals"]["other_ops"],
+        "other_ops": 1_791_464,
     }
     first = document["layers"][0]
     assert document["description"] == "torchvision alexnet"
@@ -257,3 +257,22 @@ def test_batch_norm_counter_is_an_int64_in_buffer_bytes():
     path = str(ROOT / "architectures" / "vgg16_bn.yaml")  # 13 batch norms, 8,461 buffer values
     memory = json.loads(invoke(["plan", path, "--format", "json", "--dtype", "float16"]).stdout)["memory"]
     assert memory["buffers_bytes"] == (8_461 - 13) * 2 + 13 * 8
+
+
+def test_markup_in_a_description_is_printed_as_written():
+    spec = 'name: "[bold]v2[/bold]"\ndescription: "weights [/] here"\ninput: [4]\nlayers: [relu]\n'
+    out = invoke(["plan", "-"], input=spec).stdout
+    assert "[bold]v2[/bold]" in out and "weights [/] here" in out
+
+
+def test_an_internal_error_exits_3_without_a_traceback():
+    code = (
+        "import sys\nimport cnncalc.engine\n"
+        "def broken(spec):\n    raise RuntimeError('boom')\n"
+        "cnncalc.engine.plan = broken\n"
+        "from cnncalc.cli import main\n"
+        f"sys.argv = ['cnncalc', 'plan', {ALEXNET!r}]\nmain()\n"
+    )
+    done = _run(code)
+    assert done.returncode == 3
+    assert "internal error: RuntimeError: boom" in done.stderr and "Traceback" not in done.stderr

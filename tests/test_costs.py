@@ -142,7 +142,7 @@ def check_field_by_gradients(spec, rows, last, *, exact=True):
     """
     model = _probe_model(spec, last + 1)
     if model is None:
-        return
+        pytest.skip("a dilated max pool has no average-pool twin to probe with")
     for where in ("first", "middle", "last"):
         position, seen = _measured_extents(model, spec.input_shape, where)
         expected = _expected_extents(rows[last].receptive_field, position, spec.input_shape)

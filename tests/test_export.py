@@ -150,3 +150,25 @@ def test_random_specs_plan_export_and_torch_agree(seed):
     assume(planned.layers)
     results = verify(planned, device="cpu")
     assert all(r.ok for r in results), (case.text, [r for r in results if not r.ok])
+
+
+@pytest.mark.parametrize(
+    "name, description, source",
+    [
+        ('net"quoted"', 'a "quoted" description', "models/net.yaml"),
+        ("net\\N", "ends with a backslash\\", "C:\\Users\\x.yaml"),
+        ("'''", '"""', 'dir "with" quotes/x.yaml'),
+    ],
+)
+def test_awkward_text_still_compiles(name, description, source):
+    import json
+
+    text = f"name: {json.dumps(name)}\ndescription: {json.dumps(description)}\ninput: [4]\nlayers: [relu]\n"
+    code = to_pytorch(plan(parse(text)), source=source)
+    compile(code, "exported.py", "exec")
+
+
+def test_export_to_a_missing_directory_is_a_usage_error(tmp_path):
+    result = runner().invoke(cli, ["export", str(ARCHITECTURES[0]), "-o", str(tmp_path / "no" / "model.py")])
+    assert result.exit_code == 2
+    assert "cannot write" in result.stderr

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from math import prod
+from math import isfinite, prod
 from typing import Any, ClassVar
 
 from cnncalc.errors import LayerError
@@ -104,7 +104,7 @@ class Float(Kind):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise FieldError(f"expected {self.expected}, got {_describe(value)}")
         too_low = self.min is not None and (value <= self.min if self.min_open else value < self.min)
-        if too_low or (self.max is not None and value > self.max) or value != value:
+        if not isfinite(value) or too_low or (self.max is not None and value > self.max):
             raise FieldError(f"expected {self.expected}, got {value}")
         return value
 
@@ -186,7 +186,7 @@ class ScalePair(Kind):
     def parse(self, value: Any) -> tuple[float, float]:
         items = [_as_number(v) for v in value] if isinstance(value, list) else [_as_number(value)] * 2
         ok = len(items) == 2 and all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for v in items
+            isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v and isfinite(v) for v in items
         )
         if not ok:
             raise FieldError(f"expected {self.expected}, got {_describe(value)}")
@@ -255,6 +255,7 @@ class LayerType:
 
     type_name: ClassVar[str]
     aliases: ClassVar[tuple[str, ...]] = ()
+    flattens: ClassVar[bool] = False  # its output feeds a linear layer's in_features as C x H x W
     fields: ClassVar[tuple[Field, ...]] = ()
     main_field: ClassVar[str | None] = None
     input_rank: ClassVar[int | None] = None  # None: any rank
@@ -331,9 +332,6 @@ def python_literal(value: Any) -> str:
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     return repr(value)
 
-
-def channels_of(shape: Shape) -> int:
-    return shape[0]
 
 
 def check_inferred(cfg: dict, field_name: str, actual: int, what: str) -> None:

@@ -82,6 +82,7 @@ class Flatten(LayerType):
     """
 
     type_name = "flatten"
+    flattens = True
     torch_class = "nn.Flatten"
     fields = (
         Field("start_dim", Int(min=1), 1, doc="first axis to flatten, batch = 0"),

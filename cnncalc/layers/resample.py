@@ -41,6 +41,8 @@ class Upsample(LayerType):
             )
         if size is not None:
             return (shape[0], *size)
+        if not all(math.isfinite(n * f) for n, f in zip(shape[1:], scale)):
+            raise LayerError("scale_factor makes the output size overflow", field="scale_factor")
         out = tuple(math.floor(n * f) for n, f in zip(shape[1:], scale))
         for axis, n, f, o in zip(("height", "width"), shape[1:], scale, out):
             if o < 1:

@@ -28,7 +28,7 @@ def _field(row) -> dict | None:
 
 def plan_document(plan: Plan, memory: Memory | None = None) -> dict:
     """The JSON document for `plan`; memory defaults to batch size 1, float32, adam."""
-    memory = memory or estimate(plan, batch_size=1, dtype="float32", optimizer="adam")
+    memory = memory or estimate(plan)
     first = plan.first_linear
     return {
         "schema_version": SCHEMA_VERSION,

@@ -70,7 +70,9 @@ COLUMNS: dict[str, Column] = {
 DEFAULT_COLUMNS = ("index", "name", "type", "output", "params", "macs", "rf")
 
 
-def render(plan: Plan, memory: Memory, console: Console, columns=DEFAULT_COLUMNS) -> None:
+def render(plan: Plan, memory: Memory, stream, columns=DEFAULT_COLUMNS, *, colour: bool = False) -> None:
+    """Print the plan's table and totals to `stream`, in colour only if asked."""
+    console = Console(file=stream, highlight=False, no_color=not colour, force_terminal=colour)
     columns = list(columns)
     if "trainable" not in columns and any(not r.trainable for r in plan.layers):
         columns.append("trainable")
@@ -79,7 +81,8 @@ def render(plan: Plan, memory: Memory, console: Console, columns=DEFAULT_COLUMNS
     title = f"{plan.name}  (input {fmt_shape(plan.input_shape)})"
     if plan.description:
         title += f"\n{plan.description}"
-    table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False, collapse_padding=True)
+    # Text, not a str: a spec's name or description is never read as rich markup
+    table = Table(title=Text(title), box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False, collapse_padding=True)
     rows = [[COLUMNS[key].cell(row, i, plan, memory) for key in columns] for i, row in enumerate(plan.layers)]
     for position, key in enumerate(columns):
         column = COLUMNS[key]
