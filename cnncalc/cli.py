@@ -286,8 +286,8 @@ def verify(spec: str) -> None:
     mismatch, 2 for an invalid spec or without PyTorch.
     """
     from cnncalc.errors import EXIT_FAIL
-    from cnncalc.layers.base import fmt_shape
-    from cnncalc.verify import TorchMissing, verify as run_verify
+    from cnncalc.verify import TorchMissing
+    from cnncalc.verify import verify as run_verify
 
     plan = _load_plan(spec)
     try:
@@ -300,26 +300,11 @@ def verify(spec: str) -> None:
         )
         sys.exit(EXIT_ERROR)
 
-    def cell(values, position):
-        value = values[position]
-        return fmt_shape(value) if position == 0 and value is not None else f"{value:,}" if value is not None else "-"
+    from cnncalc.render.verify import text
 
-    rows = [("Layer", "Type", "Output shape", "Params", "Buffers", "MACs", "")]
-    for result in results:
-        marks = []
-        for position in range(4):
-            planned, measured = cell(result.planned, position), cell(result.measured, position)
-            marks.append(planned if planned == measured else f"{planned} != torch {measured}")
-        rows.append((result.name, result.type_name, *marks, "ok" if result.ok else "MISMATCH"))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        click.echo("  ".join(c.rjust(w) if 3 <= i <= 5 else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))).rstrip())
-    bad = sum(not r.ok for r in results)
-    click.echo()
-    if bad:
-        click.echo(f"{bad} of {len(results)} layers differ from PyTorch")
+    click.echo(text(results, _torch_version()))
+    if not all(result.ok for result in results):
         sys.exit(EXIT_FAIL)
-    click.echo(f"all {len(results)} layers agree with PyTorch {_torch_version()}: shapes, parameters, buffers, MACs")
 
 
 def _torch_version() -> str:

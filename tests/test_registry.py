@@ -72,7 +72,7 @@ def test_every_layer_class_is_registered():
 
 @pytest.mark.parametrize(
     "module_name",
-    ["cnncalc.layers.conv", "cnncalc.layers.pool", "cnncalc.quantity", "cnncalc.render.units"],
+    ["cnncalc.layers.conv", "cnncalc.layers.pool", "cnncalc.quantity", "cnncalc.render.units", "cnncalc.render.text"],
 )
 def test_doctests(module_name):
     result = doctest.testmod(importlib.import_module(module_name))

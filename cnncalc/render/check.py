@@ -36,7 +36,7 @@ def describe(check: BudgetCheck) -> str:
 
 
 def text(results: list[FileResult]) -> str:
-    from cnncalc.render.text import format_diagnostics
+    from cnncalc.render.text import aligned, format_diagnostics
 
     rows = [("File", "Budget", "Limit", "Actual", "Margin", "Used", "Result")]
     errors = []
@@ -57,12 +57,7 @@ def text(results: list[FileResult]) -> str:
         if result.diagnostics:
             rows.append((result.path, "-", "-", "-", "-", "-", "ERROR"))
             errors.append(format_diagnostics(result.diagnostics, result.source))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    right = {2, 3, 4, 5}
-    lines = [
-        "  ".join(cell.rjust(w) if i in right else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths))).rstrip()
-        for row in rows
-    ]
+    lines = aligned(rows, right={2, 3, 4, 5})
     checks = [c for r in results for c in r.checks]
     failed = sum(not c.passed for c in checks)
     summary = f"{len(checks)} budget{'s' if len(checks) != 1 else ''} checked in {len(results)} file{'s' if len(results) != 1 else ''}: {failed} exceeded"

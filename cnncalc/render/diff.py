@@ -7,6 +7,7 @@ import json
 from cnncalc import __version__
 from cnncalc.diff import PlanDiff, TotalChange
 from cnncalc.layers.base import fmt_shape
+from cnncalc.render.text import aligned
 from cnncalc.render.units import human_count
 
 LABELS = {
@@ -47,18 +48,14 @@ def text(diff: PlanDiff, old_label: str, new_label: str) -> str:
         rows = [("", "Layer", "Type", "Output shape", "Params")]
         marks = {"added": "+", "removed": "-", "changed": "~"}
         rows += [(marks[c.status], c.name, *_layer_summary(c)) for c in changed]
-        widths = [max(len(r[i]) for r in rows) for i in range(5)]
-        for row in rows:
-            lines.append("  ".join(cell.rjust(w) if i == 4 else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths))).rstrip())
+        lines += aligned(rows, right={4})
     else:
         lines.append("no layer changed")
     lines.append("")
     rows = [("Total", "Old", "New", "Change", "")]
     for change in diff.totals:
         rows.append((LABELS[change.what], f"{change.old:,}", f"{change.new:,}", f"{change.delta:+,}", _percent(change)))
-    widths = [max(len(r[i]) for r in rows) for i in range(5)]
-    for row in rows:
-        lines.append("  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths))).rstrip())
+    lines += aligned(rows, right={1, 2, 3, 4})
     return "\n".join(lines)
 
 

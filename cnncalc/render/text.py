@@ -20,3 +20,16 @@ def format_diagnostic(diag: Diagnostic, source: str | None = None) -> str:
 
 def format_diagnostics(diagnostics: list[Diagnostic], source: str | None = None) -> str:
     return "\n".join(format_diagnostic(d, source) for d in diagnostics)
+
+
+def aligned(rows: list[tuple[str, ...]], right: set[int] = frozenset()) -> list[str]:
+    """Plain-text columns two spaces apart; columns in `right` (numbers) align right.
+
+    >>> aligned([("a", "1"), ("bcd", "23")], right={1})
+    ['a     1', 'bcd  23']
+    """
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return [
+        "  ".join(cell.rjust(w) if i in right else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths))).rstrip()
+        for row in rows
+    ]
