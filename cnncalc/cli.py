@@ -48,7 +48,7 @@ def _column_list(ctx, param, value):
         return None
     from cnncalc.render.table import COLUMNS  # only the table needs them
 
-    names = [name.strip() for name in value.split(",") if name.strip()]
+    names = [name.strip().lower() for name in value.split(",") if name.strip()]
     unknown = [name for name in names if name not in COLUMNS]
     if unknown or not names:
         raise click.BadParameter(f"unknown column {', '.join(unknown) or '(none)'}; choose from {', '.join(COLUMNS)}")
@@ -295,7 +295,7 @@ def verify(spec: str) -> None:
     except TorchMissing:
         click.echo(
             "error: cnncalc verify needs PyTorch, which is not installed; "
-            "install it with: pip install 'cnncalc[torch]'",
+            "install it with: pip install torch (or the cnncalc[torch] extra)",
             err=True,
         )
         sys.exit(EXIT_ERROR)
@@ -352,6 +352,7 @@ def layers(type_name: str | None) -> None:
 
 
 EXIT_INTERNAL = 3  # a bug in cnncalc, never to be mistaken for "over budget" (1) or "invalid" (2)
+EXIT_BROKEN_PIPE = 141  # what a shell reports for a program stopped by SIGPIPE
 
 
 def main() -> None:
@@ -359,6 +360,12 @@ def main() -> None:
         cli(prog_name="cnncalc")
     except KeyboardInterrupt:
         sys.exit(130)
+    except SystemExit as exc:
+        # `cnncalc plan big.yaml | head`: click quiets the broken pipe and exits 1, which here
+        # means "over budget"; report it as a shell reports SIGPIPE instead
+        if exc.code == 1 and "PacifyFlushWrapper" in type(sys.stdout).__name__:
+            sys.exit(EXIT_BROKEN_PIPE)
+        raise
     except Exception as exc:  # a bug: say so plainly, keep the traceback for a report
         if os.environ.get("CNNCALC_DEBUG"):
             raise

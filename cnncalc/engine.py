@@ -137,6 +137,9 @@ def plan(spec: Spec) -> Plan:
             window = layer.receptive_window(cfg, shape) if field is not None else UNDEFINED
         except LayerError as exc:
             message = f"layer {layer_spec.name!r} ({layer_spec.type_name}): {exc.message}"
+            if shape == spec.input_shape and _looks_channels_last(shape):
+                c, h, w = shape
+                message += f"; the input is channels first, [C, H, W]: did you mean [{w}, {c}, {h}]?"
             raise SpecError(
                 [Diagnostic(exc.code, message, layer_spec.loc_of(exc.field))], spec.source
             ) from None
@@ -168,6 +171,11 @@ def plan(spec: Spec) -> Plan:
         sum(r.other_ops for r in results),
     )
     return Plan(spec.name, spec.description, spec.input_shape, results, totals, first_linear)
+
+
+def _looks_channels_last(shape: Shape) -> bool:
+    """[28, 28, 1] or [224, 224, 3]: an image written height, width, channels (Keras order)."""
+    return len(shape) == 3 and shape[2] in (1, 3, 4) and shape[0] > 4 and shape[1] > 4
 
 
 def _rank_message(layer_spec: LayerSpec, shape: Shape, input_shape: Shape) -> str:

@@ -42,7 +42,8 @@ def parse_quantity(value, *, unit: str = "count") -> int:
     text = str(value)
     match = _PATTERN.match(text)
     if not match:
-        raise QuantityError(f"expected a number such as 25000000, 25M, 4.1G or 2GiB, got {text!r}")
+        examples = "2GiB, 512MiB or 1500000000" if unit == "bytes" else "25000000, 25M or 4.1G"
+        raise QuantityError(f"expected a number such as {examples}, got {text!r}")
     number, exponent, suffix = match.groups()
     suffix = (suffix or "").upper()
     if suffix.endswith("B") and suffix not in ("KIB", "MIB", "GIB", "TIB"):

@@ -457,6 +457,15 @@ class _Parser:
                 f = next(f for f in layer.fields if f.name == layer.main_field)
             elif key in by_name:
                 f = by_name[key]
+            elif key == "activation":
+                self.error(
+                    "spec.unknown-key",
+                    f"{label}: layers have no `activation` field (that is Keras); add the activation "
+                    f"as its own layer after this one, e.g. `- relu`",
+                    key_loc,
+                )
+                ok = False
+                continue
             elif key in COMMON_KEYS:
                 self.error(
                     "spec.misplaced-key",

@@ -73,6 +73,9 @@ def load(text: str, path: str) -> YNode | None:
             if exc.context and exc.problem:
                 where = f" that starts at line {opened.line + 1}, column {opened.column + 1}" if opened else ""
                 problem = f"{exc.problem} ({exc.context}{where})"
+            lines = text.splitlines()
+            if mark is not None and mark.line < len(lines) and "\t" in lines[mark.line]:
+                problem += "; YAML does not allow tabs for indentation, use spaces"
             if opened is not None and mark is not None and not text[mark.index :].strip():
                 # an unclosed bracket or quote is found only at the end of the file; point at its start
                 mark, problem = opened, f"unexpected end of file: {problem}"

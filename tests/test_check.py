@@ -105,7 +105,7 @@ def test_memory_budget_uses_the_settings():
     spec = SMALL + "  max_memory: 2MiB\n"
     invoke(["check", "-"], input=spec, exit_code=0)
     out = invoke(["check", "-", "--training", "--batch-size", "64"], input=spec, exit_code=1).stdout
-    assert "memory (training with adam, batch 64, float32)" in out
+    assert "memory: training with adam, batch 64, float32" in out
     spec_settings = spec + "  training: true\n  batch_size: 64\n"
     invoke(["check", "-"], input=spec_settings, exit_code=1)
     invoke(["check", "-", "--inference", "--batch-size", "1"], input=spec_settings, exit_code=0)

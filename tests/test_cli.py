@@ -247,7 +247,7 @@ def test_wide_tables_are_printed_whole_not_clipped():
     every = "index,name,type,input,output,params,params_pct,macs,macs_pct,other_ops,activations,saved,rf,rf_stride,rf_padding"
     out = invoke(["plan", str(ROOT / "architectures" / "vgg16_bn.yaml"), "--columns", every]).stdout
     header = out.splitlines()[3]
-    for title in ("#", "Layer", "Input shape", "Output size", "Saved", "RF stride", "RF pad"):
+    for title in ("#", "Layer", "Input shape", "Activations", "Saved", "RF stride", "RF pad"):
         assert title in header
     assert "…" not in out
     assert "102,764,544" in out  # fc6's parameters, whole

@@ -68,8 +68,3 @@ def test_pre_commit_recipe_names_the_hook():
     assert hook["id"] in {h["id"] for h in hooks}
 
 
-@pytest.mark.parametrize("command", ["cnncalc check architectures/alexnet.yaml --max-params 25M"])
-def test_pasted_check_output_is_current(command, monkeypatch):
-    status, out = _run(command, monkeypatch)
-    assert status == 1
-    assert f"$ {command}\n{out}" in README

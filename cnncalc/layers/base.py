@@ -49,6 +49,8 @@ def _describe(value: Any) -> str:
     if value is None:
         return "null"
     if isinstance(value, str):
+        if _NUMBER.match(value.strip()):  # YAML 1.1 reads 1e2 (no dot) as text
+            return f"string {value!r} (YAML reads {value} as text; write the number out)"
         return f"string {value!r}"
     if isinstance(value, list):
         return f"list {yaml_text(value)}"

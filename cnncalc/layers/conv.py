@@ -51,7 +51,7 @@ def same_padding(kernel: int, dilation: int) -> tuple[int, int]:
 def conv_output_size(size: int, kernel: int, stride: int, pad_total: int, dilation: int) -> int:
     """torch.nn.Conv2d along one axis: floor((in + pad - d*(k-1) - 1) / s) + 1.
 
-    >>> conv_output_size(50, 3, 1, 2, 1)  # the chapter's 50 + 2*1 - (3 - 1) = 50
+    >>> conv_output_size(50, 3, 1, 2, 1)  # 50 + 2*1 - (3 - 1) = 50: padding 1 keeps the size
     50
     """
     return (size + pad_total - dilation * (kernel - 1) - 1) // stride + 1
@@ -61,7 +61,7 @@ class Conv2d(LayerType):
     """2-D convolution, as torch.nn.Conv2d.
 
     params = out_channels * (in_channels / groups) * kh * kw (+ out_channels bias),
-    the chapter's (n*m*l + 1)*k for groups=1.
+    that is (n*m*l + 1)*k for an n x m kernel over l input maps and k filters (groups=1).
 
     Example: [32, 50, 50] {out_channels: 64, kernel_size: 3, padding: 1} -> [64, 50, 50] params=18496
     Example: [3, 224, 224] {out_channels: 64, kernel_size: 11, stride: 4, padding: 2} -> [64, 55, 55] params=23296

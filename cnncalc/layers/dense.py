@@ -21,8 +21,8 @@ from cnncalc.layers.base import (
 class Linear(LayerType):
     """Fully connected layer, as torch.nn.Linear: params = (in_features + 1) * out_features.
 
-    in_features is worked out from the input; the chapter's "hard part" is
-    this number for the first dense layer after the convolutions.
+    in_features is worked out from the input: for the first dense layer after the
+    convolutions, that is the number people most often get wrong.
 
     Example: [9216] {out_features: 128} -> [128] params=1179776
     Example: [128] {out_features: 2, bias: false} -> [2] params=256

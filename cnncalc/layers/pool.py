@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from math import ceil, floor, prod
+from math import gcd, prod
 
 from cnncalc.errors import LayerError
 from cnncalc.layers.base import UNDEFINED, Bool, Field, Int, LayerType, PairOf, Saved, Shape, SizePair
@@ -148,8 +148,15 @@ def _adaptive_output(cfg: dict, shape: Shape) -> Shape:
 
 
 def _bin_total(size: int, bins: int) -> int:
-    """Total length of the adaptive bins along one axis: bin i spans [floor(i*L/n), ceil((i+1)*L/n))."""
-    return sum(ceil((i + 1) * size / bins) - floor(i * size / bins) for i in range(bins))
+    """Total length of the adaptive bins along one axis, L + n - gcd(L, n).
+
+    Bin i spans [floor(i*L/n), ceil((i+1)*L/n)); consecutive bins overlap by one
+    exactly where (i*L) % n != 0, which happens n - gcd(L, n) times.
+
+    >>> _bin_total(10, 4), _bin_total(7, 6), _bin_total(8, 4)
+    (12, 12, 8)
+    """
+    return size + bins - gcd(size, bins)
 
 
 class _AdaptivePool2d(LayerType):

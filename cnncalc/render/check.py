@@ -22,7 +22,10 @@ def amount(check: BudgetCheck, value: int) -> str:
 
 
 def used(check: BudgetCheck) -> str:
-    return f"{100 * check.actual / check.limit:.1f}%" if check.limit else ("0.0%" if not check.actual else "inf")
+    if not check.limit:
+        return "0.0%" if not check.actual else "inf"
+    share = f"{100 * check.actual / check.limit:.1f}%"
+    return ">100.0%" if not check.passed and share == "100.0%" else share  # never "100.0%" beside FAIL
 
 
 def describe(check: BudgetCheck) -> str:
@@ -40,13 +43,16 @@ def text(results: list[FileResult]) -> str:
 
     rows = [("File", "Budget", "Limit", "Actual", "Margin", "Used", "Result")]
     errors = []
+    details: dict[str, list[str]] = {}  # how memory was measured, said once below the table
     for result in results:
         for check in result.checks:
             sign = "+" if check.margin >= 0 else "-"
+            if check.detail:
+                details.setdefault(check.detail, []).append(result.path)
             rows.append(
                 (
                     result.path,
-                    LABELS[check.what] + (f" ({check.detail})" if check.detail else ""),
+                    LABELS[check.what],
                     amount(check, check.limit),
                     amount(check, check.actual),
                     sign + amount(check, abs(check.margin)),
@@ -60,10 +66,18 @@ def text(results: list[FileResult]) -> str:
     lines = aligned(rows, right={2, 3, 4, 5})
     checks = [c for r in results for c in r.checks]
     failed = sum(not c.passed for c in checks)
-    summary = f"{len(checks)} budget{'s' if len(checks) != 1 else ''} checked in {len(results)} file{'s' if len(results) != 1 else ''}: {failed} exceeded"
+    notes = [
+        f"memory: {detail}" + ("" if len(paths) == len(results) else f" ({', '.join(paths)})")
+        for detail, paths in details.items()
+    ]
+    summary = f"{_count(len(checks), 'budget')} checked in {_count(len(results), 'file')}: {failed} exceeded"
     if errors:
-        summary += f", {len(errors)} file{'s' if len(errors) != 1 else ''} invalid"
-    return "\n".join([*lines, "", summary, *([""] + errors if errors else [])])
+        summary += f", {_count(len(errors), 'file')} invalid"
+    return "\n".join([*lines, *notes, "", summary, *([""] + errors if errors else [])])
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def document(results: list[FileResult]) -> dict:
@@ -132,7 +146,7 @@ def github(results: list[FileResult]) -> str:
             )
     checks = [c for r in results for c in r.checks]
     lines.append(
-        f"cnncalc: {len(checks)} budgets checked in {len(results)} files, "
+        f"cnncalc: {_count(len(checks), 'budget')} checked in {_count(len(results), 'file')}, "
         f"{sum(not c.passed for c in checks)} exceeded, {sum(r.status == 'error' for r in results)} invalid"
     )
     return "\n".join(lines)

@@ -6,7 +6,7 @@ import json
 
 from cnncalc import __version__
 from cnncalc.diff import PlanDiff, TotalChange
-from cnncalc.layers.base import fmt_shape
+from cnncalc.layers.base import fmt_shape, yaml_text
 from cnncalc.render.text import aligned
 from cnncalc.render.units import human_count
 
@@ -30,13 +30,24 @@ def _layer_summary(change) -> tuple[str, str, str]:
     if change.status == "added":
         return new.type_name, f"-> {fmt_shape(new.output_shape)}", f"+{new.params:,}"
     if change.status == "removed":
-        return old.type_name, f"{fmt_shape(old.output_shape)} ->", f"-{old.params:,}"
+        return old.type_name, f"{fmt_shape(old.output_shape)} ->", f"-{old.params:,}" if old.params else "0"
     kind = old.type_name if old.type_name == new.type_name else f"{old.type_name} -> {new.type_name}"
     shape = (
         fmt_shape(new.output_shape)
         if old.output_shape == new.output_shape
         else f"{fmt_shape(old.output_shape)} -> {fmt_shape(new.output_shape)}"
     )
+    if old.output_shape == new.output_shape and old.type_name == new.type_name:
+        # same shape: say what did change, e.g. "ceil_mode: false -> true"
+        edits = [
+            f"{key}: {yaml_text(old.config.get(key))} -> {yaml_text(new.config.get(key))}"
+            for key in new.config
+            if old.config.get(key) != new.config.get(key)
+        ]
+        if old.trainable != new.trainable:
+            edits.append(f"trainable: {yaml_text(old.trainable)} -> {yaml_text(new.trainable)}")
+        if edits:
+            shape += " (" + "; ".join(edits) + ")"
     delta = new.params - old.params
     return kind, shape, f"{delta:+,}" if delta else "0"
 

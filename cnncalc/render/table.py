@@ -49,7 +49,7 @@ COLUMNS: dict[str, Column] = {
         "Other ops", "right", lambda r, i, p, m: human_count(r.other_ops), "element-wise ops per sample"
     ),
     "activations": Column(
-        "Output size",
+        "Activations",
         "right",
         lambda r, i, p, m: human_bytes(m.layer_output_bytes[i]),
         "output bytes at the batch size and dtype",
@@ -70,9 +70,18 @@ COLUMNS: dict[str, Column] = {
 DEFAULT_COLUMNS = ("index", "name", "type", "output", "params", "macs", "rf")
 
 
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        # rich exits 1 when the reader goes away (`| head`); 1 means "over budget" here
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), self.file.fileno())
+        raise SystemExit(141)
+
+
 def render(plan: Plan, memory: Memory, stream, columns=DEFAULT_COLUMNS, *, colour: bool = False) -> None:
     """Print the plan's table and totals to `stream`, in colour only if asked."""
-    console = Console(file=stream, highlight=False, no_color=not colour, force_terminal=colour)
+    console = _Console(file=stream, highlight=False, no_color=not colour, force_terminal=colour, soft_wrap=True)
     columns = list(columns)
     if "trainable" not in columns and any(not r.trainable for r in plan.layers):
         columns.append("trainable")
