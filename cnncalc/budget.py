@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cnncalc.dtypes import DEFAULT_DTYPE, DEFAULT_OPTIMIZER
 from cnncalc.engine import Plan
 from cnncalc.errors import Loc
 from cnncalc.memory import estimate
+from cnncalc.spec import BUDGET_UNITS as LIMITED  # what a budget limits, in report order, with its unit
 from cnncalc.spec import Spec
-
-# What a budget can limit, in the order checks are reported, with its unit.
-LIMITED = {"params": "count", "trainable_params": "count", "macs": "count", "flops": "count", "memory": "bytes"}
 
 
 @dataclass(frozen=True)
@@ -68,7 +67,8 @@ def check(plan: Plan, spec: Spec, flags: dict[str, int], settings: MemorySetting
         detail = ""
         if what == "memory":
             training = pick("training", False)
-            batch_size, dtype, optimizer = pick("batch_size", 1), pick("dtype", "float32"), pick("optimizer", "adam")
+            batch_size = pick("batch_size", 1)
+            dtype, optimizer = pick("dtype", DEFAULT_DTYPE), pick("optimizer", DEFAULT_OPTIMIZER)
             memory = estimate(plan, batch_size=batch_size, dtype=dtype, optimizer=optimizer)
             actual = memory.training_total_bytes if training else memory.inference_peak_bytes
             mode = f"training with {optimizer}" if training else "inference peak"

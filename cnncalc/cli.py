@@ -15,6 +15,7 @@ import sys
 import click
 
 from cnncalc import __version__
+from cnncalc.dtypes import DTYPE_BYTES, OPTIMIZER_STATES
 from cnncalc.errors import EXIT_ERROR
 
 
@@ -76,14 +77,14 @@ def _column_list(ctx, param, value):
 @click.option("--batch-size", type=click.IntRange(min=1), default=1, show_default=True, help="for memory")
 @click.option(
     "--dtype",
-    type=click.Choice(["float32", "float16", "bfloat16", "int8"]),
+    type=click.Choice(list(DTYPE_BYTES)),
     default="float32",
     show_default=True,
     help="element type of weights and activations, for memory",
 )
 @click.option(
     "--optimizer",
-    type=click.Choice(["sgd", "momentum", "adam", "adamw"]),
+    type=click.Choice(list(OPTIMIZER_STATES)),
     default="adam",
     show_default=True,
     help="for the training-memory estimate: sgd keeps no state, momentum one, adam(w) two per parameter",
@@ -138,14 +139,14 @@ def _quantity(unit: str):
 @click.option("--max-flops", callback=_quantity("count"), metavar="N", help="per sample (2 x MACs)")
 @click.option("--max-memory", callback=_quantity("bytes"), metavar="BYTES", help="e.g. 2GiB or 512MiB")
 @click.option("--batch-size", type=click.IntRange(min=1), help="for the memory budget [default: 1]")
-@click.option("--dtype", type=click.Choice(["float32", "float16", "bfloat16", "int8"]), help="[default: float32]")
+@click.option("--dtype", type=click.Choice(list(DTYPE_BYTES)), help="[default: float32]")
 @click.option(
     "--training/--inference",
     default=None,
     help="memory budget for training (weights, gradients, optimizer, saved activations) "
     "or the inference peak [default: inference]",
 )
-@click.option("--optimizer", type=click.Choice(["sgd", "momentum", "adam", "adamw"]), help="[default: adam]")
+@click.option("--optimizer", type=click.Choice(list(OPTIMIZER_STATES)), help="[default: adam]")
 @click.option(
     "--format",
     "fmt",
@@ -153,7 +154,19 @@ def _quantity(unit: str):
     default="table",
     show_default=True,
 )
-def check(specs, max_params, max_trainable_params, max_macs, max_flops, max_memory, batch_size, dtype, training, optimizer, fmt):
+def check(
+    specs,
+    max_params,
+    max_trainable_params,
+    max_macs,
+    max_flops,
+    max_memory,
+    batch_size,
+    dtype,
+    training,
+    optimizer,
+    fmt,
+):
     """Check each SPEC against its budgets, from the spec's `budget:` or these options.
 
     Options override the spec. Exit status: 0 when every budget holds, 1 when one is

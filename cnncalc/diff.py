@@ -69,7 +69,9 @@ def compare(old: Plan, new: Plan) -> PlanDiff:
     for position, row in enumerate(old.layers):
         if row.name in new_names:
             continue
-        anchor = next((old.layers[i].name for i in range(position - 1, -1, -1) if old.layers[i].name in new_names), None)
+        anchor = next(
+            (old.layers[i].name for i in range(position - 1, -1, -1) if old.layers[i].name in new_names), None
+        )
         at = 0 if anchor is None else next(i for i, c in enumerate(changes) if c.name == anchor) + 1
         while at < len(changes) and changes[at].status == "removed":
             at += 1

@@ -140,9 +140,7 @@ def plan(spec: Spec) -> Plan:
             if shape == spec.input_shape and _looks_channels_last(shape):
                 c, h, w = shape
                 message += f"; the input is channels first, [C, H, W]: did you mean [{w}, {c}, {h}]?"
-            raise SpecError(
-                [Diagnostic(exc.code, message, layer_spec.loc_of(exc.field))], spec.source
-            ) from None
+            raise SpecError([Diagnostic(exc.code, message, layer_spec.loc_of(exc.field))], spec.source) from None
         if len(out) == 1 and len(shape) > 1:
             # a flatten keeps every value; a global pool does not, and derives nothing
             flattened = (shape, layer_spec.name) if layer.flattens else None

@@ -12,12 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from math import prod
 
+from cnncalc.dtypes import DEFAULT_DTYPE, DEFAULT_OPTIMIZER, DTYPE_BYTES, OPTIMIZER_STATES
 from cnncalc.engine import Plan
 
-DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1}
 _FIXED_BYTES = {"int64": 8, "float32": 4}
-# state tensors per trainable parameter: momentum keeps a velocity, Adam two moments
-OPTIMIZER_STATES = {"sgd": 0, "momentum": 1, "adam": 2, "adamw": 2}
 
 
 @dataclass(frozen=True)
@@ -45,7 +43,9 @@ class Memory:
         )
 
 
-def estimate(plan: Plan, *, batch_size: int = 1, dtype: str = "float32", optimizer: str = "adam") -> Memory:
+def estimate(
+    plan: Plan, *, batch_size: int = 1, dtype: str = DEFAULT_DTYPE, optimizer: str = DEFAULT_OPTIMIZER
+) -> Memory:
     """Estimate memory for `plan`; every byte count covers the whole batch."""
     size = DTYPE_BYTES[dtype]
     totals = plan.totals

@@ -15,7 +15,9 @@ _SCALES = {
     "GIB": 2**30,
     "TIB": 2**40,
 }
-_PATTERN = re.compile(r"^\s*(\d{1,40}(?:\.\d{0,40})?|\.\d{1,40})(?:[eE]([-+]?\d{1,4}))?\s*([KMGT](?:I?B)?|B)?\s*$", re.I)
+_PATTERN = re.compile(
+    r"^\s*(\d{1,40}(?:\.\d{0,40})?|\.\d{1,40})(?:[eE]([-+]?\d{1,4}))?\s*([KMGT](?:I?B)?|B)?\s*$", re.I
+)
 
 
 class QuantityError(ValueError):

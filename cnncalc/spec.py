@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 
 from cnncalc import yamlload
+from cnncalc.dtypes import DEFAULT_DTYPE, DEFAULT_OPTIMIZER, DTYPE_BYTES, OPTIMIZER_STATES
 from cnncalc.errors import Diagnostic, Loc, SpecError
 from cnncalc.layers import REGISTRY, lookup, suggest
 from cnncalc.layers.base import COMMON_KEYS, FieldError, LayerType, Shape, yaml_text
@@ -25,8 +26,7 @@ BUDGET_LIMITS = {
     "max_memory": ("memory", "bytes"),
 }
 BUDGET_SETTINGS = ("batch_size", "dtype", "optimizer", "training")
-DTYPES = ("float32", "float16", "bfloat16", "int8")
-OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
+BUDGET_UNITS = dict(BUDGET_LIMITS.values())  # what is limited -> "count" or "bytes"
 _NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 
 
@@ -61,8 +61,8 @@ class Budget:
 
     limits: dict[str, tuple[int, Loc]]  # "params", "macs", ... -> (limit, location)
     batch_size: int = 1
-    dtype: str = "float32"
-    optimizer: str = "adam"
+    dtype: str = DEFAULT_DTYPE
+    optimizer: str = DEFAULT_OPTIMIZER
     training: bool = False
 
 
@@ -90,16 +90,16 @@ def load_file(path: str) -> Spec:
             with open(path, "rb") as handle:
                 data = handle.read()
         except OSError as exc:
-            raise SpecError([Diagnostic("spec.unreadable", f"cannot read spec: {exc.strerror}", Loc(path, 1, 1))]) from None
+            raise SpecError(
+                [Diagnostic("spec.unreadable", f"cannot read spec: {exc.strerror}", Loc(path, 1, 1))]
+            ) from None
         shown = path
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise SpecError(
-            [Diagnostic("spec.encoding", "spec is not UTF-8 text", Loc(shown, line, column))]
-        ) from None
+        raise SpecError([Diagnostic("spec.encoding", "spec is not UTF-8 text", Loc(shown, line, column))]) from None
     default_name = "spec" if path == "-" else _stem(path)
     return parse(text, shown, default_name=default_name)
 
@@ -249,9 +249,13 @@ class _Parser:
                 if isinstance(value.value, int) and not isinstance(value.value, bool) and value.value >= 1:
                     settings[key] = value.value
                 else:
-                    self.error("spec.bad-value", f"budget: batch_size: expected an integer >= 1, got {yaml_text(value.value)}", value.loc)
+                    self.error(
+                        "spec.bad-value",
+                        f"budget: batch_size: expected an integer >= 1, got {yaml_text(value.value)}",
+                        value.loc,
+                    )
             elif key in ("dtype", "optimizer"):
-                choices = DTYPES if key == "dtype" else OPTIMIZERS
+                choices = tuple(DTYPE_BYTES if key == "dtype" else OPTIMIZER_STATES)
                 if value.value in choices:
                     settings[key] = value.value
                 else:
@@ -329,9 +333,7 @@ class _Parser:
             seen.setdefault(name, p.loc)
             cfg = self.config(name, p)
             if cfg is not None:
-                result.append(
-                    LayerSpec(p.index, name, p.layer, cfg, p.trainable, p.loc, p.field_locs)
-                )
+                result.append(LayerSpec(p.index, name, p.layer, cfg, p.trainable, p.loc, p.field_locs))
         return result
 
     def entry(self, index: int, node: YNode) -> _Entry | None:

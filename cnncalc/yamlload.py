@@ -79,9 +79,7 @@ def load(text: str, path: str) -> YNode | None:
             if opened is not None and mark is not None and not text[mark.index :].strip():
                 # an unclosed bracket or quote is found only at the end of the file; point at its start
                 mark, problem = opened, f"unexpected end of file: {problem}"
-            raise SpecError(
-                [Diagnostic("spec.syntax", f"invalid YAML: {problem}", _loc(path, mark))], text
-            ) from None
+            raise SpecError([Diagnostic("spec.syntax", f"invalid YAML: {problem}", _loc(path, mark))], text) from None
         except yaml.reader.ReaderError as exc:  # carries an offset, not a mark
             code = exc.character if isinstance(exc.character, int) else ord(exc.character)
             message = f"invalid YAML: character U+{code:04X} is not allowed ({exc.reason})"
@@ -185,9 +183,7 @@ class _Walker:
             sources = source.value if isinstance(source.value, list) else [source]
             for src in sources:
                 if not isinstance(src.value, dict):
-                    raise SpecError(
-                        [Diagnostic("spec.bad-value", "'<<' must merge a mapping", src.loc)], self.text
-                    )
+                    raise SpecError([Diagnostic("spec.bad-value", "'<<' must merge a mapping", src.loc)], self.text)
                 for key, value in src.value.items():
                     if key not in own:
                         own[key] = value

@@ -83,8 +83,19 @@ def field_aliases(type_name: str, field_name: str) -> tuple[str, ...]:
 
 
 ACTIVATIONS = [
-    "relu", "relu6", "leaky_relu", "elu", "gelu", "silu", "mish", "hardswish", "hardsigmoid",
-    "sigmoid", "tanh", "softmax", "log_softmax",
+    "relu",
+    "relu6",
+    "leaky_relu",
+    "elu",
+    "gelu",
+    "silu",
+    "mish",
+    "hardswish",
+    "hardsigmoid",
+    "sigmoid",
+    "tanh",
+    "softmax",
+    "log_softmax",
 ]
 _INPLACE = {"relu", "relu6", "leaky_relu", "elu", "silu", "mish", "hardswish", "hardsigmoid", "dropout", "dropout2d"}
 
@@ -126,7 +137,7 @@ class Case:
 
     @property
     def fault_index(self) -> int | None:
-        return next((i for i, l in enumerate(self.layers) if l.fault), None)
+        return next((i for i, layer in enumerate(self.layers) if layer.fault), None)
 
     @property
     def id(self) -> str:
@@ -197,7 +208,9 @@ class Generator:
 
     def stated_channels(self, layer: GenLayer, key: str, actual: int, fault: str | None) -> None:
         if fault == f"{key}-wrong":
-            wrong = actual + self.rng.randint(1, 3) if actual == 1 or self.chance(0.6) else self.rng.randint(1, actual - 1)
+            wrong = (
+                actual + self.rng.randint(1, 3) if actual == 1 or self.chance(0.6) else self.rng.randint(1, actual - 1)
+            )
             layer.set(key, wrong)
         elif self.chance(0.15):
             layer.set(key, actual)
@@ -296,9 +309,7 @@ class Generator:
         if mode != "zeros" or self.chance(0.05):
             L.set("padding_mode", mode)
         self.common(L, True)
-        out = tuple(
-            conv_out(n, k, s, sum(pa), d) for n, k, s, pa, d in zip((H, W), ks, ss, pad_amounts, ds)
-        )
+        out = tuple(conv_out(n, k, s, sum(pa), d) for n, k, s, pa, d in zip((H, W), ks, ss, pad_amounts, ds))
         return L, (out_c, *out)
 
     def conv_transpose2d(self, shape, fault):
@@ -607,7 +618,9 @@ class Generator:
         L = GenLayer("linear", fault)
         F = shape[-1]
         if fault == "in_features-wrong":
-            L.set("in_features", rng.choice([F + rng.randint(1, 5), max(1, F - rng.randint(1, 5)), math.prod(shape) + 1]))
+            L.set(
+                "in_features", rng.choice([F + rng.randint(1, 5), max(1, F - rng.randint(1, 5)), math.prod(shape) + 1])
+            )
             if L.expect["in_features"] == F:
                 L.expect["in_features"] = F + 1
                 L.fields[-1] = ("in_features", F + 1)
@@ -626,9 +639,19 @@ class Generator:
     def spatial_on_flat(self, shape, fault):
         """A 2-D layer on a [F] input: torch wants a 4-D (or unbatched 3-D) tensor and refuses."""
         rng = self.rng
-        kind = rng.choice(["conv2d", "conv_transpose2d", "maxpool2d", "avgpool2d", "adaptive_avgpool2d",
-                           "adaptive_maxpool2d", "global_maxpool2d", "batchnorm2d",
-                           "local_response_norm"])
+        kind = rng.choice(
+            [
+                "conv2d",
+                "conv_transpose2d",
+                "maxpool2d",
+                "avgpool2d",
+                "adaptive_avgpool2d",
+                "adaptive_maxpool2d",
+                "global_maxpool2d",
+                "batchnorm2d",
+                "local_response_norm",
+            ]
+        )
         L = GenLayer(kind, fault)
         if kind in ("conv2d", "conv_transpose2d"):
             L.set("out_channels", rng.randint(1, 8))
@@ -644,13 +667,32 @@ class Generator:
 
     # ---------------------------------------------------------------- the network
     SPATIAL: ClassVar[dict] = {
-        "conv2d": 26, "conv_transpose2d": 8, "maxpool2d": 12, "avgpool2d": 8, "adaptive": 4,
-        "batchnorm2d": 8, "lrn": 3, "upsample": 6, "prelu": 3, "activation": 14, "dropout": 5, "identity": 2,
-        "linear": 2, "flatten": 1, "global_keep": 1,
+        "conv2d": 26,
+        "conv_transpose2d": 8,
+        "maxpool2d": 12,
+        "avgpool2d": 8,
+        "adaptive": 4,
+        "batchnorm2d": 8,
+        "lrn": 3,
+        "upsample": 6,
+        "prelu": 3,
+        "activation": 14,
+        "dropout": 5,
+        "identity": 2,
+        "linear": 2,
+        "flatten": 1,
+        "global_keep": 1,
     }
     SPATIAL_FAULTS: ClassVar[dict] = {
-        "conv2d": ["groups-in", "groups-out", "same-stride", "kernel-too-big", "reflect-too-big",
-                   "circular-too-big", "in_channels-wrong"],
+        "conv2d": [
+            "groups-in",
+            "groups-out",
+            "same-stride",
+            "kernel-too-big",
+            "reflect-too-big",
+            "circular-too-big",
+            "in_channels-wrong",
+        ],
         "conv_transpose2d": ["output-padding", "nonpositive", "groups-in", "groups-out", "in_channels-wrong"],
         "maxpool2d": ["pad-gt-half", "too-small"],
         "avgpool2d": ["pad-gt-half", "too-small"],
@@ -663,8 +705,15 @@ class Generator:
     }
 
     SPATIAL_FAULT_WEIGHTS: ClassVar[dict] = {
-        "conv2d": 4, "conv_transpose2d": 2, "maxpool2d": 2, "avgpool2d": 1.5, "batchnorm2d": 0.7,
-        "upsample": 1.5, "prelu": 0.5, "activation": 0.3, "linear": 0.3,
+        "conv2d": 4,
+        "conv_transpose2d": 2,
+        "maxpool2d": 2,
+        "avgpool2d": 1.5,
+        "batchnorm2d": 0.7,
+        "upsample": 1.5,
+        "prelu": 0.5,
+        "activation": 0.3,
+        "linear": 0.3,
     }
 
     @staticmethod
@@ -744,9 +793,13 @@ class Generator:
         input_shape = shape
 
         n_spatial = 0 if flat_input else rng.randint(0, 7)
-        ending = "none" if flat_input else rng.choices(
-            ["flatten", "global", "global-keep", "adaptive", "rank2", "end"], [40, 15, 7, 8, 12, 18]
-        )[0]
+        ending = (
+            "none"
+            if flat_input
+            else rng.choices(["flatten", "global", "global-keep", "adaptive", "rank2", "end"], [40, 15, 7, 8, 12, 18])[
+                0
+            ]
+        )
         n_dense = rng.randint(0, 4) if ending != "end" else 0
         if flat_input:
             n_dense = rng.randint(1, 5)
@@ -865,7 +918,9 @@ def _render_entry(layer: GenLayer, rng: random.Random, used_names: set, types: l
         forms += ["scalar"] * 4
     form = rng.choice(forms)
     layer.form = form
-    inline = lambda pairs: ", ".join(f"{k}: {yaml_value(v)}" for k, v in pairs)
+
+    def inline(pairs):
+        return ", ".join(f"{k}: {yaml_value(v)}" for k, v in pairs)
 
     if form == "bare":
         return [f"  - {type_key}"]
@@ -908,7 +963,7 @@ def render(seed: int, input_shape: tuple, layers: list[GenLayer], rng: random.Ra
             lines.append("")
         if rng.random() < 0.06:
             lines.append(f"  # {layer.type_name}")
-        entry = _render_entry(layer, rng, used, [l.type_name for l in layers])
+        entry = _render_entry(layer, rng, used, [other.type_name for other in layers])
         layer.first_line = len(lines) + 1
         lines.extend(entry)
         layer.last_line = len(lines)

@@ -7,7 +7,7 @@ FIRST_LINEAR_IN_FEATURES.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -48,13 +48,13 @@ FIRST_LINEAR_IN_FEATURES = {
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def _planned(stem: str):
     spec = load_file(str(ARCH_DIR / f"{stem}.yaml"))
     return spec, plan(spec)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _measured(stem: str):
     spec, _ = _planned(stem)
     measured, failure = run_torch(spec)

@@ -60,7 +60,9 @@ def test_quantities(text, unit, value):
     assert parse_quantity(text, unit=unit) == value
 
 
-@pytest.mark.parametrize("text, unit", [("2GiB", "count"), ("lots", "count"), ("-5", "count"), (True, "count"), ("5X", "bytes")])
+@pytest.mark.parametrize(
+    "text, unit", [("2GiB", "count"), ("lots", "count"), ("-5", "count"), (True, "count"), ("5X", "bytes")]
+)
 def test_bad_quantities(text, unit):
     with pytest.raises(QuantityError):
         parse_quantity(text, unit=unit)
@@ -160,7 +162,10 @@ def test_github_annotations_point_at_the_budget_line(tmp_path):
 
 
 def test_github_annotation_for_an_invalid_spec():
-    out = invoke(["check", str(ROOT / "tests/errors/kernel_too_large.yaml"), "--max-params", "1M", "--format", "github"], exit_code=2).stdout
+    out = invoke(
+        ["check", str(ROOT / "tests/errors/kernel_too_large.yaml"), "--max-params", "1M", "--format", "github"],
+        exit_code=2,
+    ).stdout
     match = ANNOTATION.match(out.splitlines()[0])
     assert match and (match[2], match[3]) == ("7", "37")
 

@@ -66,14 +66,35 @@ def test_plan_json_document():
     first = document["layers"][0]
     assert document["description"] == "torchvision alexnet"
     assert set(first) == {
-        "index", "name", "type", "input_shape", "output_shape", "params", "trainable", "buffers", "macs",
-        "flops", "other_ops", "output_bytes", "saved_bytes", "receptive_field", "config",
+        "index",
+        "name",
+        "type",
+        "input_shape",
+        "output_shape",
+        "params",
+        "trainable",
+        "buffers",
+        "macs",
+        "flops",
+        "other_ops",
+        "output_bytes",
+        "saved_bytes",
+        "receptive_field",
+        "config",
     }
     assert first["receptive_field"] == {"size": [11, 11], "stride": [4, 4], "padding": [2, 2]}
     assert document["layers"][-1]["receptive_field"] is None
     assert set(document["memory"]) == {
-        "batch_size", "dtype", "optimizer", "params_bytes", "buffers_bytes", "gradients_bytes",
-        "optimizer_bytes", "saved_activations_bytes", "inference_peak_bytes", "training_total_bytes",
+        "batch_size",
+        "dtype",
+        "optimizer",
+        "params_bytes",
+        "buffers_bytes",
+        "gradients_bytes",
+        "optimizer_bytes",
+        "saved_activations_bytes",
+        "inference_peak_bytes",
+        "training_total_bytes",
     }
     assert first["output_shape"] == [64, 55, 55]
     assert first["config"]["in_channels"] == 3  # inferred sizes are filled in
@@ -137,7 +158,9 @@ def test_layers_unknown_type():
     assert "did you mean 'conv2d'?" in result.stderr
 
 
-@pytest.mark.parametrize("isatty, no_color, expected", [(True, False, True), (True, True, False), (False, False, False)])
+@pytest.mark.parametrize(
+    "isatty, no_color, expected", [(True, False, True), (True, True, False), (False, False, False)]
+)
 def test_colour_only_on_a_terminal_without_no_color(monkeypatch, isatty, no_color, expected):
     class Stream:
         def isatty(self):
@@ -179,7 +202,11 @@ def test_json_path_never_imports_rich():
 def test_python_dash_m():
     done = subprocess.run(
         [sys.executable, "-m", "cnncalc", "plan", "-", "--format", "json"],
-        input=SEED, capture_output=True, text=True, cwd=ROOT, timeout=60,
+        input=SEED,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["totals"]["params"] == 1_199_426
@@ -209,7 +236,8 @@ def test_memory_options():
     assert base["params_bytes"] == 4 * 61_100_840
     assert base["optimizer_bytes"] == 2 * base["gradients_bytes"] == 2 * base["params_bytes"]
     assert base["training_total_bytes"] == sum(
-        base[key] for key in ("params_bytes", "buffers_bytes", "gradients_bytes", "optimizer_bytes", "saved_activations_bytes")
+        base[key]
+        for key in ("params_bytes", "buffers_bytes", "gradients_bytes", "optimizer_bytes", "saved_activations_bytes")
     )
     big = _memory("--batch-size", "32")
     assert big["saved_activations_bytes"] == 32 * base["saved_activations_bytes"]

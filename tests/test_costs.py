@@ -189,7 +189,10 @@ def test_random_network_costs_match_torch(case):
 def test_resnet50_main_path_receptive_field():
     """torchvision ResNet-50's last stage sees 427 / 32 / 213 (semantics.md §6). Its shortcuts see
     less than the main path, so the main path alone, written sequentially, has the network's field."""
-    layers = ["  - conv2d: {out_channels: 64, kernel_size: 7, stride: 2, padding: 3}", "  - maxpool2d: {kernel_size: 3, stride: 2, padding: 1}"]
+    layers = [
+        "  - conv2d: {out_channels: 64, kernel_size: 7, stride: 2, padding: 3}",
+        "  - maxpool2d: {kernel_size: 3, stride: 2, padding: 1}",
+    ]
     channels = 64
     for stage, (blocks, width) in enumerate(zip((3, 4, 6, 3), (64, 128, 256, 512))):
         for block in range(blocks):

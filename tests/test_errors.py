@@ -124,7 +124,9 @@ layers:
 
 
 def test_a_layer_repeated_by_alias_needs_its_own_name():
-    text = "input: [3, 8, 8]\nlayers:\n  - &block {type: conv2d, name: c, out_channels: 3, kernel_size: 1}\n  - *block\n"
+    text = (
+        "input: [3, 8, 8]\nlayers:\n  - &block {type: conv2d, name: c, out_channels: 3, kernel_size: 1}\n  - *block\n"
+    )
     with pytest.raises(SpecError) as caught:
         parse(text, "alias.yaml")
     assert "a YAML alias repeats this layer" in caught.value.diagnostics[0].message
@@ -134,7 +136,9 @@ def test_a_field_given_twice_names_both_spellings():
     text = "input: [3, 8, 8]\nlayers:\n  - conv2d: {out_channels: 3, filters: 4, kernel_size: 1}\n"
     with pytest.raises(SpecError) as caught:
         parse(text, "twice.yaml")
-    assert caught.value.diagnostics[0].message.endswith("out_channels is given twice, as 'out_channels' and as 'filters'")
+    assert caught.value.diagnostics[0].message.endswith(
+        "out_channels is given twice, as 'out_channels' and as 'filters'"
+    )
 
 
 def test_values_are_shown_as_yaml_writes_them():

@@ -7,7 +7,6 @@ import io
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from random_specs import generate
 
 from cnncalc.budget import MemorySettings, check
@@ -92,7 +91,12 @@ VALID_SEEDS = [seed for seed in range(1500) if generate(seed).fault_index is Non
     seed=st.sampled_from(VALID_SEEDS),
     name=st.text(max_size=12),
     description=st.text(max_size=20),
-    budget=st.dictionaries(st.sampled_from([*BUDGET_LIMITS]), st.one_of(scalars, st.sampled_from(["1.1GiB", "0.5", "3M"])), min_size=1, max_size=3),
+    budget=st.dictionaries(
+        st.sampled_from([*BUDGET_LIMITS]),
+        st.one_of(scalars, st.sampled_from(["1.1GiB", "0.5", "3M"])),
+        min_size=1,
+        max_size=3,
+    ),
     batch=st.integers(min_value=1, max_value=10**6),
 )
 def test_valid_networks_render_export_and_check_whatever_the_text(seed, name, description, budget, batch):
@@ -117,7 +121,10 @@ def test_valid_networks_render_export_and_check_whatever_the_text(seed, name, de
 @given(st.lists(st.integers(min_value=1, max_value=10**40), min_size=3, max_size=3), st.integers(1, 10**20))
 def test_enormous_shapes_render(shape, out_features):
     text = yaml.safe_dump(
-        {"input": shape, "layers": [{"conv2d": {"out_channels": 2, "kernel_size": 1}}, "flatten", {"linear": out_features}]}
+        {
+            "input": shape,
+            "layers": [{"conv2d": {"out_channels": 2, "kernel_size": 1}}, "flatten", {"linear": out_features}],
+        }
     )
     planned = plan(parse(text, "huge.yaml"))
     memory = estimate(planned, batch_size=7)

@@ -10,7 +10,6 @@ import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-import pytest
 import yaml
 from clirun import runner
 
@@ -46,7 +45,10 @@ def test_github_actions_recipe(monkeypatch):
     status, out = _run(commands[0], monkeypatch)
     assert status == 0
     assert out.startswith("cnncalc: 27 budgets checked in 9 files, 0 exceeded")
-    if shutil.which("git") and subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True).returncode == 0:
+    if (
+        shutil.which("git")
+        and subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True).returncode == 0
+    ):
         status, out = _run(commands[1], monkeypatch)
         assert status == 0 and out.startswith("**cnncalc diff**")
 
@@ -66,5 +68,3 @@ def test_pre_commit_recipe_names_the_hook():
     (hook,) = config["repos"][0]["hooks"]
     hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
     assert hook["id"] in {h["id"] for h in hooks}
-
-

@@ -20,7 +20,7 @@ EXAMPLE = re.compile(r"^\s*Example: (\[[^\]]*\]) (\{.*\}) -> (\[[^\]]*\]) params
 
 def _examples():
     for cls in LAYER_TYPES:
-        for number, line in enumerate(l for l in inspect.getdoc(cls).splitlines() if "Example:" in l):
+        for number, line in enumerate(text for text in inspect.getdoc(cls).splitlines() if "Example:" in text):
             match = EXAMPLE.match(line)
             assert match, f"{cls.__name__}: malformed example line {line!r}"
             in_shape, cfg, out_shape, params = match.groups()

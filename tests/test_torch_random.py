@@ -64,9 +64,7 @@ def _numbered(text: str) -> str:
 
 def _cnncalc_text(result) -> str:
     if isinstance(result, SpecError):
-        return "refused:\n" + "\n".join(
-            f"  {d.loc}: {d.code}: {d.message}" for d in result.diagnostics
-        )
+        return "refused:\n" + "\n".join(f"  {d.loc}: {d.code}: {d.message}" for d in result.diagnostics)
     if isinstance(result, BaseException):
         return f"crashed: {type(result).__name__}: {result}"
     rows = [
@@ -86,9 +84,8 @@ def _torch_text(measured, failure) -> str:
         return "ran every layer:\n" + "\n".join(rows)
     index, exc = failure
     head = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return (
-        f"refused layer {index}: {type(exc).__name__}: {head}\n"
-        + ("layers before it:\n" + "\n".join(rows) if rows else "")
+    return f"refused layer {index}: {type(exc).__name__}: {head}\n" + (
+        "layers before it:\n" + "\n".join(rows) if rows else ""
     )
 
 
@@ -204,7 +201,9 @@ def test_random_network_matches_torch(case, torch):
     if index:  # what torch ran before refusing, cnncalc must plan identically
         prefix = _plan_or_error(case, dataclasses.replace(spec, layers=spec.layers[:index]), torch_result)
         if isinstance(prefix, SpecError):
-            pytest.fail(_report(case, f"cnncalc refuses the first {index} layers, which torch ran", prefix, torch_result))
+            pytest.fail(
+                _report(case, f"cnncalc refuses the first {index} layers, which torch ran", prefix, torch_result)
+            )
         _check_layers(case, prefix.layers, measured, torch_result, prefix)
 
 

@@ -36,23 +36,44 @@ def build_module(type_name: str, cfg: dict, in_shape: tuple):
     if type_name == "conv2d":
         padding = c["padding"] if isinstance(c["padding"], str) else _pair(c["padding"])
         return nn.Conv2d(
-            c["in_channels"] or in_shape[0], c["out_channels"], _pair(c["kernel_size"]), _pair(c["stride"]), padding,
-            _pair(c["dilation"]), c["groups"], c["bias"], c["padding_mode"],
+            c["in_channels"] or in_shape[0],
+            c["out_channels"],
+            _pair(c["kernel_size"]),
+            _pair(c["stride"]),
+            padding,
+            _pair(c["dilation"]),
+            c["groups"],
+            c["bias"],
+            c["padding_mode"],
         )
     if type_name == "conv_transpose2d":
         return nn.ConvTranspose2d(
-            c["in_channels"] or in_shape[0], c["out_channels"], _pair(c["kernel_size"]), _pair(c["stride"]),
-            _pair(c["padding"]), _pair(c["output_padding"]), c["groups"], c["bias"], _pair(c["dilation"]),
+            c["in_channels"] or in_shape[0],
+            c["out_channels"],
+            _pair(c["kernel_size"]),
+            _pair(c["stride"]),
+            _pair(c["padding"]),
+            _pair(c["output_padding"]),
+            c["groups"],
+            c["bias"],
+            _pair(c["dilation"]),
         )
     if type_name == "maxpool2d":
         return nn.MaxPool2d(
-            _pair(c["kernel_size"]), _pair(c["stride"]), _pair(c["padding"]), _pair(c["dilation"]),
+            _pair(c["kernel_size"]),
+            _pair(c["stride"]),
+            _pair(c["padding"]),
+            _pair(c["dilation"]),
             ceil_mode=c["ceil_mode"],
         )
     if type_name == "avgpool2d":
         return nn.AvgPool2d(
-            _pair(c["kernel_size"]), _pair(c["stride"]), _pair(c["padding"]), c["ceil_mode"],
-            c["count_include_pad"], c["divisor_override"],
+            _pair(c["kernel_size"]),
+            _pair(c["stride"]),
+            _pair(c["padding"]),
+            c["ceil_mode"],
+            c["count_include_pad"],
+            c["divisor_override"],
         )
     if type_name == "adaptive_avgpool2d":
         return nn.AdaptiveAvgPool2d(_pair(c["output_size"]))
@@ -66,12 +87,16 @@ def build_module(type_name: str, cfg: dict, in_shape: tuple):
     if type_name == "flatten":
         return nn.Flatten(c["start_dim"], c["end_dim"])
     if type_name == "batchnorm2d":
-        return nn.BatchNorm2d(c["num_features"] or in_shape[0], c["eps"], c["momentum"], c["affine"], c["track_running_stats"])
+        return nn.BatchNorm2d(
+            c["num_features"] or in_shape[0], c["eps"], c["momentum"], c["affine"], c["track_running_stats"]
+        )
     if type_name == "local_response_norm":
         return nn.LocalResponseNorm(c["size"], c["alpha"], c["beta"], c["k"])
     if type_name == "upsample":
         return nn.Upsample(
-            size=_pair(c["size"]), scale_factor=_pair(c["scale_factor"]), mode=c["mode"],
+            size=_pair(c["size"]),
+            scale_factor=_pair(c["scale_factor"]),
+            mode=c["mode"],
             align_corners=c["align_corners"],
         )
     if type_name == "dropout":
@@ -93,8 +118,14 @@ def build_module(type_name: str, cfg: dict, in_shape: tuple):
     if type_name == "gelu":
         return nn.GELU(c["approximate"])
     simple = {
-        "relu": nn.ReLU, "relu6": nn.ReLU6, "silu": nn.SiLU, "mish": nn.Mish, "hardswish": nn.Hardswish,
-        "hardsigmoid": nn.Hardsigmoid, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh,
+        "relu": nn.ReLU,
+        "relu6": nn.ReLU6,
+        "silu": nn.SiLU,
+        "mish": nn.Mish,
+        "hardswish": nn.Hardswish,
+        "hardsigmoid": nn.Hardsigmoid,
+        "sigmoid": nn.Sigmoid,
+        "tanh": nn.Tanh,
     }
     if "inplace" in c:
         return simple[type_name](inplace=c["inplace"])

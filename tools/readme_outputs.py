@@ -51,14 +51,19 @@ def expected_blocks(text: str) -> dict[str, str]:
             (directory / name).write_text(_spec_block(text, name))
         table = _run(["plan", "tiny.yaml"], directory)
         low = _run(["plan", "tiny.yaml", "--batch-size", "64", "--dtype", "float16", "--optimizer", "sgd"], directory)
-        columns = _run(["plan", "tiny.yaml", "--columns", "name,output,macs,macs_pct,rf,rf_stride,rf_padding"], directory)
+        columns = _run(
+            ["plan", "tiny.yaml", "--columns", "name,output,macs,macs_pct,rf,rf_stride,rf_padding"], directory
+        )
         document = json.loads(_run(["plan", "tiny.yaml", "--format", "json"], directory))
         bad = _run(["plan", "bad.yaml"], directory)
     check = _run(["check", "architectures/alexnet.yaml", "--max-params", "25M"], README.parent)
     document["layers"] = [row for row in document["layers"] if row["name"] in ("maxpool2d_2", "linear_1")]
     return {
         "`cnncalc plan tiny.yaml` prints:": table + "\n",
-        "--optimizer sgd` ends with:": "\n".join(low.splitlines()[low.splitlines().index("Memory at batch size 64, float16:") :]) + "\n",
+        "--optimizer sgd` ends with:": "\n".join(
+            low.splitlines()[low.splitlines().index("Memory at batch size 64, float16:") :]
+        )
+        + "\n",
         "this table above the same totals and memory lines:": columns.split("\n\nTotal params")[0] + "\n",
         "`cnncalc plan tiny.yaml --format json` prints": json.dumps(document, indent=2) + "\n",
         "$ cnncalc plan bad.yaml": "$ cnncalc plan bad.yaml\n" + bad + "\n",

@@ -5,7 +5,18 @@ from __future__ import annotations
 from math import prod
 
 from cnncalc.errors import LayerError
-from cnncalc.layers.base import NEUTRAL, UNDEFINED, INPLACE, Choice, Field, Float, Int, LayerType, Saved, Shape
+from cnncalc.layers.base import (
+    INPLACE,
+    NEUTRAL,
+    UNDEFINED,
+    Choice,
+    Field,
+    Float,
+    Int,
+    LayerType,
+    Saved,
+    Shape,
+)
 
 
 class _Elementwise(LayerType):

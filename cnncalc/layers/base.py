@@ -335,7 +335,6 @@ def python_literal(value: Any) -> str:
     return repr(value)
 
 
-
 def check_inferred(cfg: dict, field_name: str, actual: int, what: str) -> None:
     """Refuse a stated in_channels/in_features/num_features that the input contradicts."""
     stated = cfg.get(field_name)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from cnncalc.errors import LayerError
 from math import prod
 
+from cnncalc.errors import LayerError
 from cnncalc.layers.base import (
     UNDEFINED,
     Bool,
@@ -29,13 +29,9 @@ def _pair_text(pair) -> str:
 def _check_groups(cfg: dict, in_channels: int) -> None:
     groups, out_channels = cfg["groups"], cfg["out_channels"]
     if in_channels % groups:
-        raise LayerError(
-            f"groups={groups} does not divide the {in_channels:,} input channels", field="groups"
-        )
+        raise LayerError(f"groups={groups} does not divide the {in_channels:,} input channels", field="groups")
     if out_channels % groups:
-        raise LayerError(
-            f"groups={groups} does not divide out_channels={out_channels:,}", field="groups"
-        )
+        raise LayerError(f"groups={groups} does not divide out_channels={out_channels:,}", field="groups")
 
 
 def same_padding(kernel: int, dilation: int) -> tuple[int, int]:
@@ -225,8 +221,7 @@ class ConvTranspose2d(LayerType):
         ):
             if op >= s and op >= d:
                 raise LayerError(
-                    f"output_padding {op} along {axis} must be smaller than the stride ({s}) "
-                    f"or the dilation ({d})",
+                    f"output_padding {op} along {axis} must be smaller than the stride ({s}) or the dilation ({d})",
                     field="output_padding",
                 )
             size_out = (size - 1) * s - 2 * p + d * (k - 1) + op + 1

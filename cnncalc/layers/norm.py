@@ -82,9 +82,7 @@ class LocalResponseNorm(LayerType):
 
     def output_shape(self, cfg: dict, shape: Shape) -> Shape:
         if len(shape) < 2:
-            raise LayerError(
-                f"local_response_norm needs channels and at least one more axis, got {fmt_shape(shape)}"
-            )
+            raise LayerError(f"local_response_norm needs channels and at least one more axis, got {fmt_shape(shape)}")
         return shape
 
     def other_ops(self, cfg: dict, shape: Shape, out: Shape) -> int:

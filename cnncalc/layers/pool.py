@@ -70,16 +70,13 @@ def _window_output(cfg: dict, shape: Shape, dilations) -> Shape:
     return (channels, *out)
 
 
-_NO_INDICES = Field(
-    "return_indices", Bool(), False, doc="must be false: a layer in a spec passes on one tensor"
-)
+_NO_INDICES = Field("return_indices", Bool(), False, doc="must be false: a layer in a spec passes on one tensor")
 
 
 def _refuse_indices(cfg: dict) -> None:
     if cfg.get("return_indices"):
         raise LayerError(
-            "return_indices: true makes the layer return (output, indices), "
-            "which the next layer cannot take",
+            "return_indices: true makes the layer return (output, indices), which the next layer cannot take",
             field="return_indices",
         )
 

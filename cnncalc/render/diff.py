@@ -94,9 +94,7 @@ def document(diff: PlanDiff, old_label: str, new_label: str) -> dict:
             {"name": c.name, "status": c.status, "old": _layer_dict(c.old), "new": _layer_dict(c.new)}
             for c in diff.layers
         ],
-        "totals": {
-            c.what: {"old": c.old, "new": c.new, "delta": c.delta, "percent": c.percent} for c in diff.totals
-        },
+        "totals": {c.what: {"old": c.old, "new": c.new, "delta": c.delta, "percent": c.percent} for c in diff.totals},
     }
 
 

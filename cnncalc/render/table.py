@@ -122,7 +122,11 @@ def render(plan: Plan, memory: Memory, stream, columns=DEFAULT_COLUMNS, *, colou
     if totals.buffers:
         lines.append(("Buffers (not trained)", f"{totals.buffers:,}", ""))
     lines += [
-        ("MACs per sample", f"{totals.macs:,}", f"{human_count(totals.macs)}; FLOPs = 2 x MACs = {human_count(totals.flops)}"),
+        (
+            "MACs per sample",
+            f"{totals.macs:,}",
+            f"{human_count(totals.macs)}; FLOPs = 2 x MACs = {human_count(totals.flops)}",
+        ),
         ("Other ops per sample", f"{totals.other_ops:,}", "activations, norms, pooling, bias adds"),
     ]
     width = max(len(label) for label, _, _ in lines) + 2

@@ -27,5 +27,8 @@ def text(results: list[Comparison], torch_version: str) -> str:
     if bad:
         lines += ["", f"{bad} of {len(results)} layers differ from PyTorch"]
     else:
-        lines += ["", f"all {len(results)} layers agree with PyTorch {torch_version}: shapes, parameters, buffers, MACs"]
+        lines += [
+            "",
+            f"all {len(results)} layers agree with PyTorch {torch_version}: shapes, parameters, buffers, MACs",
+        ]
     return "\n".join(lines)

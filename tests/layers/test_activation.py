@@ -31,7 +31,8 @@ def test_shape_neutral(type_name, cfg):
 
 
 @pytest.mark.parametrize(
-    "in_shape, cfg, params", [([64, 56, 56], {}, 1), ([64, 56, 56], {"num_parameters": 64}, 64), ([10], {"num_parameters": 10}, 10)]
+    "in_shape, cfg, params",
+    [([64, 56, 56], {}, 1), ([64, 56, 56], {"num_parameters": 64}, 64), ([10], {"num_parameters": 10}, 10)],
 )
 def test_prelu(in_shape, cfg, params):
     check_layer("prelu", cfg, in_shape, in_shape, params)

@@ -53,12 +53,32 @@ def test_conv2d(in_shape, cfg, out_shape, params):
     "in_shape, cfg, fragment",
     [
         ([3, 5, 5], {"out_channels": 2, "kernel_size": 7}, "kernel height 7 is larger than the padded input height 5"),
-        ([3, 9, 5], {"out_channels": 2, "kernel_size": [3, 5], "dilation": 3}, "kernel width 5 (dilation 3 makes it 13)"),
-        ([3, 8, 8], {"out_channels": 4, "kernel_size": 3, "groups": 2}, "groups=2 does not divide the 3 input channels"),
+        (
+            [3, 9, 5],
+            {"out_channels": 2, "kernel_size": [3, 5], "dilation": 3},
+            "kernel width 5 (dilation 3 makes it 13)",
+        ),
+        (
+            [3, 8, 8],
+            {"out_channels": 4, "kernel_size": 3, "groups": 2},
+            "groups=2 does not divide the 3 input channels",
+        ),
         ([4, 8, 8], {"out_channels": 3, "kernel_size": 3, "groups": 2}, "groups=2 does not divide out_channels=3"),
-        ([3, 8, 8], {"out_channels": 4, "kernel_size": 3, "stride": 2, "padding": "same"}, "padding 'same' needs stride 1"),
-        ([3, 4, 4], {"out_channels": 2, "kernel_size": 3, "padding": 4, "padding_mode": "reflect"}, "reflect padding 4"),
-        ([3, 4, 4], {"out_channels": 2, "kernel_size": 3, "padding": 5, "padding_mode": "circular"}, "circular padding 5"),
+        (
+            [3, 8, 8],
+            {"out_channels": 4, "kernel_size": 3, "stride": 2, "padding": "same"},
+            "padding 'same' needs stride 1",
+        ),
+        (
+            [3, 4, 4],
+            {"out_channels": 2, "kernel_size": 3, "padding": 4, "padding_mode": "reflect"},
+            "reflect padding 4",
+        ),
+        (
+            [3, 4, 4],
+            {"out_channels": 2, "kernel_size": 3, "padding": 5, "padding_mode": "circular"},
+            "circular padding 5",
+        ),
         ([3, 8, 8], {"in_channels": 4, "out_channels": 2, "kernel_size": 3}, "in_channels is 4 but the input has 3"),
     ],
 )

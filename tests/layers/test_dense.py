@@ -25,14 +25,19 @@ def test_linear(in_shape, cfg, out_shape, params):
 def test_linear_after_unflattened_input_names_the_flatten_size():
     # torch would silently act on the last axis; the planner asks for a flatten
     check_refused(
-        "linear", {"out_features": 10}, [64, 12, 12], "add `flatten` before it (giving 9,216 features)",
+        "linear",
+        {"out_features": 10},
+        [64, 12, 12],
+        "add `flatten` before it (giving 9,216 features)",
         torch_refuses=False,
     )
 
 
 def test_linear_stated_in_features_disagrees():
     # the classic `mat1 and mat2 shapes cannot be multiplied`
-    check_refused("linear", {"out_features": 10, "in_features": 9000}, [9216], "in_features is 9,000 but the input has 9,216")
+    check_refused(
+        "linear", {"out_features": 10, "in_features": 9000}, [9216], "in_features is 9,000 but the input has 9,216"
+    )
 
 
 @pytest.mark.parametrize(
@@ -53,7 +58,10 @@ def test_flatten(in_shape, cfg, out_shape):
 
 @pytest.mark.parametrize(
     "in_shape, cfg, fragment",
-    [([8, 4, 4], {"start_dim": 4}, "start_dim 4 is past the last axis"), ([8, 4, 4], {"start_dim": 3, "end_dim": 2}, "end_dim 2")],
+    [
+        ([8, 4, 4], {"start_dim": 4}, "start_dim 4 is past the last axis"),
+        ([8, 4, 4], {"start_dim": 3, "end_dim": 2}, "end_dim 2"),
+    ],
 )
 def test_flatten_refused(in_shape, cfg, fragment):
     check_refused("flatten", cfg, in_shape, fragment)
