@@ -338,61 +338,64 @@ class _Parser:
 
     def entry(self, index: int, node: YNode) -> _Entry | None:
         """Split one `layers:` entry into its type, name, flags and raw fields."""
-        raw: dict[str, YNode] = {}
-        key_locs: dict[str, Loc] = {}
-        common: dict[str, YNode] = {}
-        type_node: YNode | None = None
+        parts = self.split_entry(index, node)
+        if parts is None:
+            return None
+        type_node, raw, key_locs, common = parts
+        layer = self.layer_type(index, type_node)
+        if layer is None:
+            return None
+        name, name_loc = self.layer_name(index, layer, common, node.loc)
+        trainable = self.trainable(index, layer, common)
+        return _Entry(index, layer, name, name_loc, trainable, raw, key_locs, node.loc)
+
+    def split_entry(self, index: int, node: YNode):
+        """(type node, raw fields, their key locations, common keys) for each entry form, or None."""
         if isinstance(node.value, str):  # - relu
-            type_node = node
-        elif isinstance(node.value, dict) and "type" in node.value:  # - {type: conv2d, ...}
-            type_node = node.value["type"]
-            for key, value in node.value.items():
-                if key in COMMON_KEYS:
-                    common[key] = value
-                else:
-                    raw[key] = value
-                    key_locs[key] = node.key_locs[key]
-        elif isinstance(node.value, dict) and node.value:  # - linear: 128 / - conv2d: {...}
-            type_keys = [k for k in node.value if k not in COMMON_KEYS]
-            for key in node.value:
-                if key in COMMON_KEYS:
-                    common[key] = node.value[key]
-            named_types = [k for k in type_keys if lookup(k) is not None]
-            if len(type_keys) > 1 and len(named_types) == 1 and node.value[named_types[0]].value is None:
-                # `- conv2d:` with its fields indented beside it rather than under it
-                key = named_types[0]
-                type_node = YNode(key, node.key_locs[key])
-                raw = {k: node.value[k] for k in type_keys if k != key}
-                key_locs = {k: node.key_locs[k] for k in raw}
-                type_keys = [key]
-            if type_node is None and len(type_keys) != 1:
-                where = node.key_locs[type_keys[1]] if len(type_keys) > 1 else node.loc
-                self.error(
-                    "spec.bad-layer",
-                    f"layer {index + 1}: write one layer per entry, as `- conv2d: {{...}}` or "
-                    f"`- {{type: conv2d, ...}}`; found keys {', '.join(type_keys) or 'none'}",
-                    where,
-                )
-                return None
-            if type_node is None:
-                key = type_keys[0]
-                type_node = YNode(key, node.key_locs[key])
-                value = node.value[key]
-                if isinstance(value.value, dict):
-                    raw = dict(value.value)
-                    key_locs = dict(value.key_locs)
-                elif value.value is not None:
-                    raw = {"": value}  # the main field, resolved once the type is known
-                    key_locs = {"": value.loc}
-        else:
+            return node, {}, {}, {}
+        if isinstance(node.value, dict) and "type" in node.value:  # - {type: conv2d, ...}
+            fields = {k: v for k, v in node.value.items() if k not in COMMON_KEYS}
+            common = {k: v for k, v in node.value.items() if k in COMMON_KEYS}
+            return node.value["type"], fields, {k: node.key_locs[k] for k in fields}, common
+        if isinstance(node.value, dict) and node.value:  # - linear: 128 / - conv2d: {...}
+            return self.split_keyed_entry(index, node)
+        self.error(
+            "spec.bad-layer",
+            f"layer {index + 1}: expected a layer such as `relu`, `linear: 128` or "
+            f"`{{type: conv2d, out_channels: 32, kernel_size: 3}}`, got {yaml_text(node.plain())}",
+            node.loc,
+        )
+        return None
+
+    def split_keyed_entry(self, index: int, node: YNode):
+        """`- conv2d: {...}` or `- linear: 128`, with `name:`/`trainable:` beside the type key."""
+        common = {k: v for k, v in node.value.items() if k in COMMON_KEYS}
+        type_keys = [k for k in node.value if k not in COMMON_KEYS]
+        named_types = [k for k in type_keys if lookup(k) is not None]
+        if len(type_keys) > 1 and len(named_types) == 1 and node.value[named_types[0]].value is None:
+            # `- conv2d:` with its fields indented beside it rather than under it
+            key = named_types[0]
+            fields = {k: node.value[k] for k in type_keys if k != key}
+            return YNode(key, node.key_locs[key]), fields, {k: node.key_locs[k] for k in fields}, common
+        if len(type_keys) != 1:
             self.error(
                 "spec.bad-layer",
-                f"layer {index + 1}: expected a layer such as `relu`, `linear: 128` or "
-                f"`{{type: conv2d, out_channels: 32, kernel_size: 3}}`, got {yaml_text(node.plain())}",
-                node.loc,
+                f"layer {index + 1}: write one layer per entry, as `- conv2d: {{...}}` or "
+                f"`- {{type: conv2d, ...}}`; found keys {', '.join(type_keys) or 'none'}",
+                node.key_locs[type_keys[1]] if len(type_keys) > 1 else node.loc,
             )
             return None
+        key = type_keys[0]
+        value = node.value[key]
+        if isinstance(value.value, dict):
+            fields, key_locs = dict(value.value), dict(value.key_locs)
+        elif value.value is not None:
+            fields, key_locs = {"": value}, {"": value.loc}  # the main field, known once the type is
+        else:
+            fields, key_locs = {}, {}
+        return YNode(key, node.key_locs[key]), fields, key_locs, common
 
+    def layer_type(self, index: int, type_node: YNode) -> LayerType | None:
         if not isinstance(type_node.value, str):
             self.error("spec.bad-value", f"layer {index + 1}: type: expected a layer type name", type_node.loc)
             return None
@@ -405,32 +408,34 @@ class _Parser:
                 + (f"; did you mean {hint!r}?" if hint else "; `cnncalc layers` lists the types"),
                 type_node.loc,
             )
-            return None
+        return layer
 
-        name, name_loc = None, node.loc
-        if "name" in common:
-            name_loc = common["name"].loc
-            value = common["name"].value
-            if isinstance(value, str) and _NAME_PATTERN.match(value):
-                name = value
-            else:
-                self.error(
-                    "spec.bad-value",
-                    f"layer {index + 1} ({layer.type_name}): name: expected letters, digits, '_' or '-', "
-                    f"starting with a letter or '_', got {yaml_text(value)}",
-                    name_loc,
-                )
-        trainable = True
-        if "trainable" in common:
-            if isinstance(common["trainable"].value, bool):
-                trainable = common["trainable"].value
-            else:
-                self.error(
-                    "spec.bad-value",
-                    f"layer {index + 1} ({layer.type_name}): trainable: expected true or false",
-                    common["trainable"].loc,
-                )
-        return _Entry(index, layer, name, name_loc, trainable, raw, key_locs, node.loc)
+    def layer_name(self, index: int, layer: LayerType, common: dict, entry_loc: Loc) -> tuple[str | None, Loc]:
+        if "name" not in common:
+            return None, entry_loc
+        node = common["name"]
+        if isinstance(node.value, str) and _NAME_PATTERN.match(node.value):
+            return node.value, node.loc
+        self.error(
+            "spec.bad-value",
+            f"layer {index + 1} ({layer.type_name}): name: expected letters, digits, '_' or '-', "
+            f"starting with a letter or '_', got {yaml_text(node.value)}",
+            node.loc,
+        )
+        return None, node.loc
+
+    def trainable(self, index: int, layer: LayerType, common: dict) -> bool:
+        if "trainable" not in common:
+            return True
+        node = common["trainable"]
+        if isinstance(node.value, bool):
+            return node.value
+        self.error(
+            "spec.bad-value",
+            f"layer {index + 1} ({layer.type_name}): trainable: expected true or false",
+            node.loc,
+        )
+        return True
 
     def config(self, name: str, p: _Entry) -> dict | None:
         """Check the raw fields against the layer type's schema; fill defaults."""
