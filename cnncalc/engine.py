@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from cnncalc.errors import Diagnostic, LayerError, SpecError
 from cnncalc.layers.base import NEUTRAL, UNDEFINED, Shape, fmt_shape
-from cnncalc.spec import LayerSpec, Spec
+from cnncalc.spec import NETWORK_INPUT, LayerSpec, Spec
 
 _RANK_NAMES = {1: "[features]", 2: "[channels, length]", 3: "[channels, height, width]"}
 
@@ -111,6 +111,11 @@ class Plan:
     layers: list[LayerResult]
     totals: Totals
     first_linear: FirstLinear | None
+    order: tuple[int, ...] = ()  # positions in `layers`, each after its inputs
+
+    @property
+    def layers_by_name(self) -> dict[str, LayerResult]:
+        return {row.name: row for row in self.layers}
 
     @property
     def output_shape(self) -> Shape:
@@ -118,46 +123,57 @@ class Plan:
 
 
 def plan(spec: Spec) -> Plan:
-    """Propagate shapes layer by layer; the first impossible layer raises SpecError."""
-    results: list[LayerResult] = []
-    shape = spec.input_shape
-    field = INPUT_FIELD if len(shape) == 3 else None
-    flattened: tuple[Shape, str] | None = None
-    first_linear: FirstLinear | None = None
-    for layer_spec in spec.layers:
-        layer, cfg = layer_spec.layer, layer_spec.cfg
+    """Propagate shapes through the layers, each after its inputs; the first impossible layer raises SpecError."""
+    shapes: dict[str, Shape] = {NETWORK_INPUT: spec.input_shape}
+    fields: dict[str, ReceptiveField | None] = {NETWORK_INPUT: INPUT_FIELD if len(spec.input_shape) == 3 else None}
+    # for a tensor that is a flatten's output (perhaps through shape-neutral layers): what was flattened
+    flattened: dict[str, tuple[Shape, str] | None] = {NETWORK_INPUT: None}
+    rows: dict[int, LayerResult] = {}
+    for position in spec.order:
+        layer_spec = spec.layers[position]
+        layer, cfg, name = layer_spec.layer, layer_spec.cfg, layer_spec.name
+        in_shapes = [shapes[source] for source in layer_spec.inputs]
+        shape = in_shapes[0]
         try:
-            if layer.input_rank is not None and len(shape) != layer.input_rank:
-                raise LayerError(_rank_message(layer_spec, shape, spec.input_shape), code="shape.rank")
-            out = layer.output_shape(cfg, shape)
+            for source_shape in in_shapes:
+                if layer.input_rank is not None and len(source_shape) != layer.input_rank:
+                    raise LayerError(_rank_message(layer_spec, source_shape, spec.input_shape), code="shape.rank")
+            out = layer.output_shape_of(cfg, in_shapes)
             params = layer.params(cfg, shape, out)
             buffers = layer.buffers(cfg, shape, out)
             macs = layer.macs(cfg, shape, out)
-            other_ops = layer.other_ops(cfg, shape, out)
-            window = layer.receptive_window(cfg, shape) if field is not None else UNDEFINED
+            other_ops = layer.other_ops_of(cfg, in_shapes, out)
+            if layer.merges:
+                field = _joined_field([fields[source] for source in layer_spec.inputs])
+            else:
+                field = fields[layer_spec.inputs[0]]
+                window = layer.receptive_window(cfg, shape) if field is not None else UNDEFINED
+                field = None if window == UNDEFINED else field if window == NEUTRAL else field.through(window)
         except LayerError as exc:
-            message = f"layer {layer_spec.name!r} ({layer_spec.type_name}): {exc.message}"
+            message = f"layer {name!r} ({layer_spec.type_name}): {exc.message}"
+            for i, (source, source_shape) in enumerate(zip(layer_spec.inputs, in_shapes)):
+                message = message.replace(f"\x00{i}\x00", f"{source!r} {fmt_shape(source_shape)}")
             if shape == spec.input_shape and _looks_channels_last(shape):
                 c, h, w = shape
                 message += f"; the input is channels first, [C, H, W]: did you mean [{w}, {c}, {h}]?"
             raise SpecError([Diagnostic(exc.code, message, layer_spec.loc_of(exc.field))], spec.source) from None
-        if len(out) == 1 and len(shape) > 1:
-            # a flatten keeps every value; a global pool does not, and derives nothing
-            flattened = (shape, layer_spec.name) if layer.flattens else None
-        if first_linear is None and layer_spec.type_name == "linear":
+        shapes[name], fields[name] = out, field
+        if layer.flattens and len(out) == 1 and len(shape) > 1:
+            flattened[name] = (shape, name)
+        elif not layer.merges and out == shape:
+            flattened[name] = flattened[layer_spec.inputs[0]]
+        else:
+            flattened[name] = None
+        rows[position] = LayerResult(layer_spec, shape, out, params, buffers, macs, other_ops, field)
+    results = [rows[position] for position in range(len(spec.layers))]
+    first_linear = None
+    for row in results:
+        if row.type_name == "linear":
+            source = flattened[row.spec.inputs[0]] if len(row.input_shape) == 1 else None
             first_linear = FirstLinear(
-                layer_spec.name,
-                layer_spec.index,
-                shape[-1],
-                flattened[0] if flattened and len(shape) == 1 else None,
-                flattened[1] if flattened and len(shape) == 1 else None,
+                row.name, row.spec.index, row.input_shape[-1], source and source[0], source and source[1]
             )
-        if window == UNDEFINED:
-            field = None
-        elif window != NEUTRAL:
-            field = field.through(window)
-        results.append(LayerResult(layer_spec, shape, out, params, buffers, macs, other_ops, field))
-        shape = out
+            break
     params = sum(r.params for r in results)
     trainable = sum(r.trainable_params for r in results)
     totals = Totals(
@@ -168,7 +184,29 @@ def plan(spec: Spec) -> Plan:
         sum(r.macs for r in results),
         sum(r.other_ops for r in results),
     )
-    return Plan(spec.name, spec.description, spec.input_shape, results, totals, first_linear)
+    return Plan(spec.name, spec.description, spec.input_shape, results, totals, first_linear, spec.order)
+
+
+def _joined_field(fields: list[ReceptiveField | None]) -> ReceptiveField | None:
+    """The field where branches meet: the largest of them, if they are aligned.
+
+    Aligned (as in the Distill article's library) means the same effective stride and the
+    same centre, (size - 1) / 2 - padding, on every branch; otherwise no single window
+    describes what an output pixel sees, and the field is None.
+    """
+    if any(f is None for f in fields):
+        return None
+    for axis in range(2):
+        strides = {f.stride[axis] for f in fields}
+        centres = {(f.size[axis] - 1) / 2 - f.padding[axis] for f in fields}
+        if len(strides) > 1 or len(centres) > 1:
+            return None
+    widest = [max(fields, key=lambda f: f.size[axis]) for axis in range(2)]
+    return ReceptiveField(
+        (widest[0].size[0], widest[1].size[1]),
+        (widest[0].stride[0], widest[1].stride[1]),
+        (widest[0].padding[0], widest[1].padding[1]),
+    )
 
 
 def _looks_channels_last(shape: Shape) -> bool:

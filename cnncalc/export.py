@@ -11,6 +11,7 @@ import re
 from cnncalc import __version__
 from cnncalc.engine import Plan
 from cnncalc.layers.base import fmt_shape
+from cnncalc.spec import NETWORK_INPUT
 
 BACKSLASH, QUOTE = chr(92), chr(34)
 
@@ -38,7 +39,7 @@ def class_name(name: str) -> str:
 
 def attribute_names(plan: Plan) -> list[str]:
     """A Python attribute per layer: its spec name where that is a valid, free identifier."""
-    taken: set[str] = set()
+    taken: set[str] = {"x", "torch", "nn"}  # forward's input and the module's imports
     names = []
     for row in plan.layers:
         base = row.name.replace("-", "_")
@@ -77,14 +78,15 @@ def to_pytorch(plan: Plan, *, source: str | None = None) -> str:
         lines.append("")
     lines += ["    def __init__(self) -> None:", "        super().__init__()"]
     for attr, row in zip(attributes, plan.layers):
+        if row.spec.layer.merges:
+            continue  # an expression in forward(), not a module
         expression = row.spec.layer.pytorch(row.spec.cfg, row.input_shape)
         lines.append(_with_comment(f"        self.{attr} = {expression}", f"-> {fmt_shape(row.output_shape)}"))
     if frozen:
         lines.append("        # trainable: false in the spec")
         lines += [f"        self.{attr}.requires_grad_(False)" for attr in frozen]
     lines += ["", "    def forward(self, x: torch.Tensor) -> torch.Tensor:"]
-    lines += [f"        x = self.{attr}(x)" for attr in attributes]
-    lines += ["        return x", ""]
+    lines += _forward_body(plan, attributes)
     lines += [
         "",
         'if __name__ == "__main__":',
@@ -94,6 +96,32 @@ def to_pytorch(plan: Plan, *, source: str | None = None) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _is_chain(plan: Plan) -> bool:
+    previous = NETWORK_INPUT
+    for row in plan.layers:
+        if row.spec.inputs != (previous,):
+            return False
+        previous = row.name
+    return True
+
+
+def _forward_body(plan: Plan, attributes: list[str]) -> list[str]:
+    """`x = self.conv1(x)` for a chain; a variable per layer, in dependency order, for a graph."""
+    if _is_chain(plan):
+        return [f"        x = self.{attr}(x)" for attr in attributes] + ["        return x", ""]
+    variable = {NETWORK_INPUT: "x", **{row.name: attr for row, attr in zip(plan.layers, attributes)}}
+    lines = []
+    for position in plan.order:
+        row = plan.layers[position]
+        arguments = [variable[source] for source in row.spec.inputs]
+        if row.spec.layer.merges:
+            expression = row.spec.layer.torch_forward(row.spec.cfg, arguments)
+        else:
+            expression = f"self.{variable[row.name]}({arguments[0]})"
+        lines.append(f"        {variable[row.name]} = {expression}")
+    return [*lines, f"        return {variable[plan.layers[-1].name]}", ""]
 
 
 def _docstring_text(text: str) -> str:

@@ -14,6 +14,7 @@ from math import prod
 
 from cnncalc.dtypes import DEFAULT_DTYPE, DEFAULT_OPTIMIZER, DTYPE_BYTES, OPTIMIZER_STATES
 from cnncalc.engine import Plan
+from cnncalc.spec import NETWORK_INPUT
 
 _FIXED_BYTES = {"int64": 8, "float32": 4}
 
@@ -54,45 +55,63 @@ def estimate(
         row.spec.layer.buffer_bytes(row.spec.cfg, row.input_shape, row.output_shape, size) for row in plan.layers
     )
 
-    # Storages: 0 is the network's input, which exists anyway and is never counted.
-    saved: dict[int, int] = {}
-    layer_saved = []
-    storage = 0
-    next_storage = 1
-    peak_activations = 0
-    requires_grad = False  # the input does not; a tensor does once a trained layer made it
-    for row in plan.layers:
-        layer, cfg = row.spec.layer, row.spec.cfg
-        in_bytes = prod(row.input_shape) * size * batch_size
-        out_bytes = prod(row.output_shape) * size * batch_size
-        # inference: the input and the output are alive while the layer runs
-        aliased_eval = layer.output_aliases_input(cfg, training=False)
-        peak_activations = max(peak_activations, in_bytes + (0 if aliased_eval else out_bytes))
+    order = plan.order or tuple(range(len(plan.layers)))
+    sources = {row.name: row.spec.inputs for row in plan.layers}
+    last_use = {NETWORK_INPUT: -1}  # step (in `order`) after which a tensor is no longer read
+    for step, position in enumerate(order):
+        last_use.setdefault(plan.layers[position].name, step)
+        for source in plan.layers[position].spec.inputs:
+            last_use[source] = step
+    unread = {row.name for row in plan.layers} - {s for inputs in sources.values() for s in inputs}
 
-        in_storage = storage
-        if not layer.output_aliases_input(cfg, training=True):
-            storage, next_storage = next_storage, next_storage + 1
+    # Storages: 0 is the network's input, which exists anyway and is never counted as saved.
+    storage_of = {NETWORK_INPUT: 0}
+    storage_bytes = {0: prod(plan.input_shape) * size * batch_size}
+    requires_grad = {NETWORK_INPUT: False}  # a tensor requires grad once a trained layer made it
+    saved: set[int] = set()
+    layer_saved = [0] * len(plan.layers)
+    peak_activations = 0
+    for step, position in enumerate(order):
+        row = plan.layers[position]
+        layer, cfg, inputs = row.spec.layer, row.spec.cfg, row.spec.inputs
+        in_shapes = [plan.layers_by_name[s].output_shape if s != NETWORK_INPUT else plan.input_shape for s in inputs]
+        out_bytes = prod(row.output_shape) * size * batch_size
+
+        # inference: what is still to be read, and this layer's output, are alive together
+        alive = {storage_of[name] for name, last in last_use.items() if name in storage_of and last >= step}
+        aliased_eval = not layer.merges and layer.output_aliases_input(cfg, training=False)
+        peak_activations = max(
+            peak_activations, sum(storage_bytes[key] for key in alive) + (0 if aliased_eval else out_bytes)
+        )
+
+        # training: which storage the output lives in, and what autograd keeps
+        if not layer.merges and layer.output_aliases_input(cfg, training=True):
+            storage_of[row.name] = storage_of[inputs[0]]
+        else:
+            storage_of[row.name] = len(storage_bytes)
+            storage_bytes[storage_of[row.name]] = out_bytes
+        inputs_need_grad = any(requires_grad[s] for s in inputs)
         trains = row.trainable_params > 0
-        needs = {"input": requires_grad, "params": trains, "any": requires_grad or trains}
-        requires_grad = requires_grad or trains
-        added = 0
-        for item in layer.saved_for_backward(cfg, row.input_shape, row.output_shape):
+        needs = {"input": inputs_need_grad, "params": trains, "any": inputs_need_grad or trains}
+        requires_grad[row.name] = inputs_need_grad or trains
+        for item in layer.saved_for_backward_of(cfg, in_shapes, row.output_shape):
             if not needs[item.needed_for]:
                 continue
             item_bytes = item.elements * _FIXED_BYTES.get(item.dtype, size) * (batch_size if item.per_sample else 1)
             if item.what == "extra":
-                added += item_bytes
+                layer_saved[position] += item_bytes
                 continue
-            key = in_storage if item.what == "input" else storage
+            key = storage_of[inputs[item.position]] if item.what == "input" else storage_of[row.name]
             if key != 0 and key not in saved:
-                saved[key] = item_bytes
-                added += item_bytes
-        layer_saved.append(added)
+                saved.add(key)
+                layer_saved[position] += item_bytes
 
-    # the network's output is held until the loss is computed
-    last_bytes = prod(plan.output_shape) * size * batch_size
-    if storage != 0 and storage not in saved:
-        layer_saved[-1] += last_bytes
+    # the network's outputs are held until the loss is computed
+    for position, row in enumerate(plan.layers):
+        key = storage_of[row.name]
+        if row.name in unread and key != 0 and key not in saved:
+            saved.add(key)
+            layer_saved[position] += storage_bytes[key]
     trainable_bytes = totals.trainable_params * size
     return Memory(
         batch_size=batch_size,

@@ -41,6 +41,8 @@ class LayerSpec:
     trainable: bool
     loc: Loc
     field_locs: dict[str, Loc] = field(default_factory=dict)
+    inputs: tuple[str, ...] = ()  # layer names, or "input" for the network's input
+    inputs_given: bool = False  # written as `inputs:` rather than implied by the order
 
     @property
     def type_name(self) -> str:
@@ -76,6 +78,44 @@ class Spec:
     source: str
     input_loc: Loc
     budget: Budget | None = None
+
+    @property
+    def order(self) -> tuple[int, ...]:
+        """Positions in `layers`, each after the layers it reads."""
+        return dependency_order(self.layers)[0]
+
+    @property
+    def is_graph(self) -> bool:
+        return any(layer.inputs_given for layer in self.layers)
+
+
+def dependency_order(layers: list[LayerSpec]) -> tuple[tuple[int, ...], list[int] | None]:
+    """(positions with every layer after its inputs, None), or ((), the positions on a cycle)."""
+    by_name = {layer.name: position for position, layer in enumerate(layers)}
+    state: dict[int, str] = {}
+    order: list[int] = []
+    for start in range(len(layers)):
+        if start in state:
+            continue
+        # depth-first, iteratively: (position, its inputs still to visit)
+        path = [start]
+        stack = [(start, iter(layers[start].inputs))]
+        state[start] = "visiting"
+        while stack:
+            position, pending = stack[-1]
+            source = next((by_name[n] for n in pending if n in by_name), None)
+            if source is None:
+                stack.pop()
+                path.pop()
+                state[position] = "done"
+                order.append(position)
+            elif state.get(source) == "visiting":
+                return (), path[path.index(source) :] + [source]
+            elif source not in state:
+                state[source] = "visiting"
+                path.append(source)
+                stack.append((source, iter(layers[source].inputs)))
+    return tuple(order), None
 
 
 def load_file(path: str) -> Spec:
@@ -168,7 +208,11 @@ class _Entry:
     raw: dict[str, YNode]  # key as written -> value; "" for a bare main argument
     key_locs: dict[str, Loc]
     loc: Loc
+    inputs_node: YNode | None = None
     field_locs: dict[str, Loc] = field(default_factory=dict)
+
+
+NETWORK_INPUT = "input"  # what `inputs:` calls the network's input
 
 
 class _Parser:
@@ -221,11 +265,22 @@ class _Parser:
             self.error("spec.bad-value", "layers: expected a non-empty list of layers", top["layers"].loc)
         else:
             layers = self.layers(top["layers"].value)
+        if not self.diagnostics:
+            self.check_cycles(layers)
         budget = self.budget(top["budget"]) if "budget" in top else None
         if self.diagnostics:
             raise self.fail()
         description = top["description"].value if "description" in top else None
         return Spec(name, description, input_shape, layers, self.path, self.text, input_loc, budget)
+
+    def check_cycles(self, layers: list[LayerSpec]) -> None:
+        cycle = dependency_order(layers)[1]
+        if cycle:
+            self.error(
+                "graph.cycle",
+                "layers form a cycle, each reading the next: " + " -> ".join(layers[i].name for i in cycle),
+                layers[cycle[0]].loc,
+            )
 
     def budget(self, node: YNode) -> Budget | None:
         from cnncalc.quantity import QuantityError, parse_quantity
@@ -309,6 +364,7 @@ class _Parser:
         counters: dict[str, int] = {}
         seen: dict[str, Loc] = {}
         result = []
+        previous = NETWORK_INPUT
         for p in parsed:
             if p is None:
                 continue
@@ -332,9 +388,46 @@ class _Parser:
                 )
             seen.setdefault(name, p.loc)
             cfg = self.config(name, p)
+            if p.inputs_node is not None:
+                p.field_locs["inputs"] = p.inputs_node.loc
             if cfg is not None:
-                result.append(LayerSpec(p.index, name, p.layer, cfg, p.trainable, p.loc, p.field_locs))
+                inputs = self.inputs(name, p, previous, set(seen) | explicit)
+                result.append(
+                    LayerSpec(
+                        p.index, name, p.layer, cfg, p.trainable, p.loc, p.field_locs, inputs, p.inputs_node is not None
+                    )
+                )
+            previous = name
         return result
+
+    def inputs(self, name: str, p: _Entry, previous: str, known: set[str]) -> tuple[str, ...]:
+        """The layer's inputs: `inputs:` as written, or the layer before it."""
+        label = f"layer {name!r} ({p.layer.type_name})"
+        node = p.inputs_node
+        if node is None:
+            names: tuple[str, ...] = (previous,)
+        else:
+            items = node.value if isinstance(node.value, list) else [node]
+            if not items or not all(isinstance(item.value, str) for item in items):
+                self.error("spec.bad-value", f"{label}: inputs: expected a layer name or a list of them", node.loc)
+                return ()
+            names = tuple(item.value for item in items)
+            for item in items:
+                if item.value != NETWORK_INPUT and item.value not in known:
+                    hint = suggest(item.value, sorted(known | {NETWORK_INPUT}))
+                    self.error(
+                        "graph.unknown-input",
+                        f"{label}: no layer is named {item.value!r}" + (f"; did you mean {hint!r}?" if hint else ""),
+                        item.loc,
+                    )
+        where = node.loc if node is not None else p.loc
+        if p.layer.merges and len(names) < 2:
+            self.error("graph.arity", f"{label}: needs two or more inputs, e.g. inputs: [a, b]", where)
+        elif not p.layer.merges and len(names) != 1:
+            self.error("graph.arity", f"{label}: takes one input, got {len(names)}", where)
+        if node is not None and name in names:
+            self.error("graph.cycle", f"{label}: takes its own output as input", where)
+        return names
 
     def entry(self, index: int, node: YNode) -> _Entry | None:
         """Split one `layers:` entry into its type, name, flags and raw fields."""
@@ -347,7 +440,7 @@ class _Parser:
             return None
         name, name_loc = self.layer_name(index, layer, common, node.loc)
         trainable = self.trainable(index, layer, common)
-        return _Entry(index, layer, name, name_loc, trainable, raw, key_locs, node.loc)
+        return _Entry(index, layer, name, name_loc, trainable, raw, key_locs, node.loc, common.get("inputs"))
 
     def split_entry(self, index: int, node: YNode):
         """(type node, raw fields, their key locations, common keys) for each entry form, or None."""
@@ -414,6 +507,13 @@ class _Parser:
         if "name" not in common:
             return None, entry_loc
         node = common["name"]
+        if node.value == NETWORK_INPUT:
+            self.error(
+                "spec.bad-value",
+                f"layer {index + 1} ({layer.type_name}): the name {NETWORK_INPUT!r} is kept for the network's input",
+                node.loc,
+            )
+            return None, node.loc
         if isinstance(node.value, str) and _NAME_PATTERN.match(node.value):
             return node.value, node.loc
         self.error(

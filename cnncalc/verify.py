@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from cnncalc.engine import Plan
 from cnncalc.export import attribute_names, class_name, to_pytorch
+from cnncalc.spec import NETWORK_INPUT
 
 
 class TorchMissing(Exception):
@@ -44,30 +45,42 @@ def verify(plan: Plan, *, device: str = "meta") -> list[Comparison]:
     cls = class_name(plan.name)
     with torch.device(device):
         model = namespace[cls]().eval()
-    attributes = attribute_names(plan)
-    shapes: dict[str, tuple] = {}
-
-    def recorder(attr):
-        def hook(module, inputs, output):
-            shapes[attr] = tuple(output.shape[1:])
-
-        return hook
-
-    for attr in attributes:
-        getattr(model, attr).register_forward_hook(recorder(attr))
+    attributes = dict(zip((row.name for row in plan.layers), attribute_names(plan)))
     x = torch.zeros((1, *plan.input_shape), device=device)
-    with torch.no_grad(), FlopCounterMode(display=False) as counter:
-        model(x)
-    flops = counter.get_flop_counts()
-    results = []
-    for attr, row in zip(attributes, plan.layers):
-        module = getattr(model, attr)
-        measured = (
-            shapes.get(attr),
-            sum(p.numel() for p in module.parameters()),
-            sum(b.numel() for b in module.buffers()),
-            sum(flops.get(f"{cls}.{attr}", {}).values()) // 2,
+    # Each layer in dependency order, so each is measured alone: modules called as the exported
+    # forward() calls them, merges evaluated from the same expressions it contains.
+    tensors = {NETWORK_INPUT: x}
+    measured: dict[str, tuple] = {}
+    with torch.no_grad():
+        for position in plan.order:
+            row = plan.layers[position]
+            arguments = [tensors[source] for source in row.spec.inputs]
+            with FlopCounterMode(display=False) as counter:
+                if row.spec.layer.merges:
+                    names = [f"inputs[{i}]" for i in range(len(arguments))]
+                    expression = row.spec.layer.torch_forward(row.spec.cfg, names)
+                    out = eval(expression, {"torch": torch, "inputs": arguments})
+                    params = buffers = 0
+                else:
+                    module = getattr(model, attributes[row.name])
+                    out = module(arguments[0])
+                    params = sum(p.numel() for p in module.parameters())
+                    buffers = sum(b.numel() for b in module.buffers())
+            tensors[row.name] = out
+            measured[row.name] = (tuple(out.shape[1:]), params, buffers, counter.get_total_flops() // 2)
+        whole = tuple(model(x).shape[1:])  # and the exported forward() as a whole
+    results = [
+        Comparison(
+            row.name,
+            row.type_name,
+            (tuple(row.output_shape), row.params, row.buffers, row.macs),
+            measured[row.name],
         )
-        planned = (tuple(row.output_shape), row.params, row.buffers, row.macs)
-        results.append(Comparison(row.name, row.type_name, planned, measured))
+        for row in plan.layers
+    ]
+    results.append(
+        Comparison(
+            "forward()", "the whole module", (tuple(plan.output_shape), None, None, None), (whole, None, None, None)
+        )
+    )
     return results

@@ -69,6 +69,7 @@ def test_plan_json_document():
         "index",
         "name",
         "type",
+        "inputs",
         "input_shape",
         "output_shape",
         "params",

@@ -108,7 +108,7 @@ def test_cli_verify_passes():
     require_torch()
     result = runner().invoke(cli, ["verify", str(ROOT / "architectures" / "alexnet.yaml")])
     assert result.exit_code == 0, result.output
-    assert "all 22 layers agree with PyTorch" in result.stdout
+    assert "all 22 layers and forward() agree with PyTorch" in result.stdout
 
 
 def test_cli_verify_reports_a_mismatch(monkeypatch):

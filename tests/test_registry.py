@@ -10,6 +10,7 @@ import re
 import pytest
 import yaml
 from layer_cases import check_layer
+from torch_reference import require_torch
 
 import cnncalc.layers as layers_pkg
 from cnncalc.layers import LAYER_TYPES, REGISTRY, lookup
@@ -18,8 +19,38 @@ from cnncalc.layers.base import Field, LayerType
 EXAMPLE = re.compile(r"^\s*Example: (\[[^\]]*\]) (\{.*\}) -> (\[[^\]]*\]) params=(\d+)\s*$")
 
 
+MERGE_EXAMPLE = re.compile(r"^\s*Example: (\[[^\]]*\]) ([+*]) (\[[^\]]*\]) -> (\[[^\]]*\]) params=0\s*$")
+
+
+def _merge_examples():
+    for cls in LAYER_TYPES:
+        if not cls.merges:
+            continue
+        for line in (text for text in inspect.getdoc(cls).splitlines() if "Example:" in text):
+            match = MERGE_EXAMPLE.match(line)
+            assert match, f"{cls.__name__}: malformed example line {line!r}"
+            first, _, second, out = match.groups()
+            yield pytest.param(
+                cls.type_name, yaml.safe_load(first), yaml.safe_load(second), yaml.safe_load(out), id=cls.__name__
+            )
+
+
+@pytest.mark.parametrize("type_name, first, second, out", list(_merge_examples()))
+def test_merge_docstring_example(type_name, first, second, out):
+    """A merge's `Example:` holds in cnncalc and in torch (add, cat along channels, mul)."""
+    layer = lookup(type_name)
+    cfg = {f.name: f.default for f in layer.fields}
+    assert list(layer.output_shape_of(cfg, [tuple(first), tuple(second)])) == out
+    torch = require_torch()
+    a, b = torch.zeros(1, *first), torch.zeros(1, *second)
+    result = {"add": lambda: a + b, "mul": lambda: a * b, "concat": lambda: torch.cat([a, b], dim=1)}[type_name]()
+    assert list(result.shape[1:]) == out
+
+
 def _examples():
     for cls in LAYER_TYPES:
+        if cls.merges:
+            continue
         for number, line in enumerate(text for text in inspect.getdoc(cls).splitlines() if "Example:" in text):
             match = EXAMPLE.match(line)
             assert match, f"{cls.__name__}: malformed example line {line!r}"
@@ -61,7 +92,7 @@ def test_layer_type_is_well_formed(cls: type[LayerType]):
 def test_every_layer_class_is_registered():
     """A LayerType subclass written in a family module but left out of LAYER_TYPES is a mistake."""
     defined = set()
-    for module_name in ("activation", "conv", "dense", "misc", "norm", "pool", "resample"):
+    for module_name in ("activation", "conv", "dense", "merge", "misc", "norm", "pool", "resample"):
         module = importlib.import_module(f"cnncalc.layers.{module_name}")
         for _, obj in inspect.getmembers(module, inspect.isclass):
             if issubclass(obj, LayerType) and obj is not LayerType and not obj.__name__.startswith("_"):
@@ -81,7 +112,8 @@ def test_doctests(module_name):
 
 @pytest.mark.parametrize("cls", LAYER_TYPES, ids=lambda c: c.type_name)
 def test_every_layer_type_exports_to_pytorch(cls):
-    assert cls.torch_class.startswith("nn.")
+    # a module for most; merges are expressions in forward()
+    assert cls.torch_class.startswith("nn.") or (cls.merges and "torch_forward" in vars(cls))
 
 
 def test_layers_package_exports_registry():

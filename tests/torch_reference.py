@@ -105,6 +105,8 @@ def build_module(type_name: str, cfg: dict, in_shape: tuple):
         return nn.Dropout2d(c["p"], c["inplace"])
     if type_name == "identity":
         return nn.Identity()
+    if type_name == "channel_shuffle":
+        return nn.ChannelShuffle(c["groups"])
     if type_name == "prelu":
         return nn.PReLU(c["num_parameters"], c["init"])
     if type_name == "softmax":

@@ -25,6 +25,7 @@ from cnncalc.layers.activation import (
 from cnncalc.layers.base import LayerType
 from cnncalc.layers.conv import Conv2d, ConvTranspose2d
 from cnncalc.layers.dense import Flatten, Linear
+from cnncalc.layers.merge import Add, ChannelShuffle, Concat, Mul
 from cnncalc.layers.misc import Dropout, Dropout2d, Identity
 from cnncalc.layers.norm import BatchNorm2d, LocalResponseNorm
 from cnncalc.layers.pool import (
@@ -56,6 +57,11 @@ LAYER_TYPES: tuple[type[LayerType], ...] = (
     LocalResponseNorm,
     # resampling
     Upsample,
+    # joining branches and reordering channels
+    Add,
+    Concat,
+    Mul,
+    ChannelShuffle,
     # regularisation and placeholders
     Dropout,
     Dropout2d,

@@ -212,7 +212,7 @@ class Field:
 
 
 # Keys every layer accepts besides its own fields.
-COMMON_KEYS = ("type", "name", "trainable")
+COMMON_KEYS = ("type", "name", "trainable", "inputs")
 
 
 # What a layer's window does to the receptive field, per axis: (kernel, stride, left padding),
@@ -239,6 +239,7 @@ class Saved:
     # Autograd saves a tensor only if a gradient needs it: "input" when the layer's input
     # requires grad, "params" when its parameters are trained, "any" when either holds.
     needed_for: str = "input"
+    position: int = 0  # which input, for layers with several
 
 
 class LayerType:
@@ -258,6 +259,7 @@ class LayerType:
     type_name: ClassVar[str]
     aliases: ClassVar[tuple[str, ...]] = ()
     flattens: ClassVar[bool] = False  # its output feeds a linear layer's in_features as C x H x W
+    merges: ClassVar[bool] = False  # takes two or more inputs (add, concat, mul)
     fields: ClassVar[tuple[Field, ...]] = ()
     main_field: ClassVar[str | None] = None
     input_rank: ClassVar[int | None] = None  # None: any rank
@@ -267,6 +269,16 @@ class LayerType:
 
     def output_shape(self, cfg: dict, shape: Shape) -> Shape:
         raise NotImplementedError
+
+    # Merge layers see all their inputs' shapes; the rest see their one input's.
+    def output_shape_of(self, cfg: dict, shapes: list[Shape]) -> Shape:
+        return self.output_shape(cfg, shapes[0])
+
+    def other_ops_of(self, cfg: dict, shapes: list[Shape], out: Shape) -> int:
+        return self.other_ops(cfg, shapes[0], out)
+
+    def saved_for_backward_of(self, cfg: dict, shapes: list[Shape], out: Shape) -> tuple[Saved, ...]:
+        return self.saved_for_backward(cfg, shapes[0], out)
 
     def resolved_config(self, cfg: dict, shape: Shape) -> dict:
         """`cfg` with what the input decides filled in, e.g. in_channels."""

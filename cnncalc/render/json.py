@@ -42,6 +42,7 @@ def plan_document(plan: Plan, memory: Memory | None = None) -> dict:
                 "index": r.spec.index,
                 "name": r.name,
                 "type": r.type_name,
+                "inputs": list(r.spec.inputs),
                 "input_shape": list(r.input_shape),
                 "output_shape": list(r.output_shape),
                 "params": r.params,

@@ -38,6 +38,7 @@ COLUMNS: dict[str, Column] = {
     "name": Column("Layer", "left", lambda r, i, p, m: r.name, "layer name"),
     "type": Column("Type", "left", lambda r, i, p, m: r.type_name, "layer type"),
     "input": Column("Input shape", "left", lambda r, i, p, m: fmt_shape(r.input_shape), "input shape"),
+    "inputs": Column("Inputs", "left", lambda r, i, p, m: ", ".join(r.spec.inputs), "the layers it reads"),
     "output": Column("Output shape", "left", lambda r, i, p, m: fmt_shape(r.output_shape), "output shape"),
     "params": Column("Params", "right", lambda r, i, p, m: f"{r.params:,}", "parameters"),
     "params_pct": Column(
@@ -83,6 +84,8 @@ def render(plan: Plan, memory: Memory, stream, columns=DEFAULT_COLUMNS, *, colou
     """Print the plan's table and totals to `stream`, in colour only if asked."""
     console = _Console(file=stream, highlight=False, no_color=not colour, force_terminal=colour, soft_wrap=True)
     columns = list(columns)
+    if "inputs" not in columns and any(row.spec.inputs_given for row in plan.layers) and "type" in columns:
+        columns.insert(columns.index("type") + 1, "inputs")  # a graph: show what each layer reads
     if "trainable" not in columns and any(not r.trainable for r in plan.layers):
         columns.append("trainable")
     first = plan.first_linear

@@ -23,12 +23,16 @@ def text(results: list[Comparison], torch_version: str) -> str:
             cells.append(planned if planned == measured else f"{planned} != torch {measured}")
         rows.append((result.name, result.type_name, *cells, "ok" if result.ok else "MISMATCH"))
     lines = aligned(rows, right={3, 4, 5})
-    bad = sum(not r.ok for r in results)
+    layers = [r for r in results if r.name != "forward()"]
+    bad = sum(not r.ok for r in layers)
     if bad:
-        lines += ["", f"{bad} of {len(results)} layers differ from PyTorch"]
+        lines += ["", f"{bad} of {len(layers)} layers differ from PyTorch"]
+    elif not all(r.ok for r in results):
+        lines += ["", "every layer agrees with PyTorch, but the exported forward() gives another output shape"]
     else:
         lines += [
             "",
-            f"all {len(results)} layers agree with PyTorch {torch_version}: shapes, parameters, buffers, MACs",
+            f"all {len(layers)} layers and forward() agree with PyTorch {torch_version}: "
+            "shapes, parameters, buffers, MACs",
         ]
     return "\n".join(lines)

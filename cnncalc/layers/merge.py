@@ -1,0 +1,144 @@
+"""Layers that join branches (add, concat, mul) and that reorder channels (channel_shuffle).
+
+A merge names its inputs with `inputs: [a, b]`; see docs/spec.md. Messages refer to
+input i as `input_ref(i)`, which the engine replaces with the layer's name and shape.
+"""
+
+from __future__ import annotations
+
+from math import prod
+
+from cnncalc.errors import LayerError
+from cnncalc.layers.base import NEUTRAL, Field, Int, LayerType, Saved, Shape
+
+
+def input_ref(position: int) -> str:
+    """A placeholder for input `position`, replaced by "'conv3' [64, 56, 56]" in messages."""
+    return f"\x00{position}\x00"
+
+
+class _Merge(LayerType):
+    merges = True
+
+    def output_shape(self, cfg: dict, shape: Shape) -> Shape:  # pragma: no cover - merges use output_shape_of
+        return self.output_shape_of(cfg, [shape, shape])
+
+    def other_ops_of(self, cfg: dict, shapes: list[Shape], out: Shape) -> int:
+        return prod(out) * (len(shapes) - 1)  # one add or multiply per element per extra input
+
+    def torch_forward(self, cfg: dict, arguments: list[str]) -> str:
+        raise NotImplementedError
+
+
+class Add(_Merge):
+    """Element-wise sum of two or more inputs of the same shape: a residual connection.
+
+    Example: [64, 56, 56] + [64, 56, 56] -> [64, 56, 56] params=0
+    """
+
+    type_name = "add"
+    aliases = ("sum", "residual")
+
+    def output_shape_of(self, cfg: dict, shapes: list[Shape]) -> Shape:
+        for position, shape in enumerate(shapes[1:], start=1):
+            if shape != shapes[0]:
+                raise LayerError(
+                    f"cannot add {input_ref(position)} to {input_ref(0)}: add needs equal shapes "
+                    f"(a projection, e.g. a 1x1 convolution with a stride, can make them match)",
+                    field="inputs",
+                    code="shape.mismatch",
+                )
+        return shapes[0]
+
+    def torch_forward(self, cfg: dict, arguments: list[str]) -> str:
+        return " + ".join(arguments)
+
+
+class Concat(_Merge):
+    """Concatenation along `dim` (default 1, the channels; the batch is 0), as torch.cat.
+
+    Example: [64, 28, 28] + [32, 28, 28] -> [96, 28, 28] params=0
+    """
+
+    type_name = "concat"
+    aliases = ("cat", "concatenate")
+    main_field = "dim"
+    fields = (Field("dim", Int(), 1, aliases=("axis",), doc="axis to join along; the batch is 0"),)
+
+    def output_shape_of(self, cfg: dict, shapes: list[Shape]) -> Shape:
+        rank = len(shapes[0])
+        axis = cfg["dim"] + (rank + 1 if cfg["dim"] < 0 else 0) - 1  # without the batch axis
+        if not 0 <= axis < rank:
+            raise LayerError(f"dim {cfg['dim']} is out of range for {rank + 1}-axis tensors", field="dim")
+        for position, shape in enumerate(shapes[1:], start=1):
+            if len(shape) != rank or any(a != b for i, (a, b) in enumerate(zip(shape, shapes[0])) if i != axis):
+                raise LayerError(
+                    f"cannot concatenate {input_ref(position)} with {input_ref(0)} along dim {cfg['dim']}: "
+                    f"every other axis must match",
+                    field="inputs",
+                    code="shape.mismatch",
+                )
+        return (*shapes[0][:axis], sum(shape[axis] for shape in shapes), *shapes[0][axis + 1 :])
+
+    def other_ops_of(self, cfg: dict, shapes: list[Shape], out: Shape) -> int:
+        return 0  # a copy
+
+    def torch_forward(self, cfg: dict, arguments: list[str]) -> str:
+        return f"torch.cat([{', '.join(arguments)}], dim={cfg['dim']})"
+
+
+class Mul(_Merge):
+    """Element-wise product with broadcasting: a squeeze-and-excitation gate [C, 1, 1] times [C, H, W].
+
+    Example: [64, 56, 56] * [64, 1, 1] -> [64, 56, 56] params=0
+    """
+
+    type_name = "mul"
+    aliases = ("multiply",)
+
+    def output_shape_of(self, cfg: dict, shapes: list[Shape]) -> Shape:
+        out = shapes[0]
+        for position, shape in enumerate(shapes[1:], start=1):
+            width = max(len(out), len(shape))
+            a, b = (1,) * (width - len(out)) + out, (1,) * (width - len(shape)) + shape
+            if any(x != y and 1 not in (x, y) for x, y in zip(a, b)):
+                raise LayerError(
+                    f"cannot multiply {input_ref(0)} by {input_ref(position)}: each axis must match or be 1",
+                    field="inputs",
+                    code="shape.mismatch",
+                )
+            out = tuple(max(x, y) for x, y in zip(a, b))
+        return out
+
+    def saved_for_backward_of(self, cfg: dict, shapes: list[Shape], out: Shape):
+        # each factor's gradient needs the other factor
+        return tuple(Saved("input", prod(shape), position=i) for i, shape in enumerate(shapes))
+
+    def torch_forward(self, cfg: dict, arguments: list[str]) -> str:
+        return " * ".join(arguments)
+
+
+class ChannelShuffle(LayerType):
+    """Interleave the channels of `groups` groups (ShuffleNet), as torch.nn.ChannelShuffle.
+
+    Example: [116, 28, 28] {groups: 2} -> [116, 28, 28] params=0
+    """
+
+    type_name = "channel_shuffle"
+    torch_class = "nn.ChannelShuffle"
+    torch_positional = ("groups",)
+    aliases = ("channelshuffle", "shuffle")
+    main_field = "groups"
+    input_rank = 3
+    fields = (Field("groups", Int(min=1)),)
+
+    def output_shape(self, cfg: dict, shape: Shape) -> Shape:
+        if shape[0] % cfg["groups"]:
+            raise LayerError(f"groups={cfg['groups']} does not divide the {shape[0]:,} input channels", field="groups")
+        return shape
+
+    def other_ops(self, cfg: dict, shape: Shape, out: Shape) -> int:
+        return 0  # a copy
+
+    def receptive_window(self, cfg: dict, shape: Shape):
+        return NEUTRAL
