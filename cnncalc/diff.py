@@ -45,13 +45,24 @@ class PlanDiff:
 
 
 def _same(a: LayerResult, b: LayerResult) -> bool:
-    return (a.type_name, a.output_shape, a.params, a.macs, a.trainable) == (
-        b.type_name,
-        b.output_shape,
-        b.params,
-        b.macs,
-        b.trainable,
-    ) and a.config == b.config
+    return (
+        (a.type_name, a.output_shape, a.params, a.macs, a.trainable)
+        == (
+            b.type_name,
+            b.output_shape,
+            b.params,
+            b.macs,
+            b.trainable,
+        )
+        and a.config == b.config
+        and not rewired(a, b)
+    )
+
+
+def rewired(a: LayerResult, b: LayerResult) -> bool:
+    """Reads other layers, by an `inputs:` written on either side (a layer inserted before a
+    plain sequential layer changes what it reads, but that is the insertion, not this layer)."""
+    return (a.spec.inputs_given or b.spec.inputs_given) and a.spec.inputs != b.spec.inputs
 
 
 def compare(old: Plan, new: Plan) -> PlanDiff:

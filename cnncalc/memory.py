@@ -56,13 +56,11 @@ def estimate(
     )
 
     order = plan.order or tuple(range(len(plan.layers)))
-    sources = {row.name: row.spec.inputs for row in plan.layers}
     last_use = {NETWORK_INPUT: -1}  # step (in `order`) after which a tensor is no longer read
     for step, position in enumerate(order):
         last_use.setdefault(plan.layers[position].name, step)
         for source in plan.layers[position].spec.inputs:
             last_use[source] = step
-    unread = {row.name for row in plan.layers} - {s for inputs in sources.values() for s in inputs}
 
     # Storages: 0 is the network's input, which exists anyway and is never counted as saved.
     storage_of = {NETWORK_INPUT: 0}
@@ -106,12 +104,10 @@ def estimate(
                 saved.add(key)
                 layer_saved[position] += item_bytes
 
-    # the network's outputs are held until the loss is computed
-    for position, row in enumerate(plan.layers):
-        key = storage_of[row.name]
-        if row.name in unread and key != 0 and key not in saved:
-            saved.add(key)
-            layer_saved[position] += storage_bytes[key]
+    # the network's output (its last layer's) is held until the loss is computed
+    key = storage_of[plan.layers[-1].name]
+    if key != 0 and key not in saved:
+        layer_saved[-1] += storage_bytes[key]
     trainable_bytes = totals.trainable_params * size
     return Memory(
         batch_size=batch_size,

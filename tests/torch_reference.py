@@ -235,3 +235,26 @@ def measure_macs(spec: Spec) -> list[int]:
                 x = module(x)
             counts.append(counter.get_total_flops() // 2)
     return counts
+
+
+def measure_saved_bytes_of(model, input_shape, *, batch_size: int = 2) -> int:
+    """measure_saved_bytes for any module, such as one cnncalc exported."""
+    torch = require_torch()
+
+    torch.manual_seed(0)
+    model = model.train()
+    x = torch.randn((batch_size, *input_shape))
+    skip = {t.untyped_storage().data_ptr() for t in [*model.parameters(), *model.buffers(), x]}
+    storages: dict[int, int] = {}
+
+    def pack(tensor):
+        ptr = tensor.untyped_storage().data_ptr()
+        if ptr not in skip:
+            storages[ptr] = tensor.untyped_storage().nbytes()
+        return tensor
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+        y = model(x)
+    if y.untyped_storage().data_ptr() not in skip:
+        storages.setdefault(y.untyped_storage().data_ptr(), y.untyped_storage().nbytes())
+    return sum(storages.values())

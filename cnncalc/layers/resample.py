@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
+from math import prod
 
 from cnncalc.errors import LayerError
-from cnncalc.layers.base import UNDEFINED, Bool, Choice, Field, LayerType, ScalePair, Shape, SizePair
+from cnncalc.layers.base import UNDEFINED, Bool, Choice, Field, LayerType, Saved, ScalePair, Shape, SizePair
 
 
 class Upsample(LayerType):
@@ -55,3 +56,7 @@ class Upsample(LayerType):
 
     def receptive_window(self, cfg: dict, shape: Shape):
         return UNDEFINED
+
+    def saved_for_backward(self, cfg: dict, shape: Shape, out: Shape):
+        # interpolation needs only sizes; "area" is adaptive average pooling, which keeps its input
+        return (Saved("input", prod(shape)),) if cfg["mode"] == "area" else ()
