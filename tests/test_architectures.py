@@ -3,6 +3,10 @@
 Every spec in architectures/ is picked up by the glob; each needs an entry in
 PUBLISHED (its total parameter count, from the paper or torchvision) and in
 FIRST_LINEAR_IN_FEATURES.
+
+A sequential spec is rebuilt layer by layer from torch.nn (torch_reference.run_torch); a graph
+spec (one that names `inputs:`) cannot be a torch.nn.Sequential, so it is checked through
+cnncalc's exported module with cnncalc.verify, which runs each layer, merges included, in torch.
 """
 
 from __future__ import annotations
@@ -11,11 +15,13 @@ from functools import cache
 from pathlib import Path
 
 import pytest
-from torch_reference import run_torch
+from torch_reference import require_torch, run_torch
 
 from cnncalc.engine import plan
+from cnncalc.export import class_name, to_pytorch
 from cnncalc.render.json import plan_document
 from cnncalc.spec import load_file
+from cnncalc.verify import verify
 
 ARCH_DIR = Path(__file__).resolve().parent.parent / "architectures"
 SPECS = sorted(ARCH_DIR.glob("*.yaml"))
@@ -32,6 +38,7 @@ PUBLISHED = {
     "vgg19": 143_667_240,
     "dogs_cats": 813_217,
     "seed_50x50": 1_199_426,
+    "resnet18": 11_689_512,  # torchvision num_params
 }
 
 # in_features of the first linear layer: what the flatten before it produces.
@@ -45,6 +52,7 @@ FIRST_LINEAR_IN_FEATURES = {
     "vgg19": 25_088,
     "dogs_cats": 6_272,  # 32 x 14 x 14
     "seed_50x50": 9_216,  # 64 x 12 x 12
+    "resnet18": 512,  # 512 x 1 x 1, after the adaptive average pool
 }
 
 
@@ -60,6 +68,24 @@ def _measured(stem: str):
     measured, failure = run_torch(spec)
     assert failure is None, f"torch refused layer {spec.layers[failure[0]].name!r}: {failure[1]}"
     return measured
+
+
+@cache
+def _verified(stem: str):
+    """verify()'s comparisons for a graph spec: each layer, then the whole forward()."""
+    require_torch()
+    _, result = _planned(stem)
+    return verify(result, device="cpu")
+
+
+@cache
+def _exported(stem: str):
+    """A graph spec's exported torch module, built on the CPU."""
+    require_torch()
+    _, result = _planned(stem)
+    namespace: dict = {"__name__": "exported"}
+    exec(compile(to_pytorch(result), f"{stem}.py", "exec"), namespace)
+    return namespace[class_name(result.name)]()
 
 
 def test_architectures_found():
@@ -87,7 +113,14 @@ def test_total_params_match_published(stem):
 
 @pytest.mark.parametrize("stem", STEMS)
 def test_every_layer_matches_torch(stem):
-    _, result = _planned(stem)
+    spec, result = _planned(stem)
+    if spec.is_graph:
+        comparisons = _verified(stem)
+        # every layer once, in the plan's order, then the exported forward() as a whole
+        assert [c.name for c in comparisons] == [layer.name for layer in result.layers] + ["forward()"]
+        wrong = [c for c in comparisons if not c.ok]
+        assert not wrong, f"{stem}: cnncalc (shape, params, buffers, MACs) != torch: {wrong}"
+        return
     measured = _measured(stem)
     assert len(measured) == len(result.layers)
     for layer, torch_layer in zip(result.layers, measured):
@@ -98,12 +131,23 @@ def test_every_layer_matches_torch(stem):
 
 @pytest.mark.parametrize("stem", STEMS)
 def test_json_totals_match_torch(stem):
-    _, result = _planned(stem)
-    measured = _measured(stem)
+    spec, result = _planned(stem)
     totals = plan_document(result)["totals"]
+    counts = ("params", "trainable_params", "non_trainable_params", "buffers")
+    if spec.is_graph:
+        model = _exported(stem)
+        params = sum(p.numel() for p in model.parameters())
+        trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+        assert {key: totals[key] for key in counts} == {
+            "params": params,
+            "trainable_params": trainable,
+            "non_trainable_params": params - trainable,
+            "buffers": sum(b.numel() for b in model.buffers()),
+        }
+        return
+    measured = _measured(stem)
     params = sum(m.params for m in measured)
     trainable = sum(m.trainable_params for m in measured)
-    counts = ("params", "trainable_params", "non_trainable_params", "buffers")
     assert {key: totals[key] for key in counts} == {
         "params": params,
         "trainable_params": trainable,

@@ -1,5 +1,8 @@
 """The cost model against PyTorch: MACs (torch.utils.flop_counter), saved activations
-(autograd's saved-tensor hooks) and receptive fields (gradients of one output pixel)."""
+(autograd's saved-tensor hooks) and receptive fields (gradients of one output pixel).
+
+Sequential specs are rebuilt as a torch.nn.Sequential (torch_reference.build_sequential); graph
+specs, which name `inputs:`, run as cnncalc's exported module instead, the one verify() measures."""
 
 from __future__ import annotations
 
@@ -7,38 +10,71 @@ from pathlib import Path
 
 import pytest
 from random_specs import generate
-from torch_reference import build_sequential, measure_macs, measure_saved_bytes, require_torch
+from torch_reference import (
+    build_sequential,
+    measure_macs,
+    measure_saved_bytes,
+    measure_saved_bytes_of,
+    require_torch,
+)
 
 from cnncalc.engine import plan
 from cnncalc.errors import SpecError
+from cnncalc.export import attribute_names, class_name, to_pytorch
 from cnncalc.memory import estimate
-from cnncalc.spec import load_file, parse
+from cnncalc.spec import NETWORK_INPUT, load_file, parse
+from cnncalc.verify import verify
 
 ARCHITECTURES = sorted((Path(__file__).resolve().parent.parent / "architectures").glob("*.yaml"))
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
 
+def _exported(planned):
+    """cnncalc's exported module for a plan, built on the CPU."""
+    require_torch()
+    namespace: dict = {"__name__": "exported"}
+    exec(compile(to_pytorch(planned), "exported.py", "exec"), namespace)
+    return namespace[class_name(planned.name)]()
+
+
 @pytest.mark.parametrize("path", ARCHITECTURES, ids=lambda p: p.stem)
 def test_architecture_macs_equal_torch_flop_counter(path):
     spec = load_file(str(path))
-    assert [row.macs for row in plan(spec).layers] == measure_macs(spec)
+    result = plan(spec)
+    if spec.is_graph:
+        require_torch()
+        comparisons = verify(result, device="cpu")[:-1]  # the last is the whole forward()
+        assert [c.name for c in comparisons] == [row.name for row in result.layers]
+        measured = [c.measured[3] for c in comparisons]  # (shape, params, buffers, MACs)
+    else:
+        measured = measure_macs(spec)
+    assert [row.macs for row in result.layers] == measured
 
 
 @pytest.mark.parametrize("path", ARCHITECTURES, ids=lambda p: p.stem)
 def test_architecture_saved_activations_match_autograd(path):
     spec = load_file(str(path))
-    estimated = estimate(plan(spec), batch_size=2).saved_activations_bytes
-    measured = measure_saved_bytes(spec, batch_size=2)
+    result = plan(spec)
+    estimated = estimate(result, batch_size=2).saved_activations_bytes
+    if spec.is_graph:
+        measured = measure_saved_bytes_of(_exported(result), spec.input_shape, batch_size=2)
+    else:
+        measured = measure_saved_bytes(spec, batch_size=2)
     assert abs(estimated - measured) <= 0.01 * measured, (estimated, measured)
 
 
 @pytest.mark.parametrize(
     "stem, macs",
-    [("alexnet", 714_188_480), ("vgg16", 15_470_264_320), ("vgg16_bn", 15_470_264_320)],
+    [
+        ("alexnet", 714_188_480),
+        ("vgg16", 15_470_264_320),
+        ("vgg16_bn", 15_470_264_320),
+        ("resnet18", 1_814_073_344),
+    ],
 )
 def test_published_gmacs(stem, macs):
-    # torchvision's "GFLOPS" column is really GMACs: 0.714, 15.47
+    # torchvision's "GFLOPS" column is really GMACs: 0.714, 15.47, 1.814
     totals = plan(load_file(f"architectures/{stem}.yaml")).totals
     assert (totals.macs, totals.flops) == (macs, 2 * macs)
 
@@ -49,6 +85,9 @@ def test_published_gmacs(stem, macs):
         ("vgg16", "pool5", 212, 32, 90),
         ("alexnet", "pool5", 195, 32, 66),
         ("lenet5", "pool2", 16, 4, 0),
+        # semantics.md §6: r = 435. Every conv and pool is centred (padding (k - 1) / 2), so
+        # the padding is (435 - 1) / 2 = 217; ResNet-50's 427 / 32 / 213 has the same centring.
+        ("resnet18", "layer4_1_relu_2", 435, 32, 217),
     ],
 )
 def test_published_receptive_fields(stem, layer, size, stride, padding):
@@ -75,33 +114,71 @@ def test_dilated_stack_receptive_fields():
     assert [row.receptive_field.size[0] for row in rows] == [3, 7, 15]
 
 
-def _probe_model(spec, upto: int):
-    """The first `upto` layers with positive weights and max pools swapped for average pools,
-    so every input pixel in a receptive field gets a positive gradient."""
+def _probe_module(module):
+    """`module` with positive weights, or its average-pool or identity twin, so every input pixel
+    in a receptive field gets a positive gradient; None if it has no such twin."""
     torch = require_torch()
     nn = torch.nn
-    layers = []
-    for module in list(build_sequential(spec))[:upto]:
-        if isinstance(module, nn.MaxPool2d):
-            if module.dilation not in (1, (1, 1)):
+    if isinstance(module, nn.MaxPool2d):
+        if module.dilation not in (1, (1, 1)):
+            return None
+        module = nn.AvgPool2d(module.kernel_size, module.stride, module.padding, module.ceil_mode)
+    if isinstance(module, nn.Conv2d):
+        # reflect, replicate and circular padding fold the window's overhang back onto
+        # real pixels; the window itself is the same as with zeros
+        module.padding_mode = "zeros"
+    if isinstance(module, nn.AdaptiveMaxPool2d):
+        module = nn.AdaptiveAvgPool2d(module.output_size)
+    if isinstance(module, (nn.LocalResponseNorm, nn.BatchNorm2d, nn.Softmax, nn.LogSoftmax)):
+        # neutral for receptive fields by convention: LRN mixes channels only, batch
+        # statistics are not a spatial window, and a softmax over channels sums to one
+        # (a spatial softmax already ends the field in cnncalc, so it never gets here)
+        module = nn.Identity()
+    for name, param in module.named_parameters():
+        with torch.no_grad():
+            param.fill_(0.01 if name == "weight" else 0.0)
+    return module
+
+
+def _probe_model(spec, upto: int):
+    """The first `upto` layers, each swapped for its _probe_module twin."""
+    torch = require_torch()
+    layers = [_probe_module(module) for module in list(build_sequential(spec))[:upto]]
+    if None in layers:
+        return None
+    return torch.nn.Sequential(*layers).eval()
+
+
+def _probe_graph(planned, last: int):
+    """A function from the input to layer `last`'s output, through the exported module's layers
+    swapped for their _probe_module twins, merges evaluated as its forward() writes them."""
+    torch = require_torch()
+    model = _exported(planned)
+    attributes = dict(zip((row.name for row in planned.layers), attribute_names(planned)))
+    for row in planned.layers:
+        if not row.spec.layer.merges:
+            probe = _probe_module(getattr(model, attributes[row.name]))
+            if probe is None:
                 return None
-            module = nn.AvgPool2d(module.kernel_size, module.stride, module.padding, module.ceil_mode)
-        if isinstance(module, nn.Conv2d):
-            # reflect, replicate and circular padding fold the window's overhang back onto
-            # real pixels; the window itself is the same as with zeros
-            module.padding_mode = "zeros"
-        if isinstance(module, nn.AdaptiveMaxPool2d):
-            module = nn.AdaptiveAvgPool2d(module.output_size)
-        if isinstance(module, (nn.LocalResponseNorm, nn.BatchNorm2d, nn.Softmax, nn.LogSoftmax)):
-            # neutral for receptive fields by convention: LRN mixes channels only, batch
-            # statistics are not a spatial window, and a softmax over channels sums to one
-            # (a spatial softmax already ends the field in cnncalc, so it never gets here)
-            module = nn.Identity()
-        for name, param in module.named_parameters():
-            with torch.no_grad():
-                param.fill_(0.01 if name == "weight" else 0.0)
-        layers.append(module)
-    return nn.Sequential(*layers).eval()
+            setattr(model, attributes[row.name], probe)
+    model.eval()
+
+    def run(x):
+        tensors = {NETWORK_INPUT: x}
+        for position in planned.order:
+            row = planned.layers[position]
+            arguments = [tensors[source] for source in row.spec.inputs]
+            if row.spec.layer.merges:
+                names = [f"inputs[{i}]" for i in range(len(arguments))]
+                expression = row.spec.layer.torch_forward(row.spec.cfg, names)
+                tensors[row.name] = eval(expression, {"torch": torch, "inputs": arguments})
+            else:
+                tensors[row.name] = getattr(model, attributes[row.name])(arguments[0])
+            if position == last:
+                return tensors[row.name]
+        raise AssertionError(f"layer {last} never ran")
+
+    return run
 
 
 def _extent(mask):
@@ -133,14 +210,15 @@ def _expected_extents(field, position, input_shape):
     return extents
 
 
-def check_field_by_gradients(spec, rows, last, *, exact=True):
+def check_field_by_gradients(spec, rows, last, *, exact=True, planned=None):
     """The input pixels an output pixel depends on lie in its receptive field, and fill it.
 
     `exact=False` checks only that they lie inside: when a layer's floor division
     leaves the input's last rows unused and a later layer pads over them, the
     recurrences (like the Distill article's) count rows that nothing reads.
+    A graph spec needs its `planned` plan, to run through the exported module.
     """
-    model = _probe_model(spec, last + 1)
+    model = _probe_graph(planned, last) if spec.is_graph else _probe_model(spec, last + 1)
     if model is None:
         pytest.skip("a dilated max pool has no average-pool twin to probe with")
     for where in ("first", "middle", "last"):
@@ -158,9 +236,10 @@ def check_field_by_gradients(spec, rows, last, *, exact=True):
 @pytest.mark.parametrize("path", ARCHITECTURES, ids=lambda p: p.stem)
 def test_architecture_receptive_fields_match_gradients(path):
     spec = load_file(str(path))
-    rows = plan(spec).layers
+    planned = plan(spec)
+    rows = planned.layers
     last = max(i for i, row in enumerate(rows) if row.receptive_field is not None)
-    check_field_by_gradients(spec, rows, last)
+    check_field_by_gradients(spec, rows, last, planned=planned)
 
 
 VALID_RANDOM = [case for case in (generate(seed) for seed in range(400)) if case.fault_index is None]

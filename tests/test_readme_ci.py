@@ -44,7 +44,7 @@ def test_github_actions_recipe(monkeypatch):
     assert len(commands) == 2
     status, out = _run(commands[0], monkeypatch)
     assert status == 0
-    assert out.startswith("cnncalc: 27 budgets checked in 9 files, 0 exceeded")
+    assert out.startswith("cnncalc: 30 budgets checked in 10 files, 0 exceeded")
     if (
         shutil.which("git")
         and subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True).returncode == 0
@@ -60,7 +60,7 @@ def test_gitlab_recipe(monkeypatch):
     status, out = _run(command, monkeypatch)
     assert status == 0
     root = ET.fromstring(out.split("\n", 1)[1])
-    assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("27", "0", "0")
+    assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("30", "0", "0")
 
 
 def test_pre_commit_recipe_names_the_hook():
