@@ -193,32 +193,14 @@ def build_sequential(spec: Spec):
 
 
 def measure_saved_bytes(spec: Spec, *, batch_size: int = 2, dtype=None) -> int:
-    """Bytes autograd keeps between forward and backward, measured as semantics.md §10 says.
-
-    Train mode on the CPU; each saved storage counted once; parameters, buffers
-    and the input skipped; the output added if no layer saved it.
-    """
+    """Bytes autograd keeps between forward and backward for the spec built layer by layer."""
     torch = require_torch()
 
     torch.manual_seed(0)
-    model = build_sequential(spec).train()
-    if dtype is not None:
-        model = model.to(dtype)
-    x = torch.randn((batch_size, *spec.input_shape), dtype=dtype or torch.float32)
-    skip = {t.untyped_storage().data_ptr() for t in [*model.parameters(), *model.buffers(), x]}
-    storages: dict[int, int] = {}
-
-    def pack(tensor):
-        ptr = tensor.untyped_storage().data_ptr()
-        if ptr not in skip:
-            storages[ptr] = tensor.untyped_storage().nbytes()
-        return tensor
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
-        y = model(x)
-    if y.untyped_storage().data_ptr() not in skip:  # an output that is a view of the input is not new
-        storages.setdefault(y.untyped_storage().data_ptr(), y.untyped_storage().nbytes())
-    return sum(storages.values())
+    model = build_sequential(spec)
+    return measure_saved_bytes_of(
+        model.to(dtype) if dtype else model, spec.input_shape, batch_size=batch_size, dtype=dtype
+    )
 
 
 def measure_macs(spec: Spec) -> list[int]:
@@ -237,13 +219,18 @@ def measure_macs(spec: Spec) -> list[int]:
     return counts
 
 
-def measure_saved_bytes_of(model, input_shape, *, batch_size: int = 2) -> int:
-    """measure_saved_bytes for any module, such as one cnncalc exported."""
+def measure_saved_bytes_of(model, input_shape, *, batch_size: int = 2, dtype=None) -> int:
+    """Bytes autograd keeps between forward and backward, for any module (such as an export).
+
+    Train mode on the CPU, under saved_tensors_hooks; each saved storage counted once;
+    parameters, buffers and the input skipped; the output added if no layer saved it
+    (unless it is a view of the input).
+    """
     torch = require_torch()
 
     torch.manual_seed(0)
     model = model.train()
-    x = torch.randn((batch_size, *input_shape))
+    x = torch.randn((batch_size, *input_shape), dtype=dtype or torch.float32)
     skip = {t.untyped_storage().data_ptr() for t in [*model.parameters(), *model.buffers(), x]}
     storages: dict[int, int] = {}
 
