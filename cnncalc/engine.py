@@ -112,6 +112,7 @@ class Plan:
     totals: Totals
     first_linear: FirstLinear | None
     order: tuple[int, ...] = ()  # positions in `layers`, each after its inputs
+    warnings: tuple[Diagnostic, ...] = ()  # valid, but worth a look: pixels never read, ...
 
     @property
     def layers_by_name(self) -> dict[str, LayerResult]:
@@ -129,6 +130,7 @@ def plan(spec: Spec) -> Plan:
     # for a tensor that is a flatten's output (perhaps through shape-neutral layers): what was flattened
     flattened: dict[str, tuple[Shape, str] | None] = {NETWORK_INPUT: None}
     rows: dict[int, LayerResult] = {}
+    warnings: list[Diagnostic] = []
     for position in spec.order:
         layer_spec = spec.layers[position]
         layer, cfg, name = layer_spec.layer, layer_spec.cfg, layer_spec.name
@@ -158,6 +160,15 @@ def plan(spec: Spec) -> Plan:
                 message += f"; the input is channels first, [C, H, W]: did you mean [{w}, {c}, {h}]?"
             raise SpecError([Diagnostic(exc.code, message, layer_spec.loc_of(exc.field))], spec.source) from None
         shapes[name], fields[name] = out, field
+        for field_name, note in layer.notes(cfg, shape, out) if not layer.merges else ():
+            warnings.append(
+                Diagnostic(
+                    "note.layer",
+                    f"layer {name!r} ({layer_spec.type_name}): {note}",
+                    layer_spec.loc_of(field_name),
+                    "warning",
+                )
+            )
         if layer.flattens and len(out) == 1 and len(shape) > 1:
             flattened[name] = (shape, name)
         elif not layer.merges and out == shape:
@@ -184,7 +195,37 @@ def plan(spec: Spec) -> Plan:
         sum(r.macs for r in results),
         sum(r.other_ops for r in results),
     )
-    return Plan(spec.name, spec.description, spec.input_shape, results, totals, first_linear, spec.order)
+    warnings += _in_place_hazards(spec)
+    warnings.sort(key=lambda d: (d.loc.line, d.loc.column))
+    return Plan(
+        spec.name, spec.description, spec.input_shape, results, totals, first_linear, spec.order, tuple(warnings)
+    )
+
+
+def _in_place_hazards(spec: Spec) -> list[Diagnostic]:
+    """An in-place layer overwrites its input: any other layer reading that input sees the new values."""
+    readers: dict[str, list[str]] = {}
+    for layer_spec in spec.layers:
+        for source in layer_spec.inputs:
+            readers.setdefault(source, []).append(layer_spec.name)
+    found = []
+    for layer_spec in spec.layers:
+        if not layer_spec.cfg.get("inplace"):
+            continue
+        source = layer_spec.inputs[0]
+        others = [name for name in readers.get(source, []) if name != layer_spec.name]
+        if others:
+            found.append(
+                Diagnostic(
+                    "note.in-place",
+                    f"layer {layer_spec.name!r} ({layer_spec.type_name}) works in place on {source!r}, which "
+                    f"{', '.join(repr(o) for o in others)} also read{'s' if len(others) == 1 else ''}: "
+                    f"they see the overwritten values (set inplace: false)",
+                    layer_spec.loc_of("inplace"),
+                    "warning",
+                )
+            )
+    return found
 
 
 def _joined_field(fields: list[ReceptiveField | None]) -> ReceptiveField | None:

@@ -103,7 +103,14 @@ def test_every_layer_class_is_registered():
 
 @pytest.mark.parametrize(
     "module_name",
-    ["cnncalc.layers.conv", "cnncalc.layers.pool", "cnncalc.quantity", "cnncalc.render.units", "cnncalc.render.text"],
+    [
+        "cnncalc.layers.conv",
+        "cnncalc.layers.pool",
+        "cnncalc.quantity",
+        "cnncalc.render.units",
+        "cnncalc.render.text",
+        "cnncalc.layers.base",
+    ],
 )
 def test_doctests(module_name):
     result = doctest.testmod(importlib.import_module(module_name))

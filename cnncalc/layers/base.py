@@ -301,6 +301,10 @@ class LayerType:
         """Multiply-accumulates per sample: convolutions and matrix products only, bias excluded."""
         return 0
 
+    def notes(self, cfg: dict, shape: Shape, out: Shape) -> list[tuple[str | None, str]]:
+        """Things worth knowing about a valid layer, as (field, message): pixels never read, ..."""
+        return []
+
     def other_ops(self, cfg: dict, shape: Shape, out: Shape) -> int:
         """Element-wise work per sample (activations, normalisation, pooling, bias adds)."""
         return prod(out)
@@ -356,6 +360,29 @@ def check_inferred(cfg: dict, field_name: str, actual: int, what: str) -> None:
             field=field_name,
             code="shape.mismatch",
         )
+
+
+def unread_note(axes: list[tuple[str, int, int, int, int, int, int]]) -> str | None:
+    """A note when the last windows stop short of the input's end, so its last pixels are never read.
+
+    Each axis is (name, size, pad before, pad after, dilated kernel, stride, output size).
+
+    >>> unread_note([("height", 56, 0, 0, 1, 2, 28), ("width", 56, 0, 0, 1, 2, 28)])
+    'the last input row and column are never read: (56 + 0 - 1) / 2 is not whole'
+    """
+    parts, reasons = [], []
+    for axis, size, before, after, window, stride, out in axes:
+        unread = size + before - ((out - 1) * stride + window)  # real pixels past the last window
+        if unread > 0:
+            noun = "row" if axis == "height" else "column"
+            parts.append(noun if unread == 1 else f"{unread} {noun}s")
+            reason = f"({size} + {before + after} - {window}) / {stride} is not whole"
+            if reason not in reasons:
+                reasons.append(reason)
+    if not parts:
+        return None
+    verb = "is" if parts == ["row"] or parts == ["column"] else "are"
+    return f"the last input {' and '.join(parts)} {verb} never read: {'; '.join(reasons)}"
 
 
 def fmt_shape(shape: Shape) -> str:

@@ -17,6 +17,7 @@ from cnncalc.layers.base import (
     Saved,
     Shape,
     check_inferred,
+    unread_note,
 )
 
 _AXES = ("height", "width")
@@ -125,6 +126,24 @@ class Conv2d(LayerType):
         kh, kw = cfg["kernel_size"]
         weights = cfg["out_channels"] * (shape[0] // cfg["groups"]) * kh * kw
         return weights + (cfg["out_channels"] if cfg["bias"] else 0)
+
+    def notes(self, cfg: dict, shape: Shape, out: Shape) -> list[tuple[str | None, str]]:
+        pads = self.padding_amounts(cfg)
+        axes = [
+            (axis, size, before, after, d * (k - 1) + 1, s, n)
+            for axis, size, k, s, d, (before, after), n in zip(
+                _AXES, shape[1:], cfg["kernel_size"], cfg["stride"], cfg["dilation"], pads, out[1:]
+            )
+        ]
+        found = [("stride", note)] if (note := unread_note(axes)) else []
+        uneven = [
+            f"{before} before and {after} after along {axis}"
+            for axis, (before, after) in zip(_AXES, pads)
+            if before != after
+        ]
+        if uneven:
+            found.append(("padding", f"padding 'same' pads {'; '.join(uneven)}, as PyTorch does"))
+        return found
 
     def macs(self, cfg: dict, shape: Shape, out: Shape) -> int:
         # every output value is a dot product over (in_channels / groups) * kh * kw inputs

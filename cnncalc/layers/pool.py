@@ -5,7 +5,7 @@ from __future__ import annotations
 from math import gcd, prod
 
 from cnncalc.errors import LayerError
-from cnncalc.layers.base import UNDEFINED, Bool, Field, Int, LayerType, PairOf, Saved, Shape, SizePair
+from cnncalc.layers.base import UNDEFINED, Bool, Field, Int, LayerType, PairOf, Saved, Shape, SizePair, unread_note
 
 _AXES = ("height", "width")
 
@@ -38,6 +38,19 @@ class _WindowPool2d(LayerType):
     def other_ops(self, cfg: dict, shape: Shape, out: Shape) -> int:
         kh, kw = cfg["kernel_size"]
         return prod(out) * kh * kw  # one comparison or addition per window element
+
+    def notes(self, cfg: dict, shape: Shape, out: Shape) -> list[tuple[str | None, str]]:
+        stride = cfg["stride"] or cfg["kernel_size"]
+        axes = [
+            (axis, size, p, p, d * (k - 1) + 1, s, n)
+            for axis, size, k, s, p, d, n in zip(
+                _AXES, shape[1:], cfg["kernel_size"], stride, cfg["padding"], cfg.get("dilation", (1, 1)), out[1:]
+            )
+        ]
+        note = unread_note(axes)
+        if note is None:
+            return []
+        return [("kernel_size", note + ("" if cfg["ceil_mode"] else "; ceil_mode: true would read them"))]
 
     def receptive_window(self, cfg: dict, shape: Shape):
         stride = cfg["stride"] or cfg["kernel_size"]

@@ -67,6 +67,7 @@ def plan_document(plan: Plan, memory: Memory | None = None) -> dict:
             "flops": plan.totals.flops,
             "other_ops": plan.totals.other_ops,
         },
+        "warnings": [d.to_dict() for d in plan.warnings],
         "memory": {
             "batch_size": memory.batch_size,
             "dtype": memory.dtype,

@@ -158,3 +158,7 @@ def render(plan: Plan, memory: Memory, stream, columns=DEFAULT_COLUMNS, *, colou
         note.append(f", in_features = {first.derivation()}")
         console.print(note)
     console.print(f"Output shape: {fmt_shape(plan.output_shape)}")
+    if plan.warnings:
+        console.print()
+        for warning in plan.warnings:
+            console.print(Text(f"{warning.loc}: note: {warning.message}"))
