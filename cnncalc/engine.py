@@ -145,7 +145,9 @@ def plan(spec: Spec) -> Plan:
             buffers = layer.buffers(cfg, shape, out)
             macs = layer.macs(cfg, shape, out)
             other_ops = layer.other_ops_of(cfg, in_shapes, out)
-            if layer.merges:
+            if layer.merges and layer.type_name == "concat" and len(out) == 3 and cfg["dim"] % 4 != 1:
+                field = None  # joined along a spatial axis: a pixel's neighbours come from another tensor
+            elif layer.merges:
                 field = _joined_field([fields[source] for source in layer_spec.inputs])
             else:
                 field = fields[layer_spec.inputs[0]]

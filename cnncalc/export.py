@@ -39,7 +39,7 @@ def class_name(name: str) -> str:
 
 def attribute_names(plan: Plan) -> list[str]:
     """A Python attribute per layer: its spec name where that is a valid, free identifier."""
-    taken: set[str] = {"x", "torch", "nn"}  # forward's input and the module's imports
+    taken: set[str] = {"x", "out", "self", "torch", "nn"}  # forward's own names and the imports
     names = []
     for row in plan.layers:
         base = row.name.replace("-", "_")

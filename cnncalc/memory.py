@@ -44,6 +44,49 @@ class Memory:
         )
 
 
+def _inference_peak(plan: Plan, order, shapes: dict, element_bytes: int) -> int:
+    """The most activation bytes alive at once in an inference pass that frees each tensor after
+    its last reader: layer by layer, what is still to be read plus the new output."""
+    from collections import defaultdict
+
+    last_use = {NETWORK_INPUT: -1}
+    for step, position in enumerate(order):
+        row = plan.layers[position]
+        last_use[row.name] = step
+        for source in row.spec.inputs:
+            last_use[source] = step
+    last_use[plan.layers[-1].name] = len(order)  # the network's output is returned
+    expiring = defaultdict(list)
+    for name, step in last_use.items():
+        expiring[step].append(name)
+
+    storage_of = {NETWORK_INPUT: 0}
+    storage_bytes = {0: prod(plan.input_shape) * element_bytes}
+    references = {0: 1}
+    live = peak = storage_bytes[0]
+    for step, position in enumerate(order):
+        row = plan.layers[position]
+        layer, inputs = row.spec.layer, row.spec.inputs
+        out_bytes = prod(row.output_shape) * element_bytes
+        if not layer.merges and layer.output_aliases_input(row.spec.cfg, training=False):
+            key = storage_of[inputs[0]]  # a view, or in place: no new memory
+        else:
+            key = len(storage_bytes)
+            storage_bytes[key] = out_bytes
+            live += out_bytes
+        storage_of[row.name] = key
+        references[key] = references.get(key, 0) + 1
+        # `a + b + c` makes a temporary for each extra operand
+        temporaries = out_bytes * max(0, len(inputs) - 2) if layer.merges else 0
+        peak = max(peak, live + temporaries)
+        for name in expiring[step]:
+            key = storage_of[name]
+            references[key] -= 1
+            if references[key] == 0:
+                live -= storage_bytes[key]
+    return peak
+
+
 def estimate(
     plan: Plan, *, batch_size: int = 1, dtype: str = DEFAULT_DTYPE, optimizer: str = DEFAULT_OPTIMIZER
 ) -> Memory:
@@ -56,11 +99,8 @@ def estimate(
     )
 
     order = plan.order or tuple(range(len(plan.layers)))
-    last_use = {NETWORK_INPUT: -1}  # step (in `order`) after which a tensor is no longer read
-    for step, position in enumerate(order):
-        last_use.setdefault(plan.layers[position].name, step)
-        for source in plan.layers[position].spec.inputs:
-            last_use[source] = step
+    shapes = {NETWORK_INPUT: plan.input_shape, **{row.name: row.output_shape for row in plan.layers}}
+    peak_activations = _inference_peak(plan, order, shapes, size * batch_size)
 
     # Storages: 0 is the network's input, which exists anyway and is never counted as saved.
     storage_of = {NETWORK_INPUT: 0}
@@ -68,19 +108,11 @@ def estimate(
     requires_grad = {NETWORK_INPUT: False}  # a tensor requires grad once a trained layer made it
     saved: set[int] = set()
     layer_saved = [0] * len(plan.layers)
-    peak_activations = 0
-    for step, position in enumerate(order):
+    for position in order:
         row = plan.layers[position]
         layer, cfg, inputs = row.spec.layer, row.spec.cfg, row.spec.inputs
-        in_shapes = [plan.layers_by_name[s].output_shape if s != NETWORK_INPUT else plan.input_shape for s in inputs]
+        in_shapes = [shapes[source] for source in inputs]
         out_bytes = prod(row.output_shape) * size * batch_size
-
-        # inference: what is still to be read, and this layer's output, are alive together
-        alive = {storage_of[name] for name, last in last_use.items() if name in storage_of and last >= step}
-        aliased_eval = not layer.merges and layer.output_aliases_input(cfg, training=False)
-        peak_activations = max(
-            peak_activations, sum(storage_bytes[key] for key in alive) + (0 if aliased_eval else out_bytes)
-        )
 
         # training: which storage the output lives in, and what autograd keeps
         if not layer.merges and layer.output_aliases_input(cfg, training=True):
@@ -93,7 +125,10 @@ def estimate(
         needs = {"input": inputs_need_grad, "params": trains, "any": inputs_need_grad or trains}
         requires_grad[row.name] = inputs_need_grad or trains
         for item in layer.saved_for_backward_of(cfg, in_shapes, row.output_shape):
-            if not needs[item.needed_for]:
+            if item.needed_for == "other":
+                if not any(requires_grad[s] for i, s in enumerate(inputs) if i != item.position):
+                    continue
+            elif not needs[item.needed_for]:
                 continue
             item_bytes = item.elements * _FIXED_BYTES.get(item.dtype, size) * (batch_size if item.per_sample else 1)
             if item.what == "extra":

@@ -237,7 +237,8 @@ class Saved:
     dtype: str | None = None
     per_sample: bool = True  # False for per-channel statistics, whatever the batch size
     # Autograd saves a tensor only if a gradient needs it: "input" when the layer's input
-    # requires grad, "params" when its parameters are trained, "any" when either holds.
+    # requires grad, "params" when its parameters are trained, "any" when either holds,
+    # "other" when another input (than `position`) requires grad.
     needed_for: str = "input"
     position: int = 0  # which input, for layers with several
 

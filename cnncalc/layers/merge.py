@@ -97,10 +97,20 @@ class Mul(_Merge):
     aliases = ("multiply",)
 
     def output_shape_of(self, cfg: dict, shapes: list[Shape]) -> Shape:
+        if len(shapes) != 2:
+            raise LayerError(f"mul takes exactly two inputs, got {len(shapes)}", field="inputs")
         out = shapes[0]
         for position, shape in enumerate(shapes[1:], start=1):
-            width = max(len(out), len(shape))
-            a, b = (1,) * (width - len(out)) + out, (1,) * (width - len(shape)) + shape
+            if len(shape) != len(out):
+                # torch would line the shapes up from the right, batch axis included, and pair a
+                # gate's batch with the image's height: keep the gate [C, 1, 1]
+                raise LayerError(
+                    f"cannot multiply {input_ref(0)} by {input_ref(position)}: the inputs need the same number of "
+                    f"axes (a squeeze-and-excitation gate is [C, 1, 1]: global pooling with keepdims: true)",
+                    field="inputs",
+                    code="shape.mismatch",
+                )
+            a, b = out, shape
             if any(x != y and 1 not in (x, y) for x, y in zip(a, b)):
                 raise LayerError(
                     f"cannot multiply {input_ref(0)} by {input_ref(position)}: each axis must match or be 1",
@@ -111,8 +121,8 @@ class Mul(_Merge):
         return out
 
     def saved_for_backward_of(self, cfg: dict, shapes: list[Shape], out: Shape):
-        # each factor's gradient needs the other factor
-        return tuple(Saved("input", prod(shape), position=i) for i, shape in enumerate(shapes))
+        # each factor is kept for the other factor's gradient
+        return tuple(Saved("input", prod(shape), position=i, needed_for="other") for i, shape in enumerate(shapes))
 
     def torch_forward(self, cfg: dict, arguments: list[str]) -> str:
         return " * ".join(arguments)
