@@ -108,18 +108,27 @@ def _is_chain(plan: Plan) -> bool:
 
 
 def _forward_body(plan: Plan, attributes: list[str]) -> list[str]:
-    """`x = self.conv1(x)` for a chain; a variable per layer, in dependency order, for a graph."""
+    """`x = self.conv1(x)` for a chain. For a graph, as one writes a ResNet by hand: a running
+    `out`, and a named variable only for a tensor read again later (a shortcut, a branch)."""
     if _is_chain(plan):
         return [f"        x = self.{attr}(x)" for attr in attributes] + ["        return x", ""]
-    variable = {NETWORK_INPUT: "x", **{row.name: attr for row, attr in zip(plan.layers, attributes)}}
+    attribute = {row.name: attr for row, attr in zip(plan.layers, attributes)}
+    readers: dict[str, list[int]] = {}
+    for step, position in enumerate(plan.order):
+        for source in plan.layers[position].spec.inputs:
+            readers.setdefault(source, []).append(step)
+    variable = {NETWORK_INPUT: "x"}
     lines = []
-    for position in plan.order:
+    for step, position in enumerate(plan.order):
         row = plan.layers[position]
         arguments = [variable[source] for source in row.spec.inputs]
         if row.spec.layer.merges:
             expression = row.spec.layer.torch_forward(row.spec.cfg, arguments)
         else:
-            expression = f"self.{variable[row.name]}({arguments[0]})"
+            expression = f"self.{attribute[row.name]}({arguments[0]})"
+        # flows straight into the next layer and nowhere else: it can be the running `out`
+        running = readers.get(row.name, []) == [step + 1] or position == plan.order[-1] and not readers.get(row.name)
+        variable[row.name] = "out" if running else attribute[row.name]
         lines.append(f"        {variable[row.name]} = {expression}")
     return [*lines, f"        return {variable[plan.layers[-1].name]}", ""]
 

@@ -46,7 +46,8 @@ def verify(plan: Plan, *, device: str = "meta") -> list[Comparison]:
     with torch.device(device):
         model = namespace[cls]().eval()
     attributes = dict(zip((row.name for row in plan.layers), attribute_names(plan)))
-    x = torch.zeros((1, *plan.input_shape), device=device)
+    # batch 2: a batch of one would hide a layer that mixes up the batch axis
+    x = torch.zeros((2, *plan.input_shape), device=device)
     # Each layer in dependency order, so each is measured alone: modules called as the exported
     # forward() calls them, merges evaluated from the same expressions it contains.
     tensors = {NETWORK_INPUT: x}
@@ -67,7 +68,7 @@ def verify(plan: Plan, *, device: str = "meta") -> list[Comparison]:
                     params = sum(p.numel() for p in module.parameters())
                     buffers = sum(b.numel() for b in module.buffers())
             tensors[row.name] = out
-            measured[row.name] = (tuple(out.shape[1:]), params, buffers, counter.get_total_flops() // 2)
+            measured[row.name] = (tuple(out.shape[1:]), params, buffers, counter.get_total_flops() // 2 // len(x))
         whole = tuple(model(x).shape[1:])  # and the exported forward() as a whole
     results = [
         Comparison(
