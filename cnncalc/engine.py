@@ -197,37 +197,69 @@ def plan(spec: Spec) -> Plan:
         sum(r.macs for r in results),
         sum(r.other_ops for r in results),
     )
-    warnings += _in_place_hazards(spec)
+    warnings += _in_place_hazards(spec, shapes)
     warnings.sort(key=lambda d: (d.loc.line, d.loc.column))
     return Plan(
         spec.name, spec.description, spec.input_shape, results, totals, first_linear, spec.order, tuple(warnings)
     )
 
 
-def _in_place_hazards(spec: Spec) -> list[Diagnostic]:
-    """An in-place layer overwrites its input: any other layer reading that input sees the new values."""
-    readers: dict[str, list[str]] = {}
-    for layer_spec in spec.layers:
-        for source in layer_spec.inputs:
-            readers.setdefault(source, []).append(layer_spec.name)
+def _in_place_hazards(spec: Spec, shapes: dict[str, Shape]) -> list[Diagnostic]:
+    """In-place layers overwrite their input's storage (shared with views of it): later readers
+    of the old values see the new ones, and anything saved for backward is spoiled."""
+    order = spec.order
+    step_of = {NETWORK_INPUT: -1, **{spec.layers[p].name: step for step, p in enumerate(order)}}
+    root = {NETWORK_INPUT: NETWORK_INPUT}  # the tensor whose storage a tensor shares
+    for position in order:
+        layer_spec = spec.layers[position]
+        aliases = not layer_spec.layer.merges and layer_spec.layer.output_aliases_input(layer_spec.cfg, training=False)
+        root[layer_spec.name] = root[layer_spec.inputs[0]] if aliases else layer_spec.name
     found = []
-    for layer_spec in spec.layers:
+    for position in order:
+        layer_spec = spec.layers[position]
         if not layer_spec.cfg.get("inplace"):
             continue
-        source = layer_spec.inputs[0]
-        others = [name for name in readers.get(source, []) if name != layer_spec.name]
-        if others:
+        step, target = step_of[layer_spec.name], root[layer_spec.inputs[0]]
+        # tensors that were in this storage before the overwrite
+        stale = {name for name in root if root[name] == target and step_of[name] < step}
+        later = [other.name for other in spec.layers if step_of[other.name] > step and stale & set(other.inputs)]
+        saved = [
+            other.name
+            for other in spec.layers
+            if step_of[other.name] < step
+            and any(
+                (item.what == "output" and other.name in stale)
+                or (item.what == "input" and other.inputs[item.position] in stale)
+                for item in other.layer.saved_for_backward_of(
+                    other.cfg, [shapes[i] for i in other.inputs], shapes[other.name]
+                )
+            )
+        ]
+        problems = []
+        if later:
+            problems.append(
+                f"{_names(later)} read{'s' if len(later) == 1 else ''} it later and see{'s' if len(later) == 1 else ''} the new values"
+            )
+        if saved:
+            problems.append(
+                f"{_names(saved)} saved it for backward, so training fails ('modified by an inplace operation')"
+            )
+        if problems:
             found.append(
                 Diagnostic(
                     "note.in-place",
-                    f"layer {layer_spec.name!r} ({layer_spec.type_name}) works in place on {source!r}, which "
-                    f"{', '.join(repr(o) for o in others)} also read{'s' if len(others) == 1 else ''}: "
-                    f"they see the overwritten values (set inplace: false)",
+                    f"layer {layer_spec.name!r} ({layer_spec.type_name}) overwrites {layer_spec.inputs[0]!r} in place: "
+                    + "; ".join(problems)
+                    + " (set inplace: false)",
                     layer_spec.loc_of("inplace"),
                     "warning",
                 )
             )
     return found
+
+
+def _names(names: list[str]) -> str:
+    return ", ".join(repr(name) for name in names)
 
 
 def _joined_field(fields: list[ReceptiveField | None]) -> ReceptiveField | None:

@@ -31,7 +31,7 @@ def _notes(layers: str, input_shape: str = "[3, 25, 25]") -> list[str]:
         ),
         (
             "  - conv2d: {out_channels: 4, kernel_size: [3, 3], stride: [4, 1], padding: [0, 1]}\n",
-            "layer 'conv2d_1' (conv2d): the last input 2 rows are never read: (25 + 0 - 3) / 4 is not whole",
+            "layer 'conv2d_1' (conv2d): only 18 of 25 input rows are read: the stride 4 jumps over pixels",
         ),
         (
             "  - conv2d: {out_channels: 4, kernel_size: 4, padding: same}\n",
@@ -56,6 +56,26 @@ def test_no_note_when_every_pixel_is_read(layers):
     assert _notes(layers) == []
 
 
+@pytest.mark.parametrize(
+    "layers, size, expected",
+    [
+        # ResNet's 1x1 stride-2 shortcut reads every other row and column
+        ("  - conv2d: {out_channels: 4, kernel_size: 1, stride: 2}\n", 56, "only 28 of 56 input rows and 28 of 56"),
+        # ceil_mode would not help a 1x1 pool with stride 3: nothing about ceil_mode
+        ("  - maxpool2d: {kernel_size: 1, stride: 3}\n", 5, "only 2 of 5 input rows and 2 of 5 input columns are read"),
+        ("  - maxpool2d: {kernel_size: 2, stride: 2, dilation: 2}\n", 8, "only 4 of 8 input rows"),
+    ],
+)
+def test_gaps_between_windows(layers, size, expected):
+    (note,) = _notes(layers, f"[3, {size}, {size}]")
+    assert expected in note and "ceil_mode" not in note
+
+
+@pytest.mark.parametrize("layers", ["  - maxpool2d: 2\n"])
+def test_even_sizes_have_no_note(layers):
+    assert _notes(layers, "[3, 56, 56]") == []
+
+
 def test_in_place_layer_whose_input_is_read_elsewhere():
     layers = (
         "  - {type: conv2d, name: c, out_channels: 3, kernel_size: 1}\n"
@@ -63,8 +83,40 @@ def test_in_place_layer_whose_input_is_read_elsewhere():
         "  - {type: add, name: s, inputs: [r, c]}\n"
     )
     (note,) = _notes(layers)
-    assert note.startswith("layer 'r' (relu) works in place on 'c', which 's' also reads")
+    assert note.startswith("layer 'r' (relu) overwrites 'c' in place: 's' reads it later and sees the new values")
     assert _notes(layers.replace("inplace: true", "inplace: false")) == []
+
+
+@pytest.mark.parametrize(
+    "layers, expected",
+    [
+        # through a view: identity passes the same storage on
+        (
+            "  - {type: conv2d, name: c, out_channels: 3, kernel_size: 1}\n  - identity\n"
+            "  - {type: relu, inplace: true}\n  - {type: sigmoid, inputs: c}\n",
+            "'sigmoid_1' reads it later",
+        ),
+        # sigmoid keeps its output for backward; overwriting it breaks training
+        (
+            "  - {type: conv2d, out_channels: 3, kernel_size: 1}\n  - sigmoid\n  - {type: relu, inplace: true}\n",
+            "'sigmoid_1' saved it for backward, so training fails",
+        ),
+        # a reader that already ran is not affected, and conv -> bn -> relu in place is the usual idiom
+        (
+            "  - {type: conv2d, name: c, out_channels: 3, kernel_size: 1}\n  - {type: add, name: s, inputs: [c, input]}\n"
+            "  - {type: relu, name: r, inplace: true, inputs: c}\n  - {type: add, inputs: [r, s]}\n"
+            "  - {type: conv2d, out_channels: 3, kernel_size: 1}\n  - batchnorm2d\n  - {type: relu, inplace: true}\n",
+            None,
+        ),
+    ],
+)
+def test_in_place_hazards(layers, expected):
+    notes = _notes(layers, "[3, 8, 8]")
+    if expected is None:
+        assert notes == []
+    else:
+        (note,) = notes
+        assert expected in note
 
 
 def test_notes_in_table_and_json(tmp_path):

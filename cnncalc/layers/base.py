@@ -363,27 +363,45 @@ def check_inferred(cfg: dict, field_name: str, actual: int, what: str) -> None:
         )
 
 
-def unread_note(axes: list[tuple[str, int, int, int, int, int, int]]) -> str | None:
-    """A note when the last windows stop short of the input's end, so its last pixels are never read.
+def unread_note(axes: list[tuple[str, int, int, int, int, int, int, int]]) -> str | None:
+    """A note when some input pixels are never read by any window.
 
-    Each axis is (name, size, pad before, pad after, dilated kernel, stride, output size).
+    Each axis is (name, size, pad before, pad after, kernel, dilation, stride, output size).
+    Windows that stop short of the end leave the last pixels unread; a stride longer than the
+    dilated kernel, or a dilation, leaves gaps between or inside the windows.
 
-    >>> unread_note([("height", 56, 0, 0, 1, 2, 28), ("width", 56, 0, 0, 1, 2, 28)])
-    'the last input row and column are never read: (56 + 0 - 1) / 2 is not whole'
+    >>> unread_note([("height", 56, 0, 0, 2, 1, 2, 28), ("width", 25, 0, 0, 2, 1, 2, 12)])
+    'the last input column is never read: (25 + 0 - 2) / 2 is not whole'
+    >>> unread_note([("height", 56, 0, 0, 1, 1, 2, 28), ("width", 56, 0, 0, 1, 1, 2, 28)])
+    'only 28 of 56 input rows and 28 of 56 input columns are read: the stride 2 jumps over pixels'
     """
-    parts, reasons = [], []
-    for axis, size, before, after, window, stride, out in axes:
-        unread = size + before - ((out - 1) * stride + window)  # real pixels past the last window
-        if unread > 0:
-            noun = "row" if axis == "height" else "column"
-            parts.append(noun if unread == 1 else f"{unread} {noun}s")
-            reason = f"({size} + {before + after} - {window}) / {stride} is not whole"
-            if reason not in reasons:
-                reasons.append(reason)
-    if not parts:
+    tails, gaps, reasons = [], [], []
+    for axis, size, before, after, kernel, dilation, stride, out in axes:
+        noun = "row" if axis == "height" else "column"
+        window = dilation * (kernel - 1) + 1
+        if dilation == 1 and stride <= kernel:  # windows overlap or touch: only the end can be missed
+            unread = size + before - ((out - 1) * stride + window)
+            if unread > 0:
+                tails.append(noun if unread == 1 else f"{unread} {noun}s")
+                reason = f"({size} + {before + after} - {window}) / {stride} is not whole"
+                reasons.append(reason) if reason not in reasons else None
+        elif out * kernel <= 100_000:  # gaps: count what the windows touch
+            read = {i * stride - before + t * dilation for i in range(out) for t in range(kernel)}
+            count = sum(1 for pixel in read if 0 <= pixel < size)
+            if count < size:
+                gaps.append(f"{count} of {size} input {noun}s")
+                reason = (
+                    f"the stride {stride} jumps over pixels"
+                    if dilation == 1
+                    else f"the dilation {dilation} leaves holes"
+                )
+                reasons.append(reason) if reason not in reasons else None
+    if gaps:
+        return f"only {' and '.join(gaps)} are read: {'; '.join(reasons)}"
+    if not tails:
         return None
-    verb = "is" if parts == ["row"] or parts == ["column"] else "are"
-    return f"the last input {' and '.join(parts)} {verb} never read: {'; '.join(reasons)}"
+    verb = "is" if tails in (["row"], ["column"]) else "are"
+    return f"the last input {' and '.join(tails)} {verb} never read: {'; '.join(reasons)}"
 
 
 def fmt_shape(shape: Shape) -> str:

@@ -130,7 +130,7 @@ class Conv2d(LayerType):
     def notes(self, cfg: dict, shape: Shape, out: Shape) -> list[tuple[str | None, str]]:
         pads = self.padding_amounts(cfg)
         axes = [
-            (axis, size, before, after, d * (k - 1) + 1, s, n)
+            (axis, size, before, after, k, d, s, n)
             for axis, size, k, s, d, (before, after), n in zip(
                 _AXES, shape[1:], cfg["kernel_size"], cfg["stride"], cfg["dilation"], pads, out[1:]
             )

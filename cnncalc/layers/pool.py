@@ -41,16 +41,20 @@ class _WindowPool2d(LayerType):
 
     def notes(self, cfg: dict, shape: Shape, out: Shape) -> list[tuple[str | None, str]]:
         stride = cfg["stride"] or cfg["kernel_size"]
+        dilation = cfg.get("dilation", (1, 1))
         axes = [
-            (axis, size, p, p, d * (k - 1) + 1, s, n)
+            (axis, size, p, p, k, d, s, n)
             for axis, size, k, s, p, d, n in zip(
-                _AXES, shape[1:], cfg["kernel_size"], stride, cfg["padding"], cfg.get("dilation", (1, 1)), out[1:]
+                _AXES, shape[1:], cfg["kernel_size"], stride, cfg["padding"], dilation, out[1:]
             )
         ]
         note = unread_note(axes)
         if note is None:
             return []
-        return [("kernel_size", note + ("" if cfg["ceil_mode"] else "; ceil_mode: true would read them"))]
+        wider = [pool_output_size(size, k, s, p, d, True) > n for _, size, p, _, k, d, s, n in axes]
+        if not cfg["ceil_mode"] and any(wider) and note.startswith("the last"):
+            note += "; ceil_mode: true would read them"
+        return [("kernel_size", note)]
 
     def receptive_window(self, cfg: dict, shape: Shape):
         stride = cfg["stride"] or cfg["kernel_size"]
