@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cnncalc.engine import LayerResult, Plan
+from cnncalc.spec import NETWORK_INPUT
 
 TOTALS = ("params", "trainable_params", "non_trainable_params", "buffers", "macs")
 
@@ -15,6 +16,7 @@ class LayerChange:
     status: str  # "added", "removed", "changed" or "unchanged"
     old: LayerResult | None
     new: LayerResult | None
+    rewired: bool = False  # reads other layers than before
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,7 @@ class PlanDiff:
         return [change for change in self.layers if change.status != "unchanged"]
 
 
-def _same(a: LayerResult, b: LayerResult) -> bool:
+def _same(a: LayerResult, b: LayerResult, rewired: bool) -> bool:
     return (
         (a.type_name, a.output_shape, a.params, a.macs, a.trainable)
         == (
@@ -55,27 +57,34 @@ def _same(a: LayerResult, b: LayerResult) -> bool:
             b.trainable,
         )
         and a.config == b.config
-        and not rewired(a, b)
+        and not rewired
     )
 
 
-def rewired(a: LayerResult, b: LayerResult) -> bool:
-    """Reads other layers, by an `inputs:` written on either side (a layer inserted before a
-    plain sequential layer changes what it reads, but that is the insertion, not this layer)."""
-    return (a.spec.inputs_given or b.spec.inputs_given) and a.spec.inputs != b.spec.inputs
+def rewired(a: LayerResult, b: LayerResult, in_both: set[str]) -> bool:
+    """Reads other layers than before. A layer inserted before (or removed from before) a plain
+    sequential layer changes what it reads, but that is the insertion, not this layer; so an
+    implied input counts only when every layer it names exists in both plans."""
+    if a.spec.inputs == b.spec.inputs:
+        return False
+    written = a.spec.inputs_given or b.spec.inputs_given
+    return written or set(a.spec.inputs) | set(b.spec.inputs) <= in_both
 
 
 def compare(old: Plan, new: Plan) -> PlanDiff:
     """Match layers by name (renaming a layer shows as removed + added), in the new plan's order."""
     old_by_name = {row.name: row for row in old.layers}
     new_names = {row.name for row in new.layers}
+    in_both = (set(old_by_name) & new_names) | {NETWORK_INPUT}
     changes = []
     for row in new.layers:
         before = old_by_name.get(row.name)
         if before is None:
             changes.append(LayerChange(row.name, "added", None, row))
         else:
-            changes.append(LayerChange(row.name, "unchanged" if _same(before, row) else "changed", before, row))
+            moved = rewired(before, row, in_both)
+            status = "unchanged" if _same(before, row, moved) else "changed"
+            changes.append(LayerChange(row.name, status, before, row, moved))
     # removed layers go after the layer that preceded them in the old plan
     for position, row in enumerate(old.layers):
         if row.name in new_names:

@@ -197,7 +197,7 @@ def plan(spec: Spec) -> Plan:
         sum(r.macs for r in results),
         sum(r.other_ops for r in results),
     )
-    warnings += _in_place_hazards(spec, shapes)
+    warnings += _in_place_hazards(spec, shapes) + _unread_outputs(spec)
     warnings.sort(key=lambda d: (d.loc.line, d.loc.column))
     return Plan(
         spec.name, spec.description, spec.input_shape, results, totals, first_linear, spec.order, tuple(warnings)
@@ -256,6 +256,23 @@ def _in_place_hazards(spec: Spec, shapes: dict[str, Shape]) -> list[Diagnostic]:
                 )
             )
     return found
+
+
+def _unread_outputs(spec: Spec) -> list[Diagnostic]:
+    """A layer nothing reads is computed for nothing: the network's output is its last layer."""
+    read = {source for layer_spec in spec.layers for source in layer_spec.inputs}
+    last = spec.layers[-1].name
+    return [
+        Diagnostic(
+            "note.unread",
+            f"layer {layer_spec.name!r} ({layer_spec.type_name}): nothing reads its output, and the network's "
+            f"output is the last layer, {last!r}",
+            layer_spec.loc,
+            "warning",
+        )
+        for layer_spec in spec.layers[:-1]
+        if layer_spec.name not in read
+    ]
 
 
 def _names(names: list[str]) -> str:

@@ -213,3 +213,20 @@ def test_random_branched_specs_plan_export_and_torch_agree(seed, joins):
     estimated = estimate(planned, batch_size=2).saved_activations_bytes
     measured = measure_saved_bytes_of(_exported(planned), planned.input_shape)
     assert abs(estimated - measured) <= max(0.01 * measured, 16), (estimated, measured, text)
+
+
+def test_diff_notices_swapped_layers_that_read_implicitly():
+    old = "input: [3, 8, 8]\nlayers:\n  - {type: conv2d, name: a, out_channels: 3, kernel_size: 1}\n"
+    old += "  - {type: conv2d, name: b, out_channels: 3, kernel_size: 1}\n  - {type: conv2d, name: c, out_channels: 3, kernel_size: 1}\n"
+    new = old.replace("name: b,", "name: TMP,").replace("name: c,", "name: b,").replace("name: TMP,", "name: c,")
+    statuses = {change.name: change.status for change in compare(plan(parse(old)), plan(parse(new))).layers}
+    assert statuses == {"a": "unchanged", "b": "changed", "c": "changed"}
+
+
+def test_a_layer_nothing_reads_is_noted():
+    text = (
+        "input: [3, 8, 8]\nlayers:\n  - {type: conv2d, name: head, out_channels: 3, kernel_size: 1}\n"
+        "  - {type: relu, name: tail, inputs: input}\n"
+    )
+    (note,) = [w.message for w in plan(parse(text)).warnings]
+    assert note == "layer 'head' (conv2d): nothing reads its output, and the network's output is the last layer, 'tail'"

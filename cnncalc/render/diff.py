@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from cnncalc import __version__
-from cnncalc.diff import PlanDiff, TotalChange, rewired
+from cnncalc.diff import PlanDiff, TotalChange
 from cnncalc.layers.base import fmt_shape, yaml_text
 from cnncalc.render.text import aligned
 from cnncalc.render.units import human_count
@@ -44,7 +44,7 @@ def _layer_summary(change) -> tuple[str, str, str]:
             for key in new.config
             if old.config.get(key) != new.config.get(key)
         ]
-        if rewired(old, new):
+        if change.rewired:
             edits.append(f"inputs: {', '.join(old.spec.inputs)} -> {', '.join(new.spec.inputs)}")
         if old.trainable != new.trainable:
             edits.append(f"trainable: {yaml_text(old.trainable)} -> {yaml_text(new.trainable)}")
