@@ -115,10 +115,6 @@ class Plan:
     warnings: tuple[Diagnostic, ...] = ()  # valid, but worth a look: pixels never read, ...
 
     @property
-    def layers_by_name(self) -> dict[str, LayerResult]:
-        return {row.name: row for row in self.layers}
-
-    @property
     def output_shape(self) -> Shape:
         return self.layers[-1].output_shape if self.layers else self.input_shape
 
@@ -145,10 +141,9 @@ def plan(spec: Spec) -> Plan:
             buffers = layer.buffers(cfg, shape, out)
             macs = layer.macs(cfg, shape, out)
             other_ops = layer.other_ops_of(cfg, in_shapes, out)
-            if layer.merges and layer.type_name == "concat" and len(out) == 3 and cfg["dim"] % 4 != 1:
-                field = None  # joined along a spatial axis: a pixel's neighbours come from another tensor
-            elif layer.merges:
-                field = _joined_field([fields[source] for source in layer_spec.inputs])
+            if layer.merges:
+                joined = layer.keeps_receptive_field(cfg, out)
+                field = _joined_field([fields[source] for source in layer_spec.inputs]) if joined else None
             else:
                 field = fields[layer_spec.inputs[0]]
                 window = layer.receptive_window(cfg, shape) if field is not None else UNDEFINED

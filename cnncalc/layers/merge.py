@@ -29,6 +29,10 @@ class _Merge(LayerType):
     def torch_forward(self, cfg: dict, arguments: list[str]) -> str:
         raise NotImplementedError
 
+    def keeps_receptive_field(self, cfg: dict, out: Shape) -> bool:
+        """Whether each output pixel still sees one window of the input (the branches' fields joined)."""
+        return True
+
 
 class Add(_Merge):
     """Element-wise sum of two or more inputs of the same shape: a residual connection.
@@ -82,6 +86,10 @@ class Concat(_Merge):
 
     def other_ops_of(self, cfg: dict, shapes: list[Shape], out: Shape) -> int:
         return 0  # a copy
+
+    def keeps_receptive_field(self, cfg: dict, out: Shape) -> bool:
+        # joined along a spatial axis, a pixel's neighbours come from another tensor
+        return len(out) != 3 or cfg["dim"] % 4 == 1
 
     def torch_forward(self, cfg: dict, arguments: list[str]) -> str:
         return f"torch.cat([{', '.join(arguments)}], dim={cfg['dim']})"
