@@ -211,7 +211,7 @@ def check(
                     Loc(shown, 1, 1),
                 )
             )
-        results.append(FileResult(shown, spec.name, checks, diagnostics, spec.source))
+        results.append(FileResult(shown, spec.name, checks, diagnostics, spec.sources or spec.source))
 
     formatter = {
         "table": render.text,

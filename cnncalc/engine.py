@@ -155,7 +155,7 @@ def plan(spec: Spec) -> Plan:
             if shape == spec.input_shape and _looks_channels_last(shape):
                 c, h, w = shape
                 message += f"; the input is channels first, [C, H, W]: did you mean [{w}, {c}, {h}]?"
-            raise SpecError([Diagnostic(exc.code, message, layer_spec.loc_of(exc.field))], spec.source) from None
+            raise SpecError([Diagnostic(exc.code, message, layer_spec.loc_of(exc.field))], spec.sources or spec.source) from None
         shapes[name], fields[name] = out, field
         for field_name, note in layer.notes(cfg, shape, out) if not layer.merges else ():
             warnings.append(

@@ -16,7 +16,11 @@ from cnncalc.layers import REGISTRY, lookup, suggest
 from cnncalc.layers.base import COMMON_KEYS, FieldError, LayerType, Shape, yaml_text
 from cnncalc.yamlload import YNode
 
-TOP_LEVEL_KEYS = ("name", "input", "layers", "description", "budget")
+TOP_LEVEL_KEYS = ("name", "input", "layers", "description", "budget", "blocks", "include")
+# Keys an entry of `layers:` may carry besides its type and fields.
+ENTRY_KEYS = (*COMMON_KEYS, "when", "repeat", "first")
+MAX_LAYERS = 100_000  # a spec expanding to more is a mistake (repeat: 1000 inside repeat: 1000)
+MAX_INCLUDES = 100
 # budget limits: spec key -> (what is limited, unit)
 BUDGET_LIMITS = {
     "max_params": ("params", "count"),
@@ -28,6 +32,29 @@ BUDGET_LIMITS = {
 BUDGET_SETTINGS = ("batch_size", "dtype", "optimizer", "training")
 BUDGET_UNITS = dict(BUDGET_LIMITS.values())  # what is limited -> "count" or "bytes"
 _NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
+
+
+@dataclass(eq=False)
+class Group:
+    """A block call, one repetition of a repeated call, or a `sequential:` list.
+
+    Its layers are consecutive in the spec's layer list; `output` is the full name
+    of the layer whose output is the group's.
+    """
+
+    name: str  # full dotted name, e.g. "layer2" or "layer2.0"
+    block: str  # the block's name, or "sequential"
+    repeat: int | None  # N for a `repeat: N` call (its repetitions are groups too)
+    loc: Loc
+    depth: int  # 0 for a group written in the top-level `layers:`
+    output: str = ""
+    layer_count: int = 0
+    output_ref: object = None
+
+    @property
+    def kind(self) -> str:
+        """'bottleneck', or 'bottleneck x4' for a repeated call."""
+        return self.block if self.repeat is None else f"{self.block} x{self.repeat}"
 
 
 @dataclass(frozen=True)
@@ -43,6 +70,7 @@ class LayerSpec:
     field_locs: dict[str, Loc] = field(default_factory=dict)
     inputs: tuple[str, ...] = ()  # layer names, or "input" for the network's input
     inputs_given: bool = False  # written as `inputs:` rather than implied by the order
+    groups: tuple[Group, ...] = ()  # the block calls and lists it is inside, outermost first
 
     @property
     def type_name(self) -> str:
@@ -78,6 +106,8 @@ class Spec:
     source: str
     input_loc: Loc
     budget: Budget | None = None
+    groups: tuple[Group, ...] = ()  # every block call and list, in spec order
+    sources: dict[str, str] = field(default_factory=dict)  # included files' text, by path
 
     @property
     def order(self) -> tuple[int, ...]:
@@ -213,6 +243,67 @@ class _Entry:
 
 
 NETWORK_INPUT = "input"  # what `inputs:` calls the network's input
+_REQUIRED_ARGUMENT = object()
+
+
+class _TooLarge(Exception):
+    """The expansion passed MAX_LAYERS; reported where it happened."""
+
+
+@dataclass(frozen=True, eq=False)
+class _Block:
+    """A block definition from `blocks:`."""
+
+    name: str
+    params: dict  # argument -> default YNode, or _REQUIRED_ARGUMENT
+    let: dict[str, YNode]
+    inputs: tuple[str, ...]  # what its layers call its inputs; ("input",) by default
+    layers: list[YNode]
+    loc: Loc
+
+
+@dataclass(eq=False)
+class _Scope:
+    """Where entries are being expanded: the top level, a block call, or a sequential list."""
+
+    prefix: str  # "layer2.0." inside a block call, "" at the top level
+    env: dict | None  # argument values inside a block; None at the top level
+    names: dict  # local name -> full name of its output, or a _Ref to follow
+    groups: tuple[Group, ...] = ()
+    blocks_open: tuple[str, ...] = ()  # blocks being expanded, to catch a block using itself
+    trainable: bool = True
+    sequential: bool = False
+    context: str = ""  # for messages: "block 'bottleneck', "
+
+
+@dataclass(frozen=True, eq=False)
+class _Ref:
+    """A name used in `inputs:`, looked up once its scope is complete (any order is allowed)."""
+
+    scope: _Scope
+    name: str
+
+
+@dataclass
+class _Draft:
+    name: str
+    entry: _Entry
+    cfg: dict
+    trainable: bool
+    inputs: list
+    inputs_given: bool
+    groups: tuple[Group, ...]
+
+
+def _to_node(value, loc: Loc) -> YNode:
+    """A computed value as a located node, lists item by item."""
+    if isinstance(value, YNode):
+        return value
+    if isinstance(value, list):
+        return YNode([_to_node(v, loc) for v in value], loc)
+    if isinstance(value, dict):
+        return YNode({k: _to_node(v, loc) for k, v in value.items()}, loc, {k: loc for k in value})
+    return YNode(value, loc)
 
 
 class _Parser:
@@ -220,13 +311,29 @@ class _Parser:
         self.text = text
         self.path = path
         self.diagnostics: list[Diagnostic] = []
+        self.sources: dict[str, str] = {path: text}
+        self.blocks: dict[str, _Block] = {}
+        self.drafts: list[_Draft] = []
+        self.groups: list[Group] = []
+        self.context = ""
+        self.visits = 0
 
     def error(self, code: str, message: str, loc: Loc) -> None:
-        self.diagnostics.append(Diagnostic(code, message, loc))
+        # a mistake inside a block is met once per call; say it once
+        if not any(d.code == code and d.loc == loc for d in self.diagnostics):
+            self.diagnostics.append(Diagnostic(code, message, loc))
 
     def fail(self) -> SpecError:
-        ordered = sorted(self.diagnostics, key=lambda d: (d.loc.line, d.loc.column) if d.loc else (0, 0))
-        return SpecError(ordered, self.text)
+        files = list(self.sources)
+        ordered = sorted(
+            self.diagnostics,
+            key=lambda d: (
+                (files.index(d.loc.file) if d.loc.file in files else 0, d.loc.line, d.loc.column)
+                if d.loc
+                else (0, 0, 0)
+            ),
+        )
+        return SpecError(ordered, self.text if len(self.sources) == 1 else dict(self.sources))
 
     def spec(self, root: YNode | None, default_name: str) -> Spec:
         if root is None:
@@ -257,6 +364,11 @@ class _Parser:
             self.error("spec.missing-key", "missing `input:`, the input shape, e.g. [3, 224, 224]", root.loc)
         input_loc = top["input"].loc if "input" in top else root.loc
 
+        if "include" in top:
+            self.include(top["include"], self.path, [self.path])
+        if "blocks" in top:
+            for block in self.block_definitions(top["blocks"]).values():
+                self.add_block(block)
         layers: list[LayerSpec] = []
         if "layers" not in top:
             if "layers" not in misspelt:
@@ -271,7 +383,61 @@ class _Parser:
         if self.diagnostics:
             raise self.fail()
         description = top["description"].value if "description" in top else None
-        return Spec(name, description, input_shape, layers, self.path, self.text, input_loc, budget)
+        groups = tuple(group for group in self.groups if group.layer_count)
+        return Spec(
+            name, description, input_shape, layers, self.path, self.text, input_loc, budget, groups, self.sources
+        )
+
+    def add_block(self, block: _Block) -> None:
+        if block.name in self.blocks:
+            first = self.blocks[block.name].loc
+            self.error(
+                "spec.duplicate-name",
+                f"block {block.name!r} is already defined at {first.file}:{first.line}",
+                block.loc,
+            )
+        else:
+            self.blocks[block.name] = block
+
+    def include(self, node: YNode, including: str, chain: list[str]) -> None:
+        """Read the blocks of each file in `include:`, paths relative to the including file."""
+        import os
+
+        items = node.value if isinstance(node.value, list) else [node]
+        for item in items:
+            if not isinstance(item.value, str) or not item.value.strip():
+                self.error("spec.bad-value", "include: expected a file path or a list of them", item.loc)
+                continue
+            base = os.path.dirname(including) if including not in ("<stdin>", "<spec>") else ""
+            path = os.path.normpath(os.path.join(base, item.value))
+            if path in chain:
+                self.error("spec.include-cycle", f"include: {' -> '.join([*chain, path])} includes itself", item.loc)
+                continue
+            if len(self.sources) >= MAX_INCLUDES:
+                self.error("spec.bad-value", f"include: more than {MAX_INCLUDES} files", item.loc)
+                return
+            try:
+                with open(path, encoding="utf-8-sig") as handle:
+                    text = handle.read()
+            except (OSError, UnicodeDecodeError) as exc:
+                reason = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
+                self.error("spec.unreadable", f"include: cannot read {path!r}: {reason}", item.loc)
+                continue
+            self.sources[path] = text
+            root = yamlload.load(text, path)
+            if root is None or not isinstance(root.value, dict) or "blocks" not in root.value:
+                where = root.loc if root is not None else Loc(path, 1, 1)
+                self.error("spec.bad-value", f"{path}: an included file is a mapping with `blocks:`", where)
+                continue
+            for key in root.value:
+                if key not in ("blocks", "include", "description"):
+                    self.unknown_key(
+                        key, ("blocks", "include", "description"), root.key_locs[key], "in an included file"
+                    )
+            if "include" in root.value:
+                self.include(root.value["include"], path, [*chain, path])
+            for block in self.block_definitions(root.value["blocks"]).values():
+                self.add_block(block)
 
     def check_cycles(self, layers: list[LayerSpec]) -> None:
         cycle = dependency_order(layers)[1]
@@ -358,103 +524,513 @@ class _Parser:
         )
         return hint
 
+    # ---- layers, blocks and their expansion -------------------------------------------------
+
+    def nth(self, index: int) -> str:
+        """'layer 3', or inside a block "block 'bottleneck', layer 3"."""
+        return f"{self.context}layer {index + 1}"
+
     def layers(self, entries: list[YNode]) -> list[LayerSpec]:
-        parsed = [self.entry(i, node) for i, node in enumerate(entries)]
-        explicit = {p.name for p in parsed if p and p.name}
+        """Expand `layers:` (block calls, repeats, sequential lists) into located LayerSpecs."""
+        top = _Scope(prefix="", env=None, names={NETWORK_INPUT: NETWORK_INPUT})
+        try:
+            self.expand(entries, top, NETWORK_INPUT)
+        except _TooLarge:
+            return []
+        result = []
+        for position, draft in enumerate(self.drafts):
+            inputs = tuple(self.resolve(item) for item in draft.inputs)
+            if None in inputs:
+                continue
+            for group in draft.groups:
+                group.layer_count += 1
+            result.append(
+                LayerSpec(
+                    position,
+                    draft.name,
+                    draft.entry.layer,
+                    draft.cfg,
+                    draft.trainable,
+                    draft.entry.loc,
+                    draft.entry.field_locs,
+                    inputs,
+                    draft.inputs_given,
+                    draft.groups,
+                )
+            )
+        for group in self.groups:
+            group.output = self.resolve(group.output_ref) or ""
+        return result
+
+    def resolve(self, item) -> str | None:
+        """The full name of the tensor a reference means, following skipped layers and groups."""
+        for _ in range(10_000):
+            if not isinstance(item, _Ref):
+                return item
+            item = item.scope.names.get(item.name)
+        return None  # pragma: no cover - references always end in a layer
+
+    def expand(self, nodes: list[YNode], scope: _Scope, previous) -> object:
+        """Expand entries into self.drafts; returns the reference to the last one's output."""
+        explicit = set()
+        for node in nodes:
+            if isinstance(node.value, dict) and isinstance(node.value.get("name"), YNode):
+                if isinstance(node.value["name"].value, str):
+                    explicit.add(node.value["name"].value)
         counters: dict[str, int] = {}
         seen: dict[str, Loc] = {}
-        result = []
-        previous = NETWORK_INPUT
-        for p in parsed:
-            if p is None:
+        for index, node in enumerate(nodes):
+            self.visits += 1
+            if self.visits > MAX_LAYERS * 10:
+                self.error("spec.too-large", f"{self.nth(index)}: the spec expands to too many entries", node.loc)
+                raise _TooLarge()
+            parts = self.split_entry(index, node)
+            if parts is None:
                 continue
-            name = p.name
-            if name is None:  # conv2d_1, conv2d_2, ... skipping names the user took
-                while True:
-                    counters[p.layer.type_name] = counters.get(p.layer.type_name, 0) + 1
-                    name = f"{p.layer.type_name}_{counters[p.layer.type_name]}"
-                    if name not in explicit:
-                        break
+            type_node, raw, key_locs, common = parts
+            if scope.env is not None:
+                type_node = self.substitute_name(type_node, scope)
+                raw = {key: self.substitute(value, scope) for key, value in raw.items()}
+                common = {k: v if k in ("name", "inputs") else self.substitute(v, scope) for k, v in common.items()}
+            kind = self.entry_kind(index, type_node, scope)
+            if kind is None:
+                continue
+            kind_name = kind if isinstance(kind, str) else kind.name if isinstance(kind, _Block) else kind.type_name
+            name, name_loc = self.layer_name(index, kind_name, common, node.loc)
+            if name is None:
+                if scope.sequential:
+                    name = str(index)
+                else:  # conv2d_1, conv2d_2, ... skipping names the user took
+                    while True:
+                        counters[kind_name] = counters.get(kind_name, 0) + 1
+                        name = f"{kind_name}_{counters[kind_name]}"
+                        if name not in explicit:
+                            break
             elif name in seen:
                 first = seen[name]
-                repeated = first == p.loc  # `- *block` repeats the anchored entry, name and all
+                repeated = first == node.loc  # `- *block` repeats the anchored entry, name and all
                 self.error(
                     "spec.duplicate-name",
                     f"layer name {name!r} is used twice: a YAML alias repeats this layer; "
                     f"give the copy its own name with `{{<<: *anchor, name: ...}}`"
                     if repeated
                     else f"layer name {name!r} is already used by the layer at line {first.line}",
-                    p.name_loc,
+                    name_loc,
                 )
-            seen.setdefault(name, p.loc)
-            cfg = self.config(name, p)
-            if p.inputs_node is not None:
-                p.field_locs["inputs"] = p.inputs_node.loc
-            if cfg is not None:
-                inputs = self.inputs(name, p, previous, set(seen) | explicit)
-                result.append(
-                    LayerSpec(
-                        p.index, name, p.layer, cfg, p.trainable, p.loc, p.field_locs, inputs, p.inputs_node is not None
-                    )
-                )
-            previous = name
-        return result
-
-    def inputs(self, name: str, p: _Entry, previous: str, known: set[str]) -> tuple[str, ...]:
-        """The layer's inputs: `inputs:` as written, or the layer before it."""
-        label = f"layer {name!r} ({p.layer.type_name})"
-        node = p.inputs_node
-        if node is None:
-            names: tuple[str, ...] = (previous,)
-        else:
-            items = node.value if isinstance(node.value, list) else [node]
-            if not items or not all(isinstance(item.value, str) for item in items):
-                self.error("spec.bad-value", f"{label}: inputs: expected a layer name or a list of them", node.loc)
-                return ()
-            names = tuple(item.value for item in items)
-            for item in items:
-                if item.value != NETWORK_INPUT and item.value not in known:
-                    hint = suggest(item.value, sorted(known | {NETWORK_INPUT}))
+            seen.setdefault(name, node.loc)
+            full = scope.prefix + name
+            label = f"layer {full!r} ({kind_name})"
+            inputs, inputs_given = self.entry_inputs(label, common.get("inputs"), scope, previous, explicit | set(seen))
+            if "when" in common and not self.when(label, common["when"]):
+                scope.names[name] = inputs[0] if inputs else previous  # a skipped layer passes its input on
+                previous = scope.names[name]
+                continue
+            trainable = self.trainable(label, common) and scope.trainable
+            for key in ("repeat", "first"):
+                if key in common and not isinstance(kind, _Block):
                     self.error(
-                        "graph.unknown-input",
-                        f"{label}: no layer is named {item.value!r}" + (f"; did you mean {hint!r}?" if hint else ""),
-                        item.loc,
+                        "spec.bad-value",
+                        f"{label}: {key}: is for block calls; define a block to repeat these layers",
+                        common[key].loc,
                     )
-        where = node.loc if node is not None else p.loc
-        if p.layer.merges and len(names) < 2:
-            self.error("graph.arity", f"{label}: needs two or more inputs, e.g. inputs: [a, b]", where)
-        elif not p.layer.merges and len(names) != 1:
-            self.error("graph.arity", f"{label}: takes one input, got {len(names)}", where)
-        if node is not None and name in names:
-            self.error("graph.cycle", f"{label}: takes its own output as input", where)
-        return names
+            if isinstance(kind, _Block):
+                output = self.call(kind, full, label, raw, key_locs, common, node.loc, inputs, scope, trainable)
+            elif kind == "sequential":
+                output = self.sequential(full, raw, node.loc, inputs, scope, trainable)
+            else:
+                output = self.layer(
+                    kind, full, label, raw, key_locs, node.loc, inputs, common.get("inputs"), scope, trainable
+                )
+            scope.names[name] = output
+            previous = output
+        return previous
 
-    def entry(self, index: int, node: YNode) -> _Entry | None:
-        """Split one `layers:` entry into its type, name, flags and raw fields."""
-        parts = self.split_entry(index, node)
-        if parts is None:
+    def entry_kind(self, index: int, type_node: YNode, scope: _Scope):
+        """A LayerType, a _Block, or "sequential"; None (reported) if the type is unknown."""
+        value = type_node.value
+        if isinstance(value, str):
+            if value == "sequential":
+                return "sequential"
+            if value in self.blocks:
+                return self.blocks[value]
+        return self.layer_type(index, type_node)
+
+    def entry_inputs(self, label: str, node: YNode | None, scope: _Scope, previous, known: set[str]):
+        """(what the entry reads, written as `inputs:`): references resolved once the scope is done."""
+        if node is None:
+            return [previous], False
+        if scope.sequential:
+            self.error(
+                "spec.bad-value",
+                f"{label}: layers in a `sequential:` list each read the one before; "
+                f"move this layer out of the list to give it `inputs:`",
+                node.loc,
+            )
+            return [previous], False
+        items = node.value if isinstance(node.value, list) else [node]
+        if not items or not all(isinstance(item.value, str) for item in items):
+            self.error("spec.bad-value", f"{label}: inputs: expected a layer name or a list of them", node.loc)
+            return [], True
+        refs = []
+        inputs_here = set(scope.names) | known
+        for item in items:
+            if item.value not in inputs_here:
+                hint = suggest(item.value, sorted(inputs_here))
+                self.error(
+                    "graph.unknown-input",
+                    f"{label}: no layer is named {item.value!r}"
+                    + (" in this block" if scope.env is not None else "")
+                    + (f"; did you mean {hint!r}?" if hint else ""),
+                    item.loc,
+                )
+            refs.append(_Ref(scope, item.value))
+        return refs, True
+
+    def when(self, label: str, node: YNode) -> bool:
+        if isinstance(node.value, bool):
+            return node.value
+        self.error(
+            "spec.bad-value",
+            f"{label}: when: expected true or false (an argument or a comparison such as "
+            f"`stride > 1`), got {yaml_text(node.plain())}",
+            node.loc,
+        )
+        return True
+
+    def layer(self, layer, full, label, raw, key_locs, loc, inputs, inputs_node, scope, trainable):
+        entry = _Entry(0, layer, full, loc, trainable, raw, key_locs, loc)
+        cfg = self.config(full, entry)
+        where = loc
+        if inputs_node is not None:
+            entry.field_locs["inputs"] = where = inputs_node.loc
+        if inputs and layer.merges and len(inputs) < 2:
+            self.error("graph.arity", f"{label}: needs two or more inputs, e.g. inputs: [a, b]", where)
+        elif inputs and not layer.merges and len(inputs) != 1:
+            self.error("graph.arity", f"{label}: takes one input, got {len(inputs)}", where)
+        name = full[len(scope.prefix) :]
+        if inputs_node is not None and any(isinstance(r, _Ref) and r.scope is scope and r.name == name for r in inputs):
+            self.error("graph.cycle", f"{label}: takes its own output as input", where)
+        if cfg is not None and inputs:
+            self.drafts.append(_Draft(full, entry, cfg, trainable, inputs, inputs_node is not None, scope.groups))
+            if len(self.drafts) > MAX_LAYERS:
+                self.error("spec.too-large", f"{label}: the spec expands to more than {MAX_LAYERS:,} layers", loc)
+                raise _TooLarge()
+        return full
+
+    def sequential(self, full, raw, loc, inputs, scope, trainable):
+        items = raw.get("")
+        if items is None or not isinstance(items.value, list) or not items.value:
+            self.error(
+                "spec.bad-value",
+                f"layer {full!r} (sequential): expected a list of layers, as `- sequential: [conv2d: ..., relu]`",
+                items.loc if items is not None else loc,
+            )
+            return inputs[0] if inputs else None
+        group = Group(full, "sequential", None, loc, len(scope.groups))
+        self.groups.append(group)
+        child = _Scope(
+            prefix=full + ".",
+            env=scope.env,
+            names={},
+            groups=(*scope.groups, group),
+            blocks_open=scope.blocks_open,
+            trainable=trainable,
+            sequential=True,
+            context=scope.context,
+        )
+        group.output_ref = self.with_context(child.context, self.expand, items.value, child, inputs[0])
+        return group.output_ref
+
+    def call(self, block, full, label, raw, key_locs, common, loc, inputs, scope, trainable):
+        """Expand a block call (and its repetitions); returns the reference to its output."""
+        if block.name in scope.blocks_open:
+            chain = " -> ".join((*scope.blocks_open, block.name))
+            self.error("spec.block-cycle", f"{label}: blocks use each other without end: {chain}", loc)
+            return inputs[0] if inputs else None
+        if inputs and len(inputs) != len(block.inputs):
+            self.error(
+                "graph.arity",
+                f"{label}: block {block.name!r} takes {len(block.inputs)} input(s) ({', '.join(block.inputs)}), "
+                f"got {len(inputs)}",
+                common["inputs"].loc if "inputs" in common else loc,
+            )
+            return inputs[0]
+        repeat = self.repeat_count(label, common.get("repeat"))
+        first = common.get("first")
+        if first is not None and not isinstance(first.value, dict):
+            self.error(
+                "spec.bad-value", f"{label}: first: expected a mapping of arguments, e.g. {{stride: 2}}", first.loc
+            )
+            first = None
+        if "repeat" in common and len(block.inputs) != 1:
+            self.error("spec.bad-value", f"{label}: repeat: needs a block with one input", common["repeat"].loc)
+            repeat = 1
+        group = Group(full, block.name, repeat if "repeat" in common else None, loc, len(scope.groups))
+        self.groups.append(group)
+        previous = inputs[0] if inputs else None
+        for repetition in range(repeat):
+            arguments = dict(raw)
+            if first is not None and repetition == 0:
+                arguments.update(first.value)
+            env = self.bind(block, label, arguments, loc)
+            if env is None:
+                break
+            if "repeat" in common:
+                instance = Group(f"{full}.{repetition}", block.name, None, loc, len(scope.groups) + 1)
+                self.groups.append(instance)
+                groups, prefix = (*scope.groups, group, instance), f"{full}.{repetition}."
+            else:
+                instance, groups, prefix = group, (*scope.groups, group), f"{full}."
+            names = dict(zip(block.inputs, [previous] + list(inputs[1:]) if repetition else inputs))
+            child = _Scope(
+                prefix=prefix,
+                env=env,
+                names=names,
+                groups=groups,
+                blocks_open=(*scope.blocks_open, block.name),
+                trainable=trainable,
+                context=f"block {block.name!r}, ",
+            )
+            previous = self.with_context(child.context, self.expand, block.layers, child, names[block.inputs[0]])
+            instance.output_ref = previous
+        group.output_ref = previous
+        return previous
+
+    def with_context(self, context: str, function, *arguments):
+        saved, self.context = self.context, context
+        try:
+            return function(*arguments)
+        finally:
+            self.context = saved
+
+    def repeat_count(self, label: str, node: YNode | None) -> int:
+        if node is None:
+            return 1
+        value = node.value
+        if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_LAYERS:
+            return value
+        self.error(
+            "spec.bad-value", f"{label}: repeat: expected an integer >= 1, got {yaml_text(node.plain())}", node.loc
+        )
+        return 1
+
+    def bind(self, block: _Block, label: str, arguments: dict[str, YNode], loc: Loc) -> dict | None:
+        """The block's argument values for one call, then its `let:` values; None if any is wrong."""
+        ok = True
+        env: dict = {}
+        for key, node in arguments.items():
+            if key == "":
+                self.error(
+                    "spec.bad-value",
+                    f"{label}: write the block's arguments as a mapping, e.g. `- {block.name}: "
+                    f"{{{', '.join(f'{p}: ...' for p in block.params) or ''}}}`",
+                    node.loc,
+                )
+                ok = False
+            elif key not in block.params:
+                hint = suggest(key, list(block.params))
+                known = ", ".join(block.params) or "none"
+                self.error(
+                    "spec.unknown-key",
+                    f"{label}: block {block.name!r} has no argument {key!r}"
+                    + (f"; did you mean {hint!r}?" if hint else f"; its arguments are: {known}"),
+                    node.loc,
+                )
+                ok = False
+            else:
+                env[key] = node.plain()
+        for param, default in block.params.items():
+            if param not in env:
+                if default is _REQUIRED_ARGUMENT:
+                    self.error("spec.missing-key", f"{label}: block {block.name!r} needs argument {param!r}", loc)
+                    ok = False
+                else:
+                    env[param] = default.plain()
+        if not ok:
             return None
-        type_node, raw, key_locs, common = parts
-        layer = self.layer_type(index, type_node)
-        if layer is None:
+        for key, node in block.let.items():
+            value = self.substitute(node, _Scope(prefix="", env=env, names={}, context=f"block {block.name!r}, "))
+            env[key] = value.plain()
+        return env
+
+    def substitute_name(self, node: YNode, scope: _Scope) -> YNode:
+        """A type written as an argument's name: `- act` or `type: act` with act: hardswish."""
+        if isinstance(node.value, str) and node.value in scope.env:
+            return _to_node(scope.env[node.value], node.loc)
+        return node
+
+    def substitute(self, node: YNode, scope: _Scope) -> YNode:
+        """`node` with argument names and expressions replaced by their values."""
+        from cnncalc import expressions
+
+        value = node.value
+        if isinstance(value, dict):
+            return YNode({k: self.substitute(v, scope) for k, v in value.items()}, node.loc, node.key_locs)
+        if isinstance(value, list):
+            return YNode([self.substitute(v, scope) for v in value], node.loc, node.key_locs)
+        if not isinstance(value, str):
+            return node
+        env = scope.env or {}
+        if expressions.is_name(value.strip()):
+            return _to_node(env[value.strip()], node.loc) if value.strip() in env else node
+        tree = expressions.parse(value)
+        if tree is None:
+            return node
+        unknown = sorted(expressions.names_in(tree) - set(env))
+        where = f"{scope.context}in {value!r}"
+        if unknown:
+            hint = suggest(unknown[0], sorted(env))
+            self.error(
+                "spec.bad-expression",
+                f"{where}: no argument is named {unknown[0]!r}"
+                + (f"; did you mean {hint!r}?" if hint else "")
+                + (f" (known here: {', '.join(sorted(env))})" if env else ""),
+                node.loc,
+            )
+            return node
+        try:
+            return _to_node(expressions.evaluate(tree, env), node.loc)
+        except expressions.ExpressionError as exc:
+            self.error("spec.bad-expression", f"{where}: {exc}", node.loc)
+            return node
+
+    def block_definitions(self, node: YNode) -> dict[str, _Block]:
+        if not isinstance(node.value, dict):
+            self.error("spec.bad-value", "blocks: expected a mapping of block names to definitions", node.loc)
+            return {}
+        blocks = {}
+        for name, definition in node.value.items():
+            block = self.block_definition(name, definition, node.key_locs[name])
+            if block is not None:
+                blocks[name] = block
+        return blocks
+
+    def block_definition(self, name: str, node: YNode, name_loc: Loc) -> _Block | None:
+        from cnncalc import expressions
+
+        label = f"block {name!r}"
+        if not expressions.is_name(name):
+            self.error("spec.bad-value", f"{label}: a block's name is letters, digits and '_'", name_loc)
             return None
-        name, name_loc = self.layer_name(index, layer, common, node.loc)
-        trainable = self.trainable(index, layer, common)
-        return _Entry(index, layer, name, name_loc, trainable, raw, key_locs, node.loc, common.get("inputs"))
+        if lookup(name) is not None or name == "sequential":
+            self.error("spec.bad-value", f"{label}: {name!r} is a layer type; give the block another name", name_loc)
+            return None
+        if isinstance(node.value, list):  # a block with no arguments: just its layers
+            node = YNode({"layers": node}, node.loc, {"layers": node.loc})
+        if not isinstance(node.value, dict):
+            self.error("spec.bad-value", f"{label}: expected a mapping with `layers:` (and `args:`)", node.loc)
+            return None
+        keys = ("args", "let", "inputs", "layers", "description")
+        for key in node.value:
+            if key not in keys:
+                self.unknown_key(key, keys, node.key_locs[key], f"in {label}")
+        params = self.block_params(label, node.value.get("args"))
+        let: dict[str, YNode] = {}
+        if "let" in node.value:
+            let_node = node.value["let"]
+            if not isinstance(let_node.value, dict):
+                self.error(
+                    "spec.bad-value", f"{label}: let: expected a mapping, e.g. {{width: planes * 4}}", let_node.loc
+                )
+            else:
+                for key, value in let_node.value.items():
+                    if not expressions.is_name(key) or key in params:
+                        self.error(
+                            "spec.bad-value",
+                            f"{label}: let: {key!r} "
+                            + ("is already an argument" if key in params else "is not a name"),
+                            let_node.key_locs[key],
+                        )
+                    let[key] = value
+        inputs: tuple[str, ...] = (NETWORK_INPUT,)
+        if "inputs" in node.value:
+            inputs_node = node.value["inputs"]
+            items = inputs_node.value if isinstance(inputs_node.value, list) else [inputs_node]
+            if items and all(isinstance(i.value, str) and expressions.is_name(i.value) for i in items):
+                inputs = tuple(i.value for i in items)
+            else:
+                self.error("spec.bad-value", f"{label}: inputs: expected names, e.g. [x, skip]", inputs_node.loc)
+        layers = node.value.get("layers")
+        if layers is None or not isinstance(layers.value, list) or not layers.value:
+            self.error(
+                "spec.missing-key" if layers is None else "spec.bad-value",
+                f"{label}: layers: expected a non-empty list of layers",
+                layers.loc if layers is not None else node.loc,
+            )
+            return None
+        return _Block(name, params, let, inputs, layers.value, node.loc)
+
+    def block_params(self, label: str, node: YNode | None) -> dict[str, YNode | object]:
+        """`args: [planes, stride: 1]` or `args: {planes: 64}`: names with their defaults."""
+        from cnncalc import expressions
+
+        if node is None:
+            return {}
+        items = node.value if isinstance(node.value, list) else [node] if isinstance(node.value, dict) else None
+        params: dict[str, YNode | object] = {}
+        if items is None:
+            self.error("spec.bad-value", f"{label}: args: expected a list such as [planes, stride: 1]", node.loc)
+            return params
+        for item in items:
+            if isinstance(item.value, str):
+                pairs = [(item.value, _REQUIRED_ARGUMENT, item.loc)]
+            elif isinstance(item.value, dict):
+                pairs = [(key, value, item.key_locs[key]) for key, value in item.value.items()]
+            else:
+                self.error("spec.bad-value", f"{label}: args: expected a name or `name: default`", item.loc)
+                continue
+            for key, default, loc in pairs:
+                if not expressions.is_name(key) or key in expressions.FUNCTIONS:
+                    self.error("spec.bad-value", f"{label}: args: {key!r} cannot be an argument's name", loc)
+                elif key in params:
+                    self.error("spec.bad-value", f"{label}: args: {key!r} is given twice", loc)
+                else:
+                    params[key] = default
+        return params
+
+    def trainable(self, label: str, common: dict) -> bool:
+        if "trainable" not in common:
+            return True
+        node = common["trainable"]
+        if isinstance(node.value, bool):
+            return node.value
+        self.error("spec.bad-value", f"{label}: trainable: expected true or false", node.loc)
+        return True
+
+    def layer_name(self, index: int, kind: str, common: dict, entry_loc: Loc) -> tuple[str | None, Loc]:
+        if "name" not in common:
+            return None, entry_loc
+        node = common["name"]
+        if node.value == NETWORK_INPUT:
+            self.error(
+                "spec.bad-value",
+                f"{self.nth(index)} ({kind}): the name {NETWORK_INPUT!r} is kept for the network's input",
+                node.loc,
+            )
+            return None, node.loc
+        if isinstance(node.value, str) and _NAME_PATTERN.match(node.value):
+            return node.value, node.loc
+        self.error(
+            "spec.bad-value",
+            f"{self.nth(index)} ({kind}): name: expected letters, digits, '_' or '-', "
+            f"starting with a letter or '_', got {yaml_text(node.value)}",
+            node.loc,
+        )
+        return None, node.loc
 
     def split_entry(self, index: int, node: YNode):
         """(type node, raw fields, their key locations, common keys) for each entry form, or None."""
         if isinstance(node.value, str):  # - relu
             return node, {}, {}, {}
         if isinstance(node.value, dict) and "type" in node.value:  # - {type: conv2d, ...}
-            fields = {k: v for k, v in node.value.items() if k not in COMMON_KEYS}
-            common = {k: v for k, v in node.value.items() if k in COMMON_KEYS}
+            fields = {k: v for k, v in node.value.items() if k not in ENTRY_KEYS}
+            common = {k: v for k, v in node.value.items() if k in ENTRY_KEYS and k != "type"}
             return node.value["type"], fields, {k: node.key_locs[k] for k in fields}, common
         if isinstance(node.value, dict) and node.value:  # - linear: 128 / - conv2d: {...}
             return self.split_keyed_entry(index, node)
         self.error(
             "spec.bad-layer",
-            f"layer {index + 1}: expected a layer such as `relu`, `linear: 128` or "
+            f"{self.nth(index)}: expected a layer such as `relu`, `linear: 128` or "
             f"`{{type: conv2d, out_channels: 32, kernel_size: 3}}`, got {yaml_text(node.plain())}",
             node.loc,
         )
@@ -462,9 +1038,9 @@ class _Parser:
 
     def split_keyed_entry(self, index: int, node: YNode):
         """`- conv2d: {...}` or `- linear: 128`, with `name:`/`trainable:` beside the type key."""
-        common = {k: v for k, v in node.value.items() if k in COMMON_KEYS}
-        type_keys = [k for k in node.value if k not in COMMON_KEYS]
-        named_types = [k for k in type_keys if lookup(k) is not None]
+        common = {k: v for k, v in node.value.items() if k in ENTRY_KEYS}
+        type_keys = [k for k in node.value if k not in ENTRY_KEYS]
+        named_types = [k for k in type_keys if lookup(k) is not None or k in self.blocks]
         if len(type_keys) > 1 and len(named_types) == 1 and node.value[named_types[0]].value is None:
             # `- conv2d:` with its fields indented beside it rather than under it
             key = named_types[0]
@@ -473,7 +1049,7 @@ class _Parser:
         if len(type_keys) != 1:
             self.error(
                 "spec.bad-layer",
-                f"layer {index + 1}: write one layer per entry, as `- conv2d: {{...}}` or "
+                f"{self.nth(index)}: write one layer per entry, as `- conv2d: {{...}}` or "
                 f"`- {{type: conv2d, ...}}`; found keys {', '.join(type_keys) or 'none'}",
                 node.key_locs[type_keys[1]] if len(type_keys) > 1 else node.loc,
             )
@@ -490,52 +1066,18 @@ class _Parser:
 
     def layer_type(self, index: int, type_node: YNode) -> LayerType | None:
         if not isinstance(type_node.value, str):
-            self.error("spec.bad-value", f"layer {index + 1}: type: expected a layer type name", type_node.loc)
+            self.error("spec.bad-value", f"{self.nth(index)}: type: expected a layer type name", type_node.loc)
             return None
         layer = lookup(type_node.value)
         if layer is None:
-            hint = suggest(type_node.value, REGISTRY)
+            hint = suggest(type_node.value, [*REGISTRY, *self.blocks])
             self.error(
                 "spec.unknown-type",
-                f"layer {index + 1}: unknown layer type {type_node.value!r}"
+                f"{self.nth(index)}: unknown layer type {type_node.value!r}"
                 + (f"; did you mean {hint!r}?" if hint else "; `cnncalc layers` lists the types"),
                 type_node.loc,
             )
         return layer
-
-    def layer_name(self, index: int, layer: LayerType, common: dict, entry_loc: Loc) -> tuple[str | None, Loc]:
-        if "name" not in common:
-            return None, entry_loc
-        node = common["name"]
-        if node.value == NETWORK_INPUT:
-            self.error(
-                "spec.bad-value",
-                f"layer {index + 1} ({layer.type_name}): the name {NETWORK_INPUT!r} is kept for the network's input",
-                node.loc,
-            )
-            return None, node.loc
-        if isinstance(node.value, str) and _NAME_PATTERN.match(node.value):
-            return node.value, node.loc
-        self.error(
-            "spec.bad-value",
-            f"layer {index + 1} ({layer.type_name}): name: expected letters, digits, '_' or '-', "
-            f"starting with a letter or '_', got {yaml_text(node.value)}",
-            node.loc,
-        )
-        return None, node.loc
-
-    def trainable(self, index: int, layer: LayerType, common: dict) -> bool:
-        if "trainable" not in common:
-            return True
-        node = common["trainable"]
-        if isinstance(node.value, bool):
-            return node.value
-        self.error(
-            "spec.bad-value",
-            f"layer {index + 1} ({layer.type_name}): trainable: expected true or false",
-            node.loc,
-        )
-        return True
 
     def config(self, name: str, p: _Entry) -> dict | None:
         """Check the raw fields against the layer type's schema; fill defaults."""

@@ -5,9 +5,12 @@ from __future__ import annotations
 from cnncalc.errors import Diagnostic
 
 
-def format_diagnostic(diag: Diagnostic, source: str | None = None) -> str:
+def format_diagnostic(diag: Diagnostic, source: str | dict[str, str] | None = None) -> str:
+    """`source` is the spec's text, or each file's text by path when the spec includes others."""
     where = f"{diag.loc}: " if diag.loc else ""
     text = f"{where}{diag.severity}: {diag.message}"
+    if isinstance(source, dict):
+        source = source.get(diag.loc.file) if diag.loc else None
     if source is not None and diag.loc is not None:
         lines = source.splitlines()
         if 1 <= diag.loc.line <= len(lines):
@@ -18,7 +21,7 @@ def format_diagnostic(diag: Diagnostic, source: str | None = None) -> str:
     return text
 
 
-def format_diagnostics(diagnostics: list[Diagnostic], source: str | None = None) -> str:
+def format_diagnostics(diagnostics: list[Diagnostic], source: str | dict[str, str] | None = None) -> str:
     return "\n".join(format_diagnostic(d, source) for d in diagnostics)
 
 
