@@ -125,6 +125,9 @@ def plan(spec: Spec) -> Plan:
     fields: dict[str, ReceptiveField | None] = {NETWORK_INPUT: INPUT_FIELD if len(spec.input_shape) == 3 else None}
     # for a tensor that is a flatten's output (perhaps through shape-neutral layers): what was flattened
     flattened: dict[str, tuple[Shape, str] | None] = {NETWORK_INPUT: None}
+    # each tensor's axes as the input's axes they came from: (0, 1, 2) for [C, H, W], (1, 2, 0)
+    # after a permute to channels-last, where a linear or layer norm works per pixel
+    layouts: dict[str, tuple[int, ...]] = {NETWORK_INPUT: tuple(range(len(spec.input_shape)))}
     rows: dict[int, LayerResult] = {}
     warnings: list[Diagnostic] = []
     for position in spec.order:
@@ -141,13 +144,22 @@ def plan(spec: Spec) -> Plan:
             buffers = layer.buffers(cfg, shape, out)
             macs = layer.macs(cfg, shape, out)
             other_ops = layer.other_ops_of(cfg, in_shapes, out)
+            layout = layouts[layer_spec.inputs[0]]
             if layer.merges:
                 joined = layer.keeps_receptive_field(cfg, out)
-                field = _joined_field([fields[source] for source in layer_spec.inputs]) if joined else None
+                aligned = len({layouts[source] for source in layer_spec.inputs}) == 1
+                field = _joined_field([fields[source] for source in layer_spec.inputs]) if joined and aligned else None
             else:
                 field = fields[layer_spec.inputs[0]]
                 window = layer.receptive_window(cfg, shape) if field is not None else UNDEFINED
+                if layout != tuple(range(len(layout))):  # permuted: windows are over the wrong axes
+                    per_pixel = layer.acts_on_last_axis(cfg, shape) and layout[-1] == 0
+                    window = NEUTRAL if per_pixel or window == NEUTRAL else UNDEFINED
                 field = None if window == UNDEFINED else field if window == NEUTRAL else field.through(window)
+                if "dims" in cfg and layer.type_name == "permute":
+                    layout = tuple(layout[d - 1] for d in cfg["dims"][1:])
+            if len(out) != len(layout):
+                layout = tuple(range(len(out)))
         except LayerError as exc:
             message = f"layer {name!r} ({layer_spec.type_name}): {exc.message}"
             for i, (source, source_shape) in enumerate(zip(layer_spec.inputs, in_shapes)):
@@ -155,8 +167,10 @@ def plan(spec: Spec) -> Plan:
             if shape == spec.input_shape and _looks_channels_last(shape):
                 c, h, w = shape
                 message += f"; the input is channels first, [C, H, W]: did you mean [{w}, {c}, {h}]?"
-            raise SpecError([Diagnostic(exc.code, message, layer_spec.loc_of(exc.field))], spec.sources or spec.source) from None
-        shapes[name], fields[name] = out, field
+            raise SpecError(
+                [Diagnostic(exc.code, message, layer_spec.loc_of(exc.field))], spec.sources or spec.source
+            ) from None
+        shapes[name], fields[name], layouts[name] = out, field, layout
         for field_name, note in layer.notes(cfg, shape, out) if not layer.merges else ():
             warnings.append(
                 Diagnostic(
@@ -176,7 +190,8 @@ def plan(spec: Spec) -> Plan:
     results = [rows[position] for position in range(len(spec.layers))]
     first_linear = None
     for row in results:
-        if row.type_name == "linear":
+        # a linear over the channels of a channels-last [H, W, C] is a 1x1 convolution, not the head
+        if row.type_name == "linear" and (len(row.input_shape) == 1 or layouts[row.spec.inputs[0]][-1] != 0):
             source = flattened[row.spec.inputs[0]] if len(row.input_shape) == 1 else None
             first_linear = FirstLinear(
                 row.name, row.spec.index, row.input_shape[-1], source and source[0], source and source[1]

@@ -78,7 +78,7 @@ def to_pytorch(plan: Plan, *, source: str | None = None) -> str:
         lines.append("")
     lines += ["    def __init__(self) -> None:", "        super().__init__()"]
     for attr, row in zip(attributes, plan.layers):
-        if row.spec.layer.merges:
+        if row.spec.layer.functional:
             continue  # an expression in forward(), not a module
         expression = row.spec.layer.pytorch(row.spec.cfg, row.input_shape)
         lines.append(_with_comment(f"        self.{attr} = {expression}", f"-> {fmt_shape(row.output_shape)}"))
@@ -122,7 +122,7 @@ def _forward_body(plan: Plan, attributes: list[str]) -> list[str]:
     for step, position in enumerate(plan.order):
         row = plan.layers[position]
         arguments = [variable[source] for source in row.spec.inputs]
-        if row.spec.layer.merges:
+        if row.spec.layer.functional:
             expression = row.spec.layer.torch_forward(row.spec.cfg, arguments)
         else:
             expression = f"self.{attribute[row.name]}({arguments[0]})"

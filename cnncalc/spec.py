@@ -18,7 +18,7 @@ from cnncalc.yamlload import YNode
 
 TOP_LEVEL_KEYS = ("name", "input", "layers", "description", "budget", "blocks", "include")
 # Keys an entry of `layers:` may carry besides its type and fields.
-ENTRY_KEYS = (*COMMON_KEYS, "when", "repeat", "first")
+ENTRY_KEYS = (*COMMON_KEYS, "when", "repeat", "first", "outputs")
 MAX_LAYERS = 100_000  # a spec expanding to more is a mistake (repeat: 1000 inside repeat: 1000)
 MAX_INCLUDES = 100
 # budget limits: spec key -> (what is limited, unit)
@@ -577,6 +577,9 @@ class _Parser:
             if isinstance(node.value, dict) and isinstance(node.value.get("name"), YNode):
                 if isinstance(node.value["name"].value, str):
                     explicit.add(node.value["name"].value)
+            if isinstance(node.value, dict) and isinstance(node.value.get("outputs"), YNode):
+                if isinstance(node.value["outputs"].value, list):
+                    explicit.update(i.value for i in node.value["outputs"].value if isinstance(i.value, str))
         counters: dict[str, int] = {}
         seen: dict[str, Loc] = {}
         for index, node in enumerate(nodes):
@@ -633,6 +636,29 @@ class _Parser:
                         f"{label}: {key}: is for block calls; define a block to repeat these layers",
                         common[key].loc,
                     )
+            if "outputs" in common:
+                outputs = self.outputs(label, kind, common, seen)
+                if outputs:
+                    for position, (output_name, output_loc) in enumerate(outputs):
+                        piece = {**raw, "index": YNode(position, output_loc)}
+                        piece_locs = {**key_locs, "index": output_loc}
+                        full_piece = scope.prefix + output_name
+                        inputs_node = common.get("inputs")
+                        scope.names[output_name] = self.layer(
+                            kind,
+                            full_piece,
+                            f"layer {full_piece!r} ({kind_name})",
+                            piece,
+                            piece_locs,
+                            output_loc,
+                            inputs,
+                            inputs_node,
+                            scope,
+                            trainable,
+                        )
+                        seen.setdefault(output_name, output_loc)
+                    previous = scope.names[outputs[-1][0]]
+                continue
             if isinstance(kind, _Block):
                 output = self.call(kind, full, label, raw, key_locs, common, node.loc, inputs, scope, trainable)
             elif kind == "sequential":
@@ -644,6 +670,28 @@ class _Parser:
             scope.names[name] = output
             previous = output
         return previous
+
+    def outputs(self, label: str, kind, common: dict, seen: dict[str, Loc]) -> list[tuple[str, Loc]]:
+        """The names in `outputs:`, one per piece of a chunk or split."""
+        node = common["outputs"]
+        if not getattr(kind, "splits", False):
+            self.error("spec.bad-value", f"{label}: outputs: is for `chunk` and `split`, which make several", node.loc)
+            return []
+        if "name" in common:
+            self.error("spec.bad-value", f"{label}: give either name: or outputs:, not both", common["name"].loc)
+        items = node.value if isinstance(node.value, list) else None
+        if not items or not all(isinstance(i.value, str) and _NAME_PATTERN.match(i.value) for i in items):
+            self.error("spec.bad-value", f"{label}: outputs: expected a list of names, e.g. [left, right]", node.loc)
+            return []
+        names = []
+        for item in items:
+            if item.value == NETWORK_INPUT or item.value in seen or item.value in (n for n, _ in names):
+                self.error(
+                    "spec.duplicate-name", f"{label}: outputs: the name {item.value!r} is already used", item.loc
+                )
+                return []
+            names.append((item.value, item.loc))
+        return names
 
     def entry_kind(self, index: int, type_node: YNode, scope: _Scope):
         """A LayerType, a _Block, or "sequential"; None (reported) if the type is unknown."""

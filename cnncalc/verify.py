@@ -57,7 +57,7 @@ def verify(plan: Plan, *, device: str = "meta") -> list[Comparison]:
             row = plan.layers[position]
             arguments = [tensors[source] for source in row.spec.inputs]
             with FlopCounterMode(display=False) as counter:
-                if row.spec.layer.merges:
+                if row.spec.layer.functional:
                     names = [f"inputs[{i}]" for i in range(len(arguments))]
                     expression = row.spec.layer.torch_forward(row.spec.cfg, names)
                     out = eval(expression, {"torch": torch, "inputs": arguments})

@@ -7,6 +7,7 @@ parameters and buffers measured here, and refuse what PyTorch refuses.
 from __future__ import annotations
 
 import os
+from functools import cache
 
 import pytest
 
@@ -32,6 +33,7 @@ def build_module(type_name: str, cfg: dict, in_shape: tuple):
     """
     import torch.nn as nn
 
+    Function, LayerScaleReference, StochasticDepthReference = reference_modules()
     c = cfg
     if type_name == "conv2d":
         padding = c["padding"] if isinstance(c["padding"], str) else _pair(c["padding"])
@@ -107,6 +109,23 @@ def build_module(type_name: str, cfg: dict, in_shape: tuple):
         return nn.Identity()
     if type_name == "channel_shuffle":
         return nn.ChannelShuffle(c["groups"])
+    if type_name == "layernorm":
+        shape = c["normalized_shape"] or in_shape[-1]
+        return nn.LayerNorm(shape, c["eps"], c["elementwise_affine"], c["bias"])
+    if type_name == "layernorm2d":
+        norm = nn.LayerNorm(c["num_channels"] or in_shape[0], c["eps"], c["elementwise_affine"])
+        return nn.Sequential(Function(lambda x: x.permute(0, 2, 3, 1)), norm, Function(lambda x: x.permute(0, 3, 1, 2)))
+    if type_name == "layer_scale":
+        return LayerScaleReference(c["num_channels"] or in_shape[0], c["init"])
+    if type_name == "stochastic_depth":
+        return StochasticDepthReference(c["p"], c["mode"])
+    if type_name == "permute":
+        return Function(lambda x: x.permute(*c["dims"]))
+    if type_name == "chunk":
+        return Function(lambda x: x.chunk(c["chunks"], dim=c["dim"])[c["index"]])
+    if type_name == "split":
+        sizes = c["sizes"] if isinstance(c["sizes"], int) else list(c["sizes"])
+        return Function(lambda x: x.split(sizes, dim=c["dim"])[c["index"]])
     if type_name == "prelu":
         return nn.PReLU(c["num_parameters"], c["init"])
     if type_name == "softmax":
@@ -132,6 +151,46 @@ def build_module(type_name: str, cfg: dict, in_shape: tuple):
     if "inplace" in c:
         return simple[type_name](inplace=c["inplace"])
     return simple[type_name]()
+
+
+@cache
+def reference_modules():
+    """torch.nn modules for the types torch.nn lacks, written from their papers' definitions."""
+    import torch
+    import torch.nn as nn
+
+    class Function(nn.Module):
+        def __init__(self, function):
+            super().__init__()
+            self.function = function
+
+        def forward(self, x):
+            return self.function(x)
+
+    class LayerScaleReference(nn.Module):
+        def __init__(self, channels, init):
+            super().__init__()
+            self.gamma = nn.Parameter(torch.ones(channels, 1, 1) * init)
+
+        def forward(self, x):
+            return self.gamma * x
+
+    class StochasticDepthReference(nn.Module):
+        # torchvision.ops.stochastic_depth: drop whole samples (row) or the batch, rescale the rest
+        def __init__(self, p, mode):
+            super().__init__()
+            self.p, self.mode = p, mode
+
+        def forward(self, x):
+            if not self.training or self.p == 0.0:
+                return x
+            shape = [x.shape[0]] + [1] * (x.ndim - 1) if self.mode == "row" else [1] * x.ndim
+            noise = torch.empty(shape, dtype=x.dtype, device=x.device).bernoulli_(1 - self.p)
+            if self.p < 1:
+                noise.div_(1 - self.p)
+            return x * noise
+
+    return Function, LayerScaleReference, StochasticDepthReference
 
 
 class Measured:

@@ -26,8 +26,8 @@ from cnncalc.layers.base import LayerType
 from cnncalc.layers.conv import Conv2d, ConvTranspose2d
 from cnncalc.layers.dense import Flatten, Linear
 from cnncalc.layers.merge import Add, ChannelShuffle, Concat, Mul
-from cnncalc.layers.misc import Dropout, Dropout2d, Identity
-from cnncalc.layers.norm import BatchNorm2d, LocalResponseNorm
+from cnncalc.layers.misc import Dropout, Dropout2d, Identity, LayerScale, StochasticDepth
+from cnncalc.layers.norm import BatchNorm2d, LayerNorm, LayerNorm2d, LocalResponseNorm
 from cnncalc.layers.pool import (
     AdaptiveAvgPool2d,
     AdaptiveMaxPool2d,
@@ -37,6 +37,7 @@ from cnncalc.layers.pool import (
     MaxPool2d,
 )
 from cnncalc.layers.resample import Upsample
+from cnncalc.layers.reshape import Chunk, Permute, Split
 
 LAYER_TYPES: tuple[type[LayerType], ...] = (
     # convolution
@@ -52,8 +53,13 @@ LAYER_TYPES: tuple[type[LayerType], ...] = (
     # fully connected and reshaping
     Linear,
     Flatten,
+    Permute,
+    Chunk,
+    Split,
     # normalisation
     BatchNorm2d,
+    LayerNorm,
+    LayerNorm2d,
     LocalResponseNorm,
     # resampling
     Upsample,
@@ -66,6 +72,8 @@ LAYER_TYPES: tuple[type[LayerType], ...] = (
     Dropout,
     Dropout2d,
     Identity,
+    LayerScale,
+    StochasticDepth,
     # activations
     ReLU,
     ReLU6,

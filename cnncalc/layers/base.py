@@ -261,6 +261,8 @@ class LayerType:
     aliases: ClassVar[tuple[str, ...]] = ()
     flattens: ClassVar[bool] = False  # its output feeds a linear layer's in_features as C x H x W
     merges: ClassVar[bool] = False  # takes two or more inputs (add, concat, mul)
+    # written in forward() as an expression (torch_forward), not a module: merges, chunk, split
+    functional: ClassVar[bool] = False
     fields: ClassVar[tuple[Field, ...]] = ()
     main_field: ClassVar[str | None] = None
     input_rank: ClassVar[int | None] = None  # None: any rank
@@ -314,6 +316,11 @@ class LayerType:
         """(height window, width window), NEUTRAL or UNDEFINED."""
         return NEUTRAL
 
+    def acts_on_last_axis(self, cfg: dict, shape: Shape) -> bool:
+        """True when each output depends only on the same position's last-axis values (linear, layer
+        norm): per pixel on a channels-last tensor, so the receptive field is kept."""
+        return False
+
     def saved_for_backward(self, cfg: dict, shape: Shape, out: Shape) -> tuple[Saved, ...]:
         """What autograd keeps from this layer in training, as PyTorch 2.x does."""
         return ()
@@ -326,6 +333,12 @@ class LayerType:
     torch_class: ClassVar[str] = ""  # e.g. "nn.Conv2d"
     torch_positional: ClassVar[tuple[str, ...]] = ()  # written without keywords, in this order
     torch_always: ClassVar[tuple[str, ...]] = ()  # written even when equal to cnncalc's default
+    # Python source of a small nn.Module the export defines for a type torch.nn lacks (torch_class names it)
+    torch_helper: ClassVar[str] = ""
+
+    def torch_forward(self, cfg: dict, arguments: list[str]) -> str:
+        """For functional types: the expression forward() computes from its inputs' variables."""
+        raise NotImplementedError
 
     def pytorch(self, cfg: dict, shape: Shape) -> str:
         """The torch.nn expression that builds this layer, e.g. 'nn.Conv2d(3, 64, 3, padding=1)'."""

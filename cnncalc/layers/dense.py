@@ -57,6 +57,9 @@ class Linear(LayerType):
     def params(self, cfg: dict, shape: Shape, out: Shape) -> int:
         return (shape[-1] + (1 if cfg["bias"] else 0)) * cfg["out_features"]
 
+    def acts_on_last_axis(self, cfg: dict, shape: Shape) -> bool:
+        return True
+
     def macs(self, cfg: dict, shape: Shape, out: Shape) -> int:
         return prod(shape) * cfg["out_features"]  # leading axes each get their own product
 

@@ -19,15 +19,13 @@ def input_ref(position: int) -> str:
 
 class _Merge(LayerType):
     merges = True
+    functional = True
 
     def output_shape(self, cfg: dict, shape: Shape) -> Shape:  # pragma: no cover - merges use output_shape_of
         return self.output_shape_of(cfg, [shape, shape])
 
     def other_ops_of(self, cfg: dict, shapes: list[Shape], out: Shape) -> int:
         return prod(out) * (len(shapes) - 1)  # one add or multiply per element per extra input
-
-    def torch_forward(self, cfg: dict, arguments: list[str]) -> str:
-        raise NotImplementedError
 
     def keeps_receptive_field(self, cfg: dict, out: Shape) -> bool:
         """Whether each output pixel still sees one window of the input (the branches' fields joined)."""

@@ -1,10 +1,10 @@
-"""Shape-neutral helpers: dropout and identity."""
+"""Shape-neutral helpers: dropout, identity, layer scale and stochastic depth."""
 
 from __future__ import annotations
 
 from math import prod
 
-from cnncalc.layers.base import INPLACE, Field, Float, LayerType, Saved, Shape
+from cnncalc.layers.base import INPLACE, Choice, Field, Float, Int, LayerType, Saved, Shape, check_inferred
 
 
 class Dropout(LayerType):
@@ -67,3 +67,94 @@ class Identity(LayerType):
 
     def output_aliases_input(self, cfg: dict, training: bool) -> bool:
         return True
+
+
+class LayerScale(LayerType):
+    """A learned scale per channel, multiplied into [C, H, W] (ConvNeXt, CaiT): C parameters.
+
+    torchvision's ConvNeXt keeps it as the block's `layer_scale` parameter, [C, 1, 1],
+    starting at 1e-6. PyTorch has no such class, so the export defines it.
+
+    Example: [96, 56, 56] {} -> [96, 56, 56] params=96
+    """
+
+    type_name = "layer_scale"
+    aliases = ("layerscale",)
+    input_rank = 3
+    inferred_field = "num_channels"
+    torch_class = "LayerScale"
+    torch_positional = ("num_channels",)
+    fields = (
+        Field("num_channels", Int(min=1), None, doc="inferred from the input; checked if given"),
+        Field("init", Float(), 1e-6, doc="the scale's starting value"),
+    )
+    torch_helper = '''class LayerScale(nn.Module):
+    """A learned scale per channel (as in ConvNeXt)."""
+
+    def __init__(self, num_channels: int, init: float = 1e-6) -> None:
+        super().__init__()
+        self.scale = nn.Parameter(torch.full((num_channels, 1, 1), init))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.scale * x
+'''
+
+    def output_shape(self, cfg: dict, shape: Shape) -> Shape:
+        check_inferred(cfg, "num_channels", shape[0], "channels")
+        return shape
+
+    def params(self, cfg: dict, shape: Shape, out: Shape) -> int:
+        return shape[0]
+
+    def saved_for_backward(self, cfg: dict, shape: Shape, out: Shape):
+        return (Saved("input", prod(shape), needed_for="params"),)  # for the scale's gradient
+
+
+class StochasticDepth(LayerType):
+    """Stochastic depth (drop path), as torchvision.ops.StochasticDepth: in training, zeroes the
+    whole input for a random `p` of the samples ("row") or of the batches ("batch") and scales
+    the rest by 1 / (1 - p); at inference it passes the input on. Shape-neutral, no parameters.
+
+    Example: [96, 56, 56] {p: 0.1} -> [96, 56, 56] params=0
+    """
+
+    type_name = "stochastic_depth"
+    aliases = ("drop_path", "droppath", "stochasticdepth")
+    torch_class = "StochasticDepth"
+    torch_positional = ("p", "mode")
+    main_field = "p"
+    fields = (
+        Field("p", Float(min=0, max=1), doc="the probability of dropping the input"),
+        Field("mode", Choice("row", "batch"), "row", doc="row: per sample; batch: the whole batch at once"),
+    )
+    torch_helper = '''class StochasticDepth(nn.Module):
+    """Drops the input for a random share p of the samples in training (torchvision.ops.StochasticDepth)."""
+
+    def __init__(self, p: float, mode: str = "row") -> None:
+        super().__init__()
+        self.p, self.mode = p, mode
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        size = [x.shape[0]] + [1] * (x.ndim - 1) if self.mode == "row" else [1] * x.ndim
+        keep = torch.empty(size, dtype=x.dtype, device=x.device).bernoulli_(1 - self.p)
+        if self.p < 1.0:
+            keep.div_(1 - self.p)
+        return x * keep
+'''
+
+    def output_shape(self, cfg: dict, shape: Shape) -> Shape:
+        return shape
+
+    def other_ops(self, cfg: dict, shape: Shape, out: Shape) -> int:
+        return 0  # nothing at inference
+
+    def saved_for_backward(self, cfg: dict, shape: Shape, out: Shape):
+        if cfg["p"] == 0:
+            return ()
+        # the keep-or-drop factor: one per sample, or one for the whole batch
+        return (Saved("extra", 1, per_sample=cfg["mode"] == "row"),)
+
+    def output_aliases_input(self, cfg: dict, training: bool) -> bool:
+        return not training or cfg["p"] == 0
