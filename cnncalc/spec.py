@@ -18,7 +18,7 @@ from cnncalc.yamlload import YNode
 
 TOP_LEVEL_KEYS = ("name", "input", "layers", "description", "budget", "blocks", "include")
 # Keys an entry of `layers:` may carry besides its type and fields.
-ENTRY_KEYS = (*COMMON_KEYS, "when", "repeat", "first", "outputs")
+ENTRY_KEYS = (*COMMON_KEYS, "when", "repeat", "first", "repeat_name", "outputs")
 MAX_LAYERS = 100_000  # a spec expanding to more is a mistake (repeat: 1000 inside repeat: 1000)
 MAX_INCLUDES = 100
 # budget limits: spec key -> (what is limited, unit)
@@ -31,7 +31,7 @@ BUDGET_LIMITS = {
 }
 BUDGET_SETTINGS = ("batch_size", "dtype", "optimizer", "training")
 BUDGET_UNITS = dict(BUDGET_LIMITS.values())  # what is limited -> "count" or "bytes"
-_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
+_NAME_PATTERN = re.compile(r"^([A-Za-z_][A-Za-z0-9_\-]*|[0-9]+)$")  # digits alone: nn.Sequential indices
 
 
 @dataclass(eq=False)
@@ -629,7 +629,7 @@ class _Parser:
                 previous = scope.names[name]
                 continue
             trainable = self.trainable(label, common) and scope.trainable
-            for key in ("repeat", "first"):
+            for key in ("repeat", "first", "repeat_name"):
                 if key in common and not isinstance(kind, _Block):
                     self.error(
                         "spec.bad-value",
@@ -813,6 +813,7 @@ class _Parser:
         if "repeat" in common and len(block.inputs) != 1:
             self.error("spec.bad-value", f"{label}: repeat: needs a block with one input", common["repeat"].loc)
             repeat = 1
+        pattern = self.repeat_pattern(label, common)
         group = Group(full, block.name, repeat if "repeat" in common else None, loc, len(scope.groups))
         self.groups.append(group)
         previous = inputs[0] if inputs else None
@@ -824,9 +825,10 @@ class _Parser:
             if env is None:
                 break
             if "repeat" in common:
-                instance = Group(f"{full}.{repetition}", block.name, None, loc, len(scope.groups) + 1)
+                local = pattern.replace("{i}", str(repetition)).replace("{n}", str(repetition + 1))
+                instance = Group(f"{full}.{local}", block.name, None, loc, len(scope.groups) + 1)
                 self.groups.append(instance)
-                groups, prefix = (*scope.groups, group, instance), f"{full}.{repetition}."
+                groups, prefix = (*scope.groups, group, instance), f"{full}.{local}."
             else:
                 instance, groups, prefix = group, (*scope.groups, group), f"{full}."
             names = dict(zip(block.inputs, [previous] + list(inputs[1:]) if repetition else inputs))
@@ -850,6 +852,32 @@ class _Parser:
             return function(*arguments)
         finally:
             self.context = saved
+
+    def repeat_pattern(self, label: str, common: dict) -> str:
+        """How repetitions are named: '{i}' (0, 1, 2, as nn.Sequential), or e.g. 'denselayer{n}'
+        (denselayer1, denselayer2: {n} counts from 1)."""
+        node = common.get("repeat_name")
+        if node is None:
+            return "{i}"
+        text = node.value
+        if "repeat" not in common:
+            self.error("spec.bad-value", f"{label}: repeat_name: needs repeat:", node.loc)
+        elif not isinstance(text, str) or not _NAME_PATTERN.match(text.replace("{i}", "0").replace("{n}", "1")):
+            self.error(
+                "spec.bad-value",
+                f"{label}: repeat_name: expected a name with {{i}} (counting from 0) or {{n}} (from 1), "
+                f"e.g. 'denselayer{{n}}', got {yaml_text(text)}",
+                node.loc,
+            )
+        elif "{i}" not in text and "{n}" not in text:
+            self.error(
+                "spec.bad-value",
+                f"{label}: repeat_name: {text!r} needs {{i}} or {{n}}, or every repetition has the same name",
+                node.loc,
+            )
+        else:
+            return text
+        return "{i}"
 
     def repeat_count(self, label: str, node: YNode | None) -> int:
         if node is None:

@@ -1,0 +1,96 @@
+"""The model zoo: each architectures/<model>.yaml against a torch.nn model built by hand to
+torchvision's design (tests/zoo_torch_*.py), layer by layer, by torchvision's module paths.
+
+Independent of cnncalc's export: the reference models are written from torchvision's source,
+so a spec and its reference agreeing is evidence about both. For every module of the
+reference that holds parameters, the spec has a layer of the same name with the same
+parameter count; every reference module's output shape (its first call, for a module
+called twice) equals the planned shape of the layer with its name; and the totals and
+the MACs (torch.utils.flop_counter, FLOPs / 2) are equal.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from torch_reference import require_torch
+
+torch = require_torch()
+
+from zoo_torch_classic import MODELS as CLASSIC  # noqa: E402  (needs torch)
+from zoo_torch_classic import PUBLISHED_PARAMS as CLASSIC_PARAMS  # noqa: E402
+from zoo_torch_mobile import MODELS as MOBILE  # noqa: E402
+from zoo_torch_mobile import PUBLISHED_PARAMS as MOBILE_PARAMS  # noqa: E402
+
+from cnncalc.engine import plan  # noqa: E402
+from cnncalc.spec import load_file  # noqa: E402
+
+ARCHITECTURES = Path(__file__).resolve().parent.parent / "architectures"
+REFERENCES = {**CLASSIC, **MOBILE}
+PUBLISHED = {**CLASSIC_PARAMS, **MOBILE_PARAMS}
+WRITTEN = sorted(name for name in REFERENCES if (ARCHITECTURES / f"{name}.yaml").exists())
+
+
+def measure(model, in_shape):
+    """(output shape of each module's first call by path, parameters by owner, MACs) on meta."""
+    shapes: dict[str, tuple] = {}
+
+    def hook(path):
+        def record(module, inputs, output):
+            if isinstance(output, torch.Tensor):
+                shapes.setdefault(path, tuple(output.shape[1:]))
+
+        return record
+
+    handles = [module.register_forward_hook(hook(path)) for path, module in model.named_modules() if path]
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        out = model(torch.empty(1, *in_shape, device="meta"))
+    for handle in handles:
+        handle.remove()
+    leaves = {path for path, module in model.named_modules() if not list(module.children())}
+    owners: dict[str, int] = {}
+    for name, parameter in model.named_parameters():
+        module_path, _, short = name.rpartition(".")
+        # a conv's weight and bias belong to the conv; a parameter held by a block itself
+        # (ConvNeXt's layer_scale) is a layer of its own in the spec
+        owner = module_path if module_path in leaves and short in ("weight", "bias") else name
+        owners[owner] = owners.get(owner, 0) + parameter.numel()
+    return shapes, owners, counter.get_total_flops() // 2, tuple(out.shape[1:])
+
+
+def test_every_published_model_has_a_reference():
+    assert set(REFERENCES) == set(PUBLISHED)
+
+
+@pytest.mark.parametrize("name", WRITTEN)
+def test_zoo_spec_matches_its_reference_layer_by_layer(name):
+    result = plan(load_file(str(ARCHITECTURES / f"{name}.yaml")))
+    build, in_shape = REFERENCES[name]
+    assert tuple(result.input_shape) == in_shape
+    with torch.device("meta"):
+        model = build().eval()
+    shapes, owners, macs, out = measure(model, in_shape)
+    rows = {row.name: row for row in result.layers}
+
+    missing = sorted(owner for owner in owners if owner not in rows)
+    assert not missing, f"reference modules with parameters that the spec lacks: {missing[:10]}"
+    wrong_params = [
+        (owner, rows[owner].params, count) for owner, count in owners.items() if rows[owner].params != count
+    ]
+    assert not wrong_params, f"(layer, planned, torch) params differ: {wrong_params[:10]}"
+    extra = sorted(row.name for row in result.layers if row.params and row.name not in owners)
+    assert not extra, f"spec layers with parameters that the reference lacks: {extra[:10]}"
+
+    compared = [path for path in shapes if path in rows]
+    wrong_shapes = [
+        (path, rows[path].output_shape, shapes[path]) for path in compared if rows[path].output_shape != shapes[path]
+    ]
+    assert not wrong_shapes, f"(layer, planned, torch) shapes differ: {wrong_shapes[:10]}"
+    assert set(owners) <= set(compared)  # every layer with parameters had its shape checked
+
+    assert result.totals.params == PUBLISHED[name]
+    assert result.output_shape == out
+    assert result.totals.macs == macs
