@@ -50,11 +50,48 @@ class Group:
     output: str = ""
     layer_count: int = 0
     output_ref: object = None
+    # what the export needs to write the group as a module:
+    entries: list[Entry] = field(default_factory=list)  # its own entries, in order
+    inputs: tuple = ()  # the tensors it reads (full names, once resolved)
+    arguments: dict = field(default_factory=dict)  # a block call's argument and `let:` values
+    call: dict[str, str] = field(default_factory=dict)  # the arguments as written at the call, as Python
+    repeat_name: str = "{i}"
 
     @property
     def kind(self) -> str:
         """'bottleneck', or 'bottleneck x4' for a repeated call."""
         return self.block if self.repeat is None else f"{self.block} x{self.repeat}"
+
+
+@dataclass
+class Entry:
+    """One entry of a group (or the top level) as written: what the export mirrors.
+
+    `inputs` are local names ("input" for the group's first input); `target` is the layer's
+    full name or the Group; an entry left out by `when:` has present False.
+    """
+
+    local: str
+    kind: str  # "layer" or "group"
+    target: object
+    inputs: tuple[str, ...]
+    when: str | None = None  # the condition as written
+    present: bool = True
+
+
+@dataclass(frozen=True)
+class Block:
+    """A block definition from `blocks:`."""
+
+    name: str
+    params: dict  # argument -> default YNode, or REQUIRED_ARGUMENT
+    let: dict[str, YNode]
+    inputs: tuple[str, ...]  # what its layers call its inputs; ("input",) by default
+    layers: list[YNode]
+    loc: Loc
+
+
+REQUIRED_ARGUMENT = object()
 
 
 @dataclass(frozen=True)
@@ -71,6 +108,7 @@ class LayerSpec:
     inputs: tuple[str, ...] = ()  # layer names, or "input" for the network's input
     inputs_given: bool = False  # written as `inputs:` rather than implied by the order
     groups: tuple[Group, ...] = ()  # the block calls and lists it is inside, outermost first
+    exprs: dict[str, str] = field(default_factory=dict)  # inside a block: field -> expression as written
 
     @property
     def type_name(self) -> str:
@@ -108,6 +146,8 @@ class Spec:
     budget: Budget | None = None
     groups: tuple[Group, ...] = ()  # every block call and list, in spec order
     sources: dict[str, str] = field(default_factory=dict)  # included files' text, by path
+    blocks: dict[str, Block] = field(default_factory=dict)
+    root: Group | None = None  # the top level's entries, for the export
 
     @property
     def order(self) -> tuple[int, ...]:
@@ -240,26 +280,14 @@ class _Entry:
     loc: Loc
     inputs_node: YNode | None = None
     field_locs: dict[str, Loc] = field(default_factory=dict)
+    field_exprs: dict[str, str] = field(default_factory=dict)
 
 
 NETWORK_INPUT = "input"  # what `inputs:` calls the network's input
-_REQUIRED_ARGUMENT = object()
 
 
 class _TooLarge(Exception):
     """The expansion passed MAX_LAYERS; reported where it happened."""
-
-
-@dataclass(frozen=True, eq=False)
-class _Block:
-    """A block definition from `blocks:`."""
-
-    name: str
-    params: dict  # argument -> default YNode, or _REQUIRED_ARGUMENT
-    let: dict[str, YNode]
-    inputs: tuple[str, ...]  # what its layers call its inputs; ("input",) by default
-    layers: list[YNode]
-    loc: Loc
 
 
 @dataclass(eq=False)
@@ -274,6 +302,8 @@ class _Scope:
     trainable: bool = True
     sequential: bool = False
     context: str = ""  # for messages: "block 'bottleneck', "
+    group: Group | None = None  # whose entries are recorded
+    first_input: str = NETWORK_INPUT  # the local name of what the first entry reads
 
 
 @dataclass(frozen=True, eq=False)
@@ -295,6 +325,22 @@ class _Draft:
     groups: tuple[Group, ...]
 
 
+def _name_of(node: YNode) -> str | None:
+    name = node.value.get("name") if isinstance(node.value, dict) else None
+    return name.value if isinstance(name, YNode) else None
+
+
+def ast_source(tree) -> str:
+    import ast
+
+    return ast.unparse(tree)
+
+
+def _python_source(node: YNode) -> str:
+    """A value as Python source: the expression it was computed from, or its literal."""
+    return node.source if node.source is not None else repr(node.plain())
+
+
 def _to_node(value, loc: Loc) -> YNode:
     """A computed value as a located node, lists item by item."""
     if isinstance(value, YNode):
@@ -312,11 +358,12 @@ class _Parser:
         self.path = path
         self.diagnostics: list[Diagnostic] = []
         self.sources: dict[str, str] = {path: text}
-        self.blocks: dict[str, _Block] = {}
+        self.blocks: dict[str, Block] = {}
         self.drafts: list[_Draft] = []
         self.groups: list[Group] = []
         self.context = ""
         self.visits = 0
+        self.root = Group("", "", None, Loc(path, 1, 1), -1)
 
     def error(self, code: str, message: str, loc: Loc) -> None:
         # a mistake inside a block is met once per call; say it once
@@ -384,11 +431,23 @@ class _Parser:
             raise self.fail()
         description = top["description"].value if "description" in top else None
         groups = tuple(group for group in self.groups if group.layer_count)
+        self.root.block = name
         return Spec(
-            name, description, input_shape, layers, self.path, self.text, input_loc, budget, groups, self.sources
+            name,
+            description,
+            input_shape,
+            layers,
+            self.path,
+            self.text,
+            input_loc,
+            budget,
+            groups,
+            self.sources,
+            self.blocks,
+            self.root,
         )
 
-    def add_block(self, block: _Block) -> None:
+    def add_block(self, block: Block) -> None:
         if block.name in self.blocks:
             first = self.blocks[block.name].loc
             self.error(
@@ -532,7 +591,7 @@ class _Parser:
 
     def layers(self, entries: list[YNode]) -> list[LayerSpec]:
         """Expand `layers:` (block calls, repeats, sequential lists) into located LayerSpecs."""
-        top = _Scope(prefix="", env=None, names={NETWORK_INPUT: NETWORK_INPUT})
+        top = _Scope(prefix="", env=None, names={NETWORK_INPUT: NETWORK_INPUT}, group=self.root)
         try:
             self.expand(entries, top, NETWORK_INPUT)
         except _TooLarge:
@@ -556,10 +615,12 @@ class _Parser:
                     inputs,
                     draft.inputs_given,
                     draft.groups,
+                    draft.entry.field_exprs,
                 )
             )
         for group in self.groups:
             group.output = self.resolve(group.output_ref) or ""
+            group.inputs = tuple(self.resolve(item) for item in group.inputs)
         return result
 
     def resolve(self, item) -> str | None:
@@ -582,6 +643,8 @@ class _Parser:
                     explicit.update(i.value for i in node.value["outputs"].value if isinstance(i.value, str))
         counters: dict[str, int] = {}
         seen: dict[str, Loc] = {}
+        previous_local = scope.first_input
+        record = scope.group.entries if scope.group is not None else []
         for index, node in enumerate(nodes):
             self.visits += 1
             if self.visits > MAX_LAYERS * 10:
@@ -593,12 +656,13 @@ class _Parser:
             type_node, raw, key_locs, common = parts
             if scope.env is not None:
                 type_node = self.substitute_name(type_node, scope)
-                raw = {key: self.substitute(value, scope) for key, value in raw.items()}
                 common = {k: v if k in ("name", "inputs") else self.substitute(v, scope) for k, v in common.items()}
             kind = self.entry_kind(index, type_node, scope)
             if kind is None:
                 continue
-            kind_name = kind if isinstance(kind, str) else kind.name if isinstance(kind, _Block) else kind.type_name
+            if scope.env is not None and not isinstance(kind, Block):  # a call's arguments: per repetition
+                raw = {key: self.substitute(value, scope) for key, value in raw.items()}
+            kind_name = kind if isinstance(kind, str) else kind.name if isinstance(kind, Block) else kind.type_name
             name, name_loc = self.layer_name(index, kind_name, common, node.loc)
             if name is None:
                 if scope.sequential:
@@ -609,28 +673,46 @@ class _Parser:
                         name = f"{kind_name}_{counters[kind_name]}"
                         if name not in explicit:
                             break
-            elif name in seen:
+            if name in seen or name in explicit and "name" not in common:
                 first = seen[name]
+                first = seen.get(name) or next(
+                    n.value["name"].loc for n in nodes if isinstance(n.value, dict) and _name_of(n) == name
+                )
                 repeated = first == node.loc  # `- *block` repeats the anchored entry, name and all
                 self.error(
                     "spec.duplicate-name",
                     f"layer name {name!r} is used twice: a YAML alias repeats this layer; "
                     f"give the copy its own name with `{{<<: *anchor, name: ...}}`"
                     if repeated
-                    else f"layer name {name!r} is already used by the layer at line {first.line}",
+                    else f"layer name {name!r} is already used by the layer at line {first.line}"
+                    + (
+                        "" if "name" in common else f" (entry {index + 1} of the sequential list is named by its index)"
+                    ),
                     name_loc,
                 )
             seen.setdefault(name, node.loc)
             full = scope.prefix + name
             label = f"layer {full!r} ({kind_name})"
             inputs, inputs_given = self.entry_inputs(label, common.get("inputs"), scope, previous, explicit | set(seen))
+            locals_read = tuple(r.name for r in inputs) if inputs_given else (previous_local,)
+            when_source = None
+            if "when" in common:
+                when_node = common["when"]
+                when_source = when_node.source or yaml_text(when_node.value)
             if "when" in common and not self.when(label, common["when"]):
                 scope.names[name] = inputs[0] if inputs else previous  # a skipped layer passes its input on
+                if "outputs" in common and isinstance(common["outputs"].value, list):
+                    for item in common["outputs"].value:
+                        if isinstance(item.value, str):
+                            scope.names[item.value] = scope.names[name]
+                            seen.setdefault(item.value, item.loc)
                 previous = scope.names[name]
+                record.append(Entry(name, "layer", None, locals_read, when_source, present=False))
+                previous_local = name
                 continue
             trainable = self.trainable(label, common) and scope.trainable
             for key in ("repeat", "first", "repeat_name"):
-                if key in common and not isinstance(kind, _Block):
+                if key in common and not isinstance(kind, Block):
                     self.error(
                         "spec.bad-value",
                         f"{label}: {key}: is for block calls; define a block to repeat these layers",
@@ -657,9 +739,12 @@ class _Parser:
                             trainable,
                         )
                         seen.setdefault(output_name, output_loc)
+                        record.append(Entry(output_name, "layer", full_piece, locals_read, when_source))
                     previous = scope.names[outputs[-1][0]]
+                    previous_local = outputs[-1][0]
                 continue
-            if isinstance(kind, _Block):
+            groups_before = len(self.groups)
+            if isinstance(kind, Block):
                 output = self.call(kind, full, label, raw, key_locs, common, node.loc, inputs, scope, trainable)
             elif kind == "sequential":
                 output = self.sequential(full, raw, node.loc, inputs, scope, trainable)
@@ -667,8 +752,14 @@ class _Parser:
                 output = self.layer(
                     kind, full, label, raw, key_locs, node.loc, inputs, common.get("inputs"), scope, trainable
                 )
+            made = self.groups[groups_before] if len(self.groups) > groups_before else None
+            if made is not None:
+                record.append(Entry(name, "group", made, locals_read, when_source))
+            elif not isinstance(kind, Block) and kind != "sequential":
+                record.append(Entry(name, "layer", full, locals_read, when_source))
             scope.names[name] = output
             previous = output
+            previous_local = name
         return previous
 
     def outputs(self, label: str, kind, common: dict, seen: dict[str, Loc]) -> list[tuple[str, Loc]]:
@@ -694,7 +785,7 @@ class _Parser:
         return names
 
     def entry_kind(self, index: int, type_node: YNode, scope: _Scope):
-        """A LayerType, a _Block, or "sequential"; None (reported) if the type is unknown."""
+        """A LayerType, a Block, or "sequential"; None (reported) if the type is unknown."""
         value = type_node.value
         if isinstance(value, str):
             if value == "sequential":
@@ -774,7 +865,7 @@ class _Parser:
                 items.loc if items is not None else loc,
             )
             return inputs[0] if inputs else None
-        group = Group(full, "sequential", None, loc, len(scope.groups))
+        group = Group(full, "sequential", None, loc, len(scope.groups), inputs=tuple(inputs[:1]))
         self.groups.append(group)
         child = _Scope(
             prefix=full + ".",
@@ -785,6 +876,7 @@ class _Parser:
             trainable=trainable,
             sequential=True,
             context=scope.context,
+            group=group,
         )
         group.output_ref = self.with_context(child.context, self.expand, items.value, child, inputs[0])
         return group.output_ref
@@ -815,23 +907,32 @@ class _Parser:
             repeat = 1
         pattern = self.repeat_pattern(label, common)
         group = Group(full, block.name, repeat if "repeat" in common else None, loc, len(scope.groups))
+        group.inputs, group.repeat_name = tuple(inputs), pattern
         self.groups.append(group)
+        last = "input"
         previous = inputs[0] if inputs else None
         for repetition in range(repeat):
-            arguments = dict(raw)
+            # the caller's names, and `i`: which repetition this is (0, 1, ...)
+            here = _Scope(prefix="", env={**(scope.env or {}), "i": repetition}, names={}, context=scope.context)
+            arguments = {key: self.substitute(value, here) for key, value in raw.items()}
             if first is not None and repetition == 0:
                 arguments.update(first.value)
             env = self.bind(block, label, arguments, loc)
             if env is None:
                 break
+            call = {key: _python_source(node) for key, node in arguments.items() if key}
             if "repeat" in common:
                 local = pattern.replace("{i}", str(repetition)).replace("{n}", str(repetition + 1))
                 instance = Group(f"{full}.{local}", block.name, None, loc, len(scope.groups) + 1)
                 self.groups.append(instance)
+                group.entries.append(Entry(local, "group", instance, (last,)))
+                last = local
                 groups, prefix = (*scope.groups, group, instance), f"{full}.{local}."
             else:
                 instance, groups, prefix = group, (*scope.groups, group), f"{full}."
             names = dict(zip(block.inputs, [previous] + list(inputs[1:]) if repetition else inputs))
+            instance.arguments, instance.call = env, call
+            instance.inputs = tuple(names[n] for n in block.inputs)
             child = _Scope(
                 prefix=prefix,
                 env=env,
@@ -840,6 +941,8 @@ class _Parser:
                 blocks_open=(*scope.blocks_open, block.name),
                 trainable=trainable,
                 context=f"block {block.name!r}, ",
+                group=instance,
+                first_input=block.inputs[0],
             )
             previous = self.with_context(child.context, self.expand, block.layers, child, names[block.inputs[0]])
             instance.output_ref = previous
@@ -890,7 +993,7 @@ class _Parser:
         )
         return 1
 
-    def bind(self, block: _Block, label: str, arguments: dict[str, YNode], loc: Loc) -> dict | None:
+    def bind(self, block: Block, label: str, arguments: dict[str, YNode], loc: Loc) -> dict | None:
         """The block's argument values for one call, then its `let:` values; None if any is wrong."""
         ok = True
         env: dict = {}
@@ -917,11 +1020,12 @@ class _Parser:
                 env[key] = node.plain()
         for param, default in block.params.items():
             if param not in env:
-                if default is _REQUIRED_ARGUMENT:
+                if default is REQUIRED_ARGUMENT:
                     self.error("spec.missing-key", f"{label}: block {block.name!r} needs argument {param!r}", loc)
                     ok = False
-                else:
-                    env[param] = default.plain()
+                else:  # a default may use the arguments before it: `args: [c, mid: c // 4]`
+                    scope = _Scope(prefix="", env=dict(env), names={}, context=f"block {block.name!r}, ")
+                    env[param] = self.substitute(default, scope).plain()
         if not ok:
             return None
         for key, node in block.let.items():
@@ -943,12 +1047,20 @@ class _Parser:
         if isinstance(value, dict):
             return YNode({k: self.substitute(v, scope) for k, v in value.items()}, node.loc, node.key_locs)
         if isinstance(value, list):
-            return YNode([self.substitute(v, scope) for v in value], node.loc, node.key_locs)
+            items = [self.substitute(v, scope) for v in value]
+            result = YNode(items, node.loc, node.key_locs)
+            if any(item.source for item in items):
+                result.source = "[" + ", ".join(_python_source(item) for item in items) + "]"
+            return result
         if not isinstance(value, str):
             return node
         env = scope.env or {}
         if expressions.is_name(value.strip()):
-            return _to_node(env[value.strip()], node.loc) if value.strip() in env else node
+            if value.strip() not in env:
+                return node
+            result = _to_node(env[value.strip()], node.loc)
+            result.source = value.strip()
+            return result
         tree = expressions.parse(value)
         if tree is None:
             return node
@@ -965,12 +1077,14 @@ class _Parser:
             )
             return node
         try:
-            return _to_node(expressions.evaluate(tree, env), node.loc)
+            result = _to_node(expressions.evaluate(tree, env), node.loc)
+            result.source = ast_source(tree)
+            return result
         except expressions.ExpressionError as exc:
             self.error("spec.bad-expression", f"{where}: {exc}", node.loc)
             return node
 
-    def block_definitions(self, node: YNode) -> dict[str, _Block]:
+    def block_definitions(self, node: YNode) -> dict[str, Block]:
         if not isinstance(node.value, dict):
             self.error("spec.bad-value", "blocks: expected a mapping of block names to definitions", node.loc)
             return {}
@@ -981,7 +1095,7 @@ class _Parser:
                 blocks[name] = block
         return blocks
 
-    def block_definition(self, name: str, node: YNode, name_loc: Loc) -> _Block | None:
+    def block_definition(self, name: str, node: YNode, name_loc: Loc) -> Block | None:
         from cnncalc import expressions
 
         label = f"block {name!r}"
@@ -1034,7 +1148,7 @@ class _Parser:
                 layers.loc if layers is not None else node.loc,
             )
             return None
-        return _Block(name, params, let, inputs, layers.value, node.loc)
+        return Block(name, params, let, inputs, layers.value, node.loc)
 
     def block_params(self, label: str, node: YNode | None) -> dict[str, YNode | object]:
         """`args: [planes, stride: 1]` or `args: {planes: 64}`: names with their defaults."""
@@ -1049,7 +1163,7 @@ class _Parser:
             return params
         for item in items:
             if isinstance(item.value, str):
-                pairs = [(item.value, _REQUIRED_ARGUMENT, item.loc)]
+                pairs = [(item.value, REQUIRED_ARGUMENT, item.loc)]
             elif isinstance(item.value, dict):
                 pairs = [(key, value, item.key_locs[key]) for key, value in item.value.items()]
             else:
@@ -1224,6 +1338,8 @@ class _Parser:
                 ok = False
                 continue
             p.field_locs[f.name] = node.loc
+            if node.source is not None:
+                p.field_exprs[f.name] = node.source
             given_as[f.name] = key or "its main argument"
             value = node.plain()
             if value is None and (f.default is None or f.nullable):

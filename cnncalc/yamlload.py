@@ -35,6 +35,7 @@ class YNode:
     value: Any  # dict[str, YNode] | list[YNode] | str | int | float | bool | None
     loc: Loc
     key_locs: dict[str, Loc] = field(default_factory=dict)
+    source: str | None = None  # inside a block: the expression the value was computed from
 
     def plain(self) -> Any:
         """The value with every nested YNode unwrapped."""
