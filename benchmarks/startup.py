@@ -51,8 +51,10 @@ def main() -> int:
             if fmt == "json":
                 worst_json = max(worst_json, seconds / floor)
     met = worst_json <= TARGET_RATIO
-    print(f"\nslowest JSON run: {worst_json:.2f}x the bare interpreter (target {TARGET_RATIO}x): "
-          f"{'met' if met else 'MISSED'}")
+    print(
+        f"\nslowest JSON run: {worst_json:.2f}x the bare interpreter (target {TARGET_RATIO}x): "
+        f"{'met' if met else 'MISSED'}"
+    )
     return 0 if met or not args.check else 1
 
 

@@ -113,6 +113,11 @@ class Plan:
     first_linear: FirstLinear | None
     order: tuple[int, ...] = ()  # positions in `layers`, each after its inputs
     warnings: tuple[Diagnostic, ...] = ()  # valid, but worth a look: pixels never read, ...
+    spec: Spec | None = None  # the spec planned: its blocks and groups, for the export and the table
+
+    @property
+    def groups(self) -> tuple:
+        return self.spec.groups if self.spec is not None else ()
 
     @property
     def output_shape(self) -> Shape:
@@ -210,7 +215,15 @@ def plan(spec: Spec) -> Plan:
     warnings += _in_place_hazards(spec, shapes) + _unread_outputs(spec)
     warnings.sort(key=lambda d: (d.loc.line, d.loc.column))
     return Plan(
-        spec.name, spec.description, spec.input_shape, results, totals, first_linear, spec.order, tuple(warnings)
+        spec.name,
+        spec.description,
+        spec.input_shape,
+        results,
+        totals,
+        first_linear,
+        spec.order,
+        tuple(warnings),
+        spec,
     )
 
 

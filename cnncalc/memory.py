@@ -137,7 +137,8 @@ def estimate(
             key = storage_of[inputs[item.position]] if item.what == "input" else storage_of[row.name]
             if key != 0 and key not in saved:
                 saved.add(key)
-                layer_saved[position] += item_bytes
+                # the whole storage stays: a piece of a chunk keeps its siblings alive
+                layer_saved[position] += storage_bytes[key]
 
     # the network's output (its last layer's) is held until the loss is computed
     key = storage_of[plan.layers[-1].name]

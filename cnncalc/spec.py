@@ -31,6 +31,7 @@ BUDGET_LIMITS = {
 }
 BUDGET_SETTINGS = ("batch_size", "dtype", "optimizer", "training")
 BUDGET_UNITS = dict(BUDGET_LIMITS.values())  # what is limited -> "count" or "bytes"
+_HYPHENATED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(-[A-Za-z0-9_]+)+$")
 _NAME_PATTERN = re.compile(r"^([A-Za-z_][A-Za-z0-9_\-]*|[0-9]+)$")  # digits alone: nn.Sequential indices
 
 
@@ -654,19 +655,41 @@ class _Parser:
             if parts is None:
                 continue
             type_node, raw, key_locs, common = parts
-            if scope.env is not None:
-                type_node = self.substitute_name(type_node, scope)
-                common = {k: v if k in ("name", "inputs") else self.substitute(v, scope) for k, v in common.items()}
+            type_node = self.substitute_name(type_node, scope) if scope.env is not None else type_node
+            names_only = ("name", "inputs", "outputs", "repeat_name")
+            common = {k: v if k in names_only else self.substitute(v, scope) for k, v in common.items()}
+            if "when" in common and not self.when(self.nth(index), common["when"]):
+                # left out: its name (and its outputs' names) stand for what it reads
+                name = _name_of(node) if isinstance(_name_of(node), str) else None
+                label = f"layer {scope.prefix + (name or str(index + 1))!r}"
+                inputs, inputs_given = self.entry_inputs(
+                    label, common.get("inputs"), scope, previous, explicit | set(seen)
+                )
+                passed_on = inputs[0] if inputs else previous
+                skipped = [name] if name else []
+                if "outputs" in common and isinstance(common["outputs"].value, list):
+                    skipped += [i.value for i in common["outputs"].value if isinstance(i.value, str)]
+                for local in skipped:
+                    scope.names.setdefault(local, passed_on)
+                    seen.setdefault(local, node.loc)
+                locals_read = tuple(r.name for r in inputs) if inputs_given else (previous_local,)
+                when_node = common["when"]
+                record.append(
+                    Entry(name or "", "layer", None, locals_read, when_node.source or yaml_text(when_node.value), False)
+                )
+                previous, previous_local = passed_on, locals_read[0] if locals_read else previous_local
+                continue
             kind = self.entry_kind(index, type_node, scope)
             if kind is None:
                 continue
-            if scope.env is not None and not isinstance(kind, Block):  # a call's arguments: per repetition
+            # a call's arguments are worked out per repetition, a list's entries as they are expanded
+            if not isinstance(kind, Block) and kind != "sequential":
                 raw = {key: self.substitute(value, scope) for key, value in raw.items()}
             kind_name = kind if isinstance(kind, str) else kind.name if isinstance(kind, Block) else kind.type_name
             name, name_loc = self.layer_name(index, kind_name, common, node.loc)
             if name is None:
-                if scope.sequential:
-                    name = str(index)
+                if scope.sequential:  # numbered as nn.Sequential numbers its modules: present ones only
+                    name = str(sum(1 for e in record if e.present))
                 else:  # conv2d_1, conv2d_2, ... skipping names the user took
                     while True:
                         counters[kind_name] = counters.get(kind_name, 0) + 1
@@ -674,7 +697,6 @@ class _Parser:
                         if name not in explicit:
                             break
             if name in seen or name in explicit and "name" not in common:
-                first = seen[name]
                 first = seen.get(name) or next(
                     n.value["name"].loc for n in nodes if isinstance(n.value, dict) and _name_of(n) == name
                 )
@@ -699,17 +721,6 @@ class _Parser:
             if "when" in common:
                 when_node = common["when"]
                 when_source = when_node.source or yaml_text(when_node.value)
-            if "when" in common and not self.when(label, common["when"]):
-                scope.names[name] = inputs[0] if inputs else previous  # a skipped layer passes its input on
-                if "outputs" in common and isinstance(common["outputs"].value, list):
-                    for item in common["outputs"].value:
-                        if isinstance(item.value, str):
-                            scope.names[item.value] = scope.names[name]
-                            seen.setdefault(item.value, item.loc)
-                previous = scope.names[name]
-                record.append(Entry(name, "layer", None, locals_read, when_source, present=False))
-                previous_local = name
-                continue
             trainable = self.trainable(label, common) and scope.trainable
             for key in ("repeat", "first", "repeat_name"):
                 if key in common and not isinstance(kind, Block):
@@ -1062,10 +1073,19 @@ class _Parser:
             result.source = value.strip()
             return result
         tree = expressions.parse(value)
+        where = f"{scope.context}in {value!r}"
         if tree is None:
+            if value.count("(") > value.count(")"):
+                self.error(
+                    "spec.bad-expression",
+                    f"{where}: the expression stops short; in a flow mapping such as {{a: f(x, y)}} YAML splits "
+                    f"at the comma, so quote the expression: 'f(x, y)'",
+                    node.loc,
+                )
             return node
         unknown = sorted(expressions.names_in(tree) - set(env))
-        where = f"{scope.context}in {value!r}"
+        if unknown and _HYPHENATED.match(value) and not any(suggest(n, sorted(env)) for n in unknown):
+            return node  # plain text such as 'nearest-exact', not arithmetic
         if unknown:
             hint = suggest(unknown[0], sorted(env))
             self.error(

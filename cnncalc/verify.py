@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cnncalc.engine import Plan
-from cnncalc.export import attribute_names, class_name, to_pytorch
+from cnncalc.export import class_name, export
 from cnncalc.spec import NETWORK_INPUT
 
 
@@ -40,12 +40,12 @@ def verify(plan: Plan, *, device: str = "meta") -> list[Comparison]:
     except ImportError:
         raise TorchMissing() from None
 
+    exported = export(plan)
     namespace: dict = {"__name__": "cnncalc_verified"}
-    exec(compile(to_pytorch(plan), f"<cnncalc export of {plan.name}>", "exec"), namespace)
+    exec(compile(exported.code, f"<cnncalc export of {plan.name}>", "exec"), namespace)
     cls = class_name(plan.name)
     with torch.device(device):
         model = namespace[cls]().eval()
-    attributes = dict(zip((row.name for row in plan.layers), attribute_names(plan)))
     # batch 2: a batch of one would hide a layer that mixes up the batch axis
     x = torch.zeros((2, *plan.input_shape), device=device)
     # Each layer in dependency order, so each is measured alone: modules called as the exported
@@ -63,13 +63,27 @@ def verify(plan: Plan, *, device: str = "meta") -> list[Comparison]:
                     out = eval(expression, {"torch": torch, "inputs": arguments})
                     params = buffers = 0
                 else:
-                    module = getattr(model, attributes[row.name])
+                    module = model.get_submodule(exported.paths[row.name])
                     out = module(arguments[0])
                     params = sum(p.numel() for p in module.parameters())
                     buffers = sum(b.numel() for b in module.buffers())
             tensors[row.name] = out
             measured[row.name] = (tuple(out.shape[1:]), params, buffers, counter.get_total_flops() // 2 // len(x))
-        whole = tuple(model(x).shape[1:])  # and the exported forward() as a whole
+        # and the exported forward() as a whole, with each block's and list's output on the way
+        group_shapes: dict[str, tuple] = {}
+        handles = []
+        for group in plan.groups:
+            path = exported.paths.get(group.name)
+            if path and group.output:
+                module = model.get_submodule(path)
+
+                def record(module, inputs, output, name=group.name):
+                    group_shapes.setdefault(name, tuple(output.shape[1:]))
+
+                handles.append(module.register_forward_hook(record))
+        whole = tuple(model(x).shape[1:])
+        for handle in handles:
+            handle.remove()
     results = [
         Comparison(
             row.name,
@@ -79,6 +93,11 @@ def verify(plan: Plan, *, device: str = "meta") -> list[Comparison]:
         )
         for row in plan.layers
     ]
+    rows = {row.name: row for row in plan.layers}
+    for group in plan.groups:
+        if group.name in group_shapes:
+            planned = (tuple(rows[group.output].output_shape), None, None, None)
+            results.append(Comparison(group.name, group.kind, planned, (group_shapes[group.name], None, None, None)))
     results.append(
         Comparison(
             "forward()", "the whole module", (tuple(plan.output_shape), None, None, None), (whole, None, None, None)

@@ -38,7 +38,28 @@ PUBLISHED = {
     "vgg19": 143_667_240,
     "dogs_cats": 813_217,
     "seed_50x50": 1_199_426,
-    "resnet18": 11_689_512,  # torchvision num_params
+    # the zoo: torchvision's num_params (tests/test_zoo.py checks each layer against torch)
+    "resnet18": 11_689_512,
+    "resnet34": 21_797_672,
+    "resnet50": 25_557_032,
+    "resnet101": 44_549_160,
+    "resnet152": 60_192_808,
+    "resnext50_32x4d": 25_028_904,
+    "wide_resnet50_2": 68_883_240,
+    "densenet121": 7_978_856,
+    "squeezenet1_0": 1_248_424,
+    "squeezenet1_1": 1_235_496,
+    "mobilenet_v2": 3_504_872,
+    "mobilenet_v3_small": 2_542_856,
+    "mobilenet_v3_large": 5_483_032,
+    "googlenet": 6_624_904,
+    "inception_v3": 23_834_568,
+    "shufflenet_v2_x1_0": 2_278_604,
+    "mnasnet1_0": 4_383_312,
+    "efficientnet_b0": 5_288_548,
+    "regnet_y_400mf": 4_344_144,
+    "convnext_tiny": 28_589_128,
+    "unet": 31_037_698,  # milesial/Pytorch-UNet, bias-free convs (the issue's description)
 }
 
 # in_features of the first linear layer: what the flatten before it produces.
@@ -53,6 +74,26 @@ FIRST_LINEAR_IN_FEATURES = {
     "dogs_cats": 6_272,  # 32 x 14 x 14
     "seed_50x50": 9_216,  # 64 x 12 x 12
     "resnet18": 512,  # 512 x 1 x 1, after the adaptive average pool
+    "resnet34": 512,
+    "resnet50": 2_048,
+    "resnet101": 2_048,
+    "resnet152": 2_048,
+    "resnext50_32x4d": 2_048,
+    "wide_resnet50_2": 2_048,
+    "densenet121": 1_024,
+    "squeezenet1_0": None,  # a 1x1 convolution classifies; no linear layer
+    "squeezenet1_1": None,
+    "mobilenet_v2": 1_280,
+    "mobilenet_v3_small": 576,
+    "mobilenet_v3_large": 960,
+    "googlenet": 1_024,
+    "inception_v3": 2_048,
+    "shufflenet_v2_x1_0": 1_024,
+    "mnasnet1_0": 1_280,
+    "efficientnet_b0": 1_280,
+    "regnet_y_400mf": 440,
+    "convnext_tiny": 768,  # the head's linear; the blocks' linears work per pixel (channels-last)
+    "unet": None,  # fully convolutional
 }
 
 
@@ -116,8 +157,9 @@ def test_every_layer_matches_torch(stem):
     spec, result = _planned(stem)
     if spec.is_graph:
         comparisons = _verified(stem)
-        # every layer once, in the plan's order, then the exported forward() as a whole
-        assert [c.name for c in comparisons] == [layer.name for layer in result.layers] + ["forward()"]
+        # every layer once, in the plan's order, then each block's module and the whole forward()
+        groups = [group.name for group in result.groups]
+        assert [c.name for c in comparisons] == [layer.name for layer in result.layers] + groups + ["forward()"]
         wrong = [c for c in comparisons if not c.ok]
         assert not wrong, f"{stem}: cnncalc (shape, params, buffers, MACs) != torch: {wrong}"
         return
@@ -160,10 +202,15 @@ def test_json_totals_match_torch(stem):
 def test_first_linear_in_features(stem):
     _, result = _planned(stem)
     first = result.first_linear
+    if FIRST_LINEAR_IN_FEATURES[stem] is None:
+        assert first is None
+        return
     assert first is not None
     assert first.in_features == FIRST_LINEAR_IN_FEATURES[stem]
     assert plan_document(result)["first_linear"]["in_features"] == FIRST_LINEAR_IN_FEATURES[stem]
     # and it is really the first linear layer, fed by what came before it
-    index = next(i for i, layer in enumerate(result.layers) if layer.type_name == "linear")
+    index = next(
+        i for i, layer in enumerate(result.layers) if layer.type_name == "linear" and len(layer.input_shape) == 1
+    )
     assert result.layers[index].name == first.name
     assert result.layers[index].input_shape == (FIRST_LINEAR_IN_FEATURES[stem],)

@@ -340,18 +340,30 @@ class LayerType:
         """For functional types: the expression forward() computes from its inputs' variables."""
         raise NotImplementedError
 
-    def pytorch(self, cfg: dict, shape: Shape) -> str:
-        """The torch.nn expression that builds this layer, e.g. 'nn.Conv2d(3, 64, 3, padding=1)'."""
+    def pytorch_arguments(self, cfg: dict, shape: Shape) -> list[tuple[str, bool, Any]]:
+        """The constructor's arguments as (field, written as a keyword, value): the positional
+        ones, then each field that differs from its default (or is always written)."""
         resolved = self.resolved_config(cfg, shape)
-        args = [python_literal(resolved[name]) for name in self.torch_positional]
+        arguments = [(name, False, resolved[name]) for name in self.torch_positional]
         for f in self.fields:
             if f.name in self.torch_positional:
                 continue
             value = cfg[f.name]
-            default = None if f.default in (None, REQUIRED) else f.kind.parse(f.default)
-            if value != default or f.name in self.torch_always:
-                args.append(f"{f.name}={python_literal(value)}")
-        return f"{self.torch_class}({', '.join(args)})"
+            if value != self.default_of(f) or f.name in self.torch_always:
+                arguments.append((f.name, True, value))
+        return arguments
+
+    @staticmethod
+    def default_of(f: Field) -> Any:
+        return None if f.default in (None, REQUIRED) else f.kind.parse(f.default)
+
+    def pytorch(self, cfg: dict, shape: Shape) -> str:
+        """The torch.nn expression that builds this layer, e.g. 'nn.Conv2d(3, 64, 3, padding=1)'."""
+        arguments = [
+            f"{name}={python_literal(value)}" if keyword else python_literal(value)
+            for name, keyword, value in self.pytorch_arguments(cfg, shape)
+        ]
+        return f"{self.torch_class}({', '.join(arguments)})"
 
 
 def python_literal(value: Any) -> str:
