@@ -74,6 +74,12 @@ def _column_list(ctx, param, value):
     "macs_pct, other_ops, activations, saved, rf, rf_stride, rf_padding, trainable "
     "[default: index,name,type,output,params,macs,rf]",
 )
+@click.option(
+    "--depth",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="show blocks N levels deep at most; deeper rows fold into their block's subtotal row [default: all]",
+)
 @click.option("--batch-size", type=click.IntRange(min=1), default=1, show_default=True, help="for memory")
 @click.option(
     "--dtype",
@@ -89,7 +95,7 @@ def _column_list(ctx, param, value):
     show_default=True,
     help="for the training-memory estimate: sgd keeps no state, momentum one, adam(w) two per parameter",
 )
-def plan(spec: str, fmt: str, columns, batch_size: int, dtype: str, optimizer: str) -> None:
+def plan(spec: str, fmt: str, columns, depth: int | None, batch_size: int, dtype: str, optimizer: str) -> None:
     """Plan the architecture in SPEC (a YAML file, or - for standard input).
 
     Prints each layer's output shape, parameters, MACs and receptive field; the
@@ -114,7 +120,7 @@ def plan(spec: str, fmt: str, columns, batch_size: int, dtype: str, optimizer: s
         return
     from cnncalc.render.table import DEFAULT_COLUMNS, render
 
-    render(result, memory, sys.stdout, columns or DEFAULT_COLUMNS, colour=_use_colour(sys.stdout))
+    render(result, memory, sys.stdout, columns or DEFAULT_COLUMNS, colour=_use_colour(sys.stdout), depth=depth)
 
 
 def _quantity(unit: str):
@@ -274,9 +280,13 @@ def export(spec: str, target: str, output: str | None) -> None:
 
     Attributes follow the spec's layer names; the class builds with no arguments.
     """
-    from cnncalc.export import to_pytorch
+    from cnncalc.export import ExportError, to_pytorch
 
-    code = to_pytorch(_load_plan(spec), source=None if spec == "-" else spec)
+    try:
+        code = to_pytorch(_load_plan(spec), source=None if spec == "-" else spec)
+    except ExportError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_ERROR)
     if output is None:
         click.echo(code, nl=False)
         return
@@ -290,21 +300,31 @@ def export(spec: str, target: str, output: str | None) -> None:
 
 @cli.command()
 @click.argument("spec", metavar="SPEC")
-def verify(spec: str) -> None:
+@click.option(
+    "--values",
+    is_flag=True,
+    help="also run real arithmetic on the CPU with random input, and check that the whole forward() "
+    "gives the same numbers as the layers run one by one (catches a miswired forward)",
+)
+def verify(spec: str, values: bool) -> None:
     """Prove the plan of SPEC with PyTorch: build the exported module, run it, compare.
 
-    Compares every layer's output shape, parameters, buffers and MACs with what
-    PyTorch measures (on the meta device, so even large inputs cost nothing).
-    Needs PyTorch: pip install 'cnncalc[torch]'. Exit 0 when all agree, 1 on any
-    mismatch, 2 for an invalid spec or without PyTorch.
+    Compares every layer's output shape, parameters, buffers and MACs, and each
+    block's output shape, with what PyTorch measures (on the meta device, so even
+    large inputs cost nothing). Needs PyTorch: pip install 'cnncalc[torch]'.
+    Exit 0 when all agree, 1 on any mismatch, 2 for an invalid spec or without PyTorch.
     """
     from cnncalc.errors import EXIT_FAIL
+    from cnncalc.export import ExportError
     from cnncalc.verify import TorchMissing
     from cnncalc.verify import verify as run_verify
 
     plan = _load_plan(spec)
     try:
-        results = run_verify(plan)
+        results = run_verify(plan, device="cpu" if values else "meta")
+    except ExportError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_ERROR)
     except TorchMissing:
         click.echo(
             "error: cnncalc verify needs PyTorch, which is not installed; "
@@ -315,7 +335,7 @@ def verify(spec: str) -> None:
 
     from cnncalc.render.verify import text
 
-    click.echo(text(results, _torch_version()))
+    click.echo(text(results, _torch_version(), values=values))
     if not all(result.ok for result in results):
         sys.exit(EXIT_FAIL)
 

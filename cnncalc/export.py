@@ -80,8 +80,18 @@ def to_pytorch(plan: Plan, *, source: str | None = None) -> str:
     return export(plan, source=source).code
 
 
+class ExportError(Exception):
+    """The plan has a structure the export cannot write yet; the message says which."""
+
+
 def export(plan: Plan, *, source: str | None = None) -> Exported:
-    return _Exporter(plan).run(source)
+    try:
+        return _Exporter(plan).run(source)
+    except _Irregular as exc:
+        raise ExportError(
+            f"cannot export {plan.name!r}: {exc.args[0] if exc.args else 'a block is built differently by its calls'}"
+            f" in a way one class cannot express yet; please report it"
+        ) from None
 
 
 class _Irregular(Exception):
@@ -149,7 +159,6 @@ class _Exporter:
                 previous = row.name
         self.reserve_block_class_names(model_name)
         model = _Class(model_name, None, [_Context(root, {})], literal=True)
-        model.taken = set(RESERVED)
         self.write_class(model, [root])
         frozen = self.frozen_lines(root, model)
         batch_shape = ", ".join(str(d) for d in plan.input_shape)
@@ -263,7 +272,6 @@ class _Exporter:
             contexts.append(_Context(group, env))
         cls = _Class(self.block_class[block_name], block, contexts, literal=False)
         cls.channel_params = _channel_params(block, contexts[0].env if contexts else {})
-        cls.taken = set(RESERVED)
         cls.names = set(RESERVED) | set(block.params) | set(block.let) | set(cls.channel_params)
         self.classes[block_name] = cls
         self.write_class(cls, [c.group for c in contexts])
@@ -283,10 +291,36 @@ class _Exporter:
         per_call = [scope.entries for scope in scopes]
         if len({len(entries) for entries in per_call}) > 1:
             raise _Irregular()
+        # entries line up by position across calls; so do the names they read (a name may differ
+        # between calls where an unnamed entry is left out)
+        local_names = []
+        for position in range(len(per_call[0])):
+            named = next((entries[position] for entries in per_call if entries[position].present), None)
+            local_names.append((named or per_call[0][position]).local)
+        canonical = []
+        for entries in per_call:
+            mapping = {name: name for name in first_names}
+            mapping.update({entry.local: local_names[k] for k, entry in enumerate(entries)})
+            canonical.append(mapping)
         steps = []  # (local, expression template using {0}, {1}..., input locals)
         for position in range(len(per_call[0])):
             items = [(cls.contexts[i], entries[position]) for i, entries in enumerate(per_call)]
+            present_inputs = {
+                tuple(canonical[i][name] for name in entries[position].inputs)
+                for i, entries in enumerate(per_call)
+                if entries[position].present
+            }
+            if len(present_inputs) > 1:
+                raise _Irregular()
             template = next((entry for _, entry in items if entry.present), items[0][1])
+            template = Entry(
+                local_names[position],
+                template.kind,
+                template.target,
+                present_inputs.pop() if present_inputs else tuple(canonical[0][n] for n in template.inputs),
+                template.when,
+                template.present,
+            )
             local = template.local
             present = [entry.present for _, entry in items]
             if not any(present):
@@ -408,8 +442,11 @@ class _Exporter:
             argument_lists = [layer.pytorch_arguments(s.cfg, r.input_shape) for s, r in zip(specs, rows)]
             fields = {f.name: f for f in layer.fields}
             rank = {name: i for i, name in enumerate([*layer.torch_positional, *fields])}
+            written = {(name, keyword_) for arguments in argument_lists for name, keyword_, _ in arguments}
+            # a field the block sets from its arguments is written even where it is at its default
+            written |= {(name, True) for s in specs for name in s.exprs if name not in layer.torch_positional}
             order = sorted(
-                {(name, keyword_) for arguments in argument_lists for name, keyword_, _ in arguments},
+                written,
                 key=lambda item: (item[1], rank[item[0]]),
             )
             pieces = []
@@ -505,7 +542,9 @@ class _Exporter:
         for position in range(len(per_call[0])):
             items = [(context, entries[position]) for (context, _), entries in zip(live, per_call)]
             if not all(entry.present for _, entry in items):
-                raise _Irregular()  # nn.Sequential has no optional members
+                if not cls.literal:
+                    raise _Irregular()  # nn.Sequential has no optional members
+                continue  # one call: a member it leaves out is simply not there
             code, symbol = self.module_code(cls, items, local_symbols, (previous,), f"{attribute}_{position}")
             local = items[0][1].local
             children.append(code)

@@ -60,13 +60,20 @@ def is_name(text: str) -> bool:
     return bool(_IDENTIFIER.match(text))
 
 
+_MAX_LENGTH = 500  # characters; a longer expression belongs in `let:` values
+
+
 def parse(text: str) -> ast.expr | None:
     """The expression in `text`, or None when `text` is not an expression but plain text
     ('same', 'zeros') or a lone number or name (which the caller treats as such)."""
+    if len(text) > _MAX_LENGTH and any(symbol in text for symbol in "+-*/%()<>="):
+        raise ExpressionError(f"the expression is longer than {_MAX_LENGTH} characters; split it with let: values")
     try:
         tree = ast.parse(text.strip(), mode="eval").body
     except (SyntaxError, ValueError):
         return None
+    except (RecursionError, MemoryError):
+        raise ExpressionError("the expression is nested too deeply") from None
     if isinstance(tree, (ast.Name, ast.Constant)):
         return None
     return tree
@@ -80,6 +87,15 @@ def names_in(tree: ast.expr) -> set[str]:
 
 def evaluate(tree: ast.expr, values: dict[str, Any]) -> Any:
     """The value of `tree` with `values` for its names; ExpressionError if it cannot be had."""
+    try:
+        return _evaluate(tree, values)
+    except OverflowError:
+        raise ExpressionError("a number is too large (or infinite)") from None
+    except (RecursionError, MemoryError):
+        raise ExpressionError("the expression is nested too deeply") from None
+
+
+def _evaluate(tree: ast.expr, values: dict[str, Any]) -> Any:
     if isinstance(tree, ast.Constant):
         if isinstance(tree.value, (bool, int, float, str)) or tree.value is None:
             return tree.value
@@ -88,7 +104,7 @@ def evaluate(tree: ast.expr, values: dict[str, Any]) -> Any:
             return values[tree.id]
         raise ExpressionError(f"{tree.id!r} is not defined here")
     elif isinstance(tree, ast.BinOp) and type(tree.op) in _BINARY:
-        left, right = evaluate(tree.left, values), evaluate(tree.right, values)
+        left, right = _evaluate(tree.left, values), _evaluate(tree.right, values)
         for side in (left, right):
             if isinstance(side, bool) or not isinstance(side, (int, float)):
                 raise ExpressionError(f"arithmetic needs numbers, got {side!r}")
@@ -99,25 +115,25 @@ def evaluate(tree: ast.expr, values: dict[str, Any]) -> Any:
             raise ExpressionError("the result is too large")
         return result
     elif isinstance(tree, ast.UnaryOp) and isinstance(tree.op, (ast.USub, ast.UAdd, ast.Not)):
-        operand = evaluate(tree.operand, values)
+        operand = _evaluate(tree.operand, values)
         if isinstance(tree.op, ast.Not):
             return not operand
         if isinstance(operand, bool) or not isinstance(operand, (int, float)):
             raise ExpressionError(f"a sign needs a number, got {operand!r}")
         return -operand if isinstance(tree.op, ast.USub) else operand
     elif isinstance(tree, ast.BoolOp):
-        result = evaluate(tree.values[0], values)
+        result = _evaluate(tree.values[0], values)
         for value in tree.values[1:]:
             if isinstance(tree.op, ast.And) and not result or isinstance(tree.op, ast.Or) and result:
                 return result
-            result = evaluate(value, values)
+            result = _evaluate(value, values)
         return result
     elif isinstance(tree, ast.Compare):
-        left = evaluate(tree.left, values)
+        left = _evaluate(tree.left, values)
         for op, comparator in zip(tree.ops, tree.comparators):
             if type(op) not in _COMPARE:
                 break
-            right = evaluate(comparator, values)
+            right = _evaluate(comparator, values)
             try:
                 if not _COMPARE[type(op)](left, right):
                     return False
@@ -127,12 +143,12 @@ def evaluate(tree: ast.expr, values: dict[str, Any]) -> Any:
         else:
             return True
     elif isinstance(tree, ast.IfExp):
-        return evaluate(tree.body if evaluate(tree.test, values) else tree.orelse, values)
+        return _evaluate(tree.body if _evaluate(tree.test, values) else tree.orelse, values)
     elif isinstance(tree, ast.Call) and isinstance(tree.func, ast.Name) and not tree.keywords:
         function = FUNCTIONS.get(tree.func.id)
         if function is None:
             raise ExpressionError(f"unknown function {tree.func.id!r}; the functions are {', '.join(FUNCTIONS)}")
-        arguments = [evaluate(argument, values) for argument in tree.args]
+        arguments = [_evaluate(argument, values) for argument in tree.args]
         for argument in arguments:
             if isinstance(argument, bool) or not isinstance(argument, (int, float)):
                 raise ExpressionError(f"{tree.func.id}() needs numbers, got {argument!r}")

@@ -6,6 +6,7 @@ problems are found later, by the engine, one at a time.
 
 from __future__ import annotations
 
+import keyword
 import re
 from dataclasses import dataclass, field
 
@@ -21,6 +22,9 @@ TOP_LEVEL_KEYS = ("name", "input", "layers", "description", "budget", "blocks", 
 ENTRY_KEYS = (*COMMON_KEYS, "when", "repeat", "first", "repeat_name", "outputs")
 MAX_LAYERS = 100_000  # a spec expanding to more is a mistake (repeat: 1000 inside repeat: 1000)
 MAX_INCLUDES = 100
+MAX_DIAGNOSTICS = 100
+MAX_NESTING = 50  # blocks inside blocks
+RESERVED_ARGUMENTS = frozenset({"self", "torch", "nn", "super", "OrderedDict", "i", *ENTRY_KEYS, "sequential"})
 # budget limits: spec key -> (what is limited, unit)
 BUDGET_LIMITS = {
     "max_params": ("params", "count"),
@@ -215,6 +219,11 @@ def load_file(path: str) -> Spec:
     return parse(text, shown, default_name=default_name)
 
 
+def _read_file(path: str) -> str:
+    with open(path, encoding="utf-8-sig") as handle:
+        return handle.read()
+
+
 def load_file_or_revision(argument: str) -> Spec:
     """A spec from a file, '-' for standard input, or REV:PATH for a file at a git revision.
 
@@ -228,7 +237,19 @@ def load_file_or_revision(argument: str) -> Spec:
         return load_file(argument)
     revision, path = argument.split(":", 1)
     text = _git_show(revision, path, argument)
-    return parse(text, argument, default_name=_stem(path))
+
+    def read_included(included: str) -> str:  # at the same revision, relative to the spec
+        import posixpath
+
+        relative = posixpath.normpath(
+            included[len(revision) + 1 :] if included.startswith(f"{revision}:") else included
+        )
+        try:
+            return _git_show(revision, relative, f"{revision}:{relative}")
+        except SpecError as exc:
+            raise OSError(0, exc.diagnostics[0].message) from None
+
+    return parse(text, argument, default_name=_stem(path), read=read_included)
 
 
 def _git_show(revision: str, path: str, argument: str) -> str:
@@ -261,10 +282,11 @@ def _stem(path: str) -> str:
     return base.rsplit(".", 1)[0] if "." in base else base
 
 
-def parse(text: str, path: str = "<spec>", *, default_name: str = "model") -> Spec:
-    """Parse spec text; raises SpecError listing every problem found."""
+def parse(text: str, path: str = "<spec>", *, default_name: str = "model", read=None) -> Spec:
+    """Parse spec text; raises SpecError listing every problem found. `read` reads an included
+    file's text (by default from disk)."""
     root = yamlload.load(text, path)
-    return _Parser(text, path).spec(root, default_name)
+    return _Parser(text, path, read or _read_file).spec(root, default_name)
 
 
 @dataclass
@@ -285,6 +307,7 @@ class _Entry:
 
 
 NETWORK_INPUT = "input"  # what `inputs:` calls the network's input
+INVALID = object()  # a value whose expression failed (and was reported): checked no further
 
 
 class _TooLarge(Exception):
@@ -354,9 +377,11 @@ def _to_node(value, loc: Loc) -> YNode:
 
 
 class _Parser:
-    def __init__(self, text: str, path: str):
+    def __init__(self, text: str, path: str, read=_read_file):
         self.text = text
         self.path = path
+        self.read = read
+        self.include_failed = False  # then unknown types are likely its blocks: not reported again
         self.diagnostics: list[Diagnostic] = []
         self.sources: dict[str, str] = {path: text}
         self.blocks: dict[str, Block] = {}
@@ -364,12 +389,17 @@ class _Parser:
         self.groups: list[Group] = []
         self.context = ""
         self.visits = 0
+        self.reported: set = set()
+        self.expanding = False
         self.root = Group("", "", None, Loc(path, 1, 1), -1)
 
     def error(self, code: str, message: str, loc: Loc) -> None:
         # a mistake inside a block is met once per call; say it once
-        if not any(d.code == code and d.loc == loc for d in self.diagnostics):
+        if (code, loc) not in self.reported:
+            self.reported.add((code, loc))
             self.diagnostics.append(Diagnostic(code, message, loc))
+            if len(self.diagnostics) >= MAX_DIAGNOSTICS and self.expanding:
+                raise _TooLarge()  # enough to go on with; the rest are likely the same mistake
 
     def fail(self) -> SpecError:
         files = list(self.sources)
@@ -477,11 +507,11 @@ class _Parser:
                 self.error("spec.bad-value", f"include: more than {MAX_INCLUDES} files", item.loc)
                 return
             try:
-                with open(path, encoding="utf-8-sig") as handle:
-                    text = handle.read()
+                text = self.read(path)
             except (OSError, UnicodeDecodeError) as exc:
                 reason = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
                 self.error("spec.unreadable", f"include: cannot read {path!r}: {reason}", item.loc)
+                self.include_failed = True
                 continue
             self.sources[path] = text
             root = yamlload.load(text, path)
@@ -593,9 +623,17 @@ class _Parser:
     def layers(self, entries: list[YNode]) -> list[LayerSpec]:
         """Expand `layers:` (block calls, repeats, sequential lists) into located LayerSpecs."""
         top = _Scope(prefix="", env=None, names={NETWORK_INPUT: NETWORK_INPUT}, group=self.root)
+        self.expanding = True
         try:
             self.expand(entries, top, NETWORK_INPUT)
         except _TooLarge:
+            return []
+        finally:
+            self.expanding = False
+        if not self.drafts and not self.diagnostics:
+            self.error(
+                "spec.bad-value", "layers: every entry is left out by `when:`; nothing is left to plan", entries[0].loc
+            )
             return []
         result = []
         for position, draft in enumerate(self.drafts):
@@ -648,7 +686,7 @@ class _Parser:
         record = scope.group.entries if scope.group is not None else []
         for index, node in enumerate(nodes):
             self.visits += 1
-            if self.visits > MAX_LAYERS * 10:
+            if self.visits > MAX_LAYERS * 3 // 2:  # a spec near the limit visits a few entries more than layers
                 self.error("spec.too-large", f"{self.nth(index)}: the spec expands to too many entries", node.loc)
                 raise _TooLarge()
             parts = self.split_entry(index, node)
@@ -657,8 +695,12 @@ class _Parser:
             type_node, raw, key_locs, common = parts
             type_node = self.substitute_name(type_node, scope) if scope.env is not None else type_node
             names_only = ("name", "inputs", "outputs", "repeat_name")
-            common = {k: v if k in names_only else self.substitute(v, scope) for k, v in common.items()}
-            if "when" in common and not self.when(self.nth(index), common["when"]):
+            written = _name_of(node)
+            early = f"layer {scope.prefix + written!r}" if isinstance(written, str) else self.nth(index)
+            common = {
+                k: v if k in names_only else self.substitute(v, scope, f"{early}: {k}") for k, v in common.items()
+            }
+            if "when" in common and not self.when(early, common["when"]):
                 # left out: its name (and its outputs' names) stand for what it reads
                 name = _name_of(node) if isinstance(_name_of(node), str) else None
                 label = f"layer {scope.prefix + (name or str(index + 1))!r}"
@@ -668,23 +710,21 @@ class _Parser:
                 passed_on = inputs[0] if inputs else previous
                 skipped = [name] if name else []
                 if "outputs" in common and isinstance(common["outputs"].value, list):
-                    skipped += [i.value for i in common["outputs"].value if isinstance(i.value, str)]
+                    skipped = [i.value for i in common["outputs"].value if isinstance(i.value, str)]
                 for local in skipped:
                     scope.names.setdefault(local, passed_on)
                     seen.setdefault(local, node.loc)
                 locals_read = tuple(r.name for r in inputs) if inputs_given else (previous_local,)
                 when_node = common["when"]
-                record.append(
-                    Entry(name or "", "layer", None, locals_read, when_node.source or yaml_text(when_node.value), False)
-                )
-                previous, previous_local = passed_on, locals_read[0] if locals_read else previous_local
+                when_text = when_node.source or yaml_text(when_node.value)
+                # recorded as the entries it would have made, so every call's entries line up
+                for local in skipped or [f"#{index}"]:
+                    record.append(Entry(local, "layer", None, locals_read, when_text, False))
+                previous, previous_local = passed_on, record[-1].local
                 continue
             kind = self.entry_kind(index, type_node, scope)
             if kind is None:
                 continue
-            # a call's arguments are worked out per repetition, a list's entries as they are expanded
-            if not isinstance(kind, Block) and kind != "sequential":
-                raw = {key: self.substitute(value, scope) for key, value in raw.items()}
             kind_name = kind if isinstance(kind, str) else kind.name if isinstance(kind, Block) else kind.type_name
             name, name_loc = self.layer_name(index, kind_name, common, node.loc)
             if name is None:
@@ -712,9 +752,21 @@ class _Parser:
                     ),
                     name_loc,
                 )
+            if scope.env is not None and name in scope.names and not scope.sequential and name not in seen:
+                self.error(
+                    "spec.duplicate-name",
+                    f"layer name {name!r} is the block's input; give the layer another name",
+                    name_loc,
+                )
             seen.setdefault(name, node.loc)
             full = scope.prefix + name
             label = f"layer {full!r} ({kind_name})"
+            # a call's arguments are worked out per repetition, a list's entries as they are expanded
+            if not isinstance(kind, Block) and kind != "sequential":
+                raw = {
+                    key: self.substitute(value, scope, f"{label}: {key or 'its main argument'}")
+                    for key, value in raw.items()
+                }
             inputs, inputs_given = self.entry_inputs(label, common.get("inputs"), scope, previous, explicit | set(seen))
             locals_read = tuple(r.name for r in inputs) if inputs_given else (previous_local,)
             when_source = None
@@ -730,7 +782,7 @@ class _Parser:
                         common[key].loc,
                     )
             if "outputs" in common:
-                outputs = self.outputs(label, kind, common, seen)
+                outputs = self.outputs(label, kind, common, raw, seen)
                 if outputs:
                     for position, (output_name, output_loc) in enumerate(outputs):
                         piece = {**raw, "index": YNode(position, output_loc)}
@@ -773,7 +825,7 @@ class _Parser:
             previous_local = name
         return previous
 
-    def outputs(self, label: str, kind, common: dict, seen: dict[str, Loc]) -> list[tuple[str, Loc]]:
+    def outputs(self, label: str, kind, common: dict, raw: dict, seen: dict[str, Loc]) -> list[tuple[str, Loc]]:
         """The names in `outputs:`, one per piece of a chunk or split."""
         node = common["outputs"]
         if not getattr(kind, "splits", False):
@@ -781,6 +833,8 @@ class _Parser:
             return []
         if "name" in common:
             self.error("spec.bad-value", f"{label}: give either name: or outputs:, not both", common["name"].loc)
+        if "index" in raw:
+            self.error("spec.bad-value", f"{label}: give either index: or outputs:, not both", raw["index"].loc)
         items = node.value if isinstance(node.value, list) else None
         if not items or not all(isinstance(i.value, str) and _NAME_PATTERN.match(i.value) for i in items):
             self.error("spec.bad-value", f"{label}: outputs: expected a list of names, e.g. [left, right]", node.loc)
@@ -839,6 +893,8 @@ class _Parser:
     def when(self, label: str, node: YNode) -> bool:
         if isinstance(node.value, bool):
             return node.value
+        if node.value is INVALID:
+            return True
         self.error(
             "spec.bad-value",
             f"{label}: when: expected true or false (an argument or a comparison such as "
@@ -894,6 +950,9 @@ class _Parser:
 
     def call(self, block, full, label, raw, key_locs, common, loc, inputs, scope, trainable):
         """Expand a block call (and its repetitions); returns the reference to its output."""
+        if len(scope.blocks_open) >= MAX_NESTING:
+            self.error("spec.too-large", f"{label}: blocks are nested more than {MAX_NESTING} deep", loc)
+            raise _TooLarge()
         if block.name in scope.blocks_open:
             chain = " -> ".join((*scope.blocks_open, block.name))
             self.error("spec.block-cycle", f"{label}: blocks use each other without end: {chain}", loc)
@@ -908,6 +967,11 @@ class _Parser:
             return inputs[0]
         repeat = self.repeat_count(label, common.get("repeat"))
         first = common.get("first")
+        if first is not None and "repeat" not in common:
+            self.error(
+                "spec.bad-value", f"{label}: first: sets the first repetition's arguments; it needs repeat:", first.loc
+            )
+            first = None
         if first is not None and not isinstance(first.value, dict):
             self.error(
                 "spec.bad-value", f"{label}: first: expected a mapping of arguments, e.g. {{stride: 2}}", first.loc
@@ -922,13 +986,16 @@ class _Parser:
         self.groups.append(group)
         last = "input"
         previous = inputs[0] if inputs else None
+        errors_before = len(self.diagnostics)
         for repetition in range(repeat):
+            if len(self.diagnostics) > errors_before:
+                break  # the next repetitions would meet the same mistakes: one report is enough
             # the caller's names, and `i`: which repetition this is (0, 1, ...)
             here = _Scope(prefix="", env={**(scope.env or {}), "i": repetition}, names={}, context=scope.context)
-            arguments = {key: self.substitute(value, here) for key, value in raw.items()}
+            arguments = {key: self.substitute(value, here, f"{label}: {key}") for key, value in raw.items()}
             if first is not None and repetition == 0:
                 arguments.update(first.value)
-            env = self.bind(block, label, arguments, loc)
+            env = self.bind(block, label, arguments, loc, {**key_locs, **(first.key_locs if first else {})})
             if env is None:
                 break
             call = {key: _python_source(node) for key, node in arguments.items() if key}
@@ -994,21 +1061,28 @@ class _Parser:
         return "{i}"
 
     def repeat_count(self, label: str, node: YNode | None) -> int:
-        if node is None:
+        if node is None or node.value is INVALID:
             return 1
         value = node.value
         if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_LAYERS:
             return value
         self.error(
-            "spec.bad-value", f"{label}: repeat: expected an integer >= 1, got {yaml_text(node.plain())}", node.loc
+            "spec.bad-value",
+            f"{label}: repeat: expected an integer from 1 to {MAX_LAYERS:,}, got {yaml_text(node.plain())}",
+            node.loc,
         )
         return 1
 
-    def bind(self, block: Block, label: str, arguments: dict[str, YNode], loc: Loc) -> dict | None:
+    def bind(self, block: Block, label: str, arguments: dict[str, YNode], loc: Loc, key_locs=None) -> dict | None:
         """The block's argument values for one call, then its `let:` values; None if any is wrong."""
         ok = True
         env: dict = {}
+        key_locs = key_locs or {}
+        misspelt = set()  # arguments an unknown key probably meant: not also reported missing
         for key, node in arguments.items():
+            if node.value is INVALID:
+                ok = False
+                continue
             if key == "":
                 self.error(
                     "spec.bad-value",
@@ -1019,29 +1093,33 @@ class _Parser:
                 ok = False
             elif key not in block.params:
                 hint = suggest(key, list(block.params))
+                misspelt.add(hint)
                 known = ", ".join(block.params) or "none"
                 self.error(
                     "spec.unknown-key",
                     f"{label}: block {block.name!r} has no argument {key!r}"
                     + (f"; did you mean {hint!r}?" if hint else f"; its arguments are: {known}"),
-                    node.loc,
+                    key_locs.get(key, node.loc),
                 )
                 ok = False
             else:
                 env[key] = node.plain()
+        ok = ok and not (misspelt & {p for p, d in block.params.items() if d is REQUIRED_ARGUMENT} - set(env))
         for param, default in block.params.items():
-            if param not in env:
-                if default is REQUIRED_ARGUMENT:
-                    self.error("spec.missing-key", f"{label}: block {block.name!r} needs argument {param!r}", loc)
-                    ok = False
-                else:  # a default may use the arguments before it: `args: [c, mid: c // 4]`
-                    scope = _Scope(prefix="", env=dict(env), names={}, context=f"block {block.name!r}, ")
-                    env[param] = self.substitute(default, scope).plain()
-        if not ok:
+            if param not in env and default is REQUIRED_ARGUMENT and param not in misspelt:
+                self.error("spec.missing-key", f"{label}: block {block.name!r} needs argument {param!r}", loc)
+                ok = False
+        if not ok:  # defaults and `let:` values computed from missing arguments would only add noise
             return None
+        for param, default in block.params.items():
+            if param not in env:  # a default may use the arguments before it: `args: [c, mid: c // 4]`
+                scope = _Scope(prefix="", env=dict(env), names={}, context=f"block {block.name!r}, ")
+                env[param] = self.substitute(default, scope, f"{label}: argument {param}").plain()
         for key, node in block.let.items():
-            value = self.substitute(node, _Scope(prefix="", env=env, names={}, context=f"block {block.name!r}, "))
-            env[key] = value.plain()
+            scope = _Scope(prefix="", env=env, names={}, context=f"block {block.name!r}, ")
+            env[key] = self.substitute(node, scope, f"{label}: let: {key}").plain()
+        if any(value is INVALID for value in env.values()):
+            return None
         return env
 
     def substitute_name(self, node: YNode, scope: _Scope) -> YNode:
@@ -1050,15 +1128,17 @@ class _Parser:
             return _to_node(scope.env[node.value], node.loc)
         return node
 
-    def substitute(self, node: YNode, scope: _Scope) -> YNode:
-        """`node` with argument names and expressions replaced by their values."""
+    def substitute(self, node: YNode, scope: _Scope, where: str | None = None) -> YNode:
+        """`node` with argument names and expressions replaced by their values; a value that
+        cannot be had is reported (saying `where` it is written) and becomes INVALID."""
         from cnncalc import expressions
 
         value = node.value
         if isinstance(value, dict):
-            return YNode({k: self.substitute(v, scope) for k, v in value.items()}, node.loc, node.key_locs)
+            items = {k: self.substitute(v, scope, f"{where}: {k}" if where else None) for k, v in value.items()}
+            return YNode(items, node.loc, node.key_locs)
         if isinstance(value, list):
-            items = [self.substitute(v, scope) for v in value]
+            items = [self.substitute(v, scope, where) for v in value]
             result = YNode(items, node.loc, node.key_locs)
             if any(item.source for item in items):
                 result.source = "[" + ", ".join(_python_source(item) for item in items) + "]"
@@ -1072,8 +1152,12 @@ class _Parser:
             result = _to_node(env[value.strip()], node.loc)
             result.source = value.strip()
             return result
-        tree = expressions.parse(value)
-        where = f"{scope.context}in {value!r}"
+        where = f"{where or scope.context.rstrip(', ') or 'spec'}: in {value!r}"
+        try:
+            tree = expressions.parse(value)
+        except expressions.ExpressionError as exc:
+            self.error("spec.bad-expression", f"{where}: {exc}", node.loc)
+            return YNode(INVALID, node.loc)
         if tree is None:
             if value.count("(") > value.count(")"):
                 self.error(
@@ -1082,6 +1166,7 @@ class _Parser:
                     f"at the comma, so quote the expression: 'f(x, y)'",
                     node.loc,
                 )
+                return YNode(INVALID, node.loc)
             return node
         unknown = sorted(expressions.names_in(tree) - set(env))
         if unknown and _HYPHENATED.match(value) and not any(suggest(n, sorted(env)) for n in unknown):
@@ -1095,14 +1180,14 @@ class _Parser:
                 + (f" (known here: {', '.join(sorted(env))})" if env else ""),
                 node.loc,
             )
-            return node
+            return YNode(INVALID, node.loc)
         try:
             result = _to_node(expressions.evaluate(tree, env), node.loc)
             result.source = ast_source(tree)
             return result
         except expressions.ExpressionError as exc:
             self.error("spec.bad-expression", f"{where}: {exc}", node.loc)
-            return node
+            return YNode(INVALID, node.loc)
 
     def block_definitions(self, node: YNode) -> dict[str, Block]:
         if not isinstance(node.value, dict):
@@ -1156,8 +1241,17 @@ class _Parser:
         if "inputs" in node.value:
             inputs_node = node.value["inputs"]
             items = inputs_node.value if isinstance(inputs_node.value, list) else [inputs_node]
-            if items and all(isinstance(i.value, str) and expressions.is_name(i.value) for i in items):
-                inputs = tuple(i.value for i in items)
+            names = [i.value for i in items]
+            if (
+                items
+                and all(isinstance(n, str) and expressions.is_name(n) for n in names)
+                and len(set(names)) < len(names)
+            ):
+                self.error(
+                    "spec.bad-value", f"{label}: inputs: each input needs its own name, got {names}", inputs_node.loc
+                )
+            elif items and all(isinstance(n, str) and expressions.is_name(n) for n in names):
+                inputs = tuple(names)
             else:
                 self.error("spec.bad-value", f"{label}: inputs: expected names, e.g. [x, skip]", inputs_node.loc)
         layers = node.value.get("layers")
@@ -1168,7 +1262,7 @@ class _Parser:
                 layers.loc if layers is not None else node.loc,
             )
             return None
-        return Block(name, params, let, inputs, layers.value, node.loc)
+        return Block(name, params, let, inputs, layers.value, name_loc)
 
     def block_params(self, label: str, node: YNode | None) -> dict[str, YNode | object]:
         """`args: [planes, stride: 1]` or `args: {planes: 64}`: names with their defaults."""
@@ -1190,13 +1284,43 @@ class _Parser:
                 self.error("spec.bad-value", f"{label}: args: expected a name or `name: default`", item.loc)
                 continue
             for key, default, loc in pairs:
-                if not expressions.is_name(key) or key in expressions.FUNCTIONS:
+                if not expressions.is_name(key) or key in expressions.FUNCTIONS or keyword.iskeyword(key):
                     self.error("spec.bad-value", f"{label}: args: {key!r} cannot be an argument's name", loc)
+                elif key in RESERVED_ARGUMENTS:
+                    self.error(
+                        "spec.bad-value",
+                        f"{label}: args: {key!r} is kept for cnncalc's own use (entry keys, the repetition "
+                        f"index i, the exported code's names); choose another name",
+                        loc,
+                    )
                 elif key in params:
                     self.error("spec.bad-value", f"{label}: args: {key!r} is given twice", loc)
                 else:
+                    self.check_default(label, key, default, params)
                     params[key] = default
         return params
+
+    def check_default(self, label: str, key: str, default, earlier: dict) -> None:
+        """A default computed from other arguments may use only those before it."""
+        from cnncalc import expressions
+
+        if default is REQUIRED_ARGUMENT or not isinstance(default.value, str):
+            return
+        try:
+            tree = expressions.parse(default.value)
+        except expressions.ExpressionError:
+            return  # reported where the default is used
+        names = expressions.names_in(tree) if tree is not None else set()
+        later = sorted(names - set(earlier))
+        if later:
+            hint = suggest(later[0], list(earlier))
+            self.error(
+                "spec.bad-expression",
+                f"{label}: args: {key}: in {default.value!r}: no argument is named {later[0]!r} before {key!r}"
+                + (f"; did you mean {hint!r}?" if hint else "")
+                + " (a default may use only the arguments listed before it)",
+                default.loc,
+            )
 
     def trainable(self, label: str, common: dict) -> bool:
         if "trainable" not in common:
@@ -1279,6 +1403,8 @@ class _Parser:
             self.error("spec.bad-value", f"{self.nth(index)}: type: expected a layer type name", type_node.loc)
             return None
         layer = lookup(type_node.value)
+        if layer is None and self.include_failed:
+            return None  # the failed include is the error worth showing
         if layer is None:
             hint = suggest(type_node.value, [*REGISTRY, *self.blocks])
             self.error(
@@ -1358,6 +1484,9 @@ class _Parser:
                 ok = False
                 continue
             p.field_locs[f.name] = node.loc
+            if node.value is INVALID:
+                ok = False
+                continue
             if node.source is not None:
                 p.field_exprs[f.name] = node.source
             given_as[f.name] = key or "its main argument"

@@ -24,6 +24,7 @@ class Comparison:
     type_name: str
     planned: tuple  # (output shape, params, buffers, macs)
     measured: tuple
+    kind: str = "layer"  # or "block" (a block call's or list's module), or "forward" (the whole model)
 
     @property
     def ok(self) -> bool:
@@ -31,42 +32,51 @@ class Comparison:
 
 
 def verify(plan: Plan, *, device: str = "meta") -> list[Comparison]:
-    """Build the exported module on `device` (meta: no memory, no arithmetic), run one
-    forward pass of batch 1, and measure each layer's output shape, parameters, buffers and
-    MACs (torch.utils.flop_counter's FLOPs / 2)."""
+    """Build the exported module on the meta device (no memory, no arithmetic), run each layer
+    and the whole forward() on a batch of two, and measure each layer's output shape,
+    parameters, buffers and MACs (torch.utils.flop_counter's FLOPs / 2), and each block's
+    output shape. With another `device` (e.g. "cpu"), also build it there and check, on random
+    input, that forward() computes what the layers run one by one compute."""
+    import warnings
+
     try:
-        import torch
-        from torch.utils.flop_counter import FlopCounterMode
+        with warnings.catch_warnings():
+            # torch works without numpy, which verify does not need; its warning would only alarm
+            warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
+            import torch
+            from torch.utils.flop_counter import FlopCounterMode
     except ImportError:
         raise TorchMissing() from None
 
     exported = export(plan)
     namespace: dict = {"__name__": "cnncalc_verified"}
     exec(compile(exported.code, f"<cnncalc export of {plan.name}>", "exec"), namespace)
-    cls = class_name(plan.name)
-    with torch.device(device):
-        model = namespace[cls]().eval()
+    build = namespace[class_name(plan.name)]
+    with torch.device("meta"):
+        model = build().eval()
     # batch 2: a batch of one would hide a layer that mixes up the batch axis
-    x = torch.zeros((2, *plan.input_shape), device=device)
-    # Each layer in dependency order, so each is measured alone: modules called as the exported
-    # forward() calls them, merges evaluated from the same expressions it contains.
-    tensors = {NETWORK_INPUT: x}
+    x = torch.zeros((2, *plan.input_shape), device="meta")
     measured: dict[str, tuple] = {}
+
+    def run_layer(module, row, arguments):
+        if row.spec.layer.functional:  # evaluated from the same expression forward() contains
+            names = [f"inputs[{i}]" for i in range(len(arguments))]
+            return eval(row.spec.layer.torch_forward(row.spec.cfg, names), {"torch": torch, "inputs": arguments})
+        return module.get_submodule(exported.paths[row.name])(arguments[0])
+
+    # Each layer in dependency order, so each is measured alone
+    tensors = {NETWORK_INPUT: x}
     with torch.no_grad():
         for position in plan.order:
             row = plan.layers[position]
-            arguments = [tensors[source] for source in row.spec.inputs]
             with FlopCounterMode(display=False) as counter:
-                if row.spec.layer.functional:
-                    names = [f"inputs[{i}]" for i in range(len(arguments))]
-                    expression = row.spec.layer.torch_forward(row.spec.cfg, names)
-                    out = eval(expression, {"torch": torch, "inputs": arguments})
-                    params = buffers = 0
-                else:
-                    module = model.get_submodule(exported.paths[row.name])
-                    out = module(arguments[0])
-                    params = sum(p.numel() for p in module.parameters())
-                    buffers = sum(b.numel() for b in module.buffers())
+                out = run_layer(model, row, [tensors[source] for source in row.spec.inputs])
+            if row.spec.layer.functional:
+                params = buffers = 0
+            else:
+                module = model.get_submodule(exported.paths[row.name])
+                params = sum(p.numel() for p in module.parameters())
+                buffers = sum(b.numel() for b in module.buffers())
             tensors[row.name] = out
             measured[row.name] = (tuple(out.shape[1:]), params, buffers, counter.get_total_flops() // 2 // len(x))
         # and the exported forward() as a whole, with each block's and list's output on the way
@@ -75,15 +85,20 @@ def verify(plan: Plan, *, device: str = "meta") -> list[Comparison]:
         for group in plan.groups:
             path = exported.paths.get(group.name)
             if path and group.output:
-                module = model.get_submodule(path)
 
                 def record(module, inputs, output, name=group.name):
                     group_shapes.setdefault(name, tuple(output.shape[1:]))
 
-                handles.append(module.register_forward_hook(record))
+                handles.append(model.get_submodule(path).register_forward_hook(record))
         whole = tuple(model(x).shape[1:])
         for handle in handles:
             handle.remove()
+    # real arithmetic: a miswired forward() gives other numbers even where every shape agrees
+    # (in-place layers that overwrite what others read make the two runs differ by design)
+    if device != "meta" and whole == tuple(plan.output_shape):
+        if not any(w.code == "note.in-place" for w in plan.warnings):
+            if not _same_values(torch, build, plan, device, run_layer):
+                whole = "values differ from the layer-by-layer run"
     results = [
         Comparison(
             row.name,
@@ -97,10 +112,34 @@ def verify(plan: Plan, *, device: str = "meta") -> list[Comparison]:
     for group in plan.groups:
         if group.name in group_shapes:
             planned = (tuple(rows[group.output].output_shape), None, None, None)
-            results.append(Comparison(group.name, group.kind, planned, (group_shapes[group.name], None, None, None)))
+            measured_shape = (group_shapes[group.name], None, None, None)
+            results.append(Comparison(group.name, group.kind, planned, measured_shape, "block"))
     results.append(
         Comparison(
-            "forward()", "the whole module", (tuple(plan.output_shape), None, None, None), (whole, None, None, None)
+            "forward()",
+            "the whole module",
+            (tuple(plan.output_shape), None, None, None),
+            (whole, None, None, None),
+            "forward",
         )
     )
     return results
+
+
+def _same_values(torch, build, plan: Plan, device: str, run_layer) -> bool:
+    """The whole forward() and the layers run one by one give the same output on random input."""
+    torch.manual_seed(0)
+    with torch.device(device):
+        model = build().eval()
+    x = torch.randn((2, *plan.input_shape), generator=torch.Generator().manual_seed(0)).to(device)
+    tensors = {NETWORK_INPUT: x}
+    with torch.no_grad():
+        for position in plan.order:
+            row = plan.layers[position]
+            arguments = [tensors[source] for source in row.spec.inputs]
+            if row.spec.cfg.get("inplace"):  # keep the input as it was, for its other readers
+                arguments = [argument.clone() for argument in arguments]
+            tensors[row.name] = run_layer(model, row, arguments)
+        output = model(x)
+    # equal_nan: a max pool's padding can give -inf, and later layers nan, in both runs alike
+    return torch.allclose(output, tensors[plan.layers[-1].name], rtol=1e-4, atol=1e-4, equal_nan=True)

@@ -65,10 +65,12 @@ def test_plan_json_document():
     }
     first = document["layers"][0]
     assert document["description"] == "torchvision alexnet"
+    assert document["blocks"] == []  # alexnet has no blocks
     assert set(first) == {
         "index",
         "name",
         "type",
+        "block",
         "inputs",
         "input_shape",
         "output_shape",

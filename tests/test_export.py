@@ -172,3 +172,63 @@ def test_export_to_a_missing_directory_is_a_usage_error(tmp_path):
     result = runner().invoke(cli, ["export", str(ARCHITECTURES[0]), "-o", str(tmp_path / "no" / "model.py")])
     assert result.exit_code == 2
     assert "cannot write" in result.stderr
+
+
+def test_block_export_reads_like_torchvision():
+    """ResNet-50's export: one Bottleneck class, stages as nn.Sequential, forward() as written by hand."""
+    code = to_pytorch(plan(load_file(str(ROOT / "architectures" / "resnet50.yaml"))))
+    assert code.count("(nn.Module):") == 2  # the block and the model
+    for line in (
+        "class Bottleneck(nn.Module):",
+        "        width = planes * base_width // 64 * groups",
+        "        self.conv2 = nn.Conv2d(width, width, 3, stride=stride, padding=1, groups=groups, bias=False)",
+        "        if downsample:",
+        "                nn.Conv2d(in_channels, 4 * planes, 1, stride=stride, bias=False),",
+        "        downsample = x if self.downsample is None else self.downsample(x)",
+        "        out = out + downsample",
+        "            Bottleneck(256, 128, stride=2, downsample=True),",
+        "        x = self.layer4(x)",
+    ):
+        assert line in code.splitlines(), line
+
+
+def test_verify_values_catch_a_miswired_forward(monkeypatch):
+    """On the CPU, verify compares forward()'s numbers with the layer-by-layer run: wiring that
+    keeps every shape but reads the wrong tensor is caught."""
+    require_torch()
+    import cnncalc.export as export_module
+
+    planned = plan(load_file(str(ROOT / "architectures" / "resnet18.yaml")))
+    assert all(r.ok for r in verify(planned, device="cpu"))
+    real_run = export_module._Exporter.run
+
+    def miswired(self, source):
+        exported = real_run(self, source)
+        assert "out = out + downsample" in exported.code
+        exported.code = exported.code.replace("out = out + downsample", "out = downsample + downsample")
+        return exported
+
+    monkeypatch.setattr(export_module._Exporter, "run", miswired)
+    results = verify(planned, device="cpu")
+    assert [r.name for r in results if not r.ok] == ["forward()"]
+    assert all(r.ok for r in verify(planned))  # the meta device sees shapes only
+
+
+def test_layer_left_out_by_when_is_wired_through_in_the_export():
+    """A layer after a `when:` entry reads that entry (or, where it is left out, what it reads)."""
+    require_torch()
+    text = """
+input: [8, 16, 16]
+blocks:
+  unit:
+    args: [expand: false]
+    layers:
+      - {type: conv2d, name: expand, out_channels: 8, kernel_size: 1, when: expand}
+      - {type: conv2d, name: dw, out_channels: 8, kernel_size: 3, padding: 1, groups: 8}
+layers:
+  - {type: unit, name: a}
+  - {type: unit, name: b, expand: true}
+"""
+    planned = plan(parse(text))
+    assert all(r.ok for r in verify(planned, device="cpu"))
+    assert "        out = self.dw(out)" in to_pytorch(planned).splitlines()

@@ -84,6 +84,8 @@ class Int(Kind):
         self.expected = "an integer" if min is None else f"an integer >= {min}"
 
     def parse(self, value: Any) -> int:
+        if isinstance(value, float) and value.is_integer():  # `c / 2` in a block: true division
+            raise FieldError(f"expected {self.expected}, got float {value!r} (// divides to a whole number)")
         if not _is_int(value):
             raise FieldError(f"expected {self.expected}, got {_describe(value)}")
         if self.min is not None and value < self.min:

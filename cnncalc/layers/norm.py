@@ -138,6 +138,8 @@ class LayerNorm(LayerType):
     type_name = "layernorm"
     torch_class = "nn.LayerNorm"
     torch_positional = ("normalized_shape",)
+    inferred_field = "normalized_shape"
+    inferred_axis = -1
     aliases = ("layer_norm", "layernormalization", "ln")
     fields = (
         Field("normalized_shape", _Normalized(), None, doc="the trailing axes' sizes; inferred: the last axis"),

@@ -26,6 +26,35 @@ def _field(row) -> dict | None:
     return {"size": list(field.size), "stride": list(field.stride), "padding": list(field.padding)}
 
 
+def _blocks(plan: Plan) -> list[dict]:
+    """Each block call, repetition and `sequential:` list, in spec order, with its subtotals."""
+    sums: dict[int, list[int]] = {}
+    for row in plan.layers:
+        for group in row.spec.groups:
+            entry = sums.setdefault(id(group), [0, 0])
+            entry[0] += row.params
+            entry[1] += row.macs
+    parents: dict[int, str | None] = {}
+    for row in plan.layers:
+        for level, group in enumerate(row.spec.groups):
+            parents[id(group)] = row.spec.groups[level - 1].name if level else None
+    rows = {row.name: row for row in plan.layers}
+    return [
+        {
+            "name": group.name,
+            "block": group.block,
+            "repeat": group.repeat,
+            "parent": parents.get(id(group)),
+            "layers": group.layer_count,
+            "output": group.output,
+            "output_shape": list(rows[group.output].output_shape) if group.output in rows else None,
+            "params": sums.get(id(group), [0, 0])[0],
+            "macs": sums.get(id(group), [0, 0])[1],
+        }
+        for group in plan.groups
+    ]
+
+
 def plan_document(plan: Plan, memory: Memory | None = None) -> dict:
     """The JSON document for `plan`; memory defaults to batch size 1, float32, adam."""
     memory = memory or estimate(plan)
@@ -42,6 +71,7 @@ def plan_document(plan: Plan, memory: Memory | None = None) -> dict:
                 "index": r.spec.index,
                 "name": r.name,
                 "type": r.type_name,
+                "block": r.spec.groups[-1].name if r.spec.groups else None,
                 "inputs": list(r.spec.inputs),
                 "input_shape": list(r.input_shape),
                 "output_shape": list(r.output_shape),
@@ -58,6 +88,7 @@ def plan_document(plan: Plan, memory: Memory | None = None) -> dict:
             }
             for i, r in enumerate(plan.layers)
         ],
+        "blocks": _blocks(plan),
         "totals": {
             "params": plan.totals.params,
             "trainable_params": plan.totals.trainable_params,

@@ -80,11 +80,102 @@ class _Console(Console):
         raise SystemExit(141)
 
 
-def render(plan: Plan, memory: Memory, stream, columns=DEFAULT_COLUMNS, *, colour: bool = False) -> None:
-    """Print the plan's table and totals to `stream`, in colour only if asked."""
+class _Subtotal(NamedTuple):
+    """A block call's (or list's) row: its layers' sums, and its output's shape and field."""
+
+    group: object
+    local_name: str
+    depth: int
+    output: LayerResult  # the layer whose output is the group's
+    params: int
+    macs: int
+    other_ops: int
+    saved: int
+    trainable: str
+
+
+def _group_cell(key: str, sub: _Subtotal, plan: Plan, memory: Memory) -> str:
+    if key == "name":
+        return "  " * sub.depth + sub.local_name
+    if key == "type":
+        return sub.group.kind
+    if key == "output":
+        return fmt_shape(sub.output.output_shape)
+    if key == "params":
+        return f"{sub.params:,}"
+    if key == "params_pct":
+        return _share(sub.params, plan.totals.params)
+    if key == "macs":
+        return human_count(sub.macs)
+    if key == "macs_pct":
+        return _share(sub.macs, plan.totals.macs)
+    if key == "other_ops":
+        return human_count(sub.other_ops)
+    if key == "saved":
+        return human_bytes(sub.saved)
+    if key in ("rf", "rf_stride", "rf_padding"):
+        return COLUMNS[key].cell(sub.output, 0, plan, memory)
+    if key == "trainable":
+        return sub.trainable
+    return ""
+
+
+def _hierarchy(plan: Plan, memory: Memory, depth: int | None) -> list[tuple[str, object, int]]:
+    """The table's rows in spec order: ("layer", row, position) and ("group", subtotal, 0) before
+    each block call's layers; rows deeper than `depth` levels are folded into their group's."""
+    by_name = {row.name: row for row in plan.layers}
+    sums: dict[int, list] = {}
+    for position, row in enumerate(plan.layers):
+        for group in row.spec.groups:
+            entry = sums.setdefault(id(group), [0, 0, 0, 0, 0, 0])
+            entry[0] += row.params
+            entry[1] += row.macs
+            entry[2] += row.other_ops
+            entry[3] += memory.layer_saved_bytes[position]
+            entry[4] += row.params if row.trainable else 0
+            entry[5] += 1 if row.trainable else 0
+    rows: list[tuple[str, object, int]] = []
+    open_groups: tuple = ()
+    for position, row in enumerate(plan.layers):
+        groups = row.spec.groups
+        shared = 0
+        while shared < min(len(groups), len(open_groups)) and groups[shared] is open_groups[shared]:
+            shared += 1
+        for level in range(shared, len(groups)):
+            group = groups[level]
+            if depth is not None and level >= depth:
+                break
+            parent = groups[level - 1].name + "." if level else ""
+            params, macs, other_ops, saved, trainable_params, trainable_layers = sums[id(group)]
+            count = group.layer_count
+            trainable = "yes" if trainable_layers == count else "no (frozen)" if not trainable_layers else "partly"
+            output = by_name.get(group.output, row)
+            rows.append(
+                (
+                    "group",
+                    _Subtotal(
+                        group, group.name[len(parent) :], level, output, params, macs, other_ops, saved, trainable
+                    ),
+                    0,
+                )
+            )
+        open_groups = groups
+        if depth is None or len(groups) < depth:
+            rows.append(("layer", row, position))
+    return rows
+
+
+def render(
+    plan: Plan, memory: Memory, stream, columns=DEFAULT_COLUMNS, *, colour: bool = False, depth: int | None = None
+) -> None:
+    """Print the plan's table and totals to `stream`, in colour only if asked. A spec with blocks
+    shows each call as a row with its subtotals, its layers indented under it; `depth` folds
+    rows more than that many levels deep into their block's row."""
     console = _Console(file=stream, highlight=False, no_color=not colour, force_terminal=colour, soft_wrap=True)
     columns = list(columns)
-    if "inputs" not in columns and any(row.spec.inputs_given for row in plan.layers) and "type" in columns:
+    nested = bool(plan.groups)
+    graph = any(row.spec.inputs_given for row in plan.layers)
+    if "inputs" not in columns and graph and not nested and "type" in columns:
         columns.insert(columns.index("type") + 1, "inputs")  # a graph: show what each layer reads
     if "trainable" not in columns and any(not r.trainable for r in plan.layers):
         columns.append("trainable")
@@ -94,8 +185,32 @@ def render(plan: Plan, memory: Memory, stream, columns=DEFAULT_COLUMNS, *, colou
     if plan.description:
         title += f"\n{plan.description}"
     # Text, not a str: a spec's name or description is never read as rich markup
-    table = Table(title=Text(title), box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False, collapse_padding=True)
-    rows = [[COLUMNS[key].cell(row, i, plan, memory) for key in columns] for i, row in enumerate(plan.layers)]
+    table = Table(
+        title=Text(title),
+        box=box.SIMPLE_HEAD,
+        title_justify="left",
+        pad_edge=False,
+        collapse_padding=True,
+        show_edge=not nested,  # nested tables need the two columns for ResNet-152 in 80
+        padding=(0, 1) if not nested else 0,
+    )
+    entries = _hierarchy(plan, memory, depth) if nested else [("layer", row, i) for i, row in enumerate(plan.layers)]
+    rows = []
+    for kind, item, position in entries:
+        if kind == "group":
+            rows.append([_group_cell(key, item, plan, memory) for key in columns])
+            continue
+        cells = [COLUMNS[key].cell(item, position, plan, memory) for key in columns]
+        if nested and "name" in columns:  # indented under its block, by the name it has there
+            groups = item.spec.groups
+            local = item.name[len(groups[-1].name) + 1 :] if groups else item.name
+            cells[columns.index("name")] = "  " * len(groups) + local
+        if nested and "inputs" in columns and item.spec.groups:
+            prefix = item.spec.groups[-1].name + "."
+            cells[columns.index("inputs")] = ", ".join(
+                source[len(prefix) :] if source.startswith(prefix) else source for source in item.spec.inputs
+            )
+        rows.append(cells)
     for position, key in enumerate(columns):
         column = COLUMNS[key]
         widest = max([len(column.header), *(len(cells[position]) for cells in rows)])
@@ -106,14 +221,19 @@ def render(plan: Plan, memory: Memory, stream, columns=DEFAULT_COLUMNS, *, colou
             min_width=widest,
             no_wrap=True,
         )
-    for row, cells in zip(plan.layers, rows):
-        is_first = first is not None and row.spec.index == first.index
+    for (kind, item, _), cells in zip(entries, rows):
+        if kind == "group":
+            table.add_row(*cells, style="cyan")
+            continue
+        is_first = first is not None and item.spec.index == first.index
         table.add_row(*cells, style="bold" if is_first else None)
     # wider than the terminal: print it whole and let lines run on, rather than clip numbers
     needed = table.__rich_measure__(console, console.options.update(max_width=10_000)).maximum
     terminal_width = console.width
     console.width = max(terminal_width, needed)
     console.print(table, crop=False)
+    if nested:
+        console.print()  # the edge a flat table has
     console.width = terminal_width
 
     totals = plan.totals

@@ -11,10 +11,12 @@ def _cell(values: tuple, position: int) -> str:
     value = values[position]
     if value is None:
         return "-"
+    if isinstance(value, str):
+        return value
     return fmt_shape(value) if position == 0 else f"{value:,}"
 
 
-def text(results: list[Comparison], torch_version: str) -> str:
+def text(results: list[Comparison], torch_version: str, *, values: bool = False) -> str:
     rows = [("Layer", "Type", "Output shape", "Params", "Buffers", "MACs", "")]
     for result in results:
         cells = []
@@ -23,16 +25,18 @@ def text(results: list[Comparison], torch_version: str) -> str:
             cells.append(planned if planned == measured else f"{planned} != torch {measured}")
         rows.append((result.name, result.type_name, *cells, "ok" if result.ok else "MISMATCH"))
     lines = aligned(rows, right={3, 4, 5})
-    layers = [r for r in results if r.name != "forward()"]
+    layers = [r for r in results if r.kind == "layer"]
+    blocks = [r for r in results if r.kind == "block"]
     bad = sum(not r.ok for r in layers)
+    also = f", {len(blocks)} block modules" if blocks else ""
     if bad:
         lines += ["", f"{bad} of {len(layers)} layers differ from PyTorch"]
     elif not all(r.ok for r in results):
-        lines += ["", "every layer agrees with PyTorch, but the exported forward() gives another output shape"]
+        lines += ["", "every layer agrees with PyTorch, but the exported forward() or a block module does not"]
     else:
         lines += [
             "",
-            f"all {len(layers)} layers and forward() agree with PyTorch {torch_version}: "
-            "shapes, parameters, buffers, MACs",
+            f"all {len(layers)} layers{also} and forward() agree with PyTorch {torch_version}: "
+            "shapes, parameters, buffers, MACs" + (", and forward()'s values on random input" if values else ""),
         ]
     return "\n".join(lines)
