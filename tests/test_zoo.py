@@ -95,3 +95,14 @@ def test_zoo_spec_matches_its_reference_layer_by_layer(name):
     assert result.totals.params == PUBLISHED[name]
     assert result.output_shape == out
     assert result.totals.macs == macs
+
+
+def test_zoo_table_in_costs_md_is_current():
+    import sys
+
+    sys.path.insert(0, str(ARCHITECTURES.parent / "tools"))
+    import zoo_table
+
+    text = zoo_table.COSTS.read_text()
+    assert zoo_table.rewritten(text) == text, "stale zoo table in docs/costs.md; run: python tools/zoo_table.py"
+    assert set(zoo_table.ZOO) == set(PUBLISHED)
