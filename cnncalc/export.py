@@ -124,6 +124,7 @@ class _Class:
     channel_params: list[str] = field(default_factory=list)
     output_channels: str | None = None  # the output's channels as an expression of the arguments
     done: bool = False
+    sequential_chain: bool = False  # written as an nn.Sequential subclass
 
 
 class _Exporter:
@@ -231,13 +232,15 @@ class _Exporter:
         if cls.hoisted:
             signature.append("*")
             signature += [f"{name}: {cls.hoisted_kinds[name]}" for name in cls.hoisted]
-        lines = [f"class {cls.name}(nn.Module):", f'    """The spec\'s block `{block.name}`."""', ""]
+        base = "nn.Sequential" if cls.sequential_chain else "nn.Module"
+        lines = [f"class {cls.name}({base}):", f'    """The spec\'s block `{block.name}`."""', ""]
         head = f"    def __init__({', '.join(signature)}) -> None:"
         if len(head) > 100:
             lines += ["    def __init__(", *(f"        {part}," for part in signature), "    ) -> None:"]
         else:
             lines.append(head)
-        lines += ["        super().__init__()", *late_defaults]
+        lines += [] if cls.sequential_chain else ["        super().__init__()"]
+        lines += late_defaults
         for name, node in block.let.items():
             text = node.value if isinstance(node.value, str) else None
             value = (
@@ -247,6 +250,8 @@ class _Exporter:
             )
             lines.append(f"        {name} = {value}")
         lines += cls.init
+        if cls.sequential_chain:
+            return lines
         inputs = [_input_variable(name, i) for i, name in enumerate(block.inputs)]
         arguments = ", ".join(f"{name}: torch.Tensor" for name in inputs)
         lines += ["", f"    def forward(self, {arguments}) -> torch.Tensor:", *cls.forward]
@@ -303,6 +308,9 @@ class _Exporter:
             mapping.update({entry.local: local_names[k] for k, entry in enumerate(entries)})
             canonical.append(mapping)
         steps = []  # (local, expression template using {0}, {1}..., input locals)
+        members = []  # (local, attribute, constructor code, condition or None, comment): for a chain
+        chain = cls.block is not None and len(first_names) == 1
+        previous = first_names[0]
         for position in range(len(per_call[0])):
             items = [(cls.contexts[i], entries[position]) for i, entries in enumerate(per_call)]
             present_inputs = {
@@ -323,6 +331,8 @@ class _Exporter:
             )
             local = template.local
             present = [entry.present for _, entry in items]
+            chain = chain and template.inputs == (previous,)
+            previous = local
             if not any(present):
                 steps.append((local, None, template.inputs))
                 continue
@@ -332,6 +342,7 @@ class _Exporter:
             live = [(context, entry) for context, entry in items if entry.present]
             layer = self.layer_of(live[0][1])
             if layer is not None and layer.layer.functional:
+                chain = False
                 calls = {
                     layer.layer.torch_forward(self.layer_of(e).cfg, [f"{{{k}}}" for k in range(len(e.inputs))])
                     for _, e in live
@@ -343,31 +354,60 @@ class _Exporter:
                     cls.init.append(f"        self.use_{attribute} = {condition}")
                     expression = f"{expression} if self.use_{attribute} else {{0}}"
                 steps.append((local, expression, template.inputs))
-                symbols[local] = self.functional_symbols(layer, symbols, template.inputs)
+                symbols[local] = _when(condition, self.functional_symbols(layer, symbols, template.inputs), symbols, template)
                 continue
             try:
                 code, symbol = self.module_code(cls, live, symbols, template.inputs, attribute)
             except _Irregular:
                 code, symbol = self.hoist_module(cls, items, attribute), {}
-            symbols[local] = symbol
+            symbols[local] = _when(condition, symbol, symbols, template)
             if cls.literal and layer is not None:
                 comment = f"-> {fmt_shape(layer_row_shape(self, live[0][1]))}"
             elif cls.literal:
                 comment = f"-> {fmt_shape(self.shape(live[0][1].target.output))}" if live[0][1].target.output else ""
             else:
                 comment = ""
-            if condition is None:
-                cls.init.append(_with_comment(f"        self.{attribute} = {_indent(code, 8)}", comment))
-            else:
-                cls.init += [f"        self.{attribute} = None", f"        if {condition}:"]
-                cls.init.append(f"            self.{attribute} = {_indent(code, 12)}")
+            members.append((local, attribute, code, condition, comment))
             call = f"self.{attribute}({', '.join(f'{{{k}}}' for k in range(len(template.inputs)))})"
             if condition is not None:
                 call = f"{{0}} if self.{attribute} is None else {call}"
             steps.append((local, call, template.inputs))
         last = steps[-1][0] if steps else first_names[0]
         cls.output_channels = _lookup(symbols, last, 0, steps)
+        if chain and members and not any(c.startswith("use_") for c in (m[3] or "" for m in members)):
+            # layers that each read the one before: an nn.Sequential, as torchvision writes
+            # Conv2dNormActivation, its children numbered or named as in the spec
+            cls.sequential_chain = True
+            cls.attributes = {}
+            cls.init = self.sequential_init(members)
+            return
+        for _, attribute, code, condition, comment in members:
+            if condition is None:
+                cls.init.append(_with_comment(f"        self.{attribute} = {_indent(code, 8)}", comment))
+            else:
+                cls.init += [f"        self.{attribute} = None", f"        if {condition}:"]
+                cls.init.append(f"            self.{attribute} = {_indent(code, 12)}")
         cls.forward = _forward_lines(steps, variables, chain_style=cls.block is None)
+
+    def sequential_init(self, members) -> list[str]:
+        """The __init__ body of a block written as an nn.Sequential subclass."""
+        numbered = all(local.isdigit() for local, *_ in members)
+        if not any(condition for *_, condition, _ in members):
+            items = [code if numbered else f"({python_literal(local)}, {code})" for local, _, code, _, _ in members]
+            if not numbered:
+                self.uses_ordered_dict = True
+                body = "".join(f"            {_indent(item, 12)},\n" for item in items)
+                return [f"        super().__init__(OrderedDict([\n{body}        ]))"]
+            body = "".join(f"            {_indent(item, 12)},\n" for item in items)
+            return [f"        super().__init__(\n{body}        )"]
+        lines = ["        layers = []" if numbered else "        layers = OrderedDict()"]
+        if not numbered:
+            self.uses_ordered_dict = True
+        for local, _, code, condition, _ in members:
+            add = f"layers.append({_indent(code, 12)})" if numbered else f"layers[{python_literal(local)}] = {_indent(code, 12)}"
+            lines += [f"        if {condition}:", f"            {add}"] if condition else [f"        {add}"]
+        lines.append("        super().__init__(*layers)" if numbered else "        super().__init__(layers)")
+        return lines
 
     def layer_of(self, entry: Entry) -> LayerSpec | None:
         return self.rows[entry.target].spec if entry.kind == "layer" and entry.target in self.rows else None
@@ -576,7 +616,7 @@ class _Exporter:
             opening, closing = "nn.Sequential(", ")"
         else:
             self.uses_ordered_dict = True
-            items = [f"({name!r}, {code})" for name, code in zip(names, children)]
+            items = [f"({python_literal(name)}, {code})" for name, code in zip(names, children)]
             opening, closing = "nn.Sequential(OrderedDict([", "]))"
         one_line = f"{opening}{', '.join(items)}{closing}"
         if len(one_line) <= 70 and "\n" not in one_line:
@@ -655,6 +695,14 @@ class _Exporter:
 
 def layer_row_shape(exporter: _Exporter, entry: Entry) -> tuple:
     return exporter.rows[entry.target].output_shape
+
+
+def _when(condition: str | None, made: dict, symbols: dict, entry: Entry) -> dict:
+    """An entry built only `if condition`: its output's channels, or else its input's."""
+    if condition is None:
+        return made
+    passed_on = symbols.get(entry.inputs[0], {}) if entry.inputs else {}
+    return {axis: f"{text} if {condition} else {passed_on[axis]}" for axis, text in made.items() if axis in passed_on}
 
 
 def _lookup(symbols: dict, local: str, axis: int, steps) -> str | None:

@@ -1070,7 +1070,7 @@ def test_block_specs_export_and_verify(name):
 def test_export_defines_one_class_per_block(name):
     result = plan(parse(spec_text(EXPORTED[name]), f"{name}.yaml"))
     code = to_pytorch(result)
-    classes = re.findall(r"^class (\w+)\(nn\.Module\):", code, flags=re.M)
+    classes = re.findall(r"^class (\w+)\(nn\.(?:Module|Sequential)\):", code, flags=re.M)
     expected = sorted(class_name(block) for block in result.spec.blocks)
     assert sorted(classes) == sorted([*expected, class_name(result.name)])
     compile(code, f"{name}.py", "exec")

@@ -231,4 +231,19 @@ layers:
 """
     planned = plan(parse(text))
     assert all(r.ok for r in verify(planned, device="cpu"))
-    assert "        out = self.dw(out)" in to_pytorch(planned).splitlines()
+    code = to_pytorch(planned).splitlines()
+    # a chain of layers is an nn.Sequential; dw reads the expansion where there is one
+    assert "class Unit(nn.Sequential):" in code
+    assert '        layers["dw"] = nn.Conv2d(8 if expand else in_channels, 8, 3, padding=1, groups=8)' in code
+
+
+@pytest.mark.parametrize("path", ARCHITECTURES, ids=lambda p: p.stem)
+def test_exported_module_paths_are_the_spec_names(path):
+    """model.get_submodule("layer2.0.conv1") is the spec's layer layer2.0.conv1: a row of the
+    table is a module of the exported model (and, for the zoo, of torchvision's)."""
+    from cnncalc.export import export
+
+    planned = plan(load_file(str(path)))
+    paths = export(planned).paths
+    renamed = [(row.name, paths[row.name]) for row in planned.layers if paths[row.name] not in (None, row.name)]
+    assert not renamed
