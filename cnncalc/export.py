@@ -343,18 +343,14 @@ class _Exporter:
             layer = self.layer_of(live[0][1])
             if layer is not None and layer.layer.functional:
                 chain = False
-                calls = {
-                    layer.layer.torch_forward(self.layer_of(e).cfg, [f"{{{k}}}" for k in range(len(e.inputs))])
-                    for _, e in live
-                }
-                if len(calls) > 1:
-                    raise _Irregular()
-                expression = calls.pop()
+                expression = self.functional_expression(cls, live, attribute)
                 if condition is not None:
                     cls.init.append(f"        self.use_{attribute} = {condition}")
                     expression = f"{expression} if self.use_{attribute} else {{0}}"
                 steps.append((local, expression, template.inputs))
-                symbols[local] = _when(condition, self.functional_symbols(layer, symbols, template.inputs), symbols, template)
+                symbols[local] = _when(
+                    condition, self.functional_symbols(layer, symbols, template.inputs), symbols, template
+                )
                 continue
             try:
                 code, symbol = self.module_code(cls, live, symbols, template.inputs, attribute)
@@ -404,10 +400,35 @@ class _Exporter:
         if not numbered:
             self.uses_ordered_dict = True
         for local, _, code, condition, _ in members:
-            add = f"layers.append({_indent(code, 12)})" if numbered else f"layers[{python_literal(local)}] = {_indent(code, 12)}"
+            add = (
+                f"layers.append({_indent(code, 12)})"
+                if numbered
+                else f"layers[{python_literal(local)}] = {_indent(code, 12)}"
+            )
             lines += [f"        if {condition}:", f"            {add}"] if condition else [f"        {add}"]
         lines.append("        super().__init__(*layers)" if numbered else "        super().__init__(layers)")
         return lines
+
+    def functional_expression(self, cls: _Class, live, attribute: str) -> str:
+        """forward()'s expression for a merge, chunk or split; a setting that differs between
+        calls (chunks: n) is kept as an attribute set in __init__."""
+        specs = [self.layer_of(entry) for _, entry in live]
+        holes = [f"{{{k}}}" for k in range(len(live[0][1].inputs))]
+        calls = {spec.layer.torch_forward(spec.cfg, holes) for spec in specs}
+        if len(calls) == 1:
+            return calls.pop()
+        cfg = dict(specs[0].cfg)
+        fields = {f.name: f for f in specs[0].layer.fields}
+        for name in fields:
+            values = [spec.cfg[name] for spec in specs]
+            if all(value == values[0] for value in values):
+                continue
+            texts = {spec.exprs.get(name) for spec in specs}
+            candidate = texts.pop() if len(texts) == 1 else None
+            code = self.value_code(cls, live, fields[name], values, candidate, f"{attribute}_{name}")
+            cls.init.append(f"        self.{attribute}_{name} = {code}")
+            cfg[name] = _Code(f"self.{attribute}_{name}")
+        return specs[0].layer.torch_forward(cfg, holes)
 
     def layer_of(self, entry: Entry) -> LayerSpec | None:
         return self.rows[entry.target].spec if entry.kind == "layer" and entry.target in self.rows else None
@@ -697,6 +718,10 @@ def layer_row_shape(exporter: _Exporter, entry: Entry) -> tuple:
     return exporter.rows[entry.target].output_shape
 
 
+class _Code(str):
+    """Python source standing in for a config value in forward()'s expressions."""
+
+
 def _when(condition: str | None, made: dict, symbols: dict, entry: Entry) -> dict:
     """An entry built only `if condition`: its output's channels, or else its input's."""
     if condition is None:
@@ -755,6 +780,10 @@ def _forward_lines(steps, variables: dict, *, chain_style: bool) -> list[str]:
             variable = "x"
         elif holder_done and (readers.get(local) or index == len(steps) - 1):
             variable, holder = "out", local
+        elif not readers.get(local) and index != len(steps) - 1:
+            lines.append(f"        _ = {code}  # nothing reads it")
+            variables[local] = "_"
+            continue
         else:
             variable = _identifier(local, taken)
         variables[local] = variable

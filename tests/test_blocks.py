@@ -1406,13 +1406,8 @@ def test_argument_names_the_export_or_the_call_needs_are_refused(name):
     assert (first.loc.line, first.loc.column) == (5, 12)
 
 
-@pytest.mark.xfail(
-    reason="export refuses (ExportError: 'a block is built differently by its calls') chunk/split values "
-    "that differ between calls",
-    strict=True,
-)
 @pytest.mark.parametrize("name", list(EXPORT_PROBLEMS))
-def test_block_specs_that_do_not_export_yet(name):
+def test_block_specs_whose_calls_differ_in_a_chunk_or_split_export(name):
     from torch_reference import require_torch
 
     require_torch()

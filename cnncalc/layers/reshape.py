@@ -185,5 +185,5 @@ class Split(_Piece):
         return None if isinstance(cfg["sizes"], int) else len(cfg["sizes"])
 
     def torch_forward(self, cfg: dict, arguments: list[str]) -> str:
-        sizes = cfg["sizes"] if isinstance(cfg["sizes"], int) else list(cfg["sizes"])
+        sizes = list(cfg["sizes"]) if isinstance(cfg["sizes"], tuple) else cfg["sizes"]
         return f"{arguments[0]}.split({sizes}, dim={cfg['dim']})[{cfg['index']}]"
