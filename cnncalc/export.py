@@ -300,7 +300,7 @@ class _Exporter:
         # between calls where an unnamed entry is left out)
         local_names = []
         for position in range(len(per_call[0])):
-            named = next((entries[position] for entries in per_call if entries[position].present), None)
+            named = next((entries[position] for entries in per_call if _present(entries[position])), None)
             local_names.append((named or per_call[0][position]).local)
         canonical = []
         for entries in per_call:
@@ -316,11 +316,11 @@ class _Exporter:
             present_inputs = {
                 tuple(canonical[i][name] for name in entries[position].inputs)
                 for i, entries in enumerate(per_call)
-                if entries[position].present
+                if _present(entries[position])
             }
             if len(present_inputs) > 1:
                 raise _Irregular()
-            template = next((entry for _, entry in items if entry.present), items[0][1])
+            template = next((entry for _, entry in items if _present(entry)), items[0][1])
             template = Entry(
                 local_names[position],
                 template.kind,
@@ -330,7 +330,7 @@ class _Exporter:
                 template.present,
             )
             local = template.local
-            present = [entry.present for _, entry in items]
+            present = [_present(entry) for _, entry in items]
             chain = chain and template.inputs == (previous,)
             previous = local
             if not any(present):
@@ -339,7 +339,7 @@ class _Exporter:
             attribute = _identifier(local or f"layer{position}", cls.taken)
             cls.attributes[position] = attribute
             condition = None if all(present) else self.condition(cls, items, attribute)
-            live = [(context, entry) for context, entry in items if entry.present]
+            live = [(context, entry) for context, entry in items if _present(entry)]
             layer = self.layer_of(live[0][1])
             if layer is not None and layer.layer.functional:
                 chain = False
@@ -439,13 +439,13 @@ class _Exporter:
         if not cls.literal and when is not None:
             try:
                 tree = ast.parse(when, mode="eval").body
-                if all(bool(expressions.evaluate(tree, c.env)) == e.present for c, e in items):
+                if all(bool(expressions.evaluate(tree, c.env)) == _present(e) for c, e in items):
                     return ast.unparse(tree)
             except (SyntaxError, expressions.ExpressionError):
                 pass
         if cls.literal:
             raise AssertionError("the model class has one call; nothing is conditional")  # pragma: no cover
-        return self.hoist(cls, f"use_{attribute}", [repr(e.present) for _, e in items], "bool")
+        return self.hoist(cls, f"use_{attribute}", [repr(_present(e)) for _, e in items], "bool")
 
     def hoist(self, cls: _Class, name: str, values: list[str], kind: str) -> str:
         base, n = name, 2
@@ -462,7 +462,7 @@ class _Exporter:
             raise _Irregular()
         values = []
         for context, entry in items:
-            if not entry.present:
+            if not _present(entry):
                 values.append("None")
                 continue
             single = _Class(cls.name, None, [context], literal=True)
@@ -602,7 +602,7 @@ class _Exporter:
         local_symbols = {previous: symbol}
         for position in range(len(per_call[0])):
             items = [(context, entries[position]) for (context, _), entries in zip(live, per_call)]
-            if not all(entry.present for _, entry in items):
+            if not all(_present(entry) for _, entry in items):
                 if not cls.literal:
                     raise _Irregular()  # nn.Sequential has no optional members
                 continue  # one call: a member it leaves out is simply not there
@@ -690,7 +690,7 @@ class _Exporter:
     def assign_paths(self, group: Group, cls: _Class | None, prefix: str, paths: dict) -> None:
         """Each layer's and group's module path: attributes in classes, names in nn.Sequentials."""
         for position, entry in enumerate(group.entries):
-            if not entry.present:
+            if not _present(entry):
                 continue
             part = cls.attributes.get(position, entry.local) if cls is not None else entry.local
             path = prefix + part
@@ -716,6 +716,11 @@ class _Exporter:
 
 def layer_row_shape(exporter: _Exporter, entry: Entry) -> tuple:
     return exporter.rows[entry.target].output_shape
+
+
+def _present(entry: Entry) -> bool:
+    """Built in this call: not left out by `when:`, and not a block call all of whose layers were."""
+    return entry.present and (entry.kind == "layer" or entry.target.layer_count > 0)
 
 
 class _Code(str):
