@@ -381,7 +381,8 @@ def layers(type_name: str | None) -> None:
         main = "; the main argument" if f.name == cls.main_field else ""
         doc = f" - {f.doc}" if f.doc else ""
         click.echo(f"  {f.name}: {f.kind.expected}, {default}{main}{aliases}{doc}")
-    click.echo("Every layer also takes: name, trainable (true/false).")
+    extra = ", outputs: [a, b] (names for its pieces)" if layer.splits else ""
+    click.echo(f"Every layer also takes: name, inputs, trainable (true/false), when (a condition){extra}.")
 
 
 EXIT_INTERNAL = 3  # a bug in cnncalc, never to be mistaken for "over budget" (1) or "invalid" (2)

@@ -48,7 +48,7 @@ def class_name(name: str) -> str:
     """'seed-50x50' -> 'Seed50x50', 'vgg16_bn' -> 'Vgg16Bn'."""
     words = [w for w in re.split(r"[^A-Za-z0-9]+", name) if w]
     result = "".join(w[0].upper() + w[1:] for w in words) or "Net"
-    return result if result[0].isalpha() else f"Net{result}"
+    return result if result[0].isalpha() and not keyword.iskeyword(result) else f"Net{result}"
 
 
 def _identifier(name: str, taken: set[str]) -> str:

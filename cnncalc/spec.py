@@ -828,7 +828,7 @@ class _Parser:
     def outputs(self, label: str, kind, common: dict, raw: dict, seen: dict[str, Loc]) -> list[tuple[str, Loc]]:
         """The names in `outputs:`, one per piece of a chunk or split."""
         node = common["outputs"]
-        if not getattr(kind, "splits", False):
+        if not isinstance(kind, LayerType) or not kind.splits:
             self.error("spec.bad-value", f"{label}: outputs: is for `chunk` and `split`, which make several", node.loc)
             return []
         if "name" in common:

@@ -19,8 +19,9 @@ from cnncalc.render import json as json_render
 from cnncalc.render.table import COLUMNS, render
 from cnncalc.spec import BUDGET_LIMITS, BUDGET_SETTINGS, parse
 
-TYPE_NAMES = [cls.type_name for cls in LAYER_TYPES] + ["dense", "conv", "nope"]
-FIELD_NAMES = sorted({f.name for cls in LAYER_TYPES for f in cls.fields} | {"name", "trainable", "type", "kernal"})
+TYPE_NAMES = [cls.type_name for cls in LAYER_TYPES] + ["dense", "conv", "nope", "sequential", "blk", "c"]
+ENTRY_KEYS = {"name", "trainable", "type", "kernal", "inputs", "when", "repeat", "first", "repeat_name", "outputs", "c"}
+FIELD_NAMES = sorted({f.name for cls in LAYER_TYPES for f in cls.fields} | ENTRY_KEYS)
 
 scalars = st.one_of(
     st.none(),
@@ -29,6 +30,24 @@ scalars = st.one_of(
     st.integers(min_value=-(10**40), max_value=10**40),
     st.floats(allow_nan=True, allow_infinity=True),
     st.sampled_from(["same", "valid", "x", "1e-5", "nearest", "tanh", "", "25M", "2GiB", "1e999", "[/]"]),
+    # expressions and names, as blocks use them
+    st.sampled_from(
+        [
+            "c",
+            "c * 2",
+            "c // 0",
+            "make_divisible(c * 0.5, 8)",
+            "4 if c else 1",
+            "c > 1",
+            "b-1{n}",
+            "min(c",
+            "input",
+            "blk",
+            "__import__('os')",
+            "1e308 * 10",
+            "nearest-exact",
+        ]
+    ),
 )
 values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3), max_leaves=4)
 configs = st.dictionaries(st.sampled_from(FIELD_NAMES), values, max_size=5)
@@ -37,6 +56,25 @@ entries = st.one_of(
     st.builds(lambda t, v: {t: v}, st.sampled_from(TYPE_NAMES), st.one_of(values, configs)),
     st.builds(lambda t, c: {"type": t, **c}, st.sampled_from(TYPE_NAMES), configs),
     values,
+)
+blocks = st.dictionaries(
+    st.sampled_from(["blk", "conv2d", "other", "1x"]),
+    st.one_of(
+        st.lists(entries, max_size=4),
+        st.fixed_dictionaries(
+            {},
+            optional={
+                "args": st.one_of(
+                    st.lists(st.one_of(st.sampled_from(["c", "d", "self", "i"]), configs), max_size=3), values
+                ),
+                "let": st.one_of(configs, values),
+                "inputs": st.one_of(st.lists(st.sampled_from(["x", "y", "input"]), max_size=3), values),
+                "layers": st.one_of(st.lists(entries, max_size=4), values),
+            },
+        ),
+        values,
+    ),
+    max_size=2,
 )
 budgets = st.dictionaries(st.sampled_from([*BUDGET_LIMITS, *BUDGET_SETTINGS, "max_parms"]), values, max_size=4)
 specs = st.fixed_dictionaries(
@@ -48,6 +86,8 @@ specs = st.fixed_dictionaries(
         "layers": st.one_of(st.lists(entries, max_size=8), values),
         "budget": st.one_of(budgets, values),
         "inputs": values,
+        "blocks": st.one_of(blocks, values),
+        "include": values,
     },
 )
 

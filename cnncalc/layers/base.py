@@ -265,6 +265,7 @@ class LayerType:
     merges: ClassVar[bool] = False  # takes two or more inputs (add, concat, mul)
     # written in forward() as an expression (torch_forward), not a module: merges, chunk, split
     functional: ClassVar[bool] = False
+    splits: ClassVar[bool] = False  # makes several tensors, named with `outputs:` (chunk, split)
     fields: ClassVar[tuple[Field, ...]] = ()
     main_field: ClassVar[str | None] = None
     input_rank: ClassVar[int | None] = None  # None: any rank
