@@ -172,6 +172,9 @@ def plan(spec: Spec) -> Plan:
             if shape == spec.input_shape and _looks_channels_last(shape):
                 c, h, w = shape
                 message += f"; the input is channels first, [C, H, W]: did you mean [{w}, {c}, {h}]?"
+            if layer_spec.groups:  # the line is in the block; say which call met it
+                call = layer_spec.groups[-1]
+                message += f" (in {call.name!r}, the call at {call.loc.file}:{call.loc.line})"
             raise SpecError(
                 [Diagnostic(exc.code, message, layer_spec.loc_of(exc.field))], spec.sources or spec.source
             ) from None

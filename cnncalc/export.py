@@ -172,6 +172,7 @@ class _Exporter:
             '"""',
             "",
         ]
+        lines += ["from __future__ import annotations", ""]  # annotations such as `int | None` on Python 3.9
         if self.uses_ordered_dict:
             lines += ["from collections import OrderedDict", ""]
         lines += ["import torch", "from torch import nn", ""]
@@ -338,7 +339,10 @@ class _Exporter:
                 continue
             attribute = _identifier(local or f"layer{position}", cls.taken)
             cls.attributes[position] = attribute
-            condition = None if all(present) else self.condition(cls, items, attribute)
+            # a written `when:` stays in a block's class even where every call agrees, so the
+            # class still means what the block says
+            keep = template.when is not None and not cls.literal
+            condition = None if all(present) and not keep else self.condition(cls, items, attribute)
             live = [(context, entry) for context, entry in items if _present(entry)]
             layer = self.layer_of(live[0][1])
             if layer is not None and layer.layer.functional:
@@ -561,7 +565,9 @@ class _Exporter:
             value = self.value_code(cls, live, None, resolved, candidate, f"{attribute}_{param}")
             pieces.append(value)
             mapping[param] = value
-        for param, default in block.params.items():
+        # required arguments first, by position, as the class's signature lists them
+        ordered = sorted(block.params.items(), key=lambda item: item[1] is not REQUIRED_ARGUMENT)
+        for param, default in ordered:
             resolved = [g.arguments[param] for g in groups]
             texts = {g.call.get(param) for g in groups}
             candidate = texts.pop() if len(texts) == 1 and None not in texts else None

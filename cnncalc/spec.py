@@ -381,7 +381,11 @@ class _Parser:
         self.text = text
         self.path = path
         self.read = read
-        self.include_failed = False  # then unknown types are likely its blocks: not reported again
+        self.include_failed = False
+        self.cut_expression = False  # an expression YAML split at a comma was reported
+        self.argument_names: set[str] = (
+            set()
+        )  # the block's names, while its layers' fields are checked  # then unknown types are likely its blocks: not reported again
         self.diagnostics: list[Diagnostic] = []
         self.sources: dict[str, str] = {path: text}
         self.blocks: dict[str, Block] = {}
@@ -905,7 +909,9 @@ class _Parser:
 
     def layer(self, layer, full, label, raw, key_locs, loc, inputs, inputs_node, scope, trainable):
         entry = _Entry(0, layer, full, loc, trainable, raw, key_locs, loc)
+        self.argument_names = set(scope.env or ())
         cfg = self.config(full, entry)
+        self.argument_names = set()
         where = loc
         if inputs_node is not None:
             entry.field_locs["inputs"] = where = inputs_node.loc
@@ -1091,6 +1097,16 @@ class _Parser:
                     node.loc,
                 )
                 ok = False
+            elif key in ENTRY_KEYS and key not in block.params:
+                self.error(
+                    "spec.misplaced-key",
+                    f"{label}: {key!r} goes beside the block's name, not among its arguments: write "
+                    f"`- {{type: {block.name}, {key}: ..., ...}}`, or put `{key}:` on its own line under `- {block.name}: ...`",
+                    key_locs.get(key, node.loc),
+                )
+                ok = False
+            elif self.cut_expression and key.count(")") > key.count("("):
+                ok = False  # the rest of an expression YAML split at a comma: reported already
             elif key not in block.params:
                 hint = suggest(key, list(block.params))
                 misspelt.add(hint)
@@ -1159,7 +1175,12 @@ class _Parser:
             self.error("spec.bad-expression", f"{where}: {exc}", node.loc)
             return YNode(INVALID, node.loc)
         if tree is None:
+            words = set(re.findall(r"[A-Za-z_]\w*", value))
+            if words & set(env) and re.search(r"[-+*/%<>=]", value) and not value.count("(") > value.count(")"):
+                self.error("spec.bad-expression", f"{where}: this is not a valid expression", node.loc)
+                return YNode(INVALID, node.loc)
             if value.count("(") > value.count(")"):
+                self.cut_expression = True
                 self.error(
                     "spec.bad-expression",
                     f"{where}: the expression stops short; in a flow mapping such as {{a: f(x, y)}} YAML splits "
@@ -1299,6 +1320,15 @@ class _Parser:
                     self.check_default(label, key, default, params)
                     params[key] = default
         return params
+
+    def argument_hint(self, value) -> str:
+        """For a bare word a field refuses inside a block: the argument it probably meant."""
+        from cnncalc import expressions
+
+        if not (isinstance(value, str) and expressions.is_name(value) and self.argument_names):
+            return ""
+        hint = suggest(value, sorted(self.argument_names))
+        return f"; no argument is named {value!r}" + (f"; did you mean {hint!r}?" if hint else "")
 
     def check_default(self, label: str, key: str, default, earlier: dict) -> None:
         """A default computed from other arguments may use only those before it."""
@@ -1461,6 +1491,9 @@ class _Parser:
                 )
                 ok = False
                 continue
+            elif self.cut_expression and key.count(")") > key.count("("):
+                ok = False  # the rest of an expression YAML split at a comma: reported already
+                continue
             else:
                 known = [f.name for f in layer.fields] + [a for f in layer.fields for a in f.aliases]
                 hint = suggest(key, known + list(COMMON_KEYS))
@@ -1497,7 +1530,8 @@ class _Parser:
                 try:
                     cfg[f.name] = f.kind.parse(value)
                 except FieldError as exc:
-                    self.error("spec.bad-value", f"{label}: {f.name}: {exc}", node.loc)
+                    hint = self.argument_hint(value)
+                    self.error("spec.bad-value", f"{label}: {f.name}: {exc}{hint}", node.loc)
                     ok = False
                     continue
         for f in layer.fields:

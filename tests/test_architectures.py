@@ -119,14 +119,15 @@ def _verified(stem: str):
     return verify(result, device="cpu")
 
 
-@cache
 def _exported(stem: str):
-    """A graph spec's exported torch module, built on the CPU."""
-    require_torch()
+    """A graph spec's exported torch module, built on the meta device: counts need no memory
+    (and a cache of the zoo's models on the CPU would hold gigabytes)."""
+    torch = require_torch()
     _, result = _planned(stem)
     namespace: dict = {"__name__": "exported"}
     exec(compile(to_pytorch(result), f"{stem}.py", "exec"), namespace)
-    return namespace[class_name(result.name)]()
+    with torch.device("meta"):
+        return namespace[class_name(result.name)]()
 
 
 def test_architectures_found():

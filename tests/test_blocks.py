@@ -804,7 +804,10 @@ def test_an_error_inside_a_block_names_the_full_layer_at_the_blocks_line():
     )
     assert len(found) == 1
     assert found[0].code == "shape.invalid"
-    assert found[0].message == "layer 'layer2.1.conv2' (conv2d): groups=8 does not divide the 12 input channels"
+    assert found[0].message == (
+        "layer 'layer2.1.conv2' (conv2d): groups=8 does not divide the 12 input channels"
+        " (in 'layer2.1', the call at blocks.yaml:10)"
+    )
     assert (found[0].loc.line, found[0].loc.column) == (7, 90)  # the `groups: groups` in the block
 
 
@@ -1416,3 +1419,126 @@ def test_block_specs_whose_calls_differ_in_a_chunk_or_split_export(name):
     result = plan(parse(spec_text(EXPORT_PROBLEMS[name]), "problem.yaml"))  # each plans fine
     comparisons = verify(result, device="cpu")
     assert all(c.ok for c in comparisons), [c for c in comparisons if not c.ok]
+
+
+# From a new user's trial of 0.6.0: each of these once misled or failed
+
+
+def test_a_required_argument_after_a_defaulted_one_exports_and_verifies():
+    from torch_reference import require_torch
+
+    require_torch()
+    from cnncalc.verify import verify
+
+    text = """
+    input: [3, 8, 8]
+    blocks:
+      unit:
+        args: [stride: 1, out]
+        layers:
+          - {type: conv2d, name: conv, out_channels: out, kernel_size: 3, padding: 1, stride: stride}
+    layers:
+      - {type: unit, name: a, out: 4, repeat: 2, first: {stride: 2}}
+    """
+    result = planned(text)
+    code = to_pytorch(result)
+    assert "Unit(3, 4, stride=2)" in code
+    assert all(c.ok for c in verify(result, device="cpu"))
+
+
+@pytest.mark.parametrize(
+    "value, fragment",
+    [
+        ("outt", "got string 'outt'; no argument is named 'outt'; did you mean 'out'?"),
+        ("out * * 2", "in 'out * * 2': this is not a valid expression"),
+    ],
+)
+def test_a_misspelt_argument_or_a_broken_expression_says_so(value, fragment):
+    text = f"""
+    input: [3, 8, 8]
+    blocks:
+      unit:
+        args: [out]
+        layers:
+          - {{type: conv2d, name: conv, out_channels: {value}, kernel_size: 1}}
+    layers:
+      - {{type: unit, name: a, out: 4}}
+    """
+    [found] = diagnostics(text)
+    assert fragment in found.message, found.message
+
+
+def test_an_expression_cut_at_a_comma_is_reported_once():
+    text = """
+    input: [16, 8, 8]
+    blocks:
+      se:
+        args: [c]
+        layers:
+          - {type: conv2d, name: fc1, out_channels: make_divisible(c * 0.25, 8), kernel_size: 1}
+    layers:
+      - {type: se, name: a, c: 16}
+    """
+    [found] = diagnostics(text)
+    assert "the expression stops short" in found.message and "quote the expression" in found.message
+
+
+def test_an_entry_key_among_a_block_calls_arguments_is_explained():
+    text = """
+    input: [3, 8, 8]
+    blocks:
+      unit:
+        args: [out]
+        layers:
+          - {type: conv2d, name: conv, out_channels: out, kernel_size: 1}
+    layers:
+      - unit: {out: 4, repeat: 2}
+    """
+    [found] = diagnostics(text)
+    assert found.code == "spec.misplaced-key"
+    assert "'repeat' goes beside the block's name, not among its arguments" in found.message
+
+
+def test_a_shape_error_in_a_block_names_the_call_that_met_it():
+    text = """
+    input: [8, 8, 8]
+    blocks:
+      unit:
+        args: [out]
+        layers:
+          - {type: conv2d, name: conv, out_channels: out, kernel_size: 1}
+          - {type: add, name: add, inputs: [conv, input]}
+    layers:
+      - {type: unit, name: fine, out: 8}
+      - {type: unit, name: wrong, out: 4}
+    """
+    [found] = diagnostics(text)
+    assert (found.loc.line, found.loc.column) == (7, 40)  # the add's inputs, in the block
+    assert found.message.endswith("(in 'wrong', the call at blocks.yaml:10)"), found.message
+
+
+def test_a_written_when_stays_in_the_exported_class_even_where_every_call_agrees():
+    text = """
+    input: [4, 8, 8]
+    blocks:
+      unit:
+        args: [out, shortcut: true]
+        layers:
+          - {type: conv2d, name: conv, out_channels: out, kernel_size: 1}
+          - {type: conv2d, name: proj, inputs: input, out_channels: out, kernel_size: 1, when: shortcut}
+          - {type: add, name: add, inputs: [conv, proj]}
+    layers:
+      - {type: unit, name: a, out: 8}
+    """
+    code = to_pytorch(planned(text))
+    assert "        if shortcut:" in code.splitlines()
+
+
+def test_a_note_met_by_every_call_of_a_block_line_is_printed_once():
+    from clirun import runner
+
+    from cnncalc.cli import cli
+
+    out = runner().invoke(cli, ["plan", "architectures/resnet50.yaml"]).stdout
+    notes = [line for line in out.splitlines() if ": note: " in line]
+    assert len(notes) == 1 and notes[0].endswith("(and 2 more calls of this line)"), notes

@@ -297,7 +297,9 @@ def measure_saved_bytes_of(model, input_shape, *, batch_size: int = 2, dtype=Non
         ptr = tensor.untyped_storage().data_ptr()
         if ptr not in skip:
             storages[ptr] = tensor.untyped_storage().nbytes()
-        return tensor
+        # detached: an output saved with its own grad_fn would be a reference cycle through
+        # autograd's C++ graph, which Python's collector cannot see (the model would never be freed)
+        return tensor.detach()
 
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
         y = model(x)

@@ -280,5 +280,10 @@ def render(
     console.print(f"Output shape: {fmt_shape(plan.output_shape)}")
     if plan.warnings:
         console.print()
+        # a note inside a block is met once per call: print it once, with a count
+        by_line: dict[tuple, list] = {}
         for warning in plan.warnings:
-            console.print(Text(f"{warning.loc}: note: {warning.message}"))
+            by_line.setdefault((warning.code, warning.loc), []).append(warning)
+        for same in by_line.values():
+            more = f" (and {len(same) - 1} more calls of this line)" if len(same) > 1 else ""
+            console.print(Text(f"{same[0].loc}: note: {same[0].message}{more}"))
