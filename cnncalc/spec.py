@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from cnncalc import yamlload
 from cnncalc.dtypes import DEFAULT_DTYPE, DEFAULT_OPTIMIZER, DTYPE_BYTES, OPTIMIZER_STATES
-from cnncalc.errors import Diagnostic, Loc, SpecError
+from cnncalc.errors import Diagnostic, LayerError, Loc, SpecError
 from cnncalc.layers import REGISTRY, lookup, suggest
 from cnncalc.layers.base import COMMON_KEYS, FieldError, LayerType, Shape, yaml_text
 from cnncalc.yamlload import YNode
@@ -94,6 +94,7 @@ class Block:
     inputs: tuple[str, ...]  # what its layers call its inputs; ("input",) by default
     layers: list[YNode]
     loc: Loc
+    reads_input_channels: bool = False  # its expressions use `in_channels` (not an argument)
 
 
 REQUIRED_ARGUMENT = object()
@@ -308,6 +309,7 @@ class _Entry:
 
 NETWORK_INPUT = "input"  # what `inputs:` calls the network's input
 INVALID = object()  # a value whose expression failed (and was reported): checked no further
+UNKNOWN = object()  # in_channels where the block's input shape cannot be worked out
 
 
 class _TooLarge(Exception):
@@ -349,6 +351,16 @@ class _Draft:
     groups: tuple[Group, ...]
 
 
+def _mentions(node: YNode, word: str) -> bool:
+    """Whether any text in the tree uses `word` as a name."""
+    value = node.value
+    if isinstance(value, dict):
+        return any(_mentions(v, word) for v in value.values())
+    if isinstance(value, list):
+        return any(_mentions(v, word) for v in value)
+    return isinstance(value, str) and re.search(rf"\b{word}\b", value) is not None
+
+
 def _name_of(node: YNode) -> str | None:
     name = node.value.get("name") if isinstance(node.value, dict) else None
     return name.value if isinstance(name, YNode) else None
@@ -382,6 +394,9 @@ class _Parser:
         self.path = path
         self.read = read
         self.include_failed = False
+        self.network_input: Shape = ()
+        self.draft_by_name: dict[str, _Draft] = {}
+        self.shapes: dict[str, Shape | None] = {}
         self.cut_expression = False  # an expression YAML split at a comma was reported
         self.argument_names: set[str] = (
             set()
@@ -442,6 +457,7 @@ class _Parser:
         input_shape: Shape = ()
         if "input" in top:
             input_shape = self.input_shape(top["input"])
+            self.network_input = input_shape
         elif "input" not in misspelt:
             self.error("spec.missing-key", "missing `input:`, the input shape, e.g. [3, 224, 224]", root.loc)
         input_loc = top["input"].loc if "input" in top else root.loc
@@ -665,6 +681,32 @@ class _Parser:
             group.output = self.resolve(group.output_ref) or ""
             group.inputs = tuple(self.resolve(item) for item in group.inputs)
         return result
+
+    def channels_of(self, item):
+        """The channels of the tensor `item` names, from the layers expanded so far; UNKNOWN if
+        they cannot be had yet (a layer defined later, or one that does not plan)."""
+        shape = self.shape_of(self.resolve(item)) if item is not None else None
+        return shape[0] if shape else UNKNOWN
+
+    def shape_of(self, name: str | None) -> Shape | None:
+        if name == NETWORK_INPUT:
+            return self.network_input or None
+        if name in self.shapes:
+            return self.shapes[name]
+        draft = self.draft_by_name.get(name)
+        shape = None
+        if draft is not None:
+            self.shapes[name] = None  # a cycle stops here
+            in_shapes = [self.shape_of(self.resolve(item)) for item in draft.inputs]
+            layer = draft.entry.layer
+            ranks_fit = layer.input_rank is None or all(s and len(s) == layer.input_rank for s in in_shapes)
+            if in_shapes and all(in_shapes) and ranks_fit:
+                try:
+                    shape = layer.output_shape_of(draft.cfg, in_shapes)
+                except LayerError:
+                    shape = None  # reported when the spec is planned
+        self.shapes[name] = shape
+        return shape
 
     def resolve(self, item) -> str | None:
         """The full name of the tensor a reference means, following skipped layers and groups."""
@@ -924,6 +966,7 @@ class _Parser:
             self.error("graph.cycle", f"{label}: takes its own output as input", where)
         if cfg is not None and inputs:
             self.drafts.append(_Draft(full, entry, cfg, trainable, inputs, inputs_node is not None, scope.groups))
+            self.draft_by_name[full] = self.drafts[-1]
             if len(self.drafts) > MAX_LAYERS:
                 self.error("spec.too-large", f"{label}: the spec expands to more than {MAX_LAYERS:,} layers", loc)
                 raise _TooLarge()
@@ -1001,7 +1044,11 @@ class _Parser:
             arguments = {key: self.substitute(value, here, f"{label}: {key}") for key, value in raw.items()}
             if first is not None and repetition == 0:
                 arguments.update(first.value)
-            env = self.bind(block, label, arguments, loc, {**key_locs, **(first.key_locs if first else {})})
+            known = {}
+            if block.reads_input_channels:  # the block's input's channels, worked out from the layers so far
+                first_input = previous if repetition else (inputs[0] if inputs else None)
+                known["in_channels"] = self.channels_of(first_input)
+            env = self.bind(block, label, arguments, loc, {**key_locs, **(first.key_locs if first else {})}, known)
             if env is None:
                 break
             call = {key: _python_source(node) for key, node in arguments.items() if key}
@@ -1079,10 +1126,13 @@ class _Parser:
         )
         return 1
 
-    def bind(self, block: Block, label: str, arguments: dict[str, YNode], loc: Loc, key_locs=None) -> dict | None:
-        """The block's argument values for one call, then its `let:` values; None if any is wrong."""
+    def bind(
+        self, block: Block, label: str, arguments: dict[str, YNode], loc: Loc, key_locs=None, known=None
+    ) -> dict | None:
+        """The block's argument values for one call, then its `let:` values; None if any is wrong.
+        `known` holds names the call gives besides its arguments (in_channels)."""
         ok = True
-        env: dict = {}
+        env: dict = dict(known or {})
         key_locs = key_locs or {}
         misspelt = set()  # arguments an unknown key probably meant: not also reported missing
         for key, node in arguments.items():
@@ -1162,6 +1212,14 @@ class _Parser:
         if not isinstance(value, str):
             return node
         env = scope.env or {}
+        if UNKNOWN in env.values() and re.search(r"\bin_channels\b", value):
+            self.error(
+                "spec.bad-expression",
+                f"{where or scope.context.rstrip(', ')}: in {value!r}: in_channels is not known here: the "
+                f"block's input is a layer defined later in the spec, or one that does not plan",
+                node.loc,
+            )
+            return YNode(INVALID, node.loc)
         if expressions.is_name(value.strip()):
             if value.strip() not in env:
                 return node
@@ -1283,7 +1341,8 @@ class _Parser:
                 layers.loc if layers is not None else node.loc,
             )
             return None
-        return Block(name, params, let, inputs, layers.value, name_loc)
+        uses = "in_channels" not in params and _mentions(node, "in_channels")
+        return Block(name, params, let, inputs, layers.value, name_loc, uses)
 
     def block_params(self, label: str, node: YNode | None) -> dict[str, YNode | object]:
         """`args: [planes, stride: 1]` or `args: {planes: 64}`: names with their defaults."""

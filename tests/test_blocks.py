@@ -1542,3 +1542,69 @@ def test_a_note_met_by_every_call_of_a_block_line_is_printed_once():
     out = runner().invoke(cli, ["plan", "architectures/resnet50.yaml"]).stdout
     notes = [line for line in out.splitlines() if ": note: " in line]
     assert len(notes) == 1 and notes[0].endswith("(and 2 more calls of this line)"), notes
+
+
+INVERTED_RESIDUAL = """
+input: [3, 32, 32]
+blocks:
+  inverted_residual:
+    args: [oup, stride: 1, t: 6]
+    let: {hidden: in_channels * t}
+    layers:
+      - {type: conv2d, name: expand, out_channels: hidden, kernel_size: 1, bias: false, when: t != 1}
+      - {type: conv2d, name: dw, out_channels: hidden, kernel_size: 3, stride: stride, padding: 1, groups: hidden, bias: false}
+      - {type: conv2d, name: project, out_channels: oup, kernel_size: 1, bias: false}
+      - {type: add, name: add, inputs: [project, input], when: stride == 1 and in_channels == oup}
+layers:
+  - {type: conv2d, name: stem, out_channels: 16, kernel_size: 3, padding: 1}
+  - {type: inverted_residual, name: b1, oup: 16, t: 1}
+  - {type: inverted_residual, name: b2, oup: 24, repeat: 2, first: {stride: 2}}
+"""
+
+
+def test_in_channels_is_the_blocks_input_width_in_each_call():
+    """MobileNetV2's inverted residual without an `inp` argument: the expansion follows the
+    input (16 x 6 = 96, then 24 x 6 = 144) and the residual is added only where widths match."""
+    found = rows(planned(INVERTED_RESIDUAL))
+    assert found["b2.0.expand"].output_shape == (96, 32, 32)
+    assert found["b2.1.expand"].output_shape == (144, 16, 16)
+    assert "b1.expand" not in found and "b1.add" in found  # t = 1; 16 -> 16 at stride 1
+    assert "b2.0.add" not in found and "b2.1.add" in found
+
+
+def test_in_channels_exports_as_the_constructor_argument_and_verifies():
+    from torch_reference import require_torch
+
+    require_torch()
+    from cnncalc.verify import verify
+
+    result = planned(INVERTED_RESIDUAL)
+    code = to_pytorch(result)
+    assert "        hidden = in_channels * t" in code.splitlines()
+    assert "        self.use_add = stride == 1 and in_channels == oup" in code.splitlines()
+    assert all(c.ok for c in verify(result, device="cpu"))
+
+
+def test_in_channels_of_a_layer_defined_later_is_a_clear_error():
+    text = INVERTED_RESIDUAL.replace(
+        "  - {type: inverted_residual, name: b1, oup: 16, t: 1}",
+        "  - {type: inverted_residual, name: b1, oup: 16, t: 1, inputs: late}\n"
+        "  - {type: conv2d, name: late, inputs: stem, out_channels: 16, kernel_size: 1}",
+    )
+    [found] = diagnostics(text)
+    assert found.code == "spec.bad-expression"
+    assert "in_channels is not known here" in found.message and "layer 'b1'" in found.message
+
+
+def test_an_argument_named_in_channels_is_the_argument():
+    text = """
+    input: [3, 8, 8]
+    blocks:
+      unit:
+        args: [in_channels]
+        layers:
+          - {type: conv2d, name: conv, out_channels: in_channels * 2, kernel_size: 1}
+    layers:
+      - {type: unit, name: a, in_channels: 5}
+    """
+    assert rows(planned(text))["a.conv"].output_shape == (10, 8, 8)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,9 @@ from cnncalc.spec import parse
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC_MD = (ROOT / "docs" / "spec.md").read_text()
-EXAMPLES = [block for block in re.findall(r"```yaml\n(.*?)```", SPEC_MD, flags=re.S) if "\ninput:" in "\n" + block]
+# fenced blocks, also those indented under a list item
+BLOCKS = [textwrap.dedent(body) for _, body in re.findall(r"^( *)```yaml\n(.*?)^\1```", SPEC_MD, flags=re.S | re.M)]
+EXAMPLES = [block for block in BLOCKS if "\ninput:" in "\n" + block]
 SHAPE = re.compile(r"\[[\d, ]+\]")
 PARAMS = re.compile(r"([\d,]+) params")
 
