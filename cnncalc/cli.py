@@ -316,7 +316,7 @@ def verify(spec: str, values: bool) -> None:
     """
     from cnncalc.errors import EXIT_FAIL
     from cnncalc.export import ExportError
-    from cnncalc.verify import TorchMissing
+    from cnncalc.verify import TorchMissing, ValuesUnavailable
     from cnncalc.verify import verify as run_verify
 
     plan = _load_plan(spec)
@@ -324,6 +324,11 @@ def verify(spec: str, values: bool) -> None:
         results = run_verify(plan, device="cpu" if values else "meta")
     except ExportError as exc:
         click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_ERROR)
+    except ValuesUnavailable as exc:
+        click.echo(
+            f"error: cannot run {spec} with real arithmetic on the CPU ({exc}); verify without --values", err=True
+        )
         sys.exit(EXIT_ERROR)
     except TorchMissing:
         click.echo(

@@ -378,7 +378,9 @@ class _Exporter:
             # layers that each read the one before: an nn.Sequential, as torchvision writes
             # Conv2dNormActivation, its children numbered or named as in the spec
             cls.sequential_chain = True
-            cls.attributes = {}
+            numbered = all(local.isdigit() for local, *_ in members)
+            # children are numbered by position in each call, or keyed by the names written here
+            cls.attributes = {} if numbered else {p: local_names[p] for p in range(len(local_names))}
             cls.init = self.sequential_init(members)
             return
         for _, attribute, code, condition, comment in members:

@@ -16,6 +16,10 @@ class TorchMissing(Exception):
     """PyTorch is not installed."""
 
 
+class ValuesUnavailable(Exception):
+    """The model cannot be run with real arithmetic here (it does not fit in memory)."""
+
+
 @dataclass(frozen=True)
 class Comparison:
     """One layer's planned numbers next to what PyTorch measured."""
@@ -97,7 +101,11 @@ def verify(plan: Plan, *, device: str = "meta") -> list[Comparison]:
     # (in-place layers that overwrite what others read make the two runs differ by design)
     if device != "meta" and whole == tuple(plan.output_shape):
         if not any(w.code == "note.in-place" for w in plan.warnings):
-            if not _same_values(torch, build, plan, device, run_layer):
+            try:
+                same = _same_values(torch, build, plan, device, run_layer)
+            except (RuntimeError, MemoryError) as exc:
+                raise ValuesUnavailable(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
+            if not same:
                 whole = "values differ from the layer-by-layer run"
     results = [
         Comparison(

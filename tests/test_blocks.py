@@ -1608,3 +1608,40 @@ def test_an_argument_named_in_channels_is_the_argument():
       - {type: unit, name: a, in_channels: 5}
     """
     assert rows(planned(text))["a.conv"].output_shape == (10, 8, 8)
+
+
+def test_a_layer_type_given_as_an_argument_exports_and_verifies():
+    """The activation is an argument; unnamed, it is relu_1 in one call and silu_1 in another."""
+    from torch_reference import require_torch
+
+    require_torch()
+    from cnncalc.verify import verify
+
+    text = """
+    input: [3, 32, 32]
+    blocks:
+      cba:
+        args: [c, act: relu]
+        layers:
+          - {type: conv2d, out_channels: c, kernel_size: 3}
+          - {type: act}
+    layers:
+      - {type: cba, c: 8, act: relu}
+      - {type: cba, c: 8, act: swish}
+    """
+    assert all(c.ok for c in verify(planned(text), device="cpu"))
+
+
+def test_verify_values_on_a_model_too_large_for_memory_is_a_clear_error(tmp_path):
+    from clirun import runner
+    from torch_reference import require_torch
+
+    from cnncalc.cli import cli
+
+    require_torch()
+    spec = tmp_path / "huge.yaml"
+    spec.write_text("input: [3, 32, 32]\nlayers:\n  - {type: conv2d, out_channels: 1600000000000, kernel_size: 1}\n")
+    assert runner().invoke(cli, ["verify", str(spec)]).exit_code == 0  # the meta device: no memory
+    result = runner().invoke(cli, ["verify", "--values", str(spec)])
+    assert result.exit_code == 2
+    assert "cannot run" in result.stderr and "verify without --values" in result.stderr
