@@ -306,7 +306,8 @@ def export(spec: str, target: str, output: str | None) -> None:
     help="also run real arithmetic on the CPU with random input, and check that the whole forward() "
     "gives the same numbers as the layers run one by one (catches a miswired forward)",
 )
-def verify(spec: str, values: bool) -> None:
+@click.option("--brief", is_flag=True, help="print only the rows that differ, and the verdict")
+def verify(spec: str, values: bool, brief: bool) -> None:
     """Prove the plan of SPEC with PyTorch: build the exported module, run it, compare.
 
     Compares every layer's output shape, parameters, buffers and MACs, and each
@@ -340,7 +341,7 @@ def verify(spec: str, values: bool) -> None:
 
     from cnncalc.render.verify import text
 
-    click.echo(text(results, _torch_version(), values=values))
+    click.echo(text(results, _torch_version(), values=values, brief=brief))
     if not all(result.ok for result in results):
         sys.exit(EXIT_FAIL)
 

@@ -247,3 +247,27 @@ def test_exported_module_paths_are_the_spec_names(path):
     paths = export(planned).paths
     renamed = [(row.name, paths[row.name]) for row in planned.layers if paths[row.name] not in (None, row.name)]
     assert not renamed
+
+
+def test_verify_brief_prints_only_what_differs(monkeypatch):
+    require_torch()
+    import cnncalc.verify as verify_module
+    from cnncalc.verify import Comparison
+
+    path = str(ROOT / "architectures" / "lenet5.yaml")
+    ok = runner().invoke(cli, ["verify", "--brief", path])
+    assert ok.exit_code == 0 and ok.stdout.splitlines()[0].startswith("all 12 layers")
+    real = verify_module.verify
+
+    def one_wrong(planned, device="meta"):
+        results = real(planned, device=device)
+        wrong = results[3]
+        results[3] = Comparison(wrong.name, wrong.type_name, wrong.planned, (wrong.measured[0], 1, 0, 0))
+        return results
+
+    monkeypatch.setattr(verify_module, "verify", one_wrong)
+    bad = runner().invoke(cli, ["verify", "--brief", path])
+    assert bad.exit_code == 1
+    lines = bad.stdout.splitlines()
+    assert lines[0].startswith("Layer") and lines[1].split()[0] == "conv2" and "MISMATCH" in lines[1]
+    assert lines[-1] == "1 of 12 layers differ from PyTorch"

@@ -16,15 +16,18 @@ def _cell(values: tuple, position: int) -> str:
     return fmt_shape(value) if position == 0 else f"{value:,}"
 
 
-def text(results: list[Comparison], torch_version: str, *, values: bool = False) -> str:
+def text(results: list[Comparison], torch_version: str, *, values: bool = False, brief: bool = False) -> str:
+    """The table of comparisons (with `brief`, only the rows that differ), then the verdict."""
     rows = [("Layer", "Type", "Output shape", "Params", "Buffers", "MACs", "")]
     for result in results:
+        if brief and result.ok:
+            continue
         cells = []
         for position in range(4):
             planned, measured = _cell(result.planned, position), _cell(result.measured, position)
             cells.append(planned if planned == measured else f"{planned} != torch {measured}")
         rows.append((result.name, result.type_name, *cells, "ok" if result.ok else "MISMATCH"))
-    lines = aligned(rows, right={3, 4, 5})
+    lines = aligned(rows, right={3, 4, 5}) if len(rows) > 1 else []
     layers = [r for r in results if r.kind == "layer"]
     blocks = [r for r in results if r.kind == "block"]
     bad = sum(not r.ok for r in layers)
@@ -39,4 +42,4 @@ def text(results: list[Comparison], torch_version: str, *, values: bool = False)
             f"all {len(layers)} layers{also} and forward() agree with PyTorch {torch_version}: "
             "shapes, parameters, buffers, MACs" + (", and forward()'s values on random input" if values else ""),
         ]
-    return "\n".join(lines)
+    return "\n".join(lines).lstrip("\n")
