@@ -242,13 +242,16 @@ class _Exporter:
             lines.append(head)
         lines += [] if cls.sequential_chain else ["        super().__init__()"]
         lines += late_defaults
+        defined = {*block.params, *cls.channel_params, "in_channels"}
         for name, node in block.let.items():
             text = node.value if isinstance(node.value, str) else None
-            value = (
-                ast.unparse(expressions.parse(text))
-                if text and expressions.parse(text)
-                else (text or python_literal(node.plain()))
-            )
+            if text and expressions.parse(text) is not None:
+                value = ast.unparse(expressions.parse(text))
+            elif text and text.strip() in defined:  # another argument's or value's name
+                value = text.strip()
+            else:  # a number, or plain text such as 'same'
+                value = python_literal(node.plain())
+            defined.add(name)
             lines.append(f"        {name} = {value}")
         lines += cls.init
         if cls.sequential_chain:
@@ -268,7 +271,8 @@ class _Exporter:
                 raise _Irregular()  # a block inside itself cannot be
             return cls
         block = self.spec.blocks[block_name]
-        instances = [g for g in self.spec.groups if g.block == block_name and g.repeat is None]
+        # every call, also one whose layers were all left out (a repetition still holds its place)
+        instances = [g for g in self.spec.every_group if g.block == block_name and g.repeat is None]
         contexts = []
         for group in instances:
             env = dict(group.arguments)
@@ -381,7 +385,7 @@ class _Exporter:
             numbered = all(local.isdigit() for local, *_ in members)
             # children are numbered by position in each call, or keyed by the names written here
             cls.attributes = {} if numbered else {p: local_names[p] for p in range(len(local_names))}
-            cls.init = self.sequential_init(members)
+            cls.init = self.sequential_init(members, cls)
             return
         for _, attribute, code, condition, comment in members:
             if condition is None:
@@ -391,9 +395,12 @@ class _Exporter:
                 cls.init.append(f"            self.{attribute} = {_indent(code, 12)}")
         cls.forward = _forward_lines(steps, variables, chain_style=cls.block is None)
 
-    def sequential_init(self, members) -> list[str]:
+    def sequential_init(self, members, cls: _Class) -> list[str]:
         """The __init__ body of a block written as an nn.Sequential subclass."""
         numbered = all(local.isdigit() for local, *_ in members)
+        held = "layers"  # the list being built, named clear of the block's own names
+        while held in cls.names:
+            held += "_"
         if not any(condition for *_, condition, _ in members):
             items = [code if numbered else f"({python_literal(local)}, {code})" for local, _, code, _, _ in members]
             if not numbered:
@@ -402,17 +409,17 @@ class _Exporter:
                 return [f"        super().__init__(OrderedDict([\n{body}        ]))"]
             body = "".join(f"            {_indent(item, 12)},\n" for item in items)
             return [f"        super().__init__(\n{body}        )"]
-        lines = ["        layers = []" if numbered else "        layers = OrderedDict()"]
+        lines = [f"        {held} = []" if numbered else f"        {held} = OrderedDict()"]
         if not numbered:
             self.uses_ordered_dict = True
         for local, _, code, condition, _ in members:
             add = (
-                f"layers.append({_indent(code, 12)})"
+                f"{held}.append({_indent(code, 12)})"
                 if numbered
-                else f"layers[{python_literal(local)}] = {_indent(code, 12)}"
+                else f"{held}[{python_literal(local)}] = {_indent(code, 12)}"
             )
             lines += [f"        if {condition}:", f"            {add}"] if condition else [f"        {add}"]
-        lines.append("        super().__init__(*layers)" if numbered else "        super().__init__(layers)")
+        lines.append(f"        super().__init__(*{held})" if numbered else f"        super().__init__({held})")
         return lines
 
     def functional_expression(self, cls: _Class, live, attribute: str) -> str:

@@ -154,6 +154,7 @@ class Spec:
     sources: dict[str, str] = field(default_factory=dict)  # included files' text, by path
     blocks: dict[str, Block] = field(default_factory=dict)
     root: Group | None = None  # the top level's entries, for the export
+    every_group: tuple[Group, ...] = ()  # `groups`, and calls whose layers were all left out
 
     @property
     def order(self) -> tuple[int, ...]:
@@ -250,7 +251,7 @@ def load_file_or_revision(argument: str) -> Spec:
         except SpecError as exc:
             raise OSError(0, exc.diagnostics[0].message) from None
 
-    return parse(text, argument, default_name=_stem(path), read=read_included)
+    return parse(text, argument, default_name=_stem(path), read=read_included, revision=revision)
 
 
 def _git_show(revision: str, path: str, argument: str) -> str:
@@ -283,11 +284,11 @@ def _stem(path: str) -> str:
     return base.rsplit(".", 1)[0] if "." in base else base
 
 
-def parse(text: str, path: str = "<spec>", *, default_name: str = "model", read=None) -> Spec:
+def parse(text: str, path: str = "<spec>", *, default_name: str = "model", read=None, revision=None) -> Spec:
     """Parse spec text; raises SpecError listing every problem found. `read` reads an included
-    file's text (by default from disk)."""
+    file's text (by default from disk); `revision` is the git revision a spec was read from."""
     root = yamlload.load(text, path)
-    return _Parser(text, path, read or _read_file).spec(root, default_name)
+    return _Parser(text, path, read or _read_file, revision).spec(root, default_name)
 
 
 @dataclass
@@ -389,10 +390,11 @@ def _to_node(value, loc: Loc) -> YNode:
 
 
 class _Parser:
-    def __init__(self, text: str, path: str, read=_read_file):
+    def __init__(self, text: str, path: str, read=_read_file, revision: str | None = None):
         self.text = text
         self.path = path
         self.read = read
+        self.revision = revision  # for a spec read from git: includes come from the same revision
         self.include_failed = False
         self.network_input: Shape = ()
         self.draft_by_name: dict[str, _Draft] = {}
@@ -496,6 +498,7 @@ class _Parser:
             self.sources,
             self.blocks,
             self.root,
+            tuple(self.groups),
         )
 
     def add_block(self, block: Block) -> None:
@@ -518,10 +521,19 @@ class _Parser:
             if not isinstance(item.value, str) or not item.value.strip():
                 self.error("spec.bad-value", "include: expected a file path or a list of them", item.loc)
                 continue
-            base = os.path.dirname(including) if including not in ("<stdin>", "<spec>") else ""
-            path = os.path.normpath(os.path.join(base, item.value))
+            if self.revision and including.startswith(f"{self.revision}:"):  # inside the git revision
+                import posixpath
+
+                inside = including[len(self.revision) + 1 :]
+                joined = posixpath.normpath(posixpath.join(posixpath.dirname(inside), item.value))
+                path = f"{self.revision}:{joined}"
+            else:
+                base = os.path.dirname(including) if including not in ("<stdin>", "<spec>") else ""
+                path = os.path.normpath(os.path.join(base, item.value))
             if path in chain:
                 self.error("spec.include-cycle", f"include: {' -> '.join([*chain, path])} includes itself", item.loc)
+                continue
+            if path in self.sources:  # reached again through another file: its blocks are in
                 continue
             if len(self.sources) >= MAX_INCLUDES:
                 self.error("spec.bad-value", f"include: more than {MAX_INCLUDES} files", item.loc)
@@ -1400,7 +1412,7 @@ class _Parser:
         except expressions.ExpressionError:
             return  # reported where the default is used
         names = expressions.names_in(tree) if tree is not None else set()
-        later = sorted(names - set(earlier))
+        later = sorted(names - set(earlier) - {"in_channels"})
         if later:
             hint = suggest(later[0], list(earlier))
             self.error(

@@ -1352,9 +1352,13 @@ def test_include_from_a_git_revision(tmp_path, monkeypatch):
     subprocess.run([git, "init", "-q"], **quiet)
     subprocess.run([git, "add", "."], **quiet)
     subprocess.run([git, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "spec"], **quiet)
+    subprocess.run([git, "branch", "feat/x"], **quiet)  # a revision with a slash in its name
     (tmp_path / "specs" / "blocks" / "lib.yaml").write_text("blocks:\n  unit: [relu, relu]\n")  # changed since
-    spec = load_file_or_revision("HEAD:specs/spec.yaml")
-    assert [layer.name for layer in spec.layers] == ["unit_1.relu_1"]
+    for revision in ("HEAD", "feat/x"):
+        spec = load_file_or_revision(f"{revision}:specs/spec.yaml")
+        assert [layer.name for layer in spec.layers] == ["unit_1.relu_1"]
+    monkeypatch.chdir(tmp_path / "specs")  # the spec at the working directory's top
+    assert len(load_file_or_revision("feat/x:spec.yaml").layers) == 1
 
 
 # Export: what the exported module must do for each kind of block spec
@@ -1645,3 +1649,107 @@ def test_verify_values_on_a_model_too_large_for_memory_is_a_clear_error(tmp_path
     result = runner().invoke(cli, ["verify", "--values", str(spec)])
     assert result.exit_code == 2
     assert "cannot run" in result.stderr and "verify without --values" in result.stderr
+
+
+# From a code review of 0.6.0: each of these crashed, exported wrong code or was refused
+
+REVIEWED = {
+    "let-values-that-are-text": """
+input: [3, 16, 16]
+blocks:
+  cba:
+    args: [c]
+    let: {act: hardswish, pad: same}
+    layers:
+      - {type: conv2d, name: conv, out_channels: c, kernel_size: 3, padding: pad}
+      - {type: act, name: act}
+layers:
+  - {type: cba, name: a, c: 8}
+  - {type: cba, name: b, c: 16}
+""",
+    "an-argument-named-layers": """
+input: [3, 16, 16]
+blocks:
+  stage:
+    args: [layers, bn: true]
+    layers:
+      - {type: conv2d, out_channels: layers, kernel_size: 3, padding: 1}
+      - {type: batchnorm2d, when: bn}
+      - {type: conv2d, out_channels: 2 * layers, kernel_size: 1}
+layers:
+  - {type: stage, name: a, layers: 8}
+  - {type: stage, name: b, layers: 4, bn: false}
+""",
+    "a-call-that-passes-its-input-on": """
+input: [3, 16, 16]
+blocks:
+  maybe:
+    args: [c, use: true]
+    layers:
+      - {type: conv2d, name: conv, out_channels: c, kernel_size: 3, padding: 1}
+      - {type: conv2d, name: extra, out_channels: 5, kernel_size: 1, inputs: input, when: use}
+layers:
+  - {type: maybe, name: m1, c: 8, use: false}
+  - {type: maybe, name: m2, c: 8}
+  - {type: global_avgpool2d}
+  - {type: linear, out_features: 10}
+""",
+    "an-empty-repetition": """
+input: [8, 16, 16]
+blocks:
+  inner:
+    args: [flag, bn]
+    layers:
+      - name: body
+        when: flag
+        sequential:
+          - {type: conv2d, out_channels: 8, kernel_size: 3, padding: 1}
+          - {type: batchnorm2d, when: bn}
+layers:
+  - {type: inner, name: r, repeat: 3, first: {flag: false}, flag: true, bn: i == 1}
+""",
+    "a-default-from-in_channels-and-keyword-arguments": """
+input: [16, 8, 8]
+blocks:
+  se:
+    args: [squeeze: 'make_divisible(in_channels // 4, 8)']
+    layers:
+      - {type: conv2d, name: fc1, out_channels: squeeze, kernel_size: 1}
+      - {type: conv2d, name: fc2, out_channels: 'make_divisible(20, divisor=8)', kernel_size: 1}
+layers:
+  - {type: se, name: a}
+""",
+}
+
+
+@pytest.mark.parametrize("name", list(REVIEWED))
+def test_reviewed_block_specs_plan_export_and_verify(name):
+    from torch_reference import require_torch
+
+    require_torch()
+    from cnncalc.verify import verify
+
+    result = planned(REVIEWED[name])
+    assert all(c.ok for c in verify(result, device="cpu"))
+
+
+def test_a_call_that_passes_its_input_on_shows_that_input_as_its_output():
+    from cnncalc.render.json import plan_document
+
+    document = plan_document(planned(REVIEWED["a-call-that-passes-its-input-on"]))
+    m1 = next(block for block in document["blocks"] if block["name"] == "m1")
+    assert m1["output"] == "input" and m1["output_shape"] == [3, 16, 16]
+
+
+def test_a_file_included_along_two_paths_is_read_once(tmp_path):
+    _write(
+        tmp_path / "common.yaml",
+        "blocks:\n  cbr:\n    args: [c]\n    layers:\n      - {type: conv2d, name: conv, out_channels: c, kernel_size: 1}\n",
+    )
+    _write(tmp_path / "a.yaml", "include: common.yaml\nblocks:\n  two: [{type: cbr, name: x, c: 8}]\n")
+    _write(tmp_path / "b.yaml", "include: common.yaml\nblocks:\n  three: [{type: cbr, name: y, c: 4}]\n")
+    main = _write(
+        tmp_path / "main.yaml",
+        "input: [3, 8, 8]\ninclude: [a.yaml, b.yaml, ./common.yaml]\nlayers: [two, three, {type: cbr, c: 2}]\n",
+    )
+    assert [row.output_shape[0] for row in plan(load_file(str(main))).layers] == [8, 4, 2]

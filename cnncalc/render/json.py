@@ -47,7 +47,7 @@ def _blocks(plan: Plan) -> list[dict]:
             "parent": parents.get(id(group)),
             "layers": group.layer_count,
             "output": group.output,
-            "output_shape": list(rows[group.output].output_shape) if group.output in rows else None,
+            "output_shape": list(rows[group.output].output_shape if group.output in rows else plan.input_shape),
             "params": sums.get(id(group), [0, 0])[0],
             "macs": sums.get(id(group), [0, 0])[1],
         }

@@ -86,7 +86,7 @@ class _Subtotal(NamedTuple):
     group: object
     local_name: str
     depth: int
-    output: LayerResult  # the layer whose output is the group's
+    output: LayerResult | None  # the layer whose output is the group's (None: the network input)
     params: int
     macs: int
     other_ops: int
@@ -99,8 +99,8 @@ def _group_cell(key: str, sub: _Subtotal, plan: Plan, memory: Memory) -> str:
         return "  " * sub.depth + sub.local_name
     if key == "type":
         return sub.group.kind
-    if key == "output":
-        return fmt_shape(sub.output.output_shape)
+    if key == "output":  # no output layer: the call passes the network's input on
+        return fmt_shape(sub.output.output_shape if sub.output is not None else plan.input_shape)
     if key == "params":
         return f"{sub.params:,}"
     if key == "params_pct":
@@ -114,7 +114,7 @@ def _group_cell(key: str, sub: _Subtotal, plan: Plan, memory: Memory) -> str:
     if key == "saved":
         return human_bytes(sub.saved)
     if key in ("rf", "rf_stride", "rf_padding"):
-        return COLUMNS[key].cell(sub.output, 0, plan, memory)
+        return COLUMNS[key].cell(sub.output, 0, plan, memory) if sub.output is not None else "1"
     if key == "trainable":
         return sub.trainable
     return ""
@@ -149,7 +149,7 @@ def _hierarchy(plan: Plan, memory: Memory, depth: int | None) -> list[tuple[str,
             params, macs, other_ops, saved, trainable_params, trainable_layers = sums[id(group)]
             count = group.layer_count
             trainable = "yes" if trainable_layers == count else "no (frozen)" if not trainable_layers else "partly"
-            output = by_name.get(group.output, row)
+            output = by_name.get(group.output)
             rows.append(
                 (
                     "group",
