@@ -161,8 +161,7 @@ def plan(spec: Spec) -> Plan:
                     per_pixel = layer.acts_on_last_axis(cfg, shape) and layout[-1] == 0
                     window = NEUTRAL if per_pixel or window == NEUTRAL else UNDEFINED
                 field = None if window == UNDEFINED else field if window == NEUTRAL else field.through(window)
-                if "dims" in cfg and layer.type_name == "permute":
-                    layout = tuple(layout[d - 1] for d in cfg["dims"][1:])
+                layout = layer.reordered_axes(cfg, layout)
             if len(out) != len(layout):
                 layout = tuple(range(len(out)))
         except LayerError as exc:

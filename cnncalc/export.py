@@ -222,12 +222,10 @@ class _Exporter:
         late_defaults = []
         for param in optional:
             default = block.params[param]
-            text = default.value if isinstance(default.value, str) else None
-            if text is not None and expressions.parse(text) is not None:  # a default that uses other arguments
+            computed = _expression_source(default)
+            if computed is not None:  # a default that uses other arguments
                 signature.append(f"{param}{_annotation(example.get(param), optional=True)} = None")
-                late_defaults.append(
-                    f"        {param} = {ast.unparse(expressions.parse(text))} if {param} is None else {param}"
-                )
+                late_defaults.append(f"        {param} = {computed} if {param} is None else {param}")
             else:
                 signature.append(f"{param}{_annotation(default.plain())} = {python_literal(default.plain())}")
         if cls.hoisted:
@@ -244,13 +242,10 @@ class _Exporter:
         lines += late_defaults
         defined = {*block.params, *cls.channel_params, "in_channels"}
         for name, node in block.let.items():
-            text = node.value if isinstance(node.value, str) else None
-            if text and expressions.parse(text) is not None:
-                value = ast.unparse(expressions.parse(text))
-            elif text and text.strip() in defined:  # another argument's or value's name
-                value = text.strip()
-            else:  # a number, or plain text such as 'same'
-                value = python_literal(node.plain())
+            text = node.value.strip() if isinstance(node.value, str) else None
+            value = _expression_source(node)
+            if value is None:  # another argument's or value's name; else a number or text ('same')
+                value = text if text in defined else python_literal(node.plain())
             defined.add(name)
             lines.append(f"        {name} = {value}")
         lines += cls.init
@@ -366,7 +361,7 @@ class _Exporter:
                 code, symbol = self.hoist_module(cls, items, attribute), {}
             symbols[local] = _when(condition, symbol, symbols, template)
             if cls.literal and layer is not None:
-                comment = f"-> {fmt_shape(layer_row_shape(self, live[0][1]))}"
+                comment = f"-> {fmt_shape(self.rows[live[0][1].target].output_shape)}"
             elif cls.literal:
                 comment = f"-> {fmt_shape(self.shape(live[0][1].target.output))}" if live[0][1].target.output else ""
             else:
@@ -377,7 +372,7 @@ class _Exporter:
                 call = f"{{0}} if self.{attribute} is None else {call}"
             steps.append((local, call, template.inputs))
         last = steps[-1][0] if steps else first_names[0]
-        cls.output_channels = _lookup(symbols, last, 0, steps)
+        cls.output_channels = symbols.get(last, {}).get(0)
         if chain and members and not any(c.startswith("use_") for c in (m[3] or "" for m in members)):
             # layers that each read the one before: an nn.Sequential, as torchvision writes
             # Conv2dNormActivation, its children numbered or named as in the spec
@@ -729,10 +724,6 @@ class _Exporter:
                 self.assign_paths(child, self.classes.get(child.block), f"{path}.", paths)
 
 
-def layer_row_shape(exporter: _Exporter, entry: Entry) -> tuple:
-    return exporter.rows[entry.target].output_shape
-
-
 def _present(entry: Entry) -> bool:
     """Built in this call: not left out by `when:`, and not a block call all of whose layers were."""
     return entry.present and (entry.kind == "layer" or entry.target.layer_count > 0)
@@ -750,8 +741,12 @@ def _when(condition: str | None, made: dict, symbols: dict, entry: Entry) -> dic
     return {axis: f"{text} if {condition} else {passed_on[axis]}" for axis, text in made.items() if axis in passed_on}
 
 
-def _lookup(symbols: dict, local: str, axis: int, steps) -> str | None:
-    return symbols.get(local, {}).get(axis)
+def _expression_source(node) -> str | None:
+    """A spec value written as an expression, as Python source; None for anything else."""
+    if not isinstance(node.value, str):
+        return None
+    tree = expressions.parse(node.value)
+    return ast.unparse(tree) if tree is not None else None
 
 
 def _channel_params(block: Block, env: dict) -> list[str]:

@@ -295,15 +295,10 @@ def parse(text: str, path: str = "<spec>", *, default_name: str = "model", read=
 class _Entry:
     """A `layers:` entry split into its parts, before its fields are checked."""
 
-    index: int
     layer: LayerType
-    name: str | None
-    name_loc: Loc
-    trainable: bool
     raw: dict[str, YNode]  # key as written -> value; "" for a bare main argument
     key_locs: dict[str, Loc]
     loc: Loc
-    inputs_node: YNode | None = None
     field_locs: dict[str, Loc] = field(default_factory=dict)
     field_exprs: dict[str, str] = field(default_factory=dict)
 
@@ -962,7 +957,7 @@ class _Parser:
         return True
 
     def layer(self, layer, full, label, raw, key_locs, loc, inputs, inputs_node, scope, trainable):
-        entry = _Entry(0, layer, full, loc, trainable, raw, key_locs, loc)
+        entry = _Entry(layer, raw, key_locs, loc)
         self.argument_names = set(scope.env or ())
         cfg = self.config(full, entry)
         self.argument_names = set()

@@ -319,6 +319,10 @@ class LayerType:
         """(height window, width window), NEUTRAL or UNDEFINED."""
         return NEUTRAL
 
+    def reordered_axes(self, cfg: dict, axes: tuple[int, ...]) -> tuple[int, ...]:
+        """Which input axis each output axis comes from, given the input's own `axes` (permute)."""
+        return axes
+
     def acts_on_last_axis(self, cfg: dict, shape: Shape) -> bool:
         """True when each output depends only on the same position's last-axis values (linear, layer
         norm): per pixel on a channels-last tensor, so the receptive field is kept."""

@@ -72,6 +72,9 @@ class Permute(LayerType):
     def pytorch(self, cfg: dict, shape: Shape) -> str:
         return f"Permute({list(cfg['dims'])})"
 
+    def reordered_axes(self, cfg: dict, axes: tuple[int, ...]) -> tuple[int, ...]:
+        return tuple(axes[d - 1] for d in cfg["dims"][1:])
+
     def other_ops(self, cfg: dict, shape: Shape, out: Shape) -> int:
         return 0
 
