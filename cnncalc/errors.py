@@ -9,6 +9,35 @@ EXIT_OK = 0
 EXIT_FAIL = 1  # the spec is valid but over budget (check) or differs from PyTorch (verify)
 EXIT_ERROR = 2  # invalid spec or usage
 
+# Every diagnostic code, with what it means: the one catalogue (tests/test_error_codes.py keeps
+# it complete). JSON output carries the code, so a code once published keeps its meaning.
+CODES = {
+    "spec.syntax": "the file is not valid YAML",
+    "spec.encoding": "the file is not UTF-8 text",
+    "spec.empty": "the file holds no spec",
+    "spec.unreadable": "a spec or included file cannot be read",
+    "spec.too-large": "the spec, or what it expands to, is over a size or nesting limit",
+    "spec.bad-tag": "a YAML tag cnncalc does not accept (such as !!python/object)",
+    "spec.bad-key": "a mapping key that is not a name",
+    "spec.duplicate-key": "the same key twice in one mapping",
+    "spec.unknown-key": "a key cnncalc does not know here",
+    "spec.misplaced-key": "a known key in the wrong place",
+    "spec.missing-key": "a required key is missing",
+    "spec.bad-value": "a value of the wrong type or out of range",
+    "spec.bad-expression": "a block expression that is not allowed or cannot be evaluated",
+    "spec.bad-layer": "a layer entry that cannot be read",
+    "spec.unknown-type": "a layer type cnncalc does not know",
+    "spec.duplicate-name": "two layers, blocks or outputs with one name",
+    "spec.include-cycle": "include: files that include each other",
+    "spec.block-cycle": "blocks that call each other",
+    "shape.invalid": "a layer cannot take its input's shape",
+    "shape.nonpositive": "a layer's output would have a size of zero or less",
+    "shape.mismatch": "inputs or stated sizes that do not agree",
+    "shape.rank": "an input of the wrong number of axes",
+    "shape.not-flat": "a linear layer on an input that is not flat",
+    "budget.none": "check found no budget to check",
+}
+
 
 @dataclass(frozen=True)
 class Loc:
