@@ -24,6 +24,13 @@ def _use_colour(stream) -> bool:
     return not os.environ.get("NO_COLOR") and hasattr(stream, "isatty") and stream.isatty()
 
 
+def _shown(value) -> str:
+    """An exception's message or a path for an error line: spec text, so made safe for a terminal."""
+    from cnncalc.render.safe import MESSAGE_WIDTH, shorten, terminal
+
+    return terminal(shorten(str(value), MESSAGE_WIDTH))
+
+
 def _report(exc, fmt: str) -> None:
     from cnncalc.render.text import format_diagnostics
 
@@ -285,7 +292,7 @@ def export(spec: str, target: str, output: str | None) -> None:
     try:
         code = to_pytorch(_load_plan(spec), source=None if spec == "-" else spec)
     except ExportError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {_shown(exc)}", err=True)
         sys.exit(EXIT_ERROR)
     if output is None:
         click.echo(code, nl=False)
@@ -294,7 +301,7 @@ def export(spec: str, target: str, output: str | None) -> None:
         with open(output, "w", encoding="utf-8") as handle:
             handle.write(code)
     except OSError as exc:
-        click.echo(f"error: cannot write {output}: {exc.strerror}", err=True)
+        click.echo(f"error: cannot write {_shown(output)}: {exc.strerror}", err=True)
         sys.exit(EXIT_ERROR)
 
 
@@ -324,11 +331,12 @@ def verify(spec: str, values: bool, brief: bool) -> None:
     try:
         results = run_verify(plan, device="cpu" if values else "meta")
     except ExportError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {_shown(exc)}", err=True)
         sys.exit(EXIT_ERROR)
     except ValuesUnavailable as exc:
         click.echo(
-            f"error: cannot run {spec} with real arithmetic on the CPU ({exc}); verify without --values", err=True
+            f"error: cannot run {_shown(spec)} with real arithmetic on the CPU ({_shown(exc)}); verify without --values",
+            err=True,
         )
         sys.exit(EXIT_ERROR)
     except TorchMissing:
@@ -410,7 +418,7 @@ def main() -> None:
         if os.environ.get("CNNCALC_DEBUG"):
             raise
         click.echo(
-            f"cnncalc {__version__}: internal error: {type(exc).__name__}: {exc}\n"
+            f"cnncalc {__version__}: internal error: {type(exc).__name__}: {_shown(exc)}\n"
             "This is a bug in cnncalc; run with CNNCALC_DEBUG=1 for the traceback and report it.",
             err=True,
         )

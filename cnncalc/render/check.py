@@ -6,6 +6,8 @@ import json
 
 from cnncalc import __version__
 from cnncalc.budget import BudgetCheck, FileResult, exit_status
+from cnncalc.render.safe import MESSAGE_WIDTH, markdown_code, shorten, terminal
+from cnncalc.render.safe import markdown as markdown_text
 from cnncalc.render.units import human_bytes, human_count
 
 LABELS = {
@@ -51,7 +53,7 @@ def text(results: list[FileResult]) -> str:
                 details.setdefault(check.detail, []).append(result.path)
             rows.append(
                 (
-                    result.path,
+                    terminal(result.path),
                     LABELS[check.what],
                     amount(check, check.limit),
                     amount(check, check.actual),
@@ -61,13 +63,13 @@ def text(results: list[FileResult]) -> str:
                 )
             )
         if result.diagnostics:
-            rows.append((result.path, "-", "-", "-", "-", "-", "ERROR"))
+            rows.append((terminal(result.path), "-", "-", "-", "-", "-", "ERROR"))
             errors.append(format_diagnostics(result.diagnostics, result.source))
     lines = aligned(rows, right={2, 3, 4, 5})
     checks = [c for r in results for c in r.checks]
     failed = sum(not c.passed for c in checks)
     notes = [
-        f"memory: {detail}" + ("" if len(paths) == len(results) else f" ({', '.join(paths)})")
+        f"memory: {detail}" + ("" if len(paths) == len(results) else f" ({', '.join(map(terminal, paths))})")
         for detail, paths in details.items()
     ]
     summary = f"{_count(len(checks), 'budget')} checked in {_count(len(results), 'file')}: {failed} exceeded"
@@ -118,30 +120,40 @@ def as_json(results: list[FileResult]) -> str:
     return json.dumps(document(results), indent=2)
 
 
+def _message(diag) -> str:
+    return shorten(diag.message, MESSAGE_WIDTH)
+
+
 def _escape_data(value: str) -> str:
+    """A workflow command's message, escaped as GitHub's toolkit does (`%`, CR, LF)."""
     return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def _escape_property(value: str) -> str:
+    """A workflow command's property value: the message's escapes, and `:` and `,` too."""
     return _escape_data(value).replace(":", "%3A").replace(",", "%2C")
 
 
 def github(results: list[FileResult]) -> str:
-    """GitHub Actions workflow commands: an ::error annotation on each exceeded budget's line."""
+    """GitHub Actions workflow commands: an ::error annotation on each exceeded budget's line.
+
+    Spec text (paths, messages) has its control characters written out first, so none of it
+    can end the command's line and start another; then GitHub's own escapes apply."""
     lines = []
     for result in results:
         for diag in result.diagnostics:
             loc = diag.loc
             lines.append(
-                f"::error file={_escape_property(loc.file)},line={loc.line},col={loc.column},"
-                f"title={_escape_property('cnncalc: invalid spec')}::{_escape_data(diag.message)}"
+                f"::error file={_escape_property(terminal(loc.file))},line={loc.line},col={loc.column},"
+                f"title={_escape_property('cnncalc: invalid spec')}::{_escape_data(terminal(_message(diag)))}"
             )
         for check in result.checks:
             if check.passed:
                 continue
             source = "" if check.source == "spec" else " (set on the command line)"
             lines.append(
-                f"::error file={_escape_property(check.loc.file)},line={check.loc.line},col={check.loc.column},"
+                f"::error file={_escape_property(terminal(check.loc.file))},line={check.loc.line},"
+                f"col={check.loc.column},"
                 f"title={_escape_property('cnncalc: budget exceeded')}::{_escape_data(describe(check) + source)}"
             )
     checks = [c for r in results for c in r.checks]
@@ -153,27 +165,32 @@ def github(results: list[FileResult]) -> str:
 
 
 def junit(results: list[FileResult]) -> str:
-    """JUnit XML: a test suite per file, a test case per budget (an error case for an invalid spec)."""
+    """JUnit XML: a test suite per file, a test case per budget (an error case for an invalid spec).
+
+    Spec text goes through `terminal`: XML 1.0 cannot hold most control characters at all,
+    not even as character references, and a report viewer shows the rest as the terminal would."""
     import xml.etree.ElementTree as ET
 
     root = ET.Element("testsuites", name="cnncalc check")
     total = failures = errors = 0
     for result in results:
-        suite = ET.SubElement(root, "testsuite", name=result.path)
+        path = terminal(result.path)
+        suite = ET.SubElement(root, "testsuite", name=path)
         suite_failures = suite_errors = 0
         for check in result.checks:
-            case = ET.SubElement(suite, "testcase", classname=result.path, name=f"max_{check.what}")
+            case = ET.SubElement(suite, "testcase", classname=path, name=f"max_{check.what}")
             if not check.passed:
                 suite_failures += 1
                 failure = ET.SubElement(case, "failure", message=describe(check), type="budget-exceeded")
-                failure.text = f"{check.loc}: {describe(check)}"
+                failure.text = f"{terminal(str(check.loc))}: {describe(check)}"
             else:
                 ET.SubElement(case, "system-out").text = describe(check)
         for diag in result.diagnostics:
             suite_errors += 1
-            case = ET.SubElement(suite, "testcase", classname=result.path, name="spec")
-            error = ET.SubElement(case, "error", message=diag.message, type=diag.code)
-            error.text = f"{diag.loc}: {diag.message}"
+            case = ET.SubElement(suite, "testcase", classname=path, name="spec")
+            message = terminal(_message(diag))
+            error = ET.SubElement(case, "error", message=message, type=diag.code)
+            error.text = f"{terminal(str(diag.loc))}: {message}"
         count = len(result.checks) + len(result.diagnostics)
         suite.set("tests", str(count))
         suite.set("failures", str(suite_failures))
@@ -187,7 +204,8 @@ def junit(results: list[FileResult]) -> str:
 
 
 def markdown(results: list[FileResult]) -> str:
-    """A summary for a pull-request comment."""
+    """A summary for a pull-request comment; spec text in it is shown literally (no HTML, links
+    or emphasis from it)."""
     checks = [c for r in results for c in r.checks]
     failed = sum(not c.passed for c in checks)
     invalid = [r for r in results if r.status == "error"]
@@ -203,10 +221,10 @@ def markdown(results: list[FileResult]) -> str:
             mark = "✅" if check.passed else "❌"
             what = LABELS[check.what] + (f" ({check.detail})" if check.detail else "")
             lines.append(
-                f"| {mark} | `{result.path}` | {what} | {amount(check, check.limit)} | "
+                f"| {mark} | {markdown_code(result.path)} | {what} | {amount(check, check.limit)} | "
                 f"{amount(check, check.actual)} | {used(check)} |"
             )
         for diag in result.diagnostics:
-            message = diag.message.replace("|", "\\|")
-            lines.append(f"| ⚠️ | `{result.path}` | invalid spec, line {diag.loc.line} | | | {message} |")
+            message = markdown_text(_message(diag))
+            lines.append(f"| ⚠️ | {markdown_code(result.path)} | invalid spec, line {diag.loc.line} | | | {message} |")
     return "\n".join(lines)

@@ -7,6 +7,8 @@ import json
 from cnncalc import __version__
 from cnncalc.diff import PlanDiff, TotalChange
 from cnncalc.layers.base import fmt_shape, yaml_text
+from cnncalc.render.safe import markdown as markdown_text
+from cnncalc.render.safe import markdown_code, terminal
 from cnncalc.render.text import aligned
 from cnncalc.render.units import human_count
 
@@ -25,13 +27,16 @@ def _percent(change: TotalChange) -> str:
     return f"{change.percent:+.2f}%"
 
 
-def _layer_summary(change) -> tuple[str, str, str]:
+def _layer_summary(change, shown=terminal) -> tuple[str, str, str]:
+    """Type, shape (and what changed) and params delta; `shown` makes spec text safe for the format."""
     old, new = change.old, change.new
     if change.status == "added":
-        return new.type_name, f"-> {fmt_shape(new.output_shape)}", f"+{new.params:,}"
+        return shown(new.type_name), f"-> {fmt_shape(new.output_shape)}", f"+{new.params:,}"
     if change.status == "removed":
-        return old.type_name, f"{fmt_shape(old.output_shape)} ->", f"-{old.params:,}" if old.params else "0"
-    kind = old.type_name if old.type_name == new.type_name else f"{old.type_name} -> {new.type_name}"
+        return shown(old.type_name), f"{fmt_shape(old.output_shape)} ->", f"-{old.params:,}" if old.params else "0"
+    kind = (
+        shown(old.type_name) if old.type_name == new.type_name else f"{shown(old.type_name)} -> {shown(new.type_name)}"
+    )
     shape = (
         fmt_shape(new.output_shape)
         if old.output_shape == new.output_shape
@@ -40,12 +45,12 @@ def _layer_summary(change) -> tuple[str, str, str]:
     if old.output_shape == new.output_shape and old.type_name == new.type_name:
         # same shape: say what did change, e.g. "ceil_mode: false -> true"
         edits = [
-            f"{key}: {yaml_text(old.config.get(key))} -> {yaml_text(new.config.get(key))}"
+            f"{shown(key)}: {shown(yaml_text(old.config.get(key)))} -> {shown(yaml_text(new.config.get(key)))}"
             for key in new.config
             if old.config.get(key) != new.config.get(key)
         ]
         if change.rewired:
-            edits.append(f"inputs: {', '.join(old.spec.inputs)} -> {', '.join(new.spec.inputs)}")
+            edits.append(f"inputs: {shown(', '.join(old.spec.inputs))} -> {shown(', '.join(new.spec.inputs))}")
         if old.trainable != new.trainable:
             edits.append(f"trainable: {yaml_text(old.trainable)} -> {yaml_text(new.trainable)}")
         if edits:
@@ -55,12 +60,16 @@ def _layer_summary(change) -> tuple[str, str, str]:
 
 
 def text(diff: PlanDiff, old_label: str, new_label: str) -> str:
-    lines = [f"--- {old_label} ({diff.old.name})", f"+++ {new_label} ({diff.new.name})", ""]
+    lines = [
+        f"--- {terminal(old_label)} ({terminal(diff.old.name)})",
+        f"+++ {terminal(new_label)} ({terminal(diff.new.name)})",
+        "",
+    ]
     changed = diff.changed
     if changed:
         rows = [("", "Layer", "Type", "Output shape", "Params")]
         marks = {"added": "+", "removed": "-", "changed": "~"}
-        rows += [(marks[c.status], c.name, *_layer_summary(c)) for c in changed]
+        rows += [(marks[c.status], terminal(c.name), *_layer_summary(c)) for c in changed]
         lines += aligned(rows, right={4})
     else:
         lines.append("no layer changed")
@@ -105,7 +114,8 @@ def as_json(diff: PlanDiff, old_label: str, new_label: str) -> str:
 
 
 def markdown(diff: PlanDiff, old_label: str, new_label: str) -> str:
-    lines = [f"**cnncalc diff** `{old_label}` → `{new_label}`", ""]
+    old, new = markdown_code(old_label, in_table=False), markdown_code(new_label, in_table=False)
+    lines = [f"**cnncalc diff** {old} → {new}", ""]
     lines += ["| Total | Old | New | Change |", "|---|--:|--:|--:|"]
     for c in diff.totals:
         if c.what in ("non_trainable_params", "buffers") and not (c.old or c.new):
@@ -121,6 +131,6 @@ def markdown(diff: PlanDiff, old_label: str, new_label: str) -> str:
     lines += ["| | Layer | Type | Output shape | Params |", "|---|---|---|---|--:|"]
     marks = {"added": "➕", "removed": "➖", "changed": "✏️"}
     for c in changed:
-        kind, shape, params = _layer_summary(c)
-        lines.append(f"| {marks[c.status]} | `{c.name}` | {kind} | {shape} | {params} |")
+        kind, shape, params = _layer_summary(c, markdown_text)
+        lines.append(f"| {marks[c.status]} | {markdown_code(c.name)} | {kind} | {shape} | {params} |")
     return "\n".join(lines)

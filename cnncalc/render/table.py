@@ -12,6 +12,7 @@ from rich.text import Text
 from cnncalc.engine import LayerResult, Plan
 from cnncalc.layers.base import fmt_shape
 from cnncalc.memory import Memory
+from cnncalc.render.safe import terminal, terminal_lines
 from cnncalc.render.units import human_bytes, human_count
 
 
@@ -35,10 +36,10 @@ def _field(row: LayerResult, attribute: str) -> str:
 
 COLUMNS: dict[str, Column] = {
     "index": Column("#", "right", lambda r, i, p, m: str(i + 1), "position in the spec"),
-    "name": Column("Layer", "left", lambda r, i, p, m: r.name, "layer name"),
-    "type": Column("Type", "left", lambda r, i, p, m: r.type_name, "layer type"),
+    "name": Column("Layer", "left", lambda r, i, p, m: terminal(r.name), "layer name"),
+    "type": Column("Type", "left", lambda r, i, p, m: terminal(r.type_name), "layer type"),
     "input": Column("Input shape", "left", lambda r, i, p, m: fmt_shape(r.input_shape), "input shape"),
-    "inputs": Column("Inputs", "left", lambda r, i, p, m: ", ".join(r.spec.inputs), "the layers it reads"),
+    "inputs": Column("Inputs", "left", lambda r, i, p, m: terminal(", ".join(r.spec.inputs)), "the layers it reads"),
     "output": Column("Output shape", "left", lambda r, i, p, m: fmt_shape(r.output_shape), "output shape"),
     "params": Column("Params", "right", lambda r, i, p, m: f"{r.params:,}", "parameters"),
     "params_pct": Column(
@@ -96,9 +97,9 @@ class _Subtotal(NamedTuple):
 
 def _group_cell(key: str, sub: _Subtotal, plan: Plan, memory: Memory) -> str:
     if key == "name":
-        return "  " * sub.depth + sub.local_name
+        return "  " * sub.depth + terminal(sub.local_name)
     if key == "type":
-        return sub.group.kind
+        return terminal(sub.group.kind)
     if key == "output":  # no output layer: the call passes the network's input on
         return fmt_shape(sub.output.output_shape if sub.output is not None else plan.input_shape)
     if key == "params":
@@ -181,9 +182,10 @@ def render(
         columns.append("trainable")
     first = plan.first_linear
 
-    title = f"{plan.name}  (input {fmt_shape(plan.input_shape)})"
+    # spec text on one line each (a description may have several), control characters written out
+    title = f"{terminal(plan.name)}  (input {fmt_shape(plan.input_shape)})"
     if plan.description:
-        title += f"\n{plan.description}"
+        title += "\n" + "\n".join(terminal_lines(plan.description))
     # Text, not a str: a spec's name or description is never read as rich markup
     table = Table(
         title=Text(title),
@@ -204,11 +206,11 @@ def render(
         if nested and "name" in columns:  # indented under its block, by the name it has there
             groups = item.spec.groups
             local = item.name[len(groups[-1].name) + 1 :] if groups else item.name
-            cells[columns.index("name")] = "  " * len(groups) + local
+            cells[columns.index("name")] = "  " * len(groups) + terminal(local)
         if nested and "inputs" in columns and item.spec.groups:
             prefix = item.spec.groups[-1].name + "."
-            cells[columns.index("inputs")] = ", ".join(
-                source[len(prefix) :] if source.startswith(prefix) else source for source in item.spec.inputs
+            cells[columns.index("inputs")] = terminal(
+                ", ".join(source[len(prefix) :] if source.startswith(prefix) else source for source in item.spec.inputs)
             )
         rows.append(cells)
     for position, key in enumerate(columns):
@@ -222,6 +224,7 @@ def render(
             no_wrap=True,
         )
     for (kind, item, _), cells in zip(entries, rows):
+        cells = [Text(cell) for cell in cells]  # cells hold spec text: never rich markup or :emoji: codes
         if kind == "group":
             table.add_row(*cells, style="cyan")
             continue
@@ -274,7 +277,7 @@ def render(
         console.print(f"  {label:<22}{human_bytes(value):>12}" + (f"  ({note})" if note else ""))
     if first is not None:
         note = Text("First linear layer: ")
-        note.append(first.name, style="bold")
+        note.append(terminal(first.name), style="bold")
         note.append(f", in_features = {first.derivation()}")
         console.print(note)
     console.print(f"Output shape: {fmt_shape(plan.output_shape)}")
@@ -286,4 +289,4 @@ def render(
             by_line.setdefault((warning.code, warning.loc), []).append(warning)
         for same in by_line.values():
             more = f" (and {len(same) - 1} more calls of this line)" if len(same) > 1 else ""
-            console.print(Text(f"{same[0].loc}: note: {same[0].message}{more}"))
+            console.print(Text(f"{terminal(str(same[0].loc))}: note: {terminal(same[0].message)}{more}"))

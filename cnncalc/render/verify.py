@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from cnncalc.layers.base import fmt_shape
+from cnncalc.render.safe import terminal
 from cnncalc.render.text import aligned
 from cnncalc.verify import Comparison
 
@@ -12,7 +13,7 @@ def _cell(values: tuple, position: int) -> str:
     if value is None:
         return "-"
     if isinstance(value, str):
-        return value
+        return terminal(value)
     return fmt_shape(value) if position == 0 else f"{value:,}"
 
 
@@ -26,7 +27,7 @@ def text(results: list[Comparison], torch_version: str, *, values: bool = False,
         for position in range(4):
             planned, measured = _cell(result.planned, position), _cell(result.measured, position)
             cells.append(planned if planned == measured else f"{planned} != torch {measured}")
-        rows.append((result.name, result.type_name, *cells, "ok" if result.ok else "MISMATCH"))
+        rows.append((terminal(result.name), terminal(result.type_name), *cells, "ok" if result.ok else "MISMATCH"))
     lines = aligned(rows, right={3, 4, 5}) if len(rows) > 1 else []
     layers = [r for r in results if r.kind == "layer"]
     blocks = [r for r in results if r.kind == "block"]
