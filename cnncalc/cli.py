@@ -245,7 +245,8 @@ def diff(old: str, new: str, fmt: str) -> None:
     """Show what changed from OLD to NEW: layers added, removed or changed, and total deltas.
 
     Each spec is a file, - for standard input, or REV:PATH for a file at a git revision
-    (`cnncalc diff main:model.yaml model.yaml`). Layers are matched by name.
+    (`cnncalc diff main:model.yaml model.yaml`); a file whose name also reads as REV:PATH is
+    refused as ambiguous (write ./NAME for the file). Layers are matched by name.
     Exit status 0, or 2 if either spec is invalid.
     """
     from cnncalc.diff import compare

@@ -196,87 +196,31 @@ def dependency_order(layers: list[LayerSpec]) -> tuple[tuple[int, ...], list[int
 
 
 def load_file(path: str) -> Spec:
-    """Read and parse the spec at `path` ('-' reads standard input)."""
-    import sys
+    """Read and parse the spec at `path` ('-' reads standard input); see cnncalc.sources."""
+    from cnncalc import sources
 
-    if path == "-":
-        data = sys.stdin.buffer.read()
-        shown = "<stdin>"
-    else:
-        try:
-            with open(path, "rb") as handle:
-                data = handle.read()
-        except OSError as exc:
-            raise SpecError(
-                [Diagnostic("spec.unreadable", f"cannot read spec: {exc.strerror}", Loc(path, 1, 1))]
-            ) from None
-        shown = path
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise SpecError([Diagnostic("spec.encoding", "spec is not UTF-8 text", Loc(shown, line, column))]) from None
+    text, shown = sources.read_spec(path)
     default_name = "spec" if path == "-" else _stem(path)
     return parse(text, shown, default_name=default_name)
-
-
-def _read_file(path: str) -> str:
-    with open(path, encoding="utf-8-sig") as handle:
-        return handle.read()
 
 
 def load_file_or_revision(argument: str) -> Spec:
     """A spec from a file, '-' for standard input, or REV:PATH for a file at a git revision.
 
-    An existing file wins over the revision reading, so paths containing ':' still work.
-    PATH is relative to the current directory (as `git show REV:./PATH` reads it) or,
-    failing that, to the repository's root.
+    REV:PATH is read from git when REV is a revision; PATH is relative to the current directory
+    or, failing that, to the repository's top. An argument that is also an existing file is
+    refused as ambiguous; one that is a file and not a revision is read as a file, so paths
+    containing ':' still work.
     """
-    import os
+    from cnncalc import sources
 
-    if argument == "-" or os.path.exists(argument) or ":" not in argument:
+    found = sources.revision_argument(argument)
+    if found is None:
         return load_file(argument)
-    revision, path = argument.split(":", 1)
-    text = _git_show(revision, path, argument)
-
-    def read_included(included: str) -> str:  # at the same revision, relative to the spec
-        import posixpath
-
-        relative = posixpath.normpath(
-            included[len(revision) + 1 :] if included.startswith(f"{revision}:") else included
-        )
-        try:
-            return _git_show(revision, relative, f"{revision}:{relative}")
-        except SpecError as exc:
-            raise OSError(0, exc.diagnostics[0].message) from None
-
-    return parse(text, argument, default_name=_stem(path), read=read_included, revision=revision)
-
-
-def _git_show(revision: str, path: str, argument: str) -> str:
-    import subprocess
-
-    candidates = [path] if path.startswith(("./", "../", "/")) else [f"./{path}", path]
-    problem = "git is not installed"
-    for candidate in candidates:
-        try:
-            done = subprocess.run(
-                ["git", "show", f"{revision}:{candidate}"], capture_output=True, timeout=30, check=False
-            )
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            problem = str(exc)
-            break
-        if done.returncode == 0:
-            try:
-                return done.stdout.decode("utf-8-sig")
-            except UnicodeDecodeError:
-                problem = "the file is not UTF-8 text"
-                break
-        problem = done.stderr.decode("utf-8", "replace").strip().splitlines()[-1] if done.stderr else "git failed"
-    raise SpecError(
-        [Diagnostic("spec.unreadable", f"cannot read {argument!r} from git: {problem}", Loc(argument, 1, 1))]
-    )
+    revision, path, commit = found
+    files = sources.GitFiles(argument, revision, commit)
+    text = files.read_top(path)
+    return parse(text, argument, default_name=_stem(path), files=files)
 
 
 def _stem(path: str) -> str:
@@ -284,11 +228,11 @@ def _stem(path: str) -> str:
     return base.rsplit(".", 1)[0] if "." in base else base
 
 
-def parse(text: str, path: str = "<spec>", *, default_name: str = "model", read=None, revision=None) -> Spec:
-    """Parse spec text; raises SpecError listing every problem found. `read` reads an included
-    file's text (by default from disk); `revision` is the git revision a spec was read from."""
+def parse(text: str, path: str = "<spec>", *, default_name: str = "model", files=None) -> Spec:
+    """Parse spec text; raises SpecError listing every problem found. `files` finds and reads
+    included files (cnncalc.sources: from disk, inside the spec's tree, by default)."""
     root = yamlload.load(text, path)
-    return _Parser(text, path, read or _read_file, revision).spec(root, default_name)
+    return _Parser(text, path, files).spec(root, default_name)
 
 
 @dataclass
@@ -385,11 +329,10 @@ def _to_node(value, loc: Loc) -> YNode:
 
 
 class _Parser:
-    def __init__(self, text: str, path: str, read=_read_file, revision: str | None = None):
+    def __init__(self, text: str, path: str, files=None):
         self.text = text
         self.path = path
-        self.read = read
-        self.revision = revision  # for a spec read from git: includes come from the same revision
+        self.files = files  # finds and reads included files (cnncalc.sources); from disk if None
         self.include_failed = False
         self.network_input: Shape = ()
         self.draft_by_name: dict[str, _Draft] = {}
@@ -508,23 +451,23 @@ class _Parser:
             self.blocks[block.name] = block
 
     def include(self, node: YNode, including: str, chain: list[str]) -> None:
-        """Read the blocks of each file in `include:`, paths relative to the including file."""
-        import os
+        """Read the blocks of each file in `include:`, paths relative to the including file and
+        confined as cnncalc.sources says."""
+        from cnncalc import sources
 
+        if self.files is None:
+            self.files = sources.DiskFiles(self.path)
         items = node.value if isinstance(node.value, list) else [node]
         for item in items:
             if not isinstance(item.value, str) or not item.value.strip():
                 self.error("spec.bad-value", "include: expected a file path or a list of them", item.loc)
                 continue
-            if self.revision and including.startswith(f"{self.revision}:"):  # inside the git revision
-                import posixpath
-
-                inside = including[len(self.revision) + 1 :]
-                joined = posixpath.normpath(posixpath.join(posixpath.dirname(inside), item.value))
-                path = f"{self.revision}:{joined}"
-            else:
-                base = os.path.dirname(including) if including not in ("<stdin>", "<spec>") else ""
-                path = os.path.normpath(os.path.join(base, item.value))
+            try:
+                path = self.files.locate(including, item.value)
+            except sources.Refused as exc:
+                self.error(exc.code, f"include: {exc.message}", item.loc)
+                self.include_failed = True
+                continue
             if path in chain:
                 self.error("spec.include-cycle", f"include: {' -> '.join([*chain, path])} includes itself", item.loc)
                 continue
@@ -533,18 +476,8 @@ class _Parser:
             if len(self.sources) >= MAX_INCLUDES:
                 self.error("spec.bad-value", f"include: more than {MAX_INCLUDES} files", item.loc)
                 return
-            try:
-                text = self.read(path)
-            except (OSError, UnicodeDecodeError) as exc:
-                reason = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
-                self.error("spec.unreadable", f"include: cannot read {path!r}: {reason}", item.loc)
-                self.include_failed = True
-                continue
-            self.sources[path] = text
-            root = yamlload.load(text, path)
-            if root is None or not isinstance(root.value, dict) or "blocks" not in root.value:
-                where = root.loc if root is not None else Loc(path, 1, 1)
-                self.error("spec.bad-value", f"{path}: an included file is a mapping with `blocks:`", where)
+            root = self.included(path, item.loc)
+            if root is None:
                 continue
             for key in root.value:
                 if key not in ("blocks", "include", "description"):
@@ -555,6 +488,48 @@ class _Parser:
                 self.include(root.value["include"], path, [*chain, path])
             for block in self.block_definitions(root.value["blocks"]).values():
                 self.add_block(block)
+
+    def included(self, path: str, item: Loc) -> YNode | None:
+        """The tree of the file included as `path` (from the item at `item`), or None once reported.
+        A file that is not a spec (not YAML, not a mapping with `blocks:`) is reported without its text."""
+        from cnncalc import sources
+        from cnncalc.errors import CODES
+
+        failed = self.include_failed
+        try:
+            text = self.files.read(path)
+        except (sources.Refused, OSError, ValueError) as exc:
+            if isinstance(exc, sources.Refused):
+                code, reason = exc.code, exc.message
+            elif isinstance(exc, UnicodeDecodeError):
+                code, reason = "spec.unreadable", f"cannot read {path!r}: it is not UTF-8 text"
+            else:
+                strerror = exc.strerror if isinstance(exc, OSError) else None
+                code, reason = "spec.unreadable", f"cannot read {path!r}: {strerror or 'it cannot be opened'}"
+            self.error(code, f"include: {reason}", item)
+            self.include_failed = True
+            return None
+        self.sources[path] = ""  # its text shows under errors only once it is known to be a spec
+        self.include_failed = True  # until it is
+        try:
+            root = yamlload.load(text, path)
+        except SpecError as exc:
+            first = exc.diagnostics[0]
+            if first.code == "spec.syntax":
+                message = "invalid YAML in an included file (its text is not shown)"
+            else:
+                message = f"an included file holds plain YAML with `blocks:`; this one has {CODES[first.code]}"
+                message += " (its text is not shown)"
+            self.error(first.code, message, first.loc)
+            return None
+        if root is None or not isinstance(root.value, dict) or "blocks" not in root.value:
+            where = root.loc if root is not None else Loc(path, 1, 1)
+            message = f"{path}: an included file is a mapping with `blocks:` (its text is not shown)"
+            self.error("spec.bad-value", message, where)
+            return None
+        self.sources[path] = text
+        self.include_failed = failed
+        return root
 
     def check_cycles(self, layers: list[LayerSpec]) -> None:
         cycle = dependency_order(layers)[1]

@@ -867,6 +867,7 @@ def _write(path, text):
 
 
 def test_include_is_relative_to_the_including_file(tmp_path):
+    (tmp_path / ".git").mkdir()  # a work tree: includes may leave the spec's directory, not the repository
     _write(
         tmp_path / "lib" / "a.yaml",
         """
