@@ -27,6 +27,7 @@ CODES = {
     "spec.bad-expression": "a block expression that is not allowed or cannot be evaluated",
     "spec.bad-layer": "a layer entry that cannot be read",
     "spec.unknown-type": "a layer type cnncalc does not know",
+    "spec.bad-name": "a name cnncalc cannot use: not an identifier, a keyword, a builtin or one it keeps",
     "spec.duplicate-name": "two layers, blocks or outputs with one name",
     "spec.include-cycle": "include: files that include each other",
     "spec.block-cycle": "blocks that call each other",

@@ -73,6 +73,7 @@ def attribute_names(plan: Plan) -> list[str]:
 class Exported:
     code: str
     paths: dict[str, str | None]  # layer or group name -> its module's path in the model (None: an expression)
+    model_class: str  # the model's class name in `code`
 
 
 def to_pytorch(plan: Plan, *, source: str | None = None) -> str:
@@ -149,7 +150,10 @@ class _Exporter:
 
     def run(self, source: str | None) -> Exported:
         plan, spec = self.plan, self.spec
+        taken = self.module_names()
         model_name = class_name(plan.name)
+        while model_name in taken:
+            model_name += "Model"
         root = spec.root if spec is not None and spec.root is not None and spec.root.entries else None
         if root is None:  # a plan made without a spec's structure: every layer at the top level
             root = Group("", plan.name, None, None, -1)
@@ -158,7 +162,7 @@ class _Exporter:
                 given = row.spec.inputs != (previous,)
                 root.entries.append(Entry(row.name, "layer", row.name, row.spec.inputs if given else (previous,)))
                 previous = row.name
-        self.reserve_block_class_names(model_name)
+        self.reserve_block_class_names(model_name, taken)
         model = _Class(model_name, None, [_Context(root, {})], literal=True)
         self.write_class(model, [root])
         frozen = self.frozen_lines(root, model)
@@ -199,10 +203,23 @@ class _Exporter:
         ]
         paths: dict[str, str | None] = {}
         self.assign_paths(root, model, "", paths)
-        return Exported("\n".join(lines), paths)
+        return Exported("\n".join(lines), paths, model_name)
 
-    def reserve_block_class_names(self, model_name: str) -> None:
-        taken = {model_name, "LayerNorm2d", "LayerScale", "StochasticDepth", "Permute", "OrderedDict"}
+    def module_names(self) -> set[str]:
+        """Names a class must not take: the module's imports and helpers, builtins, and every name
+        a block's __init__ defines (an argument `Bottleneck` would hide the class of that name)."""
+        import builtins
+
+        from cnncalc.layers import LAYER_TYPES
+
+        taken = {*RESERVED, "annotations", *dir(builtins)}
+        taken |= {name for cls in LAYER_TYPES for name in re.findall(r"^class (\w+)", cls.torch_helper or "", re.M)}
+        for block in self.spec.blocks.values() if self.spec is not None else ():
+            taken |= {*block.params, *block.let}
+        return taken
+
+    def reserve_block_class_names(self, model_name: str, taken: set[str]) -> None:
+        taken = {*taken, model_name}
         self.block_class = {}
         for name in self.spec.blocks if self.spec is not None else {}:
             candidate = class_name(name)
@@ -223,6 +240,9 @@ class _Exporter:
         for param in optional:
             default = block.params[param]
             computed = _expression_source(default)
+            named = default.value.strip() if isinstance(default.value, str) else None
+            if computed is None and named in (*block.params, *cls.channel_params, "in_channels"):
+                computed = named  # `out: c`: another argument's value
             if computed is not None:  # a default that uses other arguments
                 signature.append(f"{param}{_annotation(example.get(param), optional=True)} = None")
                 late_defaults.append(f"        {param} = {computed} if {param} is None else {param}")
@@ -448,8 +468,10 @@ class _Exporter:
             try:
                 tree = ast.parse(when, mode="eval").body
                 if all(bool(expressions.evaluate(tree, c.env)) == _present(e) for c, e in items):
-                    return ast.unparse(tree)
-            except (SyntaxError, expressions.ExpressionError):
+                    code = _regenerated(when, items[0][0].env)
+                    if code is not None:
+                        return code
+            except (SyntaxError, ValueError, expressions.ExpressionError):
                 pass
         if cls.literal:
             raise AssertionError("the model class has one call; nothing is conditional")  # pragma: no cover
@@ -540,14 +562,16 @@ class _Exporter:
         literal, if the calls agree; else a new constructor argument. None: an optional (keyword)
         argument at its default, left out."""
         default = LayerType.default_of(field_) if field_ is not None else None
-        at_default = optional and field_ is not None and all(v == default for v in resolved)
+        at_default = optional and field_ is not None and all(_same(v, default) for v in resolved)
         if cls.literal:
             return None if at_default else python_literal(resolved[0])
         if candidate is not None and all(
             _evaluates_to(candidate, c.env, v, field_) for (c, _), v in zip(live, resolved)
         ):
-            return candidate
-        if all(v == resolved[0] for v in resolved):
+            code = _regenerated(candidate, live[0][0].env)
+            if code is not None:
+                return code
+        if all(_same(v, resolved[0]) for v in resolved):
             if at_default:
                 return None
             return python_literal(resolved[0])
@@ -583,7 +607,7 @@ class _Exporter:
             else:
                 default_value = default.plain()
                 if not isinstance(default_value, str) or expressions.parse(default_value) is None:
-                    if all(v == default_value for v in resolved) and (cls.literal or candidate is None):
+                    if all(_same(v, default_value) for v in resolved) and (cls.literal or candidate is None):
                         mapping[param] = python_literal(default_value)
                         continue
                 value = self.value_code(cls, live, None, resolved, candidate, f"{attribute}_{param}")
@@ -591,7 +615,7 @@ class _Exporter:
             mapping[param] = value
         for name, values in child.hoisted.items():
             resolved = [values[child.contexts.index(next(c for c in child.contexts if c.group is g))] for g in groups]
-            if cls.literal or all(v == resolved[0] for v in resolved):
+            if cls.literal or all(_same(v, resolved[0]) for v in resolved):
                 pieces.append(f"{name}={resolved[0]}")
             else:
                 present = {id(c) for c, _ in live}
@@ -738,7 +762,11 @@ def _when(condition: str | None, made: dict, symbols: dict, entry: Entry) -> dic
     if condition is None:
         return made
     passed_on = symbols.get(entry.inputs[0], {}) if entry.inputs else {}
-    return {axis: f"{text} if {condition} else {passed_on[axis]}" for axis, text in made.items() if axis in passed_on}
+    return {
+        axis: f"{_parenthesised(text)} if ({condition}) else {_parenthesised(passed_on[axis])}"
+        for axis, text in made.items()
+        if axis in passed_on
+    }
 
 
 def _expression_source(node) -> str | None:
@@ -746,7 +774,7 @@ def _expression_source(node) -> str | None:
     if not isinstance(node.value, str):
         return None
     tree = expressions.parse(node.value)
-    return ast.unparse(tree) if tree is not None else None
+    return expressions.python_source(tree) if tree is not None else None
 
 
 def _channel_params(block: Block, env: dict) -> list[str]:
@@ -820,10 +848,30 @@ def _substitute(text: str, mapping: dict[str, str]) -> str:
     return ast.unparse(Replace().visit(tree))
 
 
+def _regenerated(text: str, env: dict) -> str | None:
+    """Expression text, the spec's or one built here from checked pieces, written anew from its
+    checked tree (expressions.python_source), if it uses only the names in `env`; else None."""
+    try:
+        tree = ast.parse(text.strip(), mode="eval").body
+        if not expressions.names_in(tree) <= set(env):
+            return None
+        return expressions.python_source(tree)
+    except (SyntaxError, ValueError, RecursionError, MemoryError, expressions.ExpressionError):
+        return None
+
+
+def _same(a, b) -> bool:
+    """Equal and written alike: 2 and 2.0 are not the same argument (x + 1 == x tells them apart)."""
+    try:
+        return python_literal(a) == python_literal(b)
+    except TypeError:
+        return False
+
+
 def _evaluates_to(text: str, env: dict, value, field_) -> bool:
     try:
-        result = expressions.evaluate(ast.parse(text, mode="eval").body, env)
-    except (SyntaxError, expressions.ExpressionError):
+        result = expressions.evaluate(ast.parse(text.strip(), mode="eval").body, env)
+    except (SyntaxError, ValueError, RecursionError, MemoryError, expressions.ExpressionError):
         return False
     if python_literal(result) == python_literal(value):
         return True

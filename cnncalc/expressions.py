@@ -12,8 +12,10 @@ import operator
 import re
 from typing import Any
 
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # matched whole (fullmatch): no trailing newline
 _MAX_DIGITS = 30  # a larger integer is a mistake, and arithmetic on it could run for ages
+_MAX_DEPTH = 32  # nodes deep; the bundled blocks need 6
+_MAX_LENGTH = 500  # characters; a longer expression belongs in `let:` values
 
 
 class ExpressionError(Exception):
@@ -57,16 +59,16 @@ _SYMBOL = {ast.Div: "/", ast.FloorDiv: "//", ast.Mod: "%"}
 
 
 def is_name(text: str) -> bool:
-    return bool(_IDENTIFIER.match(text))
-
-
-_MAX_LENGTH = 500  # characters; a longer expression belongs in `let:` values
+    return isinstance(text, str) and _IDENTIFIER.fullmatch(text) is not None
 
 
 def parse(text: str) -> ast.expr | None:
     """The expression in `text`, or None when `text` is not an expression but plain text
-    ('same', 'zeros') or a lone number or name (which the caller treats as such)."""
-    if len(text) > _MAX_LENGTH and any(symbol in text for symbol in "+-*/%()<>="):
+    ('same', 'zeros') or a lone number or name (which the caller treats as such).
+
+    The whole tree is checked (`check`), every branch of it: an expression that parses
+    but uses anything outside the language is an ExpressionError, never passed on."""
+    if len(text) > _MAX_LENGTH and any(symbol in text for symbol in "+-*/%()<>=") or len(text) > 4 * _MAX_LENGTH:
         raise ExpressionError(f"the expression is longer than {_MAX_LENGTH} characters; split it with let: values")
     try:
         tree = ast.parse(text.strip(), mode="eval").body
@@ -76,7 +78,122 @@ def parse(text: str) -> ast.expr | None:
         raise ExpressionError("the expression is nested too deeply") from None
     if isinstance(tree, (ast.Name, ast.Constant)):
         return None
+    if len(text) > _MAX_LENGTH:
+        raise ExpressionError(f"the expression is longer than {_MAX_LENGTH} characters; split it with let: values")
+    check(tree)
     return tree
+
+
+def check(tree: ast.expr) -> None:
+    """Refuse a tree with anything outside the expression language, in any branch; iterative,
+    so depth is measured before any recursive walk."""
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > _MAX_DEPTH:
+            raise ExpressionError(f"the expression is nested more than {_MAX_DEPTH} deep; split it with let: values")
+        children = _children(node)
+        if children is None:
+            _refuse_known(node)
+            raise ExpressionError(
+                f"{_shown(node)!r} is not allowed; use numbers, names, + - * / // %, comparisons, "
+                f"and/or/not, 'a if condition else b' and {', '.join(FUNCTIONS)}()"
+            )
+        stack.extend((child, depth + 1) for child in children)
+
+
+def _refuse_known(node: ast.AST) -> None:
+    """A clearer message for the refusals people meet by mistake."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id not in FUNCTIONS:
+        raise ExpressionError(f"unknown function {_shown(node.func)!r}; the functions are {', '.join(FUNCTIONS)}")
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+        raise ExpressionError(f"the number {_shown(node)} is too large: numbers have at most {_MAX_DIGITS} digits")
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+        raise ExpressionError(f"{node.func.id}() takes numbers, and keywords only as make_divisible(value, divisor, min_value)")
+
+
+_KEYWORDS = {"make_divisible": {"value", "divisor", "min_value"}}
+
+
+def _children(node: ast.AST) -> list[ast.expr] | None:
+    """The sub-expressions of an allowed node; None for a node the language does not have."""
+    if isinstance(node, ast.Constant):
+        return [] if _allowed_constant(node.value) else None
+    if isinstance(node, ast.Name):
+        return [] if is_name(node.id) and not node.id.startswith("__") and node.id not in FUNCTIONS else None
+    if isinstance(node, ast.BinOp):
+        return [node.left, node.right] if type(node.op) in _BINARY else None
+    if isinstance(node, ast.UnaryOp):
+        return [node.operand] if isinstance(node.op, (ast.USub, ast.UAdd, ast.Not)) else None
+    if isinstance(node, ast.BoolOp):
+        return list(node.values)
+    if isinstance(node, ast.Compare):
+        return [node.left, *node.comparators] if all(type(op) in _COMPARE for op in node.ops) else None
+    if isinstance(node, ast.IfExp):
+        return [node.test, node.body, node.orelse]
+    if isinstance(node, ast.Call):
+        if not (isinstance(node.func, ast.Name) and node.func.id in FUNCTIONS):
+            return None
+        allowed = _KEYWORDS.get(node.func.id, set())
+        if any(isinstance(a, ast.Starred) for a in node.args) or any(k.arg not in allowed for k in node.keywords):
+            return None
+        return [*node.args, *(k.value for k in node.keywords)]
+    return None
+
+
+def _allowed_constant(value) -> bool:
+    if isinstance(value, bool) or value is None:
+        return True
+    if isinstance(value, (int, float)):
+        return _small(value)
+    return isinstance(value, str) and len(value) <= 100 and value.isprintable()
+
+
+def _small(value: int | float) -> bool:
+    """A number of at most _MAX_DIGITS digits (finite, for a float)."""
+    return abs(value) < 10**_MAX_DIGITS
+
+
+def _shown(node: ast.AST) -> str:
+    try:
+        text = ast.unparse(node)
+    except (RecursionError, ValueError, AttributeError):
+        text = type(node).__name__
+    text = text if len(text) <= 60 else text[:57] + "..."
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
+def python_source(tree: ast.expr) -> str:
+    """Python source for a checked expression, written anew from a tree cnncalc builds from the
+    checked one: names as validated identifiers, literals as the repr of an int, float, bool or
+    str. Spec text is never copied into the result."""
+    check(tree)
+    return ast.unparse(_rebuilt(tree))
+
+
+def _rebuilt(node: ast.expr) -> ast.expr:
+    if isinstance(node, ast.Constant):
+        value = node.value
+        if isinstance(value, bool) or value is None:
+            return ast.Constant(value)
+        kind = float if isinstance(value, float) else int if isinstance(value, int) else str
+        return ast.Constant(kind(value))
+    if isinstance(node, ast.Name):
+        return ast.Name(str(node.id), ast.Load())
+    if isinstance(node, ast.BinOp):
+        return ast.BinOp(_rebuilt(node.left), type(node.op)(), _rebuilt(node.right))
+    if isinstance(node, ast.UnaryOp):
+        return ast.UnaryOp(type(node.op)(), _rebuilt(node.operand))
+    if isinstance(node, ast.BoolOp):
+        return ast.BoolOp(type(node.op)(), [_rebuilt(v) for v in node.values])
+    if isinstance(node, ast.Compare):
+        return ast.Compare(_rebuilt(node.left), [type(op)() for op in node.ops], [_rebuilt(c) for c in node.comparators])
+    if isinstance(node, ast.IfExp):
+        return ast.IfExp(_rebuilt(node.test), _rebuilt(node.body), _rebuilt(node.orelse))
+    if isinstance(node, ast.Call):
+        keywords = [ast.keyword(str(k.arg), _rebuilt(k.value)) for k in node.keywords]
+        return ast.Call(ast.Name(str(node.func.id), ast.Load()), [_rebuilt(a) for a in node.args], keywords)
+    raise ExpressionError(f"{_shown(node)!r} is not allowed")  # pragma: no cover - check() refused it
 
 
 def names_in(tree: ast.expr) -> set[str]:
@@ -86,7 +203,9 @@ def names_in(tree: ast.expr) -> set[str]:
 
 
 def evaluate(tree: ast.expr, values: dict[str, Any]) -> Any:
-    """The value of `tree` with `values` for its names; ExpressionError if it cannot be had."""
+    """The value of `tree` with `values` for its names; ExpressionError if it cannot be had.
+    The whole tree is checked first, the branches not taken included."""
+    check(tree)
     try:
         return _evaluate(tree, values)
     except OverflowError:
@@ -96,6 +215,13 @@ def evaluate(tree: ast.expr, values: dict[str, Any]) -> Any:
 
 
 def _evaluate(tree: ast.expr, values: dict[str, Any]) -> Any:
+    value = _evaluate_node(tree, values)
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and not _small(value):
+        raise ExpressionError("the result is too large (or infinite)" if value == value else "the result is not a number")
+    return value
+
+
+def _evaluate_node(tree: ast.expr, values: dict[str, Any]) -> Any:
     if isinstance(tree, ast.Constant):
         if isinstance(tree.value, (bool, int, float, str)) or tree.value is None:
             return tree.value
@@ -110,10 +236,7 @@ def _evaluate(tree: ast.expr, values: dict[str, Any]) -> Any:
                 raise ExpressionError(f"arithmetic needs numbers, got {side!r}")
         if type(tree.op) in _SYMBOL and right == 0:
             raise ExpressionError(f"division by zero: {left} {_SYMBOL[type(tree.op)]} 0")
-        result = _BINARY[type(tree.op)](left, right)
-        if isinstance(result, int) and len(str(abs(result))) > _MAX_DIGITS:
-            raise ExpressionError("the result is too large")
-        return result
+        return _BINARY[type(tree.op)](left, right)
     elif isinstance(tree, ast.UnaryOp) and isinstance(tree.op, (ast.USub, ast.UAdd, ast.Not)):
         operand = _evaluate(tree.operand, values)
         if isinstance(tree.op, ast.Not):

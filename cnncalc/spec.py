@@ -35,8 +35,9 @@ BUDGET_LIMITS = {
 }
 BUDGET_SETTINGS = ("batch_size", "dtype", "optimizer", "training")
 BUDGET_UNITS = dict(BUDGET_LIMITS.values())  # what is limited -> "count" or "bytes"
-_HYPHENATED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(-[A-Za-z0-9_]+)+$")
-_NAME_PATTERN = re.compile(r"^([A-Za-z_][A-Za-z0-9_\-]*|[0-9]+)$")  # digits alone: nn.Sequential indices
+# matched whole (fullmatch): `$` would let a trailing newline through
+_HYPHENATED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(-[A-Za-z0-9_]+)+")
+_NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*|[0-9]+")  # digits alone: nn.Sequential indices
 
 
 @dataclass(eq=False)
@@ -223,6 +224,51 @@ def load_file_or_revision(argument: str) -> Spec:
     return parse(text, argument, default_name=_stem(path), files=files)
 
 
+def unusable_name(name: str) -> str | None:
+    """Why `name` cannot name a block's argument or `let:` value, or None if it can. Such names
+    become Python names in the exported code, so they are identifiers that are not keywords,
+    builtins, dunder names or names that code uses."""
+    import builtins
+
+    from cnncalc import expressions
+
+    if not expressions.is_name(name):
+        return "is not a name (letters, digits and '_', not starting with a digit)"
+    if keyword.iskeyword(name):
+        return "is a Python keyword"
+    if name in expressions.FUNCTIONS:
+        return "is a function of the expression language"
+    if name in RESERVED_ARGUMENTS:
+        return "is kept for cnncalc's own use (entry keys, the repetition index i, the exported code's names)"
+    if name.startswith("__"):
+        return "starts with '__', as Python's own names do"
+    if hasattr(builtins, name):
+        return "is a Python builtin name"
+    return None
+
+
+def _is_expression_default(default, params: dict) -> bool:
+    """A default computed from other arguments (`mid: c // 4`, `out: c`), not a plain value."""
+    from cnncalc import expressions
+
+    if default is REQUIRED_ARGUMENT or not isinstance(default.value, str):
+        return False
+    try:
+        return expressions.parse(default.value) is not None or default.value.strip() in (*params, "in_channels")
+    except expressions.ExpressionError:
+        return True
+
+
+def _quoted(text: str, limit: int = 80) -> str:
+    """An expression quoted in a message, cut to `limit` characters."""
+    return _shown(text if len(text) <= limit else text[: limit - 3] + "...")
+
+
+def _shown(text: str) -> str:
+    """A name quoted in a message, control characters escaped."""
+    return repr(text) if text.isprintable() else ascii(text)
+
+
 def _stem(path: str) -> str:
     base = path.replace("\\", "/").rsplit("/", 1)[-1]
     return base.rsplit(".", 1)[0] if "." in base else base
@@ -307,9 +353,10 @@ def _name_of(node: YNode) -> str | None:
 
 
 def ast_source(tree) -> str:
-    import ast
+    """A checked expression as Python source, written anew (expressions.python_source)."""
+    from cnncalc import expressions
 
-    return ast.unparse(tree)
+    return expressions.python_source(tree)
 
 
 def _python_source(node: YNode) -> str:
@@ -864,7 +911,7 @@ class _Parser:
         if "index" in raw:
             self.error("spec.bad-value", f"{label}: give either index: or outputs:, not both", raw["index"].loc)
         items = node.value if isinstance(node.value, list) else None
-        if not items or not all(isinstance(i.value, str) and _NAME_PATTERN.match(i.value) for i in items):
+        if not items or not all(isinstance(i.value, str) and _NAME_PATTERN.fullmatch(i.value) for i in items):
             self.error("spec.bad-value", f"{label}: outputs: expected a list of names, e.g. [left, right]", node.loc)
             return []
         names = []
@@ -1078,7 +1125,7 @@ class _Parser:
         text = node.value
         if "repeat" not in common:
             self.error("spec.bad-value", f"{label}: repeat_name: needs repeat:", node.loc)
-        elif not isinstance(text, str) or not _NAME_PATTERN.match(text.replace("{i}", "0").replace("{n}", "1")):
+        elif not isinstance(text, str) or not _NAME_PATTERN.fullmatch(text.replace("{i}", "0").replace("{n}", "1")):
             self.error(
                 "spec.bad-value",
                 f"{label}: repeat_name: expected a name with {{i}} (counting from 0) or {{n}} (from 1), "
@@ -1118,8 +1165,9 @@ class _Parser:
         key_locs = key_locs or {}
         misspelt = set()  # arguments an unknown key probably meant: not also reported missing
         for key, node in arguments.items():
-            if node.value is INVALID:
+            if node.value is INVALID:  # reported already; not also missing
                 ok = False
+                misspelt.add(key)
                 continue
             if key == "":
                 self.error(
@@ -1148,6 +1196,14 @@ class _Parser:
                     f"{label}: block {block.name!r} has no argument {key!r}"
                     + (f"; did you mean {hint!r}?" if hint else f"; its arguments are: {known}"),
                     key_locs.get(key, node.loc),
+                )
+                ok = False
+            elif node.value is None and _is_expression_default(block.params[key], block.params):
+                self.error(
+                    "spec.bad-value",
+                    f"{label}: {key}: null is not a value here; leave the argument out for its default "
+                    f"({_quoted(block.params[key].value)})",
+                    node.loc,
                 )
                 ok = False
             else:
@@ -1208,7 +1264,7 @@ class _Parser:
             result = _to_node(env[value.strip()], node.loc)
             result.source = value.strip()
             return result
-        where = f"{where or scope.context.rstrip(', ') or 'spec'}: in {value!r}"
+        where = f"{where or scope.context.rstrip(', ') or 'spec'}: in {_quoted(value)}"
         try:
             tree = expressions.parse(value)
         except expressions.ExpressionError as exc:
@@ -1230,7 +1286,7 @@ class _Parser:
                 return YNode(INVALID, node.loc)
             return node
         unknown = sorted(expressions.names_in(tree) - set(env))
-        if unknown and _HYPHENATED.match(value) and not any(suggest(n, sorted(env)) for n in unknown):
+        if unknown and _HYPHENATED.fullmatch(value) and not any(suggest(n, sorted(env)) for n in unknown):
             return node  # plain text such as 'nearest-exact', not arithmetic
         if unknown:
             hint = suggest(unknown[0], sorted(env))
@@ -1290,13 +1346,9 @@ class _Parser:
                 )
             else:
                 for key, value in let_node.value.items():
-                    if not expressions.is_name(key) or key in params:
-                        self.error(
-                            "spec.bad-value",
-                            f"{label}: let: {key!r} "
-                            + ("is already an argument" if key in params else "is not a name"),
-                            let_node.key_locs[key],
-                        )
+                    problem = "is already an argument" if key in params else unusable_name(key)
+                    if problem:
+                        self.error("spec.bad-name", f"{label}: let: {_shown(key)} {problem}", let_node.key_locs[key])
                     let[key] = value
         inputs: tuple[str, ...] = (NETWORK_INPUT,)
         if "inputs" in node.value:
@@ -1346,20 +1398,14 @@ class _Parser:
                 self.error("spec.bad-value", f"{label}: args: expected a name or `name: default`", item.loc)
                 continue
             for key, default, loc in pairs:
-                if not expressions.is_name(key) or key in expressions.FUNCTIONS or keyword.iskeyword(key):
-                    self.error("spec.bad-value", f"{label}: args: {key!r} cannot be an argument's name", loc)
-                elif key in RESERVED_ARGUMENTS:
-                    self.error(
-                        "spec.bad-value",
-                        f"{label}: args: {key!r} is kept for cnncalc's own use (entry keys, the repetition "
-                        f"index i, the exported code's names); choose another name",
-                        loc,
-                    )
+                problem = unusable_name(key)
+                if problem:
+                    self.error("spec.bad-name", f"{label}: args: {_shown(key)} {problem}; choose another name", loc)
                 elif key in params:
                     self.error("spec.bad-value", f"{label}: args: {key!r} is given twice", loc)
                 else:
-                    self.check_default(label, key, default, params)
-                    params[key] = default
+                    ok = self.check_default(label, key, default, params)
+                    params[key] = default if ok else YNode(INVALID, default.loc)
         return params
 
     def argument_hint(self, value) -> str:
@@ -1371,16 +1417,18 @@ class _Parser:
         hint = suggest(value, sorted(self.argument_names))
         return f"; no argument is named {value!r}" + (f"; did you mean {hint!r}?" if hint else "")
 
-    def check_default(self, label: str, key: str, default, earlier: dict) -> None:
-        """A default computed from other arguments may use only those before it."""
+    def check_default(self, label: str, key: str, default, earlier: dict) -> bool:
+        """A default computed from other arguments may use only those before it; every branch of it
+        is checked here, once, even where every call passes the argument. False: reported."""
         from cnncalc import expressions
 
         if default is REQUIRED_ARGUMENT or not isinstance(default.value, str):
-            return
+            return True
         try:
             tree = expressions.parse(default.value)
-        except expressions.ExpressionError:
-            return  # reported where the default is used
+        except expressions.ExpressionError as exc:
+            self.error("spec.bad-expression", f"{label}: args: {key}: in {_quoted(default.value)}: {exc}", default.loc)
+            return False
         names = expressions.names_in(tree) if tree is not None else set()
         later = sorted(names - set(earlier) - {"in_channels"})
         if later:
@@ -1392,6 +1440,7 @@ class _Parser:
                 + " (a default may use only the arguments listed before it)",
                 default.loc,
             )
+        return not later
 
     def trainable(self, label: str, common: dict) -> bool:
         if "trainable" not in common:
@@ -1413,7 +1462,7 @@ class _Parser:
                 node.loc,
             )
             return None, node.loc
-        if isinstance(node.value, str) and _NAME_PATTERN.match(node.value):
+        if isinstance(node.value, str) and _NAME_PATTERN.fullmatch(node.value):
             return node.value, node.loc
         self.error(
             "spec.bad-value",

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cnncalc.engine import Plan
-from cnncalc.export import class_name, export
+from cnncalc.export import export
 from cnncalc.spec import NETWORK_INPUT
 
 
@@ -55,7 +55,7 @@ def verify(plan: Plan, *, device: str = "meta") -> list[Comparison]:
     exported = export(plan)
     namespace: dict = {"__name__": "cnncalc_verified"}
     exec(compile(exported.code, f"<cnncalc export of {plan.name}>", "exec"), namespace)
-    build = namespace[class_name(plan.name)]
+    build = namespace[exported.model_class]
     with torch.device("meta"):
         model = build().eval()
     # batch 2: a batch of one would hide a layer that mixes up the batch axis

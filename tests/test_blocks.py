@@ -148,7 +148,7 @@ def test_argument_mistakes(call, code, line, column, message):
     ("definition", "message"),
     [
         ("args: [c, c]", "args: 'c' is given twice"),
-        ("args: [c, max: 3]", "args: 'max' cannot be an argument's name"),
+        ("args: [c, max: 3]", "args: 'max' is a function of the expression language; choose another name"),
         ("args: [c, mid: d // 2, d: 4]", "no argument is named 'd'"),  # defaults see earlier arguments only
         ("args: [c]\n    let: {c: 3}", "let: 'c' is already an argument"),
         ("arg: [c]", "unknown key 'arg' in block 'unit'; did you mean 'args'?"),

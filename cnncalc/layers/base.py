@@ -49,7 +49,7 @@ def _describe(value: Any) -> str:
     if value is None:
         return "null"
     if isinstance(value, str):
-        if _NUMBER.match(value.strip()):  # YAML 1.1 reads 1e2 (no dot) as text
+        if _NUMBER.fullmatch(value.strip()):  # YAML 1.1 reads 1e2 (no dot) as text
             return f"string {value!r} (YAML reads {value} as text; write the number out)"
         return f"string {value!r}"
     if isinstance(value, list):
@@ -60,12 +60,13 @@ def _describe(value: Any) -> str:
 
 
 # YAML 1.1 reads 1e-5 (no dot) as a string; specs mean a number.
-_NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
+_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")  # matched whole
 
 
 def _as_number(value: Any) -> Any:
-    if isinstance(value, str) and _NUMBER.match(value.strip()):
-        return float(value)
+    if isinstance(value, str) and len(value) <= 40 and _NUMBER.fullmatch(value.strip()):
+        number = float(value)
+        return number if isfinite(number) else value  # 1e400 stays text, refused as such
     return value
 
 
@@ -76,6 +77,9 @@ class Kind:
 
     def parse(self, value: Any) -> Any:
         raise NotImplementedError
+
+
+MAX_INT = 2**63 - 1  # the largest size a layer field takes: PyTorch's sizes are 64-bit integers
 
 
 class Int(Kind):
@@ -90,6 +94,8 @@ class Int(Kind):
             raise FieldError(f"expected {self.expected}, got {_describe(value)}")
         if self.min is not None and value < self.min:
             raise FieldError(f"expected {self.expected}, got {value}")
+        if abs(value) > MAX_INT:
+            raise FieldError(f"expected {self.expected} of at most {MAX_INT:,}, got {value:,}")
         return value
 
 
@@ -378,10 +384,22 @@ def python_literal(value: Any) -> str:
     if isinstance(value, tuple):
         if len(value) == 2 and value[0] == value[1] and value[0] is not None:
             return python_literal(value[0])
-        return "(" + ", ".join(python_literal(v) for v in value) + ")"
+        return "(" + ", ".join(python_literal(v) for v in value) + ("," if len(value) == 1 else "") + ")"
+    if isinstance(value, list):
+        return "[" + ", ".join(python_literal(v) for v in value) + "]"
     if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    return repr(value)
+        return '"' + "".join(_STRING_ESCAPES.get(c) or _escaped(c) for c in value) + '"'
+    if value is None or isinstance(value, (bool, int)) or isinstance(value, float) and isfinite(value):
+        return repr(value)
+    raise TypeError(f"no Python literal for {type(value).__name__} {value!r}")  # the spec checks refuse these
+
+
+_STRING_ESCAPES = {"\\": "\\\\", '"': '\\"'}
+
+
+def _escaped(character: str) -> str:
+    """A character inside a string literal: itself if printable, else its escape (\\n, \\x00, \\u202e)."""
+    return character if character.isprintable() else character.encode("unicode_escape").decode("ascii")
 
 
 def check_inferred(cfg: dict, field_name: str, actual: int, what: str) -> None:

@@ -93,7 +93,7 @@ class LayerScale(LayerType):
 
     def __init__(self, num_channels: int, init: float = 1e-6) -> None:
         super().__init__()
-        self.scale = nn.Parameter(torch.full((num_channels, 1, 1), init))
+        self.scale = nn.Parameter(torch.full((num_channels, 1, 1), float(init)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.scale * x
