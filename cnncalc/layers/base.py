@@ -387,6 +387,8 @@ def python_literal(value: Any) -> str:
         return "(" + ", ".join(python_literal(v) for v in value) + ("," if len(value) == 1 else "") + ")"
     if isinstance(value, list):
         return "[" + ", ".join(python_literal(v) for v in value) + "]"
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return "{" + ", ".join(f"{python_literal(k)}: {python_literal(v)}" for k, v in value.items()) + "}"
     if isinstance(value, str):
         return '"' + "".join(_STRING_ESCAPES.get(c) or _escaped(c) for c in value) + '"'
     if value is None or isinstance(value, (bool, int)) or isinstance(value, float) and isfinite(value):

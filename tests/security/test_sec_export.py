@@ -79,6 +79,7 @@ NODES = (
     ast.Call,
     ast.Tuple,
     ast.List,
+    ast.Dict,
     ast.Subscript,
     ast.Slice,
     ast.BinOp,
@@ -361,6 +362,10 @@ VALID = {
     "let-named-like-a-block-class": (
         "name: m\ninput: [3, 8, 8]\nblocks:\n  inner:\n    args: [c]\n    layers: [{conv2d: {out_channels: c, kernel_size: 1}}]\n"
         "  outer:\n    args: [c]\n    let: {Inner: 2}\n    layers: [{inner: {c: c * Inner}}]\nlayers: [{outer: {c: 4}}]\n"
+    ),
+    "mapping-and-nested-list-values": (
+        "name: m\ninput: [3, 8, 8]\nblocks:\n  b:\n    args: [c, d: {a: 1}]\n    let: {e: [1, [2, {b: 3}]]}\n"
+        "    layers: [{conv2d: {out_channels: c, kernel_size: 1}}]\nlayers: [{b: {c: 4}}, {b: {c: 4, d: [1]}}]\n"
     ),
     "default-naming-another-argument": (
         "name: m\ninput: [3, 8, 8]\nblocks:\n  b:\n    args: [c, d: c]\n    layers: [{conv2d: {out_channels: d, kernel_size: 1}}]\n"
