@@ -5,13 +5,14 @@ Pure: it returns a Plan or raises SpecError, and never prints.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from cnncalc.errors import Diagnostic, LayerError, SpecError
 from cnncalc.layers.base import NEUTRAL, UNDEFINED, Shape, fmt_shape
 from cnncalc.spec import NETWORK_INPUT, LayerSpec, Spec
 
 _RANK_NAMES = {1: "[features]", 2: "[channels, length]", 3: "[channels, height, width]"}
+_NAMED = 3  # a note names at most this many layers, and counts the rest
 
 
 @dataclass(frozen=True)
@@ -216,6 +217,7 @@ def plan(spec: Spec) -> Plan:
     )
     warnings += _in_place_hazards(spec, shapes) + _unread_outputs(spec)
     warnings.sort(key=lambda d: (d.loc.line, d.loc.column))
+    warnings = _folded(warnings)
     return Plan(
         spec.name,
         spec.description,
@@ -231,43 +233,33 @@ def plan(spec: Spec) -> Plan:
 
 def _in_place_hazards(spec: Spec, shapes: dict[str, Shape]) -> list[Diagnostic]:
     """In-place layers overwrite their input's storage (shared with views of it): later readers
-    of the old values see the new ones, and anything saved for backward is spoiled."""
-    order = spec.order
-    step_of = {NETWORK_INPUT: -1, **{spec.layers[p].name: step for step, p in enumerate(order)}}
+    of the old values see the new ones, and anything saved for backward is spoiled.
+
+    Linear in the layers (n log n): a chain of in-place layers would otherwise compare each
+    with every layer before it."""
+    step_of = {NETWORK_INPUT: -1, **{spec.layers[p].name: step for step, p in enumerate(spec.order)}}
     root = {NETWORK_INPUT: NETWORK_INPUT}  # the tensor whose storage a tensor shares
-    for position in order:
+    for position in spec.order:
         layer_spec = spec.layers[position]
         aliases = not layer_spec.layer.merges and layer_spec.layer.output_aliases_input(layer_spec.cfg, training=False)
         root[layer_spec.name] = root[layer_spec.inputs[0]] if aliases else layer_spec.name
+    writes = [p for p in spec.order if spec.layers[p].cfg.get("inplace")]
+    if not writes:
+        return []
+    later = _stale_readers(spec, root, step_of, writes)
+    saved = _stale_savers(spec, shapes, root, step_of, writes)
     found = []
-    for position in order:
+    for position in writes:
         layer_spec = spec.layers[position]
-        if not layer_spec.cfg.get("inplace"):
-            continue
-        step, target = step_of[layer_spec.name], root[layer_spec.inputs[0]]
-        # tensors that were in this storage before the overwrite
-        stale = {name for name in root if root[name] == target and step_of[name] < step}
-        later = [other.name for other in spec.layers if step_of[other.name] > step and stale & set(other.inputs)]
-        saved = [
-            other.name
-            for other in spec.layers
-            if step_of[other.name] < step
-            and any(
-                (item.what == "output" and other.name in stale)
-                or (item.what == "input" and other.inputs[item.position] in stale)
-                for item in other.layer.saved_for_backward_of(
-                    other.cfg, [shapes[i] for i in other.inputs], shapes[other.name]
-                )
-            )
-        ]
         problems = []
-        if later:
+        names, count = later[position]
+        if count:
+            one = "s" if count == 1 else ""
+            problems.append(f"{_names(names, count)} read{one} it later and see{one} the new values")
+        names, count = saved[position]
+        if count:
             problems.append(
-                f"{_names(later)} read{'s' if len(later) == 1 else ''} it later and see{'s' if len(later) == 1 else ''} the new values"
-            )
-        if saved:
-            problems.append(
-                f"{_names(saved)} saved it for backward, so training fails ('modified by an inplace operation')"
+                f"{_names(names, count)} saved it for backward, so training fails ('modified by an inplace operation')"
             )
         if problems:
             found.append(
@@ -281,6 +273,74 @@ def _in_place_hazards(spec: Spec, shapes: dict[str, Shape]) -> list[Diagnostic]:
                 )
             )
     return found
+
+
+def _stale_readers(spec: Spec, root: dict, step_of: dict, writes: list[int]) -> dict[int, tuple[list[str], int]]:
+    """For each in-place layer: the first layers (by position) that run after it and read a tensor
+    of the storage it overwrites made before it, and how many there are.
+
+    A reader R of storage T is stale for a write at step s when (first step of its inputs in T)
+    < s < (R's step): an interval; one sweep per storage over the writes in step order."""
+    import heapq
+    from bisect import bisect_left, bisect_right
+
+    intervals: dict[str, dict[int, tuple[int, int, str]]] = {}  # storage -> position -> (from, to, name)
+    for position, layer_spec in enumerate(spec.layers):
+        for source in layer_spec.inputs:
+            by_reader = intervals.setdefault(root[source], {})
+            start = min(step_of[source], by_reader.get(position, (step_of[source],))[0])
+            by_reader[position] = (start, step_of[layer_spec.name], layer_spec.name)
+    answers: dict[int, tuple[list[str], int]] = {}
+    writes_on: dict[str, list[int]] = {}
+    for position in writes:  # already in step order
+        writes_on.setdefault(root[spec.layers[position].inputs[0]], []).append(position)
+    for storage, positions in writes_on.items():
+        readers = sorted(
+            (start, end, position, name) for position, (start, end, name) in intervals.get(storage, {}).items()
+        )
+        starts, ends = [r[0] for r in readers], sorted(r[1] for r in readers)
+        heap: list[tuple[int, int, str]] = []  # (position, end, name) of readers whose interval has begun
+        added = 0
+        for write in positions:
+            step = step_of[spec.layers[write].name]
+            while added < len(readers) and readers[added][0] < step:
+                start, end, position, name = readers[added]
+                heapq.heappush(heap, (position, end, name))
+                added += 1
+            count = bisect_left(starts, step) - bisect_right(ends, step)
+            shown = []
+            while heap and len(shown) < _NAMED:
+                item = heapq.heappop(heap)
+                if item[1] > step:  # still to run; an ended interval never begins again
+                    shown.append(item)
+            for item in shown:
+                heapq.heappush(heap, item)
+            answers[write] = ([item[2] for item in shown], count)
+    return answers
+
+
+def _stale_savers(spec: Spec, shapes, root: dict, step_of: dict, writes: list[int]) -> dict[int, tuple[list[str], int]]:
+    """For each in-place layer: the first layers (by position) that ran before it and saved for
+    backward a tensor of the storage it overwrites, and how many there are."""
+    savers: dict[str, list[tuple[int, int, str]]] = {}  # storage -> (step, position, name)
+    for position in spec.order:
+        other = spec.layers[position]
+        items = other.layer.saved_for_backward_of(other.cfg, [shapes[i] for i in other.inputs], shapes[other.name])
+        tensors = {other.name if item.what == "output" else other.inputs[item.position] for item in items}
+        for storage in {root[tensor] for tensor in tensors}:
+            savers.setdefault(storage, []).append((step_of[other.name], position, other.name))
+    answers: dict[int, tuple[list[str], int]] = {}
+    progress: dict[str, tuple[int, list[tuple[int, str]]]] = {}  # storage -> (savers seen, first by position)
+    for write in writes:  # in step order: the savers before each write are a growing prefix
+        storage, step = root[spec.layers[write].inputs[0]], step_of[spec.layers[write].name]
+        found = savers.get(storage, [])
+        seen, first = progress.get(storage, (0, []))
+        while seen < len(found) and found[seen][0] < step:
+            first = sorted([*first, found[seen][1:]])[:_NAMED]
+            seen += 1
+        progress[storage] = (seen, first)
+        answers[write] = ([name for _, name in first], seen)
+    return answers
 
 
 def _unread_outputs(spec: Spec) -> list[Diagnostic]:
@@ -300,8 +360,24 @@ def _unread_outputs(spec: Spec) -> list[Diagnostic]:
     ]
 
 
-def _names(names: list[str]) -> str:
-    return ", ".join(repr(name) for name in names)
+def _names(names: list[str], count: int) -> str:
+    """'a', 'b', 'c' and 3,996 more: the first few of `count` layers."""
+    shown = ", ".join(repr(name) for name in names)
+    return shown if count <= len(names) else f"{shown} and {count - len(names):,} more"
+
+
+def _folded(warnings: list[Diagnostic]) -> list[Diagnostic]:
+    """One note per kind and place: a line of a block meets the same note in every call."""
+    by_place: dict[tuple, list[Diagnostic]] = {}
+    for warning in warnings:
+        by_place.setdefault((warning.code, warning.loc), []).append(warning)
+    folded = []
+    for same in by_place.values():
+        first = same[0]
+        if len(same) > 1:
+            first = replace(first, message=f"{first.message} (and {len(same) - 1:,} more calls of this line)")
+        folded.append(first)
+    return folded
 
 
 def _joined_field(fields: list[ReceptiveField | None]) -> ReceptiveField | None:
