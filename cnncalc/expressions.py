@@ -109,7 +109,9 @@ def _refuse_known(node: ast.AST) -> None:
     if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
         raise ExpressionError(f"the number {_shown(node)} is too large: numbers have at most {_MAX_DIGITS} digits")
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-        raise ExpressionError(f"{node.func.id}() takes numbers, and keywords only as make_divisible(value, divisor, min_value)")
+        raise ExpressionError(
+            f"{node.func.id}() takes numbers, and keywords only as make_divisible(value, divisor, min_value)"
+        )
 
 
 _KEYWORDS = {"make_divisible": {"value", "divisor", "min_value"}}
@@ -187,7 +189,9 @@ def _rebuilt(node: ast.expr) -> ast.expr:
     if isinstance(node, ast.BoolOp):
         return ast.BoolOp(type(node.op)(), [_rebuilt(v) for v in node.values])
     if isinstance(node, ast.Compare):
-        return ast.Compare(_rebuilt(node.left), [type(op)() for op in node.ops], [_rebuilt(c) for c in node.comparators])
+        return ast.Compare(
+            _rebuilt(node.left), [type(op)() for op in node.ops], [_rebuilt(c) for c in node.comparators]
+        )
     if isinstance(node, ast.IfExp):
         return ast.IfExp(_rebuilt(node.test), _rebuilt(node.body), _rebuilt(node.orelse))
     if isinstance(node, ast.Call):
@@ -217,7 +221,9 @@ def evaluate(tree: ast.expr, values: dict[str, Any]) -> Any:
 def _evaluate(tree: ast.expr, values: dict[str, Any]) -> Any:
     value = _evaluate_node(tree, values)
     if isinstance(value, (int, float)) and not isinstance(value, bool) and not _small(value):
-        raise ExpressionError("the result is too large (or infinite)" if value == value else "the result is not a number")
+        raise ExpressionError(
+            "the result is too large (or infinite)" if value == value else "the result is not a number"
+        )
     return value
 
 

@@ -1380,7 +1380,6 @@ class _Parser:
 
     def block_params(self, label: str, node: YNode | None) -> dict[str, YNode | object]:
         """`args: [planes, stride: 1]` or `args: {planes: 64}`: names with their defaults."""
-        from cnncalc import expressions
 
         if node is None:
             return {}

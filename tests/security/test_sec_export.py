@@ -263,13 +263,13 @@ layers:
         (6, 64),
     ),
     "field-untaken-branch": (
-        f"""
+        """
 blocks:
   b:
     args: [c]
-    layers: [{{conv2d: {{out_channels: "c if c else ().__class__.__bases__[0].__subclasses__()", kernel_size: 1}}}}]
+    layers: [{conv2d: {out_channels: "c if c else ().__class__.__bases__[0].__subclasses__()", kernel_size: 1}}]
 layers:
-  - b: {{c: 4}}
+  - b: {c: 4}
 """,
         (6, 38),
     ),
