@@ -337,6 +337,28 @@ class _Draft:
     groups: tuple[Group, ...]
 
 
+def _is_count(value) -> bool:
+    """A valid `repeat:` value."""
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_LAYERS
+
+
+def _entry_parts(node: YNode, blocks: dict) -> tuple[object, YNode | None, dict[str, YNode]]:
+    """(type, main argument, entry keys) of an entry as written, unchecked: to tell its size."""
+    value = node.value
+    if isinstance(value, str):
+        return value, None, {}
+    if not isinstance(value, dict):
+        return None, None, {}
+    common = {k: v for k, v in value.items() if k in ENTRY_KEYS}
+    if "type" in value:
+        return value["type"].value, None, common
+    types = [k for k in value if k not in ENTRY_KEYS]
+    if len(types) != 1:  # `- block:` with its arguments beside it
+        types = [k for k in types if k in blocks]
+    kind = types[0] if len(types) == 1 else None
+    return kind, value.get(kind) if kind is not None else None, common
+
+
 def _mentions(node: YNode, word: str) -> bool:
     """Whether any text in the tree uses `word` as a name."""
     value = node.value
@@ -398,6 +420,7 @@ class _Parser:
         self.reported: set = set()
         self.expanding = False
         self.root = Group("", "", None, Loc(path, 1, 1), -1)
+        self.bounds: dict[str, int] = {}  # block -> up to how many layers a call of it makes
 
     def error(self, code: str, message: str, loc: Loc) -> None:
         # a mistake inside a block is met once per call; say it once
@@ -674,6 +697,7 @@ class _Parser:
         top = _Scope(prefix="", env=None, names={NETWORK_INPUT: NETWORK_INPUT}, group=self.root)
         self.expanding = True
         try:
+            self.layer_bound(entries, "")  # refuse a spec too large before expanding any of it
             self.expand(entries, top, NETWORK_INPUT)
         except _TooLarge:
             return []
@@ -1058,6 +1082,7 @@ class _Parser:
         if "repeat" in common and len(block.inputs) != 1:
             self.error("spec.bad-value", f"{label}: repeat: needs a block with one input", common["repeat"].loc)
             repeat = 1
+        self.check_call_size(label, block, repeat, common, loc, len(scope.blocks_open))
         pattern = self.repeat_pattern(label, common)
         group = Group(full, block.name, repeat if "repeat" in common else None, loc, len(scope.groups))
         group.inputs, group.repeat_name = tuple(inputs), pattern
@@ -1065,6 +1090,7 @@ class _Parser:
         last = "input"
         previous = inputs[0] if inputs else None
         errors_before = len(self.diagnostics)
+        smallest = None  # the fewest layers a repetition has made
         for repetition in range(repeat):
             if len(self.diagnostics) > errors_before:
                 break  # the next repetitions would meet the same mistakes: one report is enough
@@ -1104,8 +1130,13 @@ class _Parser:
                 group=instance,
                 first_input=block.inputs[0],
             )
+            made = len(self.drafts)
             previous = self.with_context(child.context, self.expand, block.layers, child, names[block.inputs[0]])
             instance.output_ref = previous
+            made = len(self.drafts) - made
+            smallest = made if smallest is None else min(smallest, made)
+            if "repeat" in common:
+                self.check_repetitions_left(label, block, repeat, repetition + 1, smallest, common["repeat"].loc)
         group.output_ref = previous
         return previous
 
@@ -1141,6 +1172,95 @@ class _Parser:
         else:
             return text
         return "{i}"
+
+    # ---- how large the expansion will be, before it is made ----------------------------------
+
+    def layer_bound(self, nodes: list[YNode], where: str, depth: int = 0) -> int:
+        """Up to how many layers `nodes` expand to, from the entries as written, before anything is
+        expanded: block calls times their `repeat:` (`when:` can only leave layers out, and an entry
+        with `when: false` counts none). A computed `repeat:` counts once here; the call checks it.
+        Reports (and stops) where the count first passes MAX_LAYERS."""
+        if depth > 2 * MAX_NESTING:
+            return 1  # the expansion reports the nesting
+        total = 0
+        for index, node in enumerate(nodes):
+            total += self.entry_bound(index, node, where, depth)
+            if total > MAX_LAYERS:
+                self.error(
+                    "spec.too-large",
+                    f"{where}layer {index + 1}: the spec expands to more than {MAX_LAYERS:,} layers: "
+                    f"the entries up to this one make up to {total:,}",
+                    node.loc,
+                )
+                raise _TooLarge()
+        return total
+
+    def entry_bound(self, index: int, node: YNode, where: str, depth: int) -> int:
+        """Up to how many layers one entry makes, from the entry as written."""
+        kind, main, common = _entry_parts(node, self.blocks)
+        if "when" in common and common["when"].value is False:
+            return 0
+        if kind == "sequential":
+            items = main.value if main is not None and isinstance(main.value, list) else []
+            return self.layer_bound(items, f"{where}the list in layer {index + 1}, ", depth + 1)
+        block = self.blocks.get(kind) if isinstance(kind, str) else None
+        if block is None:  # a layer (or several, for `outputs:`), or a type only a call's arguments tell
+            outputs = common["outputs"].value if "outputs" in common else None
+            return len(outputs) if isinstance(outputs, list) and outputs else 1
+        size = self.block_bound(block, depth + 1)
+        repeat = common.get("repeat")
+        times = repeat.value if repeat is not None and _is_count(repeat.value) else 1
+        if times > 1 and size * times > MAX_LAYERS:
+            written = _name_of(node)
+            label = f"{where}layer {written!r}" if isinstance(written, str) else f"{where}layer {index + 1}"
+            self.error(
+                "spec.too-large",
+                f"{label} ({block.name}): the spec expands to more than {MAX_LAYERS:,} layers: "
+                f"repeat: {times:,} calls of {block.name!r}, up to {size:,} layers each, make up to {size * times:,}",
+                repeat.loc,
+            )
+            raise _TooLarge()
+        return size * times
+
+    def block_bound(self, block: Block, depth: int) -> int:
+        """Up to how many layers one call of `block` makes; worked out once per block."""
+        if block.name not in self.bounds:
+            self.bounds[block.name] = 1  # while it is worked out: a block using itself is reported when called
+            self.bounds[block.name] = self.layer_bound(block.layers, f"block {block.name!r}, ", depth)
+        return self.bounds[block.name]
+
+    def check_call_size(self, label: str, block: Block, repeat: int, common: dict, loc: Loc, depth: int) -> None:
+        """Refuse a call that would pass MAX_LAYERS, before expanding it: its `repeat:` may be
+        computed, and its block named by an argument, so the spec as written could not tell."""
+        size = self.block_bound(block, depth)
+        made = len(self.drafts)
+        if made + repeat * size <= MAX_LAYERS:
+            return
+        what = f"block {block.name!r} makes up to {size:,}"
+        if "repeat" in common:
+            each = f"up to {size:,} layers each"
+            what = f"repeat: {repeat:,} calls of {block.name!r}, {each}, make up to {repeat * size:,}"
+        self.error(
+            "spec.too-large",
+            f"{label}: the spec expands to more than {MAX_LAYERS:,} layers: {what}"
+            + (f" after the {made:,} before them" if made else ""),
+            common["repeat"].loc if "repeat" in common else loc,
+        )
+        raise _TooLarge()
+
+    def check_repetitions_left(self, label: str, block: Block, repeat: int, done: int, smallest: int, where) -> None:
+        """After `done` repetitions: refuse the call if the ones left, each making as many layers as
+        the smallest so far, would pass MAX_LAYERS. (Repeats computed inside the block are known
+        only once a call is expanded.)"""
+        total = len(self.drafts) + smallest * (repeat - done)
+        if done < repeat and total > MAX_LAYERS:
+            self.error(
+                "spec.too-large",
+                f"{label}: the spec expands to more than {MAX_LAYERS:,} layers: repeat: {repeat:,} calls of "
+                f"{block.name!r}, {smallest:,} layers or more each so far, make about {total:,}",
+                where,
+            )
+            raise _TooLarge()
 
     def repeat_count(self, label: str, node: YNode | None) -> int:
         if node is None or node.value is INVALID:

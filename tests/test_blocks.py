@@ -681,7 +681,9 @@ def test_a_huge_repeat_is_refused_quickly():
     assert time.monotonic() - started < 10
     assert found[0].code == "spec.too-large"
     assert "more than 100,000 layers" in found[0].message
-    assert found[0].message.startswith("layer 'top.")
+    # refused before expanding, at the call whose repeat: passes the limit
+    assert found[0].message.startswith("layer 'top' (outer): ")
+    assert (found[0].loc.line, found[0].loc.column) == (8, 38)
 
 
 # ---- multi-input blocks, chunk and split ----------------------------------------------------
