@@ -23,6 +23,14 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
 # ("billion laughs"); the walk stops after this many values.
 MAX_NODES = 200_000
 
+# Numbers have at most this many digits (as in block expressions): a larger one is a mistake,
+# and arithmetic, formatting or int() of it can take long or fail (Python refuses
+# str() of an int over 4,300 digits)
+MAX_DIGITS = 30
+_MAX_NUMBER_TEXT = 100  # characters written for a number, refused before converting it
+
+_INT_TAG = "tag:yaml.org,2002:int"
+_FLOAT_TAG = "tag:yaml.org,2002:float"
 _MAP_TAG = "tag:yaml.org,2002:map"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
@@ -140,6 +148,8 @@ class _Walker:
             if node.tag != _SEQ_TAG:
                 raise self.fail("spec.bad-tag", f"unsupported tag {node.tag!r}", node.start_mark)
             return YNode([self.walk(item) for item in node.value], loc)
+        if node.tag in (_INT_TAG, _FLOAT_TAG) and len(node.value) > _MAX_NUMBER_TEXT:
+            raise self.fail("spec.bad-value", _out_of_range(node.value), node.start_mark)
         try:
             value = self.loader.construct_object(node)
         except yaml.constructor.ConstructorError:
@@ -157,6 +167,12 @@ class _Walker:
                 f"unsupported value {node.value!r} ({type(value).__name__}); quote it to make it a string",
                 node.start_mark,
             )
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if value != value or value in (float("inf"), float("-inf")):
+                message = f"{_shown(node.value)} is not a number cnncalc computes with: a spec's numbers are finite"
+                raise self.fail("spec.bad-value", message, node.start_mark)
+            if abs(value) >= 10**MAX_DIGITS:
+                raise self.fail("spec.bad-value", _out_of_range(node.value), node.start_mark)
         return YNode(value, loc)
 
     def _mapping(self, node, loc: Loc) -> YNode:
@@ -190,3 +206,12 @@ class _Walker:
                         own[key] = value
                         key_locs[key] = src.key_locs[key]
         return YNode(own, loc, key_locs)
+
+
+def _shown(text: str) -> str:
+    """A number as written, or its start and length when it is long."""
+    return text if len(text) <= 24 else f"{text[:12]}... ({len(text):,} characters)"
+
+
+def _out_of_range(text: str) -> str:
+    return f"the number {_shown(text)} is out of range: a spec's numbers have at most {MAX_DIGITS} digits"
