@@ -19,6 +19,25 @@ from cnncalc.dtypes import DTYPE_BYTES, OPTIMIZER_STATES
 from cnncalc.errors import EXIT_ERROR
 
 
+class _BatchSize(click.ParamType):
+    """A batch size: 1 to 2**31 - 1, the largest int32 (a batch that large is already far beyond
+    any machine's memory); a longer number is refused before it is converted, and not echoed back."""
+
+    name = "integer"
+    largest = 2**31 - 1
+
+    def convert(self, value, param, ctx):
+        if not isinstance(value, int):
+            text = str(value).strip()
+            value = int(text) if text.isascii() and text.isdigit() and len(text) <= 10 else None
+        if value is None or not 1 <= value <= self.largest:
+            self.fail(f"expected a whole number from 1 to {self.largest:,}", param, ctx)
+        return value
+
+
+_BATCH_SIZE = _BatchSize()
+
+
 def _use_colour(stream) -> bool:
     # no-color.org: a NO_COLOR that is set and not empty turns colour off
     return not os.environ.get("NO_COLOR") and hasattr(stream, "isatty") and stream.isatty()
@@ -87,7 +106,7 @@ def _column_list(ctx, param, value):
     metavar="N",
     help="show blocks N levels deep at most; deeper rows fold into their block's subtotal row [default: all]",
 )
-@click.option("--batch-size", type=click.IntRange(min=1), default=1, show_default=True, help="for memory")
+@click.option("--batch-size", type=_BATCH_SIZE, default=1, show_default=True, help="for memory")
 @click.option(
     "--dtype",
     type=click.Choice(list(DTYPE_BYTES)),
@@ -151,7 +170,7 @@ def _quantity(unit: str):
 @click.option("--max-macs", callback=_quantity("count"), metavar="N", help="per sample, e.g. 4.1G")
 @click.option("--max-flops", callback=_quantity("count"), metavar="N", help="per sample (2 x MACs)")
 @click.option("--max-memory", callback=_quantity("bytes"), metavar="BYTES", help="e.g. 2GiB or 512MiB")
-@click.option("--batch-size", type=click.IntRange(min=1), help="for the memory budget [default: 1]")
+@click.option("--batch-size", type=_BATCH_SIZE, help="for the memory budget [default: 1]")
 @click.option("--dtype", type=click.Choice(list(DTYPE_BYTES)), help="[default: float32]")
 @click.option(
     "--training/--inference",
