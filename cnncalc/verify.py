@@ -142,6 +142,13 @@ def _same_values(torch, build, plan: Plan, device: str, run_layer) -> bool:
     with torch.device(device):
         model = build().eval()
     x = torch.randn((2, *plan.input_shape), generator=torch.Generator().manual_seed(0)).to(device)
+    last = plan.layers[-1].name
+    # each output is let go once the last layer reading it has run: a deep model's outputs
+    # would not all fit in memory at once
+    readers_left: dict[str, int] = {}
+    for row in plan.layers:
+        for source in row.spec.inputs:
+            readers_left[source] = readers_left.get(source, 0) + 1
     tensors = {NETWORK_INPUT: x}
     with torch.no_grad():
         for position in plan.order:
@@ -150,6 +157,15 @@ def _same_values(torch, build, plan: Plan, device: str, run_layer) -> bool:
             if row.spec.cfg.get("inplace"):  # keep the input as it was, for its other readers
                 arguments = [argument.clone() for argument in arguments]
             tensors[row.name] = run_layer(model, row, arguments)
+            del arguments
+            if row.name not in readers_left and row.name != last:  # read by nothing: kept by nothing
+                del tensors[row.name]
+            for source in row.spec.inputs:
+                readers_left[source] -= 1
+                if not readers_left[source] and source != last:
+                    tensors.pop(source, None)
+        expected = tensors[last]
+        tensors.clear()
         output = model(x)
     # equal_nan: a max pool's padding can give -inf, and later layers nan, in both runs alike
-    return torch.allclose(output, tensors[plan.layers[-1].name], rtol=1e-4, atol=1e-4, equal_nan=True)
+    return torch.allclose(output, expected, rtol=1e-4, atol=1e-4, equal_nan=True)
