@@ -1090,7 +1090,7 @@ class _Parser:
         last = "input"
         previous = inputs[0] if inputs else None
         errors_before = len(self.diagnostics)
-        smallest = None  # the fewest layers a repetition has made
+        smallest = MAX_LAYERS  # the fewest layers a repetition has made
         for repetition in range(repeat):
             if len(self.diagnostics) > errors_before:
                 break  # the next repetitions would meet the same mistakes: one report is enough
@@ -1133,10 +1133,8 @@ class _Parser:
             made = len(self.drafts)
             previous = self.with_context(child.context, self.expand, block.layers, child, names[block.inputs[0]])
             instance.output_ref = previous
-            made = len(self.drafts) - made
-            smallest = made if smallest is None else min(smallest, made)
-            if "repeat" in common:
-                self.check_repetitions_left(label, block, repeat, repetition + 1, smallest, common["repeat"].loc)
+            smallest = min(smallest, len(self.drafts) - made)
+            self.check_repetitions_left(label, block, repeat, repetition + 1, smallest, common.get("repeat"))
         group.output_ref = previous
         return previous
 
@@ -1248,7 +1246,7 @@ class _Parser:
         )
         raise _TooLarge()
 
-    def check_repetitions_left(self, label: str, block: Block, repeat: int, done: int, smallest: int, where) -> None:
+    def check_repetitions_left(self, label: str, block: Block, repeat: int, done: int, smallest: int, node) -> None:
         """After `done` repetitions: refuse the call if the ones left, each making as many layers as
         the smallest so far, would pass MAX_LAYERS. (Repeats computed inside the block are known
         only once a call is expanded.)"""
@@ -1258,7 +1256,7 @@ class _Parser:
                 "spec.too-large",
                 f"{label}: the spec expands to more than {MAX_LAYERS:,} layers: repeat: {repeat:,} calls of "
                 f"{block.name!r}, {smallest:,} layers or more each so far, make about {total:,}",
-                where,
+                node.loc,
             )
             raise _TooLarge()
 
