@@ -1241,7 +1241,7 @@ class _Parser:
         self.error(
             "spec.too-large",
             f"{label}: the spec expands to more than {MAX_LAYERS:,} layers: {what}"
-            + (f" after the {made:,} before them" if made else ""),
+            + (f" after {made:,} layer{'' if made == 1 else 's'} before them" if made else ""),
             common["repeat"].loc if "repeat" in common else loc,
         )
         raise _TooLarge()
