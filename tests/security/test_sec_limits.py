@@ -185,6 +185,27 @@ def test_a_computed_repeat_is_refused_after_its_first_call(drafts):
     assert len(drafts) <= 1000  # one call of `outer`, not 100,000 layers
 
 
+def test_a_block_named_by_an_argument_is_checked_when_called(drafts):
+    text = """\
+    input: [1, 8, 8]
+    blocks:
+      inner: [relu]
+      big:
+        layers: [{type: inner, repeat: 1000}]
+      wrap:
+        args: [kind]
+        layers: [{type: kind, repeat: 200}]
+    layers:
+      - relu
+      - {type: wrap, kind: big}
+    """
+    (found,) = _diagnostics(text)
+    assert found.code == "spec.too-large"
+    assert (found.loc.line, found.loc.column) == (8, 35), found
+    assert "up to 200,000 after 1 layer before them" in found.message
+    assert len(drafts) == 1
+
+
 def test_when_false_entries_do_not_count(drafts):
     text = """\
     input: [1, 8, 8]
