@@ -1175,9 +1175,9 @@ class _Parser:
 
     def layer_bound(self, nodes: list[YNode], where: str, depth: int = 0) -> int:
         """Up to how many layers `nodes` expand to, from the entries as written, before anything is
-        expanded: block calls times their `repeat:` (`when:` can only leave layers out, and an entry
-        with `when: false` counts none). A computed `repeat:` counts once here; the call checks it.
-        Reports (and stops) where the count first passes MAX_LAYERS."""
+        expanded: block calls times their `repeat:` (`when:` can only leave layers out; an entry
+        with `when: false` counts one, as the expansion still visits it). A computed `repeat:`
+        counts once here; the call checks it. Reports (and stops) where the count first passes MAX_LAYERS."""
         if depth > 2 * MAX_NESTING:
             return 1  # the expansion reports the nesting
         total = 0
@@ -1197,7 +1197,7 @@ class _Parser:
         """Up to how many layers one entry makes, from the entry as written."""
         kind, main, common = _entry_parts(node, self.blocks)
         if "when" in common and common["when"].value is False:
-            return 0
+            return 1  # no layer, but an entry the expansion visits (once, whatever its repeat:)
         if kind == "sequential":
             items = main.value if main is not None and isinstance(main.value, list) else []
             return self.layer_bound(items, f"{where}the list in layer {index + 1}, ", depth + 1)
