@@ -274,19 +274,23 @@ def _evaluate_node(tree: ast.expr, values: dict[str, Any]) -> Any:
     elif isinstance(tree, ast.IfExp):
         return _evaluate(tree.body if _evaluate(tree.test, values) else tree.orelse, values)
     elif isinstance(tree, ast.Call) and isinstance(tree.func, ast.Name) and all(k.arg for k in tree.keywords):
-        function = FUNCTIONS.get(tree.func.id)
-        if function is None:
-            raise ExpressionError(f"unknown function {tree.func.id!r}; the functions are {', '.join(FUNCTIONS)}")
-        arguments = [_evaluate(argument, values) for argument in tree.args]
-        keywords = {k.arg: _evaluate(k.value, values) for k in tree.keywords}
-        for argument in [*arguments, *keywords.values()]:
-            if isinstance(argument, bool) or not isinstance(argument, (int, float)):
-                raise ExpressionError(f"{tree.func.id}() needs numbers, got {argument!r}")
-        try:
-            return function(*arguments, **keywords)
-        except (TypeError, ValueError, ZeroDivisionError) as exc:
-            raise ExpressionError(f"{tree.func.id}(): {exc}") from None
+        return _call(tree, values)
     raise ExpressionError(
         f"{ast.unparse(tree)!r} is not allowed; use numbers, names, + - * / // %, comparisons, "
         f"'a if condition else b' and {', '.join(FUNCTIONS)}()"
     )
+
+
+def _call(tree: ast.Call, values: dict[str, Any]) -> Any:
+    function = FUNCTIONS.get(tree.func.id)
+    if function is None:
+        raise ExpressionError(f"unknown function {tree.func.id!r}; the functions are {', '.join(FUNCTIONS)}")
+    arguments = [_evaluate(argument, values) for argument in tree.args]
+    keywords = {k.arg: _evaluate(k.value, values) for k in tree.keywords}
+    for argument in [*arguments, *keywords.values()]:
+        if isinstance(argument, bool) or not isinstance(argument, (int, float)):
+            raise ExpressionError(f"{tree.func.id}() needs numbers, got {argument!r}")
+    try:
+        return function(*arguments, **keywords)
+    except (TypeError, ValueError, ZeroDivisionError) as exc:
+        raise ExpressionError(f"{tree.func.id}(): {exc}") from None
