@@ -1287,42 +1287,7 @@ class _Parser:
                 ok = False
                 misspelt.add(key)
                 continue
-            if key == "":
-                self.error(
-                    "spec.bad-value",
-                    f"{label}: write the block's arguments as a mapping, e.g. `- {block.name}: "
-                    f"{{{', '.join(f'{p}: ...' for p in block.params) or ''}}}`",
-                    node.loc,
-                )
-                ok = False
-            elif key in ENTRY_KEYS and key not in block.params:
-                self.error(
-                    "spec.misplaced-key",
-                    f"{label}: {key!r} goes beside the block's name, not among its arguments: write "
-                    f"`- {{type: {block.name}, {key}: ..., ...}}`, or put `{key}:` on its own line under `- {block.name}: ...`",
-                    key_locs.get(key, node.loc),
-                )
-                ok = False
-            elif self.cut_expression and key.count(")") > key.count("("):
-                ok = False  # the rest of an expression YAML split at a comma: reported already
-            elif key not in block.params:
-                hint = suggest(key, list(block.params))
-                misspelt.add(hint)
-                known = ", ".join(block.params) or "none"
-                self.error(
-                    "spec.unknown-key",
-                    f"{label}: block {block.name!r} has no argument {key!r}"
-                    + (f"; did you mean {hint!r}?" if hint else f"; its arguments are: {known}"),
-                    key_locs.get(key, node.loc),
-                )
-                ok = False
-            elif node.value is None and _is_expression_default(block.params[key], block.params):
-                self.error(
-                    "spec.bad-value",
-                    f"{label}: {key}: null is not a value here; leave the argument out for its default "
-                    f"({_quoted(block.params[key].value)})",
-                    node.loc,
-                )
+            if self.argument_refused(block, label, key, node, key_locs.get(key, node.loc), misspelt):
                 ok = False
             else:
                 env[key] = node.plain()
@@ -1343,6 +1308,47 @@ class _Parser:
         if any(value is INVALID for value in env.values()):
             return None
         return env
+
+    def argument_refused(self, block: Block, label: str, key: str, node: YNode, where: Loc, misspelt: set) -> bool:
+        """Report what is wrong with one argument of a call, if anything; True if it is refused."""
+        if key == "":
+            self.error(
+                "spec.bad-value",
+                f"{label}: write the block's arguments as a mapping, e.g. `- {block.name}: "
+                f"{{{', '.join(f'{p}: ...' for p in block.params) or ''}}}`",
+                node.loc,
+            )
+            return True
+        if key in ENTRY_KEYS and key not in block.params:
+            self.error(
+                "spec.misplaced-key",
+                f"{label}: {key!r} goes beside the block's name, not among its arguments: write "
+                f"`- {{type: {block.name}, {key}: ..., ...}}`, or put `{key}:` on its own line under `- {block.name}: ...`",
+                where,
+            )
+            return True
+        if self.cut_expression and key.count(")") > key.count("("):
+            return True  # the rest of an expression YAML split at a comma: reported already
+        if key not in block.params:
+            hint = suggest(key, list(block.params))
+            misspelt.add(hint)
+            known = ", ".join(block.params) or "none"
+            self.error(
+                "spec.unknown-key",
+                f"{label}: block {block.name!r} has no argument {key!r}"
+                + (f"; did you mean {hint!r}?" if hint else f"; its arguments are: {known}"),
+                where,
+            )
+            return True
+        if node.value is None and _is_expression_default(block.params[key], block.params):
+            self.error(
+                "spec.bad-value",
+                f"{label}: {key}: null is not a value here; leave the argument out for its default "
+                f"({_quoted(block.params[key].value)})",
+                node.loc,
+            )
+            return True
+        return False
 
     def substitute_name(self, node: YNode, scope: _Scope) -> YNode:
         """A type written as an argument's name: `- act` or `type: act` with act: hardswish."""
