@@ -624,7 +624,7 @@ class _Exporter:
                 pieces.append(f"{name}={self.hoist(cls, f'{attribute}_{name}', padded, child.hoisted_kinds[name])}")
         code = f"{child.name}({', '.join(pieces)})"
         output = _substitute(child.output_channels, mapping) if child.output_channels else None
-        return code, ({0: output} if output else {})
+        return code, (_bounded({0: output}) if output else {})
 
     def sequential_code(self, cls: _Class, live, symbols: dict, inputs: tuple, attribute: str):
         groups = [entry.target for _, entry in live]
@@ -699,9 +699,9 @@ class _Exporter:
         sources = [symbols.get(name, {}) for name in inputs]
         name = spec.layer.type_name
         if name == "concat" and spec.cfg.get("dim", 1) == 1 and all(0 in s for s in sources):
-            return {0: " + ".join(_parenthesised(s[0]) for s in sources)}
+            return _bounded({0: " + ".join(_parenthesised(s[0]) for s in sources)})
         if name == "chunk" and spec.cfg["dim"] == 1 and 0 in sources[0]:
-            return {0: f"{_parenthesised(sources[0][0])} // {spec.cfg['chunks']}"}
+            return _bounded({0: f"{_parenthesised(sources[0][0])} // {spec.cfg['chunks']}"})
         if name in ("add", "mul"):
             return dict(sources[0])
         return {}
@@ -762,11 +762,20 @@ def _when(condition: str | None, made: dict, symbols: dict, entry: Entry) -> dic
     if condition is None:
         return made
     passed_on = symbols.get(entry.inputs[0], {}) if entry.inputs else {}
-    return {
-        axis: f"{_parenthesised(text)} if ({condition}) else {_parenthesised(passed_on[axis])}"
-        for axis, text in made.items()
-        if axis in passed_on
-    }
+    return _bounded(
+        {
+            axis: f"{_parenthesised(text)} if ({condition}) else {_parenthesised(passed_on[axis])}"
+            for axis, text in made.items()
+            if axis in passed_on
+        }
+    )
+
+
+def _bounded(symbols: dict) -> dict:
+    """Channel expressions no longer than a spec's own may be: each one built from the one
+    before (a `when:` keeps both, a concat repeats its inputs) would double with every layer;
+    a value without one is written as a literal or a constructor argument instead."""
+    return {axis: text for axis, text in symbols.items() if len(text) <= expressions.MAX_LENGTH}
 
 
 def _expression_source(node) -> str | None:

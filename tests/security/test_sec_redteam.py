@@ -1,0 +1,68 @@
+"""Issue 10, red team: problems found by attacking the finished work as a hostile pull request.
+
+Each test is a reproducer that failed before its fix. Cases that could hang run in a
+subprocess with a generous timeout; the assertions are on the result, never on time.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from clirun import runner
+
+from cnncalc.cli import cli
+
+
+def _run(*arguments: str, cwd: Path, timeout: int = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "cnncalc", *arguments], cwd=cwd, capture_output=True, text=True, timeout=timeout
+    )
+
+
+# ---- export: channel expressions that double with every layer -----------------------------------
+
+
+def _when_chain(n: int) -> str:
+    """A block of n relus each under `when: f`: each keeps its input's channels, or passes it on."""
+    layers = "".join(f"      - {{type: relu, name: r{k}, when: f}}\n" for k in range(n))
+    return (
+        "input: [4, 8, 8]\nblocks:\n  b:\n    args: [f: true]\n    layers:\n"
+        + layers
+        + "layers:\n  - {type: b, name: c1, f: true}\n  - {type: b, name: c2, f: false}\n"
+        "  - {type: conv2d, out_channels: 3, kernel_size: 1}\n"
+    )
+
+
+def _concat_chain(n: int) -> str:
+    """A block concatenating a tensor with itself n times (channels 1, 2, 4, ...)."""
+    layers, previous = "", "c"
+    for k in range(n):
+        layers += f"      - {{type: concat, name: k{k}, inputs: [{previous}, {previous}]}}\n"
+        previous = f"k{k}"
+    return (
+        "input: [1, 2, 2]\nblocks:\n  b:\n    layers:\n"
+        "      - {type: conv2d, name: c, out_channels: 1, kernel_size: 1}\n"
+        + layers
+        + "layers:\n  - {type: b, name: c1}\n  - {type: b, name: c2}\n"
+    )
+
+
+def test_a_chain_of_when_entries_exports_in_linear_size(tmp_path):
+    # 40 lines of spec: each `when:` wrote its channels as `(made) if (f) else (passed on)`,
+    # both halves the text before it, so the text doubled per layer (18 layers: 7 s, 950 MB)
+    (tmp_path / "s.yaml").write_text(_when_chain(40))
+    result = _run("export", "s.yaml", "-o", "m.py", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    code = (tmp_path / "m.py").read_text()
+    assert len(code) < 20_000
+    compile(code, "m.py", "exec")
+
+
+def test_a_chain_of_self_concats_exports_in_linear_size(tmp_path):
+    # concat [k, k]: `(k) + (k)`, doubled per layer (22 layers: 100 s and 6.5 GB, unfinished)
+    (tmp_path / "s.yaml").write_text(_concat_chain(40))
+    result = _run("export", "s.yaml", "-o", "m.py", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert len((tmp_path / "m.py").read_text()) < 20_000
