@@ -83,6 +83,7 @@ def _read_stdin() -> bytes:
 
 def _read_path(path: str) -> bytes:
     # a FIFO or process substitution on the command line is the user's choice: read it, capped
+    _check_link(path)
     try:
         with open(path, "rb") as handle:
             info = os.fstat(handle.fileno())
@@ -93,6 +94,29 @@ def _read_path(path: str) -> bytes:
         raise _fail("spec.unreadable", f"cannot read spec: {exc.strerror or exc}", path) from None
     except ValueError:  # a NUL in the path
         raise _fail("spec.unreadable", "cannot read spec: the path holds a NUL character", path) from None
+
+
+def _check_link(path: str) -> None:
+    """Refuse a spec that is a symbolic link leading out of its own tree (the git work tree holding
+    it, else its directory) or into /proc, /sys or /dev: `cnncalc check architectures/*.yaml` in CI
+    must not read, and show in an error, a file a pull request links to. A path the user names
+    under /dev or /proc (process substitution, /dev/stdin) is the user's choice and is read."""
+    try:
+        absolute = os.path.abspath(path)
+        if any(_inside(absolute, tree) for tree in _SYSTEM_TREES):
+            return  # named there by the user
+        real, root = os.path.realpath(path), find_root(path)
+        if real == absolute:
+            return  # no link on the way
+    except (OSError, ValueError):
+        return  # reported when it is opened
+    if any(_inside(real, tree) for tree in _SYSTEM_TREES) or not _inside(real, root):
+        raise _fail(
+            "spec.unreadable",
+            f"cannot read spec: it is a symbolic link to {real}, outside {root}; a spec must lie in its "
+            "own directory or, in a git work tree, the repository",
+            path,
+        )
 
 
 def decode(data: bytes, shown: str) -> str:

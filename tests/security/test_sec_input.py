@@ -162,3 +162,46 @@ def test_architectures_read_from_standard_input_still_plan(monkeypatch):
     assert "include:" in text
     result = runner().invoke(cli, ["plan", "-", "--format", "json"], input=text, catch_exceptions=False)
     assert result.exit_code == 0, result.stderr
+
+
+# ---- a spec that is a symbolic link ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("target", ["outside", "proc"])
+@pytest.mark.parametrize("command", ["plan", "check", "export"])
+def test_a_spec_linking_out_of_its_tree_is_refused_unread(target, command, tmp_path, monkeypatch):
+    """`cnncalc check architectures/*.yaml` in CI: a pull request may commit a symlink."""
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "architectures").mkdir()
+    secret = tmp_path / "secret.yaml"
+    secret.write_text("SECRET_TOKEN: hunter2\n")
+    link = repo / "architectures" / "m.yaml"
+    link.symlink_to(secret if target == "outside" else Path("/proc/self/environ"))
+    monkeypatch.setenv("CNNCALC_TEST_SECRET", "hunter2")
+    monkeypatch.chdir(repo)
+    result = runner().invoke(cli, [command, "architectures/m.yaml"])
+    assert result.exit_code == 2, result.output
+    assert (
+        "architectures/m.yaml:1:1: error: cannot read spec: it is a symbolic link to" in result.stderr + result.output
+    )
+    assert "hunter2" not in result.stderr + result.output
+
+
+def test_a_spec_linking_inside_its_tree_is_read(tmp_path, monkeypatch):
+    (tmp_path / "real.yaml").write_text(SPEC)
+    (tmp_path / "link.yaml").symlink_to("real.yaml")
+    monkeypatch.chdir(tmp_path)
+    assert runner().invoke(cli, ["plan", "link.yaml", "--format", "json"]).exit_code == 0
+
+
+def test_process_substitution_is_the_users_choice(tmp_path):
+    """`cnncalc plan <(generate)`: /dev/fd/N links to a pipe, which the user named."""
+    read_end, write_end = os.pipe()
+    os.write(write_end, SPEC.encode())
+    os.close(write_end)
+    try:
+        done = _cnncalc("plan", f"/dev/fd/{read_end}", "--format", "json", pass_fds=(read_end,))
+    finally:
+        os.close(read_end)
+    assert done.returncode == 0, done.stderr
