@@ -344,7 +344,7 @@ def verify(spec: str, values: bool, brief: bool) -> None:
     """
     from cnncalc.errors import EXIT_FAIL
     from cnncalc.export import ExportError
-    from cnncalc.verify import TorchMissing, ValuesUnavailable
+    from cnncalc.verify import TorchMissing, TorchRefused, ValuesUnavailable
     from cnncalc.verify import verify as run_verify
 
     plan = _load_plan(spec)
@@ -357,6 +357,11 @@ def verify(spec: str, values: bool, brief: bool) -> None:
         click.echo(
             f"error: cannot run {_shown(spec)} with real arithmetic on the CPU ({_shown(exc)}); verify without --values",
             err=True,
+        )
+        sys.exit(EXIT_ERROR)
+    except TorchRefused as exc:
+        click.echo(
+            f"error: PyTorch cannot build or run the model {_shown(spec)} describes: {_shown(str(exc))}", err=True
         )
         sys.exit(EXIT_ERROR)
     except TorchMissing:

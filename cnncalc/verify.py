@@ -20,6 +20,11 @@ class ValuesUnavailable(Exception):
     """The model cannot be run with real arithmetic here (it does not fit in memory)."""
 
 
+class TorchRefused(Exception):
+    """PyTorch itself refuses to build or run the exported module (a size beyond what it takes);
+    the message is PyTorch's first line."""
+
+
 @dataclass(frozen=True)
 class Comparison:
     """One layer's planned numbers next to what PyTorch measured."""
@@ -36,6 +41,30 @@ class Comparison:
 
 
 def verify(plan: Plan, *, device: str = "meta") -> list[Comparison]:
+    """`_verify`, with an error PyTorch raises from its own code turned into TorchRefused (an
+    error raised elsewhere is a bug in cnncalc, and goes on)."""
+    try:
+        return _verify(plan, device=device)
+    except (RuntimeError, ValueError, TypeError, OverflowError, IndexError) as exc:
+        if not _raised_in_torch(exc):
+            raise
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise TorchRefused(first[:300]) from None
+
+
+def _raised_in_torch(exc: BaseException) -> bool:
+    import os
+
+    import torch
+
+    frame = exc.__traceback__
+    while frame is not None and frame.tb_next is not None:
+        frame = frame.tb_next
+    where = frame.tb_frame.f_code.co_filename if frame is not None else ""
+    return where.startswith(os.path.dirname(torch.__file__)) or isinstance(exc, RuntimeError) and not where
+
+
+def _verify(plan: Plan, *, device: str = "meta") -> list[Comparison]:
     """Build the exported module on the meta device (no memory, no arithmetic), run each layer
     and the whole forward() on a batch of two, and measure each layer's output shape,
     parameters, buffers and MACs (torch.utils.flop_counter's FLOPs / 2), and each block's

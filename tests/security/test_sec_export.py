@@ -574,3 +574,22 @@ def test_the_watch_catches_what_it_is_for(tmp_path, monkeypatch):
         with pytest.raises(AssertionError):
             build_watched(bad, tmp_path)
         (tmp_path / SENTINEL).unlink(missing_ok=True)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize(
+    ("layer", "message"),
+    [
+        ("{prelu: {init: 999999999999999999999999999999}}", "int too big to convert"),
+        ("{adaptive_avgpool2d: {output_size: 1000000000000}}", "Storage size calculation overflowed"),
+    ],
+)
+def test_a_model_pytorch_refuses_is_a_clear_error(layer, message, tmp_path):
+    """Valid for the plan, beyond what PyTorch builds or runs: exit 2 with PyTorch's first line."""
+    require_torch()
+    spec = tmp_path / "m.yaml"
+    spec.write_text(f"input: [3, 8, 8]\nlayers:\n  - {layer}\n")
+    result = runner().invoke(cli, ["verify", str(spec)])
+    assert result.exit_code == 2, (result.output, result.stderr)
+    assert f"error: PyTorch cannot build or run the model {spec} describes: " in result.stderr
+    assert message in result.stderr and "frame #" not in result.stderr and len(result.stderr) < 800
