@@ -14,7 +14,7 @@ from typing import Any
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # matched whole (fullmatch): no trailing newline
 _MAX_DIGITS = 30  # a larger integer is a mistake, and arithmetic on it could run for ages
-_MAX_DEPTH = 32  # nodes deep; the bundled blocks need 6
+_MAX_DEPTH = 100  # nodes deep (a sum of 50 terms is 50); the bundled blocks need 6
 _MAX_LENGTH = MAX_LENGTH = 500  # characters; a longer expression belongs in `let:` values
 
 
