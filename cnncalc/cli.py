@@ -204,11 +204,10 @@ def check(
     Options override the spec. Exit status: 0 when every budget holds, 1 when one is
     exceeded, 2 when a spec is invalid or has no budget; with several files the worst wins.
     """
-    from cnncalc.budget import FileResult, MemorySettings, exit_status
+    from cnncalc.budget import FileResult, MemorySettings
     from cnncalc.budget import check as check_budgets
     from cnncalc.engine import plan as make_plan
     from cnncalc.errors import Diagnostic, Loc, SpecError
-    from cnncalc.render import check as render
     from cnncalc.spec import load_file
 
     flags = {
@@ -245,6 +244,15 @@ def check(
             )
         results.append(FileResult(shown, spec.name, checks, diagnostics, spec.sources or spec.source))
 
+    sys.exit(_print_check(results, fmt))
+
+
+def _print_check(results, fmt: str) -> int:
+    """Print check's results in `fmt`; its exit status. A machine format is usually redirected to a
+    file, so a failure is also told in the log (standard error) as text."""
+    from cnncalc.budget import exit_status
+    from cnncalc.render import check as render
+
     formatter = {
         "table": render.text,
         "json": render.as_json,
@@ -253,7 +261,10 @@ def check(
         "markdown": render.markdown,
     }[fmt]
     click.echo(formatter(results))
-    sys.exit(exit_status(results))
+    status = exit_status(results)
+    if status != 0 and fmt in ("json", "junit", "markdown"):
+        click.echo(render.text(results), err=True)
+    return status
 
 
 @cli.command()
