@@ -450,6 +450,11 @@ def main() -> None:
         if exc.code == 1 and "PacifyFlushWrapper" in type(sys.stdout).__name__:
             sys.exit(EXIT_BROKEN_PIPE)
         raise
+    except OSError as exc:  # the output could not be written (a full disk, a closed terminal)
+        if os.environ.get("CNNCALC_DEBUG"):
+            raise
+        click.echo(f"error: cannot write the output: {exc.strerror or exc}", err=True)
+        sys.exit(EXIT_ERROR)
     except Exception as exc:  # a bug: say so plainly, keep the traceback for a report
         if os.environ.get("CNNCALC_DEBUG"):
             raise

@@ -218,7 +218,9 @@ def test_pre_commit_hook_runs_cnncalc_check():
 def test_a_machine_format_also_tells_a_failure_on_stderr(fmt, tmp_path):
     """Redirected to a report file (the README's GitLab recipe), the job log still says why."""
     spec = tmp_path / "over.yaml"
-    spec.write_text("input: [3, 8, 8]\nbudget: {max_params: 1}\nlayers: [{conv2d: {out_channels: 4, kernel_size: 1}}]\n")
+    spec.write_text(
+        "input: [3, 8, 8]\nbudget: {max_params: 1}\nlayers: [{conv2d: {out_channels: 4, kernel_size: 1}}]\n"
+    )
     result = runner().invoke(cli, ["check", str(spec), "--format", fmt])
     assert result.exit_code == 1
     assert "1 budget checked in 1 file: 1 exceeded" in result.stderr

@@ -307,3 +307,18 @@ def test_an_internal_error_exits_3_without_a_traceback():
     done = _run(code)
     assert done.returncode == 3
     assert "internal error: RuntimeError: boom" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_output_that_cannot_be_written_is_a_clear_error():
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "cnncalc", "plan", ALEXNET],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip() == "error: cannot write the output: No space left on device"
