@@ -185,7 +185,8 @@ class _Walker:
                 continue
             key = self.walk(key_node).value
             if not isinstance(key, str):
-                raise self.fail("spec.bad-key", f"keys must be names, not {key!r}", key_node.start_mark)
+                shown = {list: "a list", dict: "a mapping"}.get(type(key)) or repr(key)
+                raise self.fail("spec.bad-key", f"keys must be names, not {shown}", key_node.start_mark)
             if key in own:
                 first = key_locs[key]
                 raise self.fail(

@@ -167,3 +167,11 @@ def test_misspelt_input_key_is_reported_once():
     assert [d.message for d in caught.value.diagnostics] == [
         "unknown key 'inptu' at the top level; did you mean 'input'?"
     ]
+
+
+@pytest.mark.parametrize(("key", "shown"), [("? [a, b]", "a list"), ("? {a: 1}", "a mapping"), ("1", "1")])
+def test_a_key_that_is_not_a_name_is_described_not_dumped(key, shown):
+    with pytest.raises(SpecError) as caught:
+        parse(f"input: [3, 8, 8]\nlayers:\n  - {{{key} : 1}}\n", "k.yaml")
+    (found,) = caught.value.diagnostics
+    assert found.message == f"keys must be names, not {shown}" and found.loc.line == 3
