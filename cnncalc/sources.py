@@ -255,8 +255,28 @@ def commit_of(revision: str) -> tuple[str | None, str]:
     return output.decode("ascii", "replace").strip(), ""
 
 
+def _followed(commit: str, path: str) -> str:
+    """`path` in `commit` with symbolic links followed (inside the repository, at most 8); raises
+    Refused for a link leading out, or an entry that is not a file."""
+    for _ in range(8):
+        status, output, _ = _git("--literal-pathspecs", "ls-tree", "--full-tree", "-z", commit, "--", path)
+        mode = output.split(b" ", 1)[0] if status == 0 and output else b""
+        if mode != b"120000":
+            if mode and mode not in (b"100644", b"100755"):
+                raise Refused(f"{path!r} is not a file at that revision")
+            return path
+        status, target, _ = _git("cat-file", "blob", "--end-of-options", f"{commit}:{path}")
+        joined = _in_repository(posixpath.join(posixpath.dirname(path), target.decode("utf-8", "replace")))
+        if status != 0 or joined is None:
+            raise Refused(f"{path!r} is a symbolic link leading outside the repository")
+        path = joined
+    raise Refused(f"{path!r}: too many symbolic links")
+
+
 def blob(commit: str, path: str, shown: str, limit: int) -> str:
-    """The text of the file at `path` (from the repository's top) in `commit`; raises Refused."""
+    """The text of the file at `path` (from the repository's top) in `commit`, links followed
+    inside the repository; raises Refused."""
+    path = _followed(commit, path)
     name = f"{commit}:{path}"
     status, output, _ = _git("cat-file", "-s", "--end-of-options", name)
     if status != 0:

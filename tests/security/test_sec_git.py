@@ -227,3 +227,23 @@ def test_paths_are_relative_to_the_working_directory_then_the_top(repo, monkeypa
         assert load_file_or_revision(argument).name == "small"
     with pytest.raises(SpecError):  # ./ means the working directory only
         load_file_or_revision("base:./arch/m.yaml")
+
+
+def test_a_symbolic_link_inside_the_repository_is_followed_at_a_revision(repo):
+    """As on disk: `include: link.yaml` with link.yaml -> blocks/b.yaml reads the blocks."""
+    (repo / "arch" / "blocks").mkdir()
+    (repo / "arch" / "blocks" / "b.yaml").write_text("blocks:\n  unit: [relu]\n")
+    (repo / "arch" / "link.yaml").symlink_to("blocks/b.yaml")
+    _commit_spec_with_include(repo, "link.yaml", {})
+    assert load_file_or_revision("HEAD:arch/inc.yaml").blocks.keys() == {"unit"}
+
+
+@pytest.mark.parametrize("target", ["/etc/passwd", "../../outside.yaml"])
+def test_a_symbolic_link_out_of_the_repository_is_refused_at_a_revision(repo, target):
+    (repo / "arch" / "link.yaml").symlink_to(target)
+    _commit_spec_with_include(repo, "link.yaml", {})
+    with pytest.raises(SpecError) as caught:
+        load_file_or_revision("HEAD:arch/inc.yaml")
+    [diagnostic] = caught.value.diagnostics
+    assert str(diagnostic.loc) == "HEAD:arch/inc.yaml:2:10"
+    assert "'arch/link.yaml' is a symbolic link leading outside the repository" in diagnostic.message
