@@ -214,6 +214,22 @@ def test_pre_commit_hook_runs_cnncalc_check():
     assert not re.search(hook["files"], ".github/workflows/ci.yml")
 
 
+def test_pre_commit_hook_passes_on_the_bundled_layout():
+    """What the hook selects in this repository (block libraries left out) checks cleanly."""
+    import yaml
+
+    (hook,) = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    files = sorted(
+        str(path.relative_to(ROOT))
+        for path in (ROOT / "architectures").rglob("*.y*ml")
+        if re.search(hook["files"], str(path.relative_to(ROOT)))
+        and not re.search(hook.get("exclude", "^$"), str(path.relative_to(ROOT)))
+    )
+    assert "architectures/resnet50.yaml" in files and not any("/blocks/" in f for f in files)
+    result = runner().invoke(cli, ["check", *[str(ROOT / f) for f in files]])
+    assert result.exit_code == 0, result.output + result.stderr
+
+
 @pytest.mark.parametrize("fmt", ["json", "junit", "markdown"])
 def test_a_machine_format_also_tells_a_failure_on_stderr(fmt, tmp_path):
     """Redirected to a report file (the README's GitLab recipe), the job log still says why."""
