@@ -104,6 +104,8 @@ def check(tree: ast.expr) -> None:
 
 def _refuse_known(node: ast.AST) -> None:
     """A clearer message for the refusals people meet by mistake."""
+    if isinstance(node, (ast.Tuple, ast.List)):
+        raise ExpressionError("a tuple is not a value here; write a pair as a YAML list, e.g. [3, 3]")
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id not in FUNCTIONS:
         raise ExpressionError(f"unknown function {_shown(node.func)!r}; the functions are {', '.join(FUNCTIONS)}")
     if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):

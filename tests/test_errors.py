@@ -175,3 +175,20 @@ def test_a_key_that_is_not_a_name_is_described_not_dumped(key, shown):
         parse(f"input: [3, 8, 8]\nlayers:\n  - {{{key} : 1}}\n", "k.yaml")
     (found,) = caught.value.diagnostics
     assert found.message == f"keys must be names, not {shown}" and found.loc.line == 3
+
+
+@pytest.mark.parametrize(
+    ("value", "hint"),
+    [
+        ('"(3, 3)"', "a tuple is not a value here; write a pair as a YAML list, e.g. [3, 3]"),
+        ('"3"', "got string '3' (remove the quotes for a number)"),
+        ("1e2", "got string '1e2' (YAML reads 1e2 as text; write the number out)"),
+    ],
+)
+def test_hints_for_values_written_as_in_python(value, hint):
+    with pytest.raises(SpecError) as caught:
+        plan(
+            parse(f"input: [3, 8, 8]\nlayers:\n  - {{type: conv2d, out_channels: 4, kernel_size: {value}}}\n", "h.yaml")
+        )
+    (found,) = caught.value.diagnostics
+    assert hint in found.message and (found.loc.line, found.loc.column) == (3, 50), found

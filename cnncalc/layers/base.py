@@ -49,8 +49,10 @@ def _describe(value: Any) -> str:
     if value is None:
         return "null"
     if isinstance(value, str):
-        if _NUMBER.fullmatch(value.strip()):  # YAML 1.1 reads 1e2 (no dot) as text
-            return f"string {value!r} (YAML reads {value} as text; write the number out)"
+        if _NUMBER.fullmatch(value.strip()):
+            if re.fullmatch(r"[-+]?\d+(\.\d*)?", value.strip()):  # "1": quoted by hand
+                return f"string {value!r} (remove the quotes for a number)"
+            return f"string {value!r} (YAML reads {value} as text; write the number out)"  # YAML 1.1: 1e2
         return f"string {value!r}"
     if isinstance(value, list):
         return f"list {yaml_text(value)}"
@@ -89,7 +91,10 @@ class Int(Kind):
 
     def parse(self, value: Any) -> int:
         if isinstance(value, float) and value.is_integer():  # `c / 2` in a block: true division
-            raise FieldError(f"expected {self.expected}, got float {value!r} (// divides to a whole number)")
+            raise FieldError(
+                f"expected {self.expected}, got float {value!r} (/ and float operands give a float: "
+                f"use // on whole numbers, or int(...))"
+            )
         if not _is_int(value):
             raise FieldError(f"expected {self.expected}, got {_describe(value)}")
         if self.min is not None and value < self.min:
