@@ -23,6 +23,7 @@ ENTRY_KEYS = (*COMMON_KEYS, "when", "repeat", "first", "repeat_name", "outputs")
 MAX_LAYERS = 100_000  # a spec expanding to more is a mistake (repeat: 1000 inside repeat: 1000)
 MAX_INCLUDES = 100
 MAX_DIAGNOSTICS = 100
+MAX_COPIES = 50 * MAX_LAYERS  # values expansion copies into calls (a 100,000-layer spec copies about 800,000)
 MAX_NESTING = 50  # blocks inside blocks
 RESERVED_ARGUMENTS = frozenset({"self", "torch", "nn", "super", "OrderedDict", "i", *ENTRY_KEYS, "sequential"})
 # budget limits: spec key -> (what is limited, unit)
@@ -386,6 +387,17 @@ def _python_source(node: YNode) -> str:
     return node.source if node.source is not None else repr(node.plain())
 
 
+def _size(value) -> int:
+    """How many values a plain value (or a YNode) holds, itself included."""
+    if isinstance(value, YNode):
+        return _size(value.value)
+    if isinstance(value, dict):
+        return 1 + sum(_size(v) for v in value.values())
+    if isinstance(value, list):
+        return 1 + sum(_size(v) for v in value)
+    return 1
+
+
 def _to_node(value, loc: Loc) -> YNode:
     """A computed value as a located node, lists item by item."""
     if isinstance(value, YNode):
@@ -417,6 +429,7 @@ class _Parser:
         self.groups: list[Group] = []
         self.context = ""
         self.visits = 0
+        self.copies = 0  # values copied while expanding (see charge)
         self.reported: set = set()
         self.expanding = False
         self.root = Group("", "", None, Loc(path, 1, 1), -1)
@@ -429,6 +442,18 @@ class _Parser:
             self.diagnostics.append(Diagnostic(code, message, loc))
             if len(self.diagnostics) >= MAX_DIAGNOSTICS and self.expanding:
                 raise _TooLarge()  # enough to go on with; the rest are likely the same mistake
+
+    def charge(self, amount: int, loc: Loc) -> None:
+        """Count values copied while expanding: each call copies its arguments, `let:` values and
+        fields, so a large value used by many calls would cost their product; refused, located."""
+        self.copies += amount
+        if self.copies > MAX_COPIES and self.expanding:
+            self.error(
+                "spec.too-large",
+                f"the spec's block calls copy more than {MAX_COPIES:,} values: a large value is used by many calls",
+                loc,
+            )
+            raise _TooLarge()
 
     def fail(self) -> SpecError:
         files = list(self.sources)
@@ -1359,14 +1384,18 @@ class _Parser:
     def substitute(self, node: YNode, scope: _Scope, where: str | None = None) -> YNode:
         """`node` with argument names and expressions replaced by their values; a value that
         cannot be had is reported (saying `where` it is written) and becomes INVALID."""
+        self.charge(_size(node), node.loc)  # the whole value, where it starts
+        return self.substituted(node, scope, where)
+
+    def substituted(self, node: YNode, scope: _Scope, where: str | None = None) -> YNode:
         from cnncalc import expressions
 
         value = node.value
         if isinstance(value, dict):
-            items = {k: self.substitute(v, scope, f"{where}: {k}" if where else None) for k, v in value.items()}
+            items = {k: self.substituted(v, scope, f"{where}: {k}" if where else None) for k, v in value.items()}
             return YNode(items, node.loc, node.key_locs)
         if isinstance(value, list):
-            items = [self.substitute(v, scope, where) for v in value]
+            items = [self.substituted(v, scope, where) for v in value]
             result = YNode(items, node.loc, node.key_locs)
             if any(item.source for item in items):
                 result.source = "[" + ", ".join(_python_source(item) for item in items) + "]"
@@ -1385,6 +1414,7 @@ class _Parser:
         if expressions.is_name(value.strip()):
             if value.strip() not in env:
                 return node
+            self.charge(_size(env[value.strip()]), node.loc)
             result = _to_node(env[value.strip()], node.loc)
             result.source = value.strip()
             return result
@@ -1423,7 +1453,9 @@ class _Parser:
             )
             return YNode(INVALID, node.loc)
         try:
-            result = _to_node(expressions.evaluate(tree, env), node.loc)
+            computed = expressions.evaluate(tree, env)
+            self.charge(_size(computed), node.loc)
+            result = _to_node(computed, node.loc)
             result.source = ast_source(tree)
             return result
         except expressions.ExpressionError as exc:

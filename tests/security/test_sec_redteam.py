@@ -66,3 +66,22 @@ def test_a_chain_of_self_concats_exports_in_linear_size(tmp_path):
     result = _run("export", "s.yaml", "-o", "m.py", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert len((tmp_path / "m.py").read_text()) < 20_000
+
+
+# ---- expansion: a large value copied into every call ------------------------------------------
+
+
+def test_a_large_argument_value_used_by_many_calls_is_refused_at_the_value(tmp_path):
+    # 10 KB: a 2,500-item list as an argument default and a `let:` value of a block called
+    # 90,000 times; each call copied both (4 minutes, 4.6 GB before it was refused)
+    items = "[" + ",".join(["0"] * 2500) + "]"
+    spec = (
+        f"input: [1, 2, 2]\nblocks:\n  b:\n    args: [z: 1]\n    let: {{w: {items}}}\n    layers: [relu]\n"
+        "layers:\n  - {type: b, name: x, repeat: 90000}\n"
+    )
+    assert len(spec) < 11_000
+    (tmp_path / "s.yaml").write_text(spec)
+    result = _run("plan", "s.yaml", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr[-500:]
+    assert result.stderr.startswith("s.yaml:5:14: error: the spec's block calls copy more than 5,000,000 values")
+    assert "Traceback" not in result.stderr
