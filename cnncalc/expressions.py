@@ -12,7 +12,8 @@ import operator
 import re
 from typing import Any
 
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # matched whole (fullmatch): no trailing newline
+# matched whole (fullmatch): no trailing newline; at most 100 characters
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,99}")
 _MAX_DIGITS = 30  # a larger integer is a mistake, and arithmetic on it could run for ages
 _MAX_DEPTH = 100  # nodes deep (a sum of 50 terms is 50); the bundled blocks need 6
 _MAX_LENGTH = MAX_LENGTH = 500  # characters; a longer expression belongs in `let:` values

@@ -38,7 +38,9 @@ BUDGET_SETTINGS = ("batch_size", "dtype", "optimizer", "training")
 BUDGET_UNITS = dict(BUDGET_LIMITS.values())  # what is limited -> "count" or "bytes"
 # matched whole (fullmatch): `$` would let a trailing newline through
 _HYPHENATED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(-[A-Za-z0-9_]+)+")
-_NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*|[0-9]+")  # digits alone: nn.Sequential indices
+# digits alone: nn.Sequential indices; at most 100 characters (a name is copied into every layer inside it)
+_NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]{0,99}|[0-9]{1,9}")
+MAX_FULL_NAME = 500  # characters in a dotted name such as layer2.0.conv1
 
 
 @dataclass(eq=False)
@@ -234,7 +236,7 @@ def unusable_name(name: str) -> str | None:
     from cnncalc import expressions
 
     if not expressions.is_name(name):
-        return "is not a name (letters, digits and '_', not starting with a digit)"
+        return "is not a name (letters, digits and '_', not starting with a digit, at most 100 characters)"
     if keyword.iskeyword(name):
         return "is a Python keyword"
     if name in expressions.FUNCTIONS:
@@ -820,13 +822,15 @@ class _Parser:
             type_node = self.substitute_name(type_node, scope) if scope.env is not None else type_node
             names_only = ("name", "inputs", "outputs", "repeat_name")
             written = _name_of(node)
-            early = f"layer {scope.prefix + written!r}" if isinstance(written, str) else self.nth(index)
+            named = isinstance(written, str) and _NAME_PATTERN.fullmatch(written)
+            early = f"layer {scope.prefix + written!r}" if named else self.nth(index)
             common = {
                 k: v if k in names_only else self.substitute(v, scope, f"{early}: {k}") for k, v in common.items()
             }
             if "when" in common and not self.when(early, common["when"]):
                 # left out: its name (and its outputs' names) stand for what it reads
-                name = _name_of(node) if isinstance(_name_of(node), str) else None
+                shown = type_node.value if isinstance(type_node.value, str) and len(type_node.value) <= 100 else "?"
+                name = self.layer_name(index, shown, common, node.loc)[0]
                 label = f"layer {scope.prefix + (name or str(index + 1))!r}"
                 inputs, inputs_given = self.entry_inputs(
                     label, common.get("inputs"), scope, previous, explicit | set(seen)
@@ -884,6 +888,13 @@ class _Parser:
                 )
             seen.setdefault(name, node.loc)
             full = scope.prefix + name
+            if len(full) > MAX_FULL_NAME:
+                self.error(
+                    "spec.too-large",
+                    f"layer {_quoted(full)}: names nest to more than {MAX_FULL_NAME} characters; use shorter names",
+                    name_loc,
+                )
+                raise _TooLarge()
             label = f"layer {full!r} ({kind_name})"
             # a call's arguments are worked out per repetition, a list's entries as they are expanded
             if not isinstance(kind, Block) and kind != "sequential":
@@ -1478,7 +1489,7 @@ class _Parser:
 
         label = f"block {name!r}"
         if not expressions.is_name(name):
-            self.error("spec.bad-value", f"{label}: a block's name is letters, digits and '_'", name_loc)
+            self.error("spec.bad-value", f"{label}: a block's name is letters, digits and '_', at most 100", name_loc)
             return None
         if lookup(name) is not None or name == "sequential":
             self.error("spec.bad-value", f"{label}: {name!r} is a layer type; give the block another name", name_loc)
@@ -1619,10 +1630,11 @@ class _Parser:
             return None, node.loc
         if isinstance(node.value, str) and _NAME_PATTERN.fullmatch(node.value):
             return node.value, node.loc
+        shown = yaml_text(node.value)
         self.error(
             "spec.bad-value",
-            f"{self.nth(index)} ({kind}): name: expected letters, digits, '_' or '-', "
-            f"starting with a letter or '_', got {yaml_text(node.value)}",
+            f"{self.nth(index)} ({kind}): name: expected letters, digits, '_' or '-', starting with a letter "
+            f"or '_', at most 100 characters, got {shown if len(shown) <= 80 else shown[:77] + '...'}",
             node.loc,
         )
         return None, node.loc

@@ -85,3 +85,55 @@ def test_a_large_argument_value_used_by_many_calls_is_refused_at_the_value(tmp_p
     assert result.returncode == 2, result.stderr[-500:]
     assert result.stderr.startswith("s.yaml:5:14: error: the spec's block calls copy more than 5,000,000 values")
     assert "Traceback" not in result.stderr
+
+
+# ---- names: copied into every layer inside them -----------------------------------------------
+
+
+def test_a_long_call_name_is_refused_not_copied_into_every_repetition(tmp_path):
+    # 10 KB: a 10,000-character call name, repeated 20,000 times: 400 MB of table, 2.2 GB, 33 s
+    name = "a" * 10_000
+    (tmp_path / "s.yaml").write_text(
+        f"input: [1, 2, 2]\nblocks:\n  b: [relu]\nlayers:\n  - {{type: b, name: {name}, repeat: 20000}}\n"
+    )
+    result = _run("plan", "s.yaml", cwd=tmp_path)
+    assert result.returncode == 2
+    first = result.stderr.splitlines()[0]
+    assert first.startswith("s.yaml:5:21: error: layer 1 (b): name: expected letters")
+    assert "at most 100 characters" in first and len(first) < 300
+
+
+def test_a_long_name_left_out_by_when_is_checked_too(tmp_path):
+    # a left-out entry's name was never checked: a 1 MB one, in a block called 50,000 times,
+    # was copied into a label per call (over 2 minutes); a control character passed silently
+    name = "a" * 1_000_000
+    (tmp_path / "s.yaml").write_text(
+        f"input: [1, 2, 2]\nblocks:\n  b: [{{type: relu, name: {name}, when: false}}, relu]\n"
+        "layers:\n  - {type: b, name: x, repeat: 50000}\n"
+    )
+    result = _run("plan", "s.yaml", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.startswith("s.yaml:3:26: error: block 'b', layer 1 (relu): name: expected letters")
+    (tmp_path / "c.yaml").write_text(
+        'input: [4, 8, 8]\nblocks:\n  b:\n    args: [f: false]\n    layers:\n'
+        '      - {type: relu, name: "ok\\e]0;x\\a", when: f}\n      - relu\n'
+        "layers:\n  - {type: b, name: c1}\n"
+    )
+    result = runner().invoke(cli, ["plan", str(tmp_path / "c.yaml")])
+    assert result.exit_code == 2
+    assert ":6:28: error: block 'b', layer 1 (relu): name: expected" in result.stderr
+    assert "\x1b" not in result.stderr
+
+
+def test_names_nested_past_500_characters_are_refused_at_the_name(tmp_path):
+    # 7 KB: blocks nested 50 deep, each call with a 100-character name: every layer's name was
+    # 5,000 characters (1.3 GB before the visit limit stopped it)
+    name = "a" * 100
+    lines = ["input: [1, 2, 2]", "blocks:"]
+    lines += [f"  b{k}: [{{type: b{k + 1}, name: {name}, repeat: {2 if k < 16 else 1}}}]" for k in range(49)]
+    lines += ["  b49: [relu]", "layers:", "  - {type: b0, name: x}"]
+    (tmp_path / "s.yaml").write_text("\n".join(lines) + "\n")
+    result = _run("plan", "s.yaml", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.startswith("s.yaml:7:25: error: layer 'x.aaaa")
+    assert "names nest to more than 500 characters" in result.stderr.splitlines()[0]
