@@ -243,6 +243,9 @@ class _Exporter:
             named = default.value.strip() if isinstance(default.value, str) else None
             if computed is None and named in (*block.params, *cls.channel_params, "in_channels"):
                 computed = named  # `out: c`: another argument's value
+            if computed is not None and cls.channel_params[0] != "in_channels" and "in_channels" not in block.params:
+                # a default reads the input's channels, not a `let:` value of that name set after it
+                computed = _substitute(computed, {"in_channels": cls.channel_params[0]})
             if computed is not None:  # a default that uses other arguments
                 signature.append(f"{param}{_annotation(example.get(param), optional=True)} = None")
                 late_defaults.append(f"        {param} = {computed} if {param} is None else {param}")

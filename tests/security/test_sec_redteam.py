@@ -137,3 +137,26 @@ def test_names_nested_past_500_characters_are_refused_at_the_name(tmp_path):
     assert result.returncode == 2
     assert result.stderr.startswith("s.yaml:7:25: error: layer 'x.aaaa")
     assert "names nest to more than 500 characters" in result.stderr.splitlines()[0]
+
+
+# ---- export: a default that reads in_channels beside a `let:` of that name ---------------------
+
+
+def test_a_default_reading_in_channels_is_not_the_let_value_of_that_name(tmp_path):
+    # the plan computes `mid: in_channels // 2` from the input's channels; the class wrote
+    # `mid = in_channels // 2 ...` before `in_channels = 6` (its let:), so B(4) failed to build
+    torch = __import__("pytest").importorskip("torch")
+    spec = tmp_path / "s.yaml"
+    spec.write_text(
+        "input: [4, 8, 8]\nblocks:\n  b:\n    args: [mid: in_channels // 2]\n    let: {in_channels: 6}\n"
+        "    layers:\n      - {type: conv2d, out_channels: mid, kernel_size: 1}\n"
+        "      - {type: conv2d, out_channels: in_channels, kernel_size: 1}\n"
+        "layers:\n  - {type: b, name: c1}\n  - {type: b, name: c2}\n"
+    )
+    result = runner().invoke(cli, ["export", str(spec)])
+    assert result.exit_code == 0, result.stderr
+    namespace: dict = {"__name__": "exported"}
+    exec(compile(result.stdout, "exported.py", "exec"), namespace)
+    block = namespace["B"](4)  # mid left to its default: 4 // 2, as c1 in the plan
+    assert [m.out_channels for m in block] == [2, 6]
+    assert tuple(block(torch.zeros(1, 4, 8, 8)).shape) == (1, 6, 8, 8)
