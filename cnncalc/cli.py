@@ -64,7 +64,30 @@ def _report(exc, fmt: str) -> None:
     click.echo(message, err=True)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """Click's usage errors quote the command line (`Got unexpected extra argument (...)`), and a
+    CI job may pass it file names from a pull request: their messages are shown as spec text is."""
+
+    def make_context(self, *arguments, **settings):
+        with _safe_usage_errors():
+            return super().make_context(*arguments, **settings)
+
+    def invoke(self, ctx):
+        with _safe_usage_errors():
+            return super().invoke(ctx)
+
+
+class _safe_usage_errors:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, exc, traceback):
+        if isinstance(exc, click.ClickException):
+            exc.message = _shown(exc.message)
+        return False  # raised on, with its message made safe
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="cnncalc")
 def cli() -> None:
     """Plan a CNN from a YAML spec: every layer's shape and parameters, no framework needed."""

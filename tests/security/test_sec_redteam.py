@@ -160,3 +160,22 @@ def test_a_default_reading_in_channels_is_not_the_let_value_of_that_name(tmp_pat
     block = namespace["B"](4)  # mid left to its default: 4 // 2, as c1 in the plan
     assert [m.out_channels for m in block] == [2, 6]
     assert tuple(block(torch.zeros(1, 4, 8, 8)).shape) == (1, 6, 8, 8)
+
+
+# ---- output: click's usage errors quote the command line -------------------------------------
+
+HOSTILE = "\x1b]0;pwn\x07\n::error::x\u202e"
+
+
+def test_usage_errors_quoting_the_command_line_are_escaped(tmp_path):
+    # a CI job may pass file names from a pull request; click echoed them raw in
+    # `Got unexpected extra argument (...)`, and the --columns check in `unknown column ...`
+    spec = tmp_path / "s.yaml"
+    spec.write_text("input: [3]\nlayers: [relu]\n")
+    for arguments in (["plan", str(spec), HOSTILE], ["plan", "--columns", f"name,{HOSTILE}", str(spec)]):
+        result = runner().invoke(cli, arguments)
+        assert result.exit_code == 2
+        shown = result.stdout + result.stderr
+        assert "\\x1b]0;pwn\\x07\\n::error::x\\u202e" in shown
+        assert not any(c in shown for c in "\x1b\x07\u202e")
+        assert not any(line.lstrip().startswith("::") for line in shown.splitlines())
