@@ -239,7 +239,7 @@ def _git(*arguments: str) -> tuple[int, bytes, str]:
         )
     except FileNotFoundError:
         return 127, b"", "git is not installed"
-    except (OSError, subprocess.TimeoutExpired) as exc:
+    except (OSError, ValueError, subprocess.TimeoutExpired) as exc:  # ValueError: a NUL in an argument
         return 1, b"", str(exc)
     complaint = done.stderr.decode("utf-8", "replace").strip().splitlines()
     return done.returncode, done.stdout, complaint[-1] if complaint else "git failed"

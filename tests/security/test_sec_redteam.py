@@ -6,10 +6,12 @@ subprocess with a generous timeout; the assertions are on the result, never on t
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from clirun import runner
 
 from cnncalc.cli import cli
@@ -179,3 +181,31 @@ def test_usage_errors_quoting_the_command_line_are_escaped(tmp_path):
         assert "\\x1b]0;pwn\\x07\\n::error::x\\u202e" in shown
         assert not any(c in shown for c in "\x1b\x07\u202e")
         assert not any(line.lstrip().startswith("::") for line in shown.splitlines())
+
+
+# ---- git: a symbolic link whose target git stores with a NUL -----------------------------------
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_a_git_symlink_target_holding_a_nul_is_a_located_error(tmp_path, monkeypatch):
+    # a link is a blob of any bytes; following it passed a NUL to subprocess: exit 3
+    for name in ("GIT_AUTHOR_NAME", "GIT_COMMITTER_NAME"):
+        monkeypatch.setenv(name, "ci")
+    for name in ("GIT_AUTHOR_EMAIL", "GIT_COMMITTER_EMAIL"):
+        monkeypatch.setenv(name, "ci@example.invalid")
+
+    def git(*arguments, data=None):
+        done = subprocess.run(["git", *arguments], cwd=tmp_path, input=data, capture_output=True, check=True)
+        return done.stdout.decode().strip()
+
+    git("init", "-q")
+    (tmp_path / "m.yaml").write_text("input: [3]\nlayers: [relu]\n")
+    git("add", "m.yaml")
+    target = git("hash-object", "-w", "--stdin", data=b"a\0b")
+    git("update-index", "--add", "--cacheinfo", f"120000,{target},link.yaml")
+    git("commit", "-qm", "a link to a\\0b")
+    monkeypatch.chdir(tmp_path)
+    result = runner().invoke(cli, ["diff", "HEAD:link.yaml", "m.yaml"])
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr.startswith("HEAD:link.yaml:1:1: error: cannot read 'HEAD:link.yaml' from git: ")
+    assert "\\x00" in result.stderr and "\0" not in result.stderr
