@@ -25,6 +25,7 @@ MAX_INCLUDES = 100
 MAX_DIAGNOSTICS = 100
 MAX_COPIES = 50 * MAX_LAYERS  # values expansion copies into calls (a 100,000-layer spec copies about 800,000)
 MAX_NESTING = 50  # blocks inside blocks
+MAX_LIST_NESTING = 16  # sequential lists inside lists: the export nests their nn.Sequential calls in one expression
 RESERVED_ARGUMENTS = frozenset({"self", "torch", "nn", "super", "OrderedDict", "i", *ENTRY_KEYS, "sequential"})
 # budget limits: spec key -> (what is limited, unit)
 BUDGET_LIMITS = {
@@ -1070,6 +1071,9 @@ class _Parser:
                 items.loc if items is not None else loc,
             )
             return inputs[0] if inputs else None
+        if sum(1 for g in scope.groups if g.block == "sequential") >= MAX_LIST_NESTING:
+            self.error("spec.too-large", f"layer {full!r}: sequential lists nest more than {MAX_LIST_NESTING} deep", loc)
+            raise _TooLarge()
         group = Group(full, "sequential", None, loc, len(scope.groups), inputs=tuple(inputs[:1]))
         self.groups.append(group)
         child = _Scope(

@@ -22,6 +22,9 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
 # Aliases share nodes, so a tiny file can describe an enormous tree
 # ("billion laughs"); the walk stops after this many values.
 MAX_NODES = 200_000
+# Values nest at most this deep: the export writes argument values as Python literals, and
+# Python refuses more than 200 nested brackets in one expression.
+MAX_DEPTH = 64
 
 # Numbers have at most this many digits (as in block expressions): a larger one is a mistake,
 # and arithmetic, formatting or int() of it can take long or fail (Python refuses
@@ -132,6 +135,8 @@ class _Walker:
                 f"spec expands to more than {MAX_NODES:,} values; are aliases (*name) nested inside each other?",
                 culprit,
             )
+        if len(self.outermost) >= MAX_DEPTH:
+            raise self.fail("spec.too-large", f"spec is nested more than {MAX_DEPTH} deep", node.start_mark)
         self.outermost.append(node.start_mark)
         try:
             return self._walk(node)

@@ -209,3 +209,48 @@ def test_a_git_symlink_target_holding_a_nul_is_a_located_error(tmp_path, monkeyp
     assert result.exit_code == 2, result.stderr
     assert result.stderr.startswith("HEAD:link.yaml:1:1: error: cannot read 'HEAD:link.yaml' from git: ")
     assert "\\x00" in result.stderr and "\0" not in result.stderr
+
+
+# ---- export: code Python cannot compile -------------------------------------------------------
+
+
+def _nested_list(depth: int) -> str:
+    return "[" * depth + "1" + "]" * depth
+
+
+def test_a_deeply_nested_argument_value_is_refused_where_it_nests_too_deep(tmp_path):
+    # a 320-deep list as an argument's default planned, and was exported as a literal Python
+    # refuses (more than 200 nested brackets): verify ended in an internal error (exit 3)
+    spec = tmp_path / "s.yaml"
+    spec.write_text(
+        f"input: [1, 2, 2]\nblocks:\n  b:\n    args: [z: {_nested_list(320)}]\n    layers: [relu]\n"
+        "layers:\n  - {type: b, name: y}\n"
+    )
+    for command in ("plan", "export"):
+        result = runner().invoke(cli, [command, str(spec)])
+        assert result.exit_code == 2
+        assert f"{spec}:4:74: error: spec is nested more than 64 deep" in result.stderr
+
+
+def test_sequential_lists_nest_at_most_16_deep_and_export_compiles(tmp_path):
+    # 60 named lists inside each other: nn.Sequential(OrderedDict([(... four brackets a level
+    # in one expression; the module did not compile and verify exited 3
+    def nested(depth: int) -> str:
+        value = "relu"
+        for k in range(depth):
+            value = f"{{name: s{k}, sequential: [relu, {value}]}}"
+        return f"input: [1, 2, 2]\nlayers:\n  - {value}\n"
+
+    deepest = tmp_path / "ok.yaml"
+    deepest.write_text(nested(16))
+    result = runner().invoke(cli, ["export", str(deepest)])
+    assert result.exit_code == 0, result.stderr
+    compile(result.stdout, "ok.py", "exec")
+    deeper = tmp_path / "s.yaml"
+    deeper.write_text(nested(17))
+    result = runner().invoke(cli, ["plan", str(deeper)])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(
+        f"{deeper}:3:492: error: layer 's16.s15.s14.s13.s12.s11.s10.s9.s8.s7.s6.s5.s4.s3.s2.s1.s0': "
+        "sequential lists nest more than 16 deep"
+    )
