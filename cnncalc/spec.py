@@ -1072,7 +1072,9 @@ class _Parser:
             )
             return inputs[0] if inputs else None
         if sum(1 for g in scope.groups if g.block == "sequential") >= MAX_LIST_NESTING:
-            self.error("spec.too-large", f"layer {full!r}: sequential lists nest more than {MAX_LIST_NESTING} deep", loc)
+            self.error(
+                "spec.too-large", f"layer {full!r}: sequential lists nest more than {MAX_LIST_NESTING} deep", loc
+            )
             raise _TooLarge()
         group = Group(full, "sequential", None, loc, len(scope.groups), inputs=tuple(inputs[:1]))
         self.groups.append(group)

@@ -117,7 +117,7 @@ def test_a_long_name_left_out_by_when_is_checked_too(tmp_path):
     assert result.returncode == 2
     assert result.stderr.startswith("s.yaml:3:26: error: block 'b', layer 1 (relu): name: expected letters")
     (tmp_path / "c.yaml").write_text(
-        'input: [4, 8, 8]\nblocks:\n  b:\n    args: [f: false]\n    layers:\n'
+        "input: [4, 8, 8]\nblocks:\n  b:\n    args: [f: false]\n    layers:\n"
         '      - {type: relu, name: "ok\\e]0;x\\a", when: f}\n      - relu\n'
         "layers:\n  - {type: b, name: c1}\n"
     )
