@@ -9,6 +9,7 @@ from __future__ import annotations
 import keyword
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from cnncalc import yamlload
 from cnncalc.dtypes import DEFAULT_DTYPE, DEFAULT_OPTIMIZER, DTYPE_BYTES, OPTIMIZER_STATES
@@ -161,9 +162,9 @@ class Spec:
     root: Group | None = None  # the top level's entries, for the export
     every_group: tuple[Group, ...] = ()  # `groups`, and calls whose layers were all left out
 
-    @property
+    @cached_property
     def order(self) -> tuple[int, ...]:
-        """Positions in `layers`, each after the layers it reads."""
+        """Positions in `layers`, each after the layers it reads; sorted once (a spec is frozen)."""
         return dependency_order(self.layers)[0]
 
     @property
@@ -833,9 +834,7 @@ class _Parser:
                 shown = type_node.value if isinstance(type_node.value, str) and len(type_node.value) <= 100 else "?"
                 name = self.layer_name(index, shown, common, node.loc)[0]
                 label = f"layer {scope.prefix + (name or str(index + 1))!r}"
-                inputs, inputs_given = self.entry_inputs(
-                    label, common.get("inputs"), scope, previous, explicit | set(seen)
-                )
+                inputs, inputs_given = self.entry_inputs(label, common.get("inputs"), scope, previous, (explicit, seen))
                 passed_on = inputs[0] if inputs else previous
                 skipped = [name] if name else []
                 if "outputs" in common and isinstance(common["outputs"].value, list):
@@ -903,7 +902,7 @@ class _Parser:
                     key: self.substitute(value, scope, f"{label}: {key or 'its main argument'}")
                     for key, value in raw.items()
                 }
-            inputs, inputs_given = self.entry_inputs(label, common.get("inputs"), scope, previous, explicit | set(seen))
+            inputs, inputs_given = self.entry_inputs(label, common.get("inputs"), scope, previous, (explicit, seen))
             locals_read = tuple(r.name for r in inputs) if inputs_given else (previous_local,)
             when_source = None
             if "when" in common:
@@ -995,8 +994,10 @@ class _Parser:
                 return self.blocks[value]
         return self.layer_type(index, type_node)
 
-    def entry_inputs(self, label: str, node: YNode | None, scope: _Scope, previous, known: set[str]):
-        """(what the entry reads, written as `inputs:`): references resolved once the scope is done."""
+    def entry_inputs(self, label: str, node: YNode | None, scope: _Scope, previous, known: tuple):
+        """(what the entry reads, written as `inputs:`): references resolved once the scope is done.
+        `known`: collections of the names defined in this scope so far, looked up, never merged
+        (a merge per entry made a list of n layers cost n^2)."""
         if node is None:
             return [previous], False
         if scope.sequential:
@@ -1012,10 +1013,9 @@ class _Parser:
             self.error("spec.bad-value", f"{label}: inputs: expected a layer name or a list of them", node.loc)
             return [], True
         refs = []
-        inputs_here = set(scope.names) | known
         for item in items:
-            if item.value not in inputs_here:
-                hint = suggest(item.value, sorted(inputs_here))
+            if item.value not in scope.names and not any(item.value in names for names in known):
+                hint = suggest(item.value, sorted({*scope.names, *(n for names in known for n in names)}))
                 self.error(
                     "graph.unknown-input",
                     f"{label}: no layer is named {item.value!r}"
