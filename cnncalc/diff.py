@@ -85,16 +85,18 @@ def compare(old: Plan, new: Plan) -> PlanDiff:
             moved = rewired(before, row, in_both)
             status = "unchanged" if _same(before, row, moved) else "changed"
             changes.append(LayerChange(row.name, status, before, row, moved))
-    # removed layers go after the layer that preceded them in the old plan
-    for position, row in enumerate(old.layers):
+    # removed layers go after the layer that preceded them in the old plan, in their old order
+    removed_after: dict[str | None, list[LayerChange]] = {}
+    anchor = None
+    for row in old.layers:
         if row.name in new_names:
-            continue
-        anchor = next(
-            (old.layers[i].name for i in range(position - 1, -1, -1) if old.layers[i].name in new_names), None
-        )
-        at = 0 if anchor is None else next(i for i, c in enumerate(changes) if c.name == anchor) + 1
-        while at < len(changes) and changes[at].status == "removed":
-            at += 1
-        changes.insert(at, LayerChange(row.name, "removed", row, None))
+            anchor = row.name
+        else:
+            removed_after.setdefault(anchor, []).append(LayerChange(row.name, "removed", row, None))
+    ordered = list(removed_after.get(None, []))
+    for change in changes:
+        ordered.append(change)
+        ordered += removed_after.get(change.name, [])
+    changes = ordered
     totals = [TotalChange(what, getattr(old.totals, what), getattr(new.totals, what)) for what in TOTALS]
     return PlanDiff(old, new, changes, totals)

@@ -126,3 +126,27 @@ def test_git_revision(tmp_path, monkeypatch):
     assert document["new"]["name"] == "after"
     result = invoke(["diff", "HEAD:missing.yaml", "net.yaml"], exit_code=2)
     assert result.stderr.startswith("HEAD:missing.yaml:1:1: error: cannot read 'HEAD:missing.yaml' from git:")
+
+
+def test_removed_layers_stand_after_the_layer_before_them_in_their_old_order():
+    from cnncalc.diff import compare
+    from cnncalc.engine import plan
+    from cnncalc.spec import parse
+
+    def relus(*names):
+        return plan(parse("input: [3, 8, 8]\nlayers:\n" + "".join(f"  - {{type: relu, name: {n}}}\n" for n in names)))
+
+    new = relus("r0", "r1", "r2")
+    changes = compare(relus("r1", "x1", "x2", "r2", "x3"), new).layers
+    assert [(c.name, c.status) for c in changes] == [
+        ("r0", "added"),
+        ("r1", "unchanged"),
+        ("x1", "removed"),
+        ("x2", "removed"),
+        ("r2", "unchanged"),  # what it reads changed by the removal, not by itself
+        ("x3", "removed"),
+    ]
+    assert [(c.name, c.status) for c in compare(relus("x0", "r2"), new).layers][:2] == [
+        ("x0", "removed"),
+        ("r0", "added"),
+    ]
