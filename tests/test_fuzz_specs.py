@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -92,6 +93,7 @@ specs = st.fixed_dictionaries(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=600, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(specs)
 def test_any_spec_plans_or_fails_with_located_diagnostics(data):
@@ -126,6 +128,7 @@ def test_any_text_plans_or_fails_cleanly(text):
 VALID_SEEDS = [seed for seed in range(1500) if generate(seed).fault_index is None]
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(
     seed=st.sampled_from(VALID_SEEDS),

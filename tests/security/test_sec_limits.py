@@ -220,6 +220,7 @@ def test_when_false_entries_do_not_count(drafts):
     assert len(planned.layers) == 5
 
 
+@pytest.mark.slow
 def test_a_spec_at_the_limit_still_plans():
     text = f"input: [1, 2, 2]\nblocks:\n  inner: [relu]\nlayers:\n  - {{type: inner, repeat: {MAX_LAYERS}}}\n"
     assert len(parse(text, "s.yaml").layers) == MAX_LAYERS

@@ -73,6 +73,7 @@ def test_a_chain_of_self_concats_exports_in_linear_size(tmp_path):
 # ---- expansion: a large value copied into every call ------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_large_argument_value_used_by_many_calls_is_refused_at_the_value(tmp_path):
     # 10 KB: a 2,500-item list as an argument default and a `let:` value of a block called
     # 90,000 times; each call copied both (4 minutes, 4.6 GB before it was refused)
