@@ -63,10 +63,26 @@ def _identifier(name: str, taken: set[str]) -> str:
     return result
 
 
+def _claim_exact(names, taken: set[str]) -> set[str]:
+    """The names that are already valid, free attributes, added to `taken` first: `my_layer`
+    keeps its name, and `my-layer` (written `my_layer` too) becomes `my_layer_2`."""
+    claimed = {name for name in names if name and name not in taken and _identifier(name, set()) == name}
+    taken |= claimed
+    return claimed
+
+
+def _attribute(name: str, taken: set[str], claimed: set[str]) -> str:
+    if name in claimed:
+        claimed.discard(name)
+        return name
+    return _identifier(name, taken)
+
+
 def attribute_names(plan: Plan) -> list[str]:
     """For a spec without blocks: a Python attribute per layer, in order."""
     taken = set(RESERVED)
-    return [_identifier(row.name, taken) for row in plan.layers]
+    claimed = _claim_exact([row.name for row in plan.layers], taken)
+    return [_attribute(row.name, taken, claimed) for row in plan.layers]
 
 
 @dataclass
@@ -330,6 +346,7 @@ class _Exporter:
             mapping = {name: name for name in first_names}
             mapping.update({entry.local: local_names[k] for k, entry in enumerate(entries)})
             canonical.append(mapping)
+        claimed = _claim_exact(local_names, cls.taken)
         steps = []  # (local, expression template using {0}, {1}..., input locals)
         members = []  # (local, attribute, constructor code, condition or None, comment): for a chain
         chain = cls.block is not None and len(first_names) == 1
@@ -359,7 +376,7 @@ class _Exporter:
             if not any(present):
                 steps.append((local, None, template.inputs))
                 continue
-            attribute = _identifier(local or f"layer{position}", cls.taken)
+            attribute = _attribute(local or f"layer{position}", cls.taken, claimed)
             cls.attributes[position] = attribute
             # a written `when:` stays in a block's class even where every call agrees, so the
             # class still means what the block says

@@ -82,7 +82,8 @@ layers:
   - {type: relu, name: _parameters}
 """
     planned = plan(parse(text))
-    assert attribute_names(planned) == ["layer_train", "a_b", "a_b_2", "layer_class", "layer_parameters"]
+    # `a_b` is already an attribute and keeps it; `a-b`, cleaned into the same, gives way
+    assert attribute_names(planned) == ["layer_train", "a_b_2", "a_b", "layer_class", "layer_parameters"]
     assert class_name(planned.name) == "Net3LayerNet"
     require_torch()
     model = _module(to_pytorch(planned), "Net3LayerNet")()
@@ -271,3 +272,15 @@ def test_verify_brief_prints_only_what_differs(monkeypatch):
     lines = bad.stdout.splitlines()
     assert lines[0].startswith("Layer") and lines[1].split()[0] == "conv2" and "MISMATCH" in lines[1]
     assert lines[-1] == "1 of 12 layers differ from PyTorch"
+
+
+def test_a_name_that_is_already_an_attribute_keeps_it_when_another_is_cleaned_into_it():
+    """`my_layer` stays `self.my_layer`; `my-layer`, cleaned to the same, takes `my_layer_2`."""
+    text = (
+        "input: [3, 8, 8]\nlayers:\n  - {type: relu, name: my-layer}\n  - {type: relu, name: my_layer}\n"
+        '  - {type: relu, name: "3"}\n  - {type: relu, name: layer_3}\n'
+    )
+    code = to_pytorch(plan(parse(text)))
+    assert "self.my_layer_2 = nn.ReLU()" in code and "self.my_layer = nn.ReLU()" in code
+    assert code.index("self.my_layer_2 =") < code.index("self.my_layer =")
+    assert "self.layer_3_2 = nn.ReLU()" in code and "self.layer_3 = nn.ReLU()" in code
