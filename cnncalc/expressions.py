@@ -16,7 +16,7 @@ from typing import Any
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,99}")
 _MAX_DIGITS = 30  # a larger integer is a mistake, and arithmetic on it could run for ages
 _MAX_DEPTH = 100  # nodes deep (a sum of 50 terms is 50); the bundled blocks need 6
-_MAX_LENGTH = MAX_LENGTH = 500  # characters; a longer expression belongs in `let:` values
+MAX_LENGTH = 500  # characters; a longer expression belongs in `let:` values
 
 
 class ExpressionError(Exception):
@@ -69,8 +69,8 @@ def parse(text: str) -> ast.expr | None:
 
     The whole tree is checked (`check`), every branch of it: an expression that parses
     but uses anything outside the language is an ExpressionError, never passed on."""
-    if len(text) > _MAX_LENGTH and any(symbol in text for symbol in "+-*/%()<>=") or len(text) > 4 * _MAX_LENGTH:
-        raise ExpressionError(f"the expression is longer than {_MAX_LENGTH} characters; split it with let: values")
+    if len(text) > MAX_LENGTH and any(symbol in text for symbol in "+-*/%()<>=") or len(text) > 4 * MAX_LENGTH:
+        raise _too_long()
     try:
         tree = ast.parse(text.strip(), mode="eval").body
     except (SyntaxError, ValueError):
@@ -79,10 +79,14 @@ def parse(text: str) -> ast.expr | None:
         raise ExpressionError("the expression is nested too deeply") from None
     if isinstance(tree, (ast.Name, ast.Constant)):
         return None
-    if len(text) > _MAX_LENGTH:
-        raise ExpressionError(f"the expression is longer than {_MAX_LENGTH} characters; split it with let: values")
+    if len(text) > MAX_LENGTH:  # plain words parse as a chain of names: long text is refused once it is one
+        raise _too_long()
     check(tree)
     return tree
+
+
+def _too_long() -> ExpressionError:
+    return ExpressionError(f"the expression is longer than {MAX_LENGTH} characters; split it with let: values")
 
 
 def check(tree: ast.expr) -> None:
@@ -211,8 +215,8 @@ def names_in(tree: ast.expr) -> set[str]:
 
 def evaluate(tree: ast.expr, values: dict[str, Any]) -> Any:
     """The value of `tree` with `values` for its names; ExpressionError if it cannot be had.
-    The whole tree is checked first, the branches not taken included."""
-    check(tree)
+    Only the language's nodes are evaluated; `parse` has checked the branches not taken (the
+    export checks what it writes with `python_source`)."""
     try:
         return _evaluate(tree, values)
     except OverflowError:
