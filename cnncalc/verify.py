@@ -48,11 +48,12 @@ def verify(plan: Plan, *, device: str = "meta") -> list[Comparison]:
     except (RuntimeError, ValueError, TypeError, OverflowError, IndexError) as exc:
         if not _raised_in_torch(exc):
             raise
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise TorchRefused(first[:300]) from None
+        raise TorchRefused(_first_line(exc)) from None
 
 
 def _raised_in_torch(exc: BaseException) -> bool:
+    """Raised by PyTorch: in its own code, or by a torch call in the generated module or in the
+    forward() expressions verify evaluates (code named `<...>`)."""
     import os
 
     import torch
@@ -61,7 +62,21 @@ def _raised_in_torch(exc: BaseException) -> bool:
     while frame is not None and frame.tb_next is not None:
         frame = frame.tb_next
     where = frame.tb_frame.f_code.co_filename if frame is not None else ""
-    return where.startswith(os.path.dirname(torch.__file__)) or isinstance(exc, RuntimeError) and not where
+    return where.startswith((os.path.dirname(torch.__file__), "<"))
+
+
+def _first_line(exc: BaseException) -> str:
+    """PyTorch's message without the C++ frames it appends."""
+    text = str(exc).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__
+
+
+def _meta_input(torch, plan: Plan):
+    """A batch of two on the meta device; an input larger than PyTorch's sizes is its refusal."""
+    try:
+        return torch.zeros((2, *plan.input_shape), device="meta")
+    except (RuntimeError, TypeError, ValueError, OverflowError) as exc:
+        raise TorchRefused(_first_line(exc)) from None
 
 
 def _verify(plan: Plan, *, device: str = "meta") -> list[Comparison]:
@@ -88,7 +103,7 @@ def _verify(plan: Plan, *, device: str = "meta") -> list[Comparison]:
     with torch.device("meta"):
         model = build().eval()
     # batch 2: a batch of one would hide a layer that mixes up the batch axis
-    x = torch.zeros((2, *plan.input_shape), device="meta")
+    x = _meta_input(torch, plan)
     measured: dict[str, tuple] = {}
 
     def run_layer(module, row, arguments):

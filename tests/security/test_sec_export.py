@@ -593,3 +593,13 @@ def test_a_model_pytorch_refuses_is_a_clear_error(layer, message, tmp_path):
     assert result.exit_code == 2, (result.output, result.stderr)
     assert f"error: PyTorch cannot build or run the model {spec} describes: " in result.stderr
     assert message in result.stderr and "frame #" not in result.stderr and len(result.stderr) < 800
+
+
+@pytest.mark.torch
+def test_an_input_larger_than_pytorch_sizes_is_a_clear_error(tmp_path):
+    require_torch()
+    spec = tmp_path / "m.yaml"
+    spec.write_text("input: [3, 100000000000000000000, 100000000000000000000]\nlayers: [relu]\n")
+    result = runner().invoke(cli, ["verify", str(spec)])
+    assert result.exit_code == 2, (result.output, result.stderr)
+    assert "error: PyTorch cannot build or run the model" in result.stderr and "frame #" not in result.stderr
