@@ -1,7 +1,7 @@
 """The bundled architectures/*.yaml: published totals, and PyTorch agreeing layer by layer.
 
 Every spec in architectures/ is picked up by the glob; each needs an entry in
-PUBLISHED (its total parameter count, from the paper or torchvision) and in
+tests/published.py (its total parameter count, from the paper or torchvision) and in
 FIRST_LINEAR_IN_FEATURES.
 
 A sequential spec is rebuilt layer by layer from torch.nn (torch_reference.run_torch); a graph
@@ -11,10 +11,12 @@ cnncalc's exported module with cnncalc.verify, which runs each layer, merges inc
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from pathlib import Path
 
 import pytest
+from published import PUBLISHED_PARAMS
 from torch_reference import require_torch, run_torch
 
 from cnncalc.engine import plan
@@ -27,40 +29,7 @@ ARCH_DIR = Path(__file__).resolve().parent.parent / "architectures"
 SPECS = sorted(ARCH_DIR.glob("*.yaml"))
 STEMS = [p.stem for p in SPECS]
 
-# Published total parameter counts (PyTorch parameters(), buffers excluded).
-PUBLISHED = {
-    "lenet5": 61_706,
-    "alexnet": 61_100_840,  # torchvision num_params
-    "alexnet_original": 60_965_224,  # Krizhevsky et al. 2012, 227 input, groups=2
-    "vgg11": 132_863_336,
-    "vgg16": 138_357_544,
-    "vgg16_bn": 138_365_992,
-    "vgg19": 143_667_240,
-    "dogs_cats": 813_217,
-    "seed_50x50": 1_199_426,
-    # the zoo: torchvision's num_params (tests/test_zoo.py checks each layer against torch)
-    "resnet18": 11_689_512,
-    "resnet34": 21_797_672,
-    "resnet50": 25_557_032,
-    "resnet101": 44_549_160,
-    "resnet152": 60_192_808,
-    "resnext50_32x4d": 25_028_904,
-    "wide_resnet50_2": 68_883_240,
-    "densenet121": 7_978_856,
-    "squeezenet1_0": 1_248_424,
-    "squeezenet1_1": 1_235_496,
-    "mobilenet_v2": 3_504_872,
-    "mobilenet_v3_small": 2_542_856,
-    "mobilenet_v3_large": 5_483_032,
-    "googlenet": 6_624_904,
-    "inception_v3": 23_834_568,
-    "shufflenet_v2_x1_0": 2_278_604,
-    "mnasnet1_0": 4_383_312,
-    "efficientnet_b0": 5_288_548,
-    "regnet_y_400mf": 4_344_144,
-    "convnext_tiny": 28_589_128,
-    "unet": 31_037_698,  # milesial/Pytorch-UNet, bias-free convs (the issue's description)
-}
+PUBLISHED = PUBLISHED_PARAMS
 
 # in_features of the first linear layer: what the flatten before it produces.
 FIRST_LINEAR_IN_FEATURES = {
@@ -136,13 +105,30 @@ def test_architectures_found():
 
 @pytest.mark.parametrize("stem", STEMS)
 def test_every_spec_has_published_figures(stem):
-    assert stem in PUBLISHED, f"add {stem}'s published total to PUBLISHED"
+    assert stem in PUBLISHED, f"add {stem}'s published total to tests/published.py"
     assert stem in FIRST_LINEAR_IN_FEATURES, f"add {stem} to FIRST_LINEAR_IN_FEATURES"
 
 
 @pytest.mark.parametrize("stem", sorted(PUBLISHED))
 def test_every_published_figure_has_a_spec(stem):
     assert stem in STEMS, f"architectures/{stem}.yaml is missing"
+
+
+WRITTEN_COUNT = re.compile(r"^# Expected(?: total)?: ([\d,]+) parameters", re.M)
+README_ROW = re.compile(r"^\| `(\w+)\.yaml` \|.*\| ([\d,]+) \|$", re.M)
+
+
+@pytest.mark.parametrize("stem", STEMS)
+def test_the_count_a_spec_states_is_the_published_one(stem):
+    """A spec's header comment states its expected total; it is the one in tests/published.py."""
+    stated = WRITTEN_COUNT.findall((ARCH_DIR / f"{stem}.yaml").read_text())
+    assert [int(count.replace(",", "")) for count in stated] == [PUBLISHED[stem]], stated
+
+
+def test_the_counts_in_the_readme_are_the_published_ones():
+    rows = README_ROW.findall((ARCH_DIR.parent / "README.md").read_text(encoding="utf-8"))
+    assert len(rows) >= 9, rows  # the table of smaller and historical networks
+    assert {stem: int(count.replace(",", "")) for stem, count in rows} == {stem: PUBLISHED[stem] for stem, _ in rows}
 
 
 @pytest.mark.parametrize("stem", STEMS)

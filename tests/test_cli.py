@@ -10,12 +10,15 @@ from pathlib import Path
 
 import pytest
 from clirun import runner
+from published import PUBLISHED_PARAMS
 
 from cnncalc import __version__
 from cnncalc.cli import _use_colour, cli
 
 ROOT = Path(__file__).resolve().parent.parent
 ALEXNET = str(ROOT / "architectures" / "alexnet.yaml")
+ALEXNET_PARAMS = PUBLISHED_PARAMS["alexnet"]
+SEED_PARAMS = PUBLISHED_PARAMS["seed_50x50"]  # SEED is the network of architectures/seed_50x50.yaml
 SEED = """\
 name: seed
 input: [3, 50, 50]
@@ -44,7 +47,7 @@ def invoke(args, *, input=None, exit_code=0, env=None):
 
 def test_plan_alexnet_table():
     out = invoke(["plan", ALEXNET]).stdout
-    assert "61,100,840" in out
+    assert f"{ALEXNET_PARAMS:,}" in out
     assert "in_features = 256 x 6 x 6 = 9,216" in out
     assert "\x1b[" not in out  # no colour when not a terminal
 
@@ -55,8 +58,8 @@ def test_plan_json_document():
     assert document["cnncalc_version"] == __version__
     assert document["input_shape"] == [3, 224, 224]
     assert document["totals"] == {
-        "params": 61_100_840,
-        "trainable_params": 61_100_840,
+        "params": ALEXNET_PARAMS,
+        "trainable_params": ALEXNET_PARAMS,
         "non_trainable_params": 0,
         "buffers": 0,
         "macs": 714_188_480,
@@ -108,7 +111,7 @@ def test_plan_json_document():
 
 def test_plan_reads_stdin():
     document = json.loads(invoke(["plan", "-", "--format", "json"], input=SEED).stdout)
-    assert document["totals"]["params"] == 1_199_426
+    assert document["totals"]["params"] == SEED_PARAMS
     assert document["layers"][7]["input_shape"] == [9216]
 
 
@@ -121,7 +124,7 @@ def test_frozen_layers_are_non_trainable():
     spec = SEED.replace("  - linear: 128", "  - linear: 128\n    trainable: false")
     document = json.loads(invoke(["plan", "-", "--format", "json"], input=spec).stdout)
     assert document["totals"]["non_trainable_params"] == (9216 + 1) * 128
-    assert document["totals"]["trainable_params"] == 1_199_426 - (9216 + 1) * 128
+    assert document["totals"]["trainable_params"] == SEED_PARAMS - (9216 + 1) * 128
     table = invoke(["plan", "-"], input=spec).stdout
     assert "no (frozen)" in table
     assert "Non-trainable params:" in table
@@ -199,7 +202,7 @@ def test_json_path_never_imports_rich():
     )
     done = _run(code)
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["totals"]["params"] == 61_100_840
+    assert json.loads(done.stdout)["totals"]["params"] == ALEXNET_PARAMS
 
 
 def test_python_dash_m():
@@ -212,7 +215,7 @@ def test_python_dash_m():
         timeout=60,
     )
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["totals"]["params"] == 1_199_426
+    assert json.loads(done.stdout)["totals"]["params"] == SEED_PARAMS
 
 
 def test_first_linear_after_global_pool_has_no_flatten_derivation():
@@ -236,7 +239,7 @@ def _memory(*args):
 def test_memory_options():
     base = _memory()
     assert (base["batch_size"], base["dtype"], base["optimizer"]) == (1, "float32", "adam")
-    assert base["params_bytes"] == 4 * 61_100_840
+    assert base["params_bytes"] == 4 * ALEXNET_PARAMS
     assert base["optimizer_bytes"] == 2 * base["gradients_bytes"] == 2 * base["params_bytes"]
     assert base["training_total_bytes"] == sum(
         base[key]

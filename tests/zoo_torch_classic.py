@@ -550,20 +550,3 @@ MODELS: dict[str, tuple[Callable[[], nn.Module], tuple[int, ...]]] = {
     "inception_v3": (Inception3, (3, 299, 299)),
     "unet": (UNet, (3, 256, 256)),
 }
-
-# torchvision's published num_params; U-Net as milesial/Pytorch-UNet(3, 2, bilinear=False).
-PUBLISHED_PARAMS: dict[str, int] = {
-    "resnet18": 11_689_512,
-    "resnet34": 21_797_672,
-    "resnet50": 25_557_032,
-    "resnet101": 44_549_160,
-    "resnet152": 60_192_808,
-    "resnext50_32x4d": 25_028_904,
-    "wide_resnet50_2": 68_883_240,
-    "densenet121": 7_978_856,
-    "squeezenet1_0": 1_248_424,
-    "squeezenet1_1": 1_235_496,
-    "googlenet": 6_624_904,
-    "inception_v3": 23_834_568,
-    "unet": 31_037_698,
-}

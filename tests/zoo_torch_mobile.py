@@ -11,8 +11,8 @@ quickly, also on the meta device. The torchvision.ops pieces (Conv2dNormActivati
 SqueezeExcitation, StochasticDepth, Permute) and helpers (_make_divisible) are
 re-implemented here with torchvision's attribute names.
 
-MODELS maps a torchvision model name to (builder, input shape without the batch);
-PUBLISHED_PARAMS holds the parameter counts torchvision publishes (weights meta "num_params").
+MODELS maps a torchvision model name to (builder, input shape without the batch); the parameter
+counts torchvision publishes (weights meta "num_params") are in tests/published.py.
 """
 
 from __future__ import annotations
@@ -835,16 +835,4 @@ MODELS: dict[str, tuple[Callable[[], nn.Module], tuple[int, ...]]] = {
     "efficientnet_b0": (efficientnet_b0, _IMAGE),
     "regnet_y_400mf": (regnet_y_400mf, _IMAGE),
     "convnext_tiny": (convnext_tiny, _IMAGE),
-}
-
-# torchvision's published num_params (IMAGENET1K weights meta).
-PUBLISHED_PARAMS: dict[str, int] = {
-    "mobilenet_v2": 3_504_872,
-    "mobilenet_v3_small": 2_542_856,
-    "mobilenet_v3_large": 5_483_032,
-    "shufflenet_v2_x1_0": 2_278_604,
-    "mnasnet1_0": 4_383_312,
-    "efficientnet_b0": 5_288_548,
-    "regnet_y_400mf": 4_344_144,
-    "convnext_tiny": 28_589_128,
 }

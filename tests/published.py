@@ -1,0 +1,55 @@
+"""Published total parameter counts: the one table every test that needs one reads.
+
+PyTorch's parameters(), buffers excluded. For torchvision's models the figure is the weights'
+meta "num_params"; the others say where theirs comes from. tests/test_architectures.py checks
+every architectures/*.yaml against it (and that the figures written in the specs' header
+comments and in README.md's table agree with it); tests/test_zoo*.py check the hand-written
+torch.nn twins in tests/zoo_torch_*.py against it.
+"""
+
+from __future__ import annotations
+
+PUBLISHED_PARAMS: dict[str, int] = {
+    "lenet5": 61_706,  # LeCun et al. 1998, as architectures/lenet5.yaml writes it
+    "alexnet": 61_100_840,  # torchvision num_params
+    "alexnet_original": 60_965_224,  # Krizhevsky et al. 2012, 227 input, groups=2
+    "vgg11": 132_863_336,  # torchvision num_params, as are the VGGs below
+    "vgg16": 138_357_544,
+    "vgg16_bn": 138_365_992,
+    "vgg19": 143_667_240,
+    "dogs_cats": 813_217,  # the README's worked examples
+    "seed_50x50": 1_199_426,  # docs/spec.md works it out by hand
+    # the zoo: torchvision's num_params (tests/test_zoo.py checks each layer against torch)
+    "resnet18": 11_689_512,
+    "resnet34": 21_797_672,
+    "resnet50": 25_557_032,
+    "resnet101": 44_549_160,
+    "resnet152": 60_192_808,
+    "resnext50_32x4d": 25_028_904,
+    "wide_resnet50_2": 68_883_240,
+    "densenet121": 7_978_856,
+    "squeezenet1_0": 1_248_424,
+    "squeezenet1_1": 1_235_496,
+    "mobilenet_v2": 3_504_872,
+    "mobilenet_v3_small": 2_542_856,
+    "mobilenet_v3_large": 5_483_032,
+    "googlenet": 6_624_904,  # without the auxiliary heads, as are inception_v3's
+    "inception_v3": 23_834_568,
+    "shufflenet_v2_x1_0": 2_278_604,
+    "mnasnet1_0": 4_383_312,
+    "efficientnet_b0": 5_288_548,
+    "regnet_y_400mf": 4_344_144,
+    "convnext_tiny": 28_589_128,
+    "unet": 31_037_698,  # milesial/Pytorch-UNet(3, 2, bilinear=False), bias-free convs
+}
+
+# The models with a hand-written torch.nn twin (tests/zoo_torch_classic.py, zoo_torch_mobile.py),
+# which docs/costs.md's zoo table lists (tools/zoo_table.py).
+ZOO: frozenset[str] = frozenset(
+    {
+        "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d", "wide_resnet50_2",
+        "densenet121", "squeezenet1_0", "squeezenet1_1", "mobilenet_v2", "mobilenet_v3_small",
+        "mobilenet_v3_large", "googlenet", "inception_v3", "shufflenet_v2_x1_0", "mnasnet1_0",
+        "efficientnet_b0", "regnet_y_400mf", "convnext_tiny", "unet",
+    }
+)  # fmt: skip
