@@ -7,17 +7,21 @@ instead. Each value becomes a `YNode` holding its Python value and its `Loc`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import gc
+import os
+from types import MappingProxyType
 from typing import Any
 
 import yaml
+from yaml.nodes import ScalarNode, SequenceNode
 
 from cnncalc.errors import Diagnostic, Loc, SpecError
 
-try:  # libyaml is several times faster when present
-    from yaml import CSafeLoader as _Loader
-except ImportError:  # pragma: no cover - depends on how PyYAML was built
-    from yaml import SafeLoader as _Loader
+# libyaml (PyYAML's C parser) composes several times faster than PyYAML's pure-Python parser
+# and is used when PyYAML was built with it; CNNCALC_PURE_YAML=1 (or setting PURE) selects the
+# pure one, which gives the same trees, locations and diagnostics (tests/test_yaml_loaders.py).
+HAVE_LIBYAML = bool(getattr(yaml, "__with_libyaml__", False))
+PURE = os.environ.get("CNNCALC_PURE_YAML", "") not in ("", "0") or not HAVE_LIBYAML
 
 # Aliases share nodes, so a tiny file can describe an enormous tree
 # ("billion laughs"); the walk stops after this many values.
@@ -39,14 +43,36 @@ _SEQ_TAG = "tag:yaml.org,2002:seq"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
-@dataclass
 class YNode:
-    """A YAML value with its location; mappings also record their keys' locations."""
+    """A YAML value with its location; mappings also record their keys' locations.
 
-    value: Any  # dict[str, YNode] | list[YNode] | str | int | float | bool | None
-    loc: Loc
-    key_locs: dict[str, Loc] = field(default_factory=dict)
-    source: str | None = None  # inside a block: the expression the value was computed from
+    `value` is a dict[str, YNode], list[YNode], str, int, float, bool or None; `source`, inside
+    a block, is the expression the value was computed from. A plain class with __slots__ (the
+    loader makes one per value: about 60 bytes each instead of about 250 for a dataclass).
+    """
+
+    __slots__ = ("value", "loc", "key_locs", "source")
+
+    def __init__(self, value: Any, loc: Loc, key_locs: dict[str, Loc] | None = None, source: str | None = None):
+        self.value = value
+        self.loc = loc
+        self.key_locs = {} if key_locs is None else key_locs
+        self.source = source
+
+    def __repr__(self) -> str:
+        return f"YNode(value={self.value!r}, loc={self.loc!r}, key_locs={self.key_locs!r}, source={self.source!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (self.value, self.loc, self.key_locs, self.source) == (
+            other.value,  # type: ignore[attr-defined]
+            other.loc,  # type: ignore[attr-defined]
+            other.key_locs,  # type: ignore[attr-defined]
+            other.source,  # type: ignore[attr-defined]
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as the dataclass it replaces
 
     def plain(self) -> Any:
         """The value with every nested YNode unwrapped."""
@@ -55,6 +81,10 @@ class YNode:
         if isinstance(self.value, list):
             return [v.plain() for v in self.value]
         return self.value
+
+
+# The loader's scalars and lists share one read-only empty key_locs (they have no keys).
+_NO_KEYS: Any = MappingProxyType({})
 
 
 def _loc(path: str, mark) -> Loc:
@@ -74,38 +104,25 @@ def load(text: str, path: str) -> YNode | None:
     Raises SpecError for syntax errors, unsafe tags, duplicate keys, non-string
     keys and alias bombs.
     """
-    loader = _Loader(text)
+    # The load makes two objects per value and frees none: the cyclic garbage collector, left on,
+    # would scan the growing heap again and again (half the time of a 100,000-line spec).
+    collecting = gc.isenabled()
+    gc.disable()
     try:
-        try:
-            root = loader.get_single_node()
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            problem = exc.problem or exc.context or "invalid YAML"
-            opened = exc.context_mark
-            if exc.context and exc.problem:
-                where = f" that starts at line {opened.line + 1}, column {opened.column + 1}" if opened else ""
-                problem = f"{exc.problem} ({exc.context}{where})"
-            lines = text.splitlines()
-            if mark is not None and mark.line < len(lines) and "\t" in lines[mark.line]:
-                problem += "; YAML does not allow tabs for indentation, use spaces"
-            if opened is not None and mark is not None and not text[mark.index :].strip():
-                # an unclosed bracket or quote is found only at the end of the file; point at its start
-                mark, problem = opened, f"unexpected end of file: {problem}"
-            raise SpecError([Diagnostic("spec.syntax", f"invalid YAML: {problem}", _loc(path, mark))], text) from None
-        except yaml.reader.ReaderError as exc:  # carries an offset, not a mark
-            code = exc.character if isinstance(exc.character, int) else ord(exc.character)
-            message = f"invalid YAML: character U+{code:04X} is not allowed ({exc.reason})"
-            raise SpecError(
-                [Diagnostic("spec.syntax", message, _offset_to_loc(path, text, exc.position))], text
-            ) from None
-        except RecursionError:
-            raise SpecError(
-                [Diagnostic("spec.too-large", "spec is nested too deeply", Loc(path, 1, 1))], text
-            ) from None
+        return _load(text, path)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _load(text: str, path: str) -> YNode | None:
+    loader = _new_loader(text, path)
+    try:
+        root = _compose(loader, text, path)
         if root is None:
             return None
         try:
-            return _Walker(loader, path, text).walk(root)
+            return _Walker(loader, path, text).walk(root, 0, None)
         except RecursionError:
             raise SpecError(
                 [Diagnostic("spec.too-large", "spec is nested too deeply", _loc(path, root.start_mark))], text
@@ -114,45 +131,130 @@ def load(text: str, path: str) -> YNode | None:
         loader.dispose()
 
 
+class _RememberingResolver:
+    """Resolver.resolve, remembered per plain scalar's text: a spec repeats few words many times.
+
+    Without path resolvers (SafeLoader has none) a plain scalar's tag depends on its text alone.
+    """
+
+    _REMEMBERED = 4096  # distinct texts remembered per load
+
+    def __init__(self, stream) -> None:
+        super().__init__(stream)  # type: ignore[call-arg]
+        self.plain_tags: dict[str, str] = {}
+
+    def resolve(self, kind, value, implicit):
+        if kind is not ScalarNode or not implicit[0]:
+            return yaml.resolver.Resolver.resolve(self, kind, value, implicit)  # type: ignore[arg-type]
+        tag = self.plain_tags.get(value)
+        if tag is None:
+            tag = yaml.resolver.Resolver.resolve(self, kind, value, implicit)  # type: ignore[arg-type]
+            if len(self.plain_tags) < self._REMEMBERED:
+                self.plain_tags[value] = tag
+        return tag
+
+
+class _PureLoader(_RememberingResolver, yaml.SafeLoader):
+    pass
+
+
+if HAVE_LIBYAML:
+
+    class _CLoader(_RememberingResolver, yaml.CSafeLoader):
+        pass
+
+
+def _new_loader(text: str, path: str):
+    if not PURE:
+        return _CLoader(text)
+    try:
+        return _PureLoader(text)  # the pure reader checks every character here
+    except yaml.reader.ReaderError as exc:
+        raise _reader_error(exc, text, path) from None
+
+
+def _compose(loader, text: str, path: str):
+    """The document's root node, composed with marks; SpecError for invalid YAML."""
+    try:
+        return loader.get_single_node()
+    except yaml.MarkedYAMLError as exc:
+        raise _syntax_error(exc, text, path) from None
+    except yaml.reader.ReaderError as exc:  # carries an offset, not a mark
+        raise _reader_error(exc, text, path) from None
+    except RecursionError:
+        raise SpecError([Diagnostic("spec.too-large", "spec is nested too deeply", Loc(path, 1, 1))], text) from None
+
+
+def _syntax_error(exc: yaml.MarkedYAMLError, text: str, path: str) -> SpecError:
+    mark = exc.problem_mark or exc.context_mark
+    problem = exc.problem or exc.context or "invalid YAML"
+    opened = exc.context_mark
+    if exc.context and exc.problem:
+        where = f" that starts at line {opened.line + 1}, column {opened.column + 1}" if opened else ""
+        problem = f"{exc.problem} ({exc.context}{where})"
+    lines = text.splitlines()
+    if mark is not None and mark.line < len(lines) and "\t" in lines[mark.line]:
+        problem += "; YAML does not allow tabs for indentation, use spaces"
+    if opened is not None and mark is not None and not text[mark.index :].strip():
+        # an unclosed bracket or quote is found only at the end of the file; point at its start
+        mark, problem = opened, f"unexpected end of file: {problem}"
+    return SpecError([Diagnostic("spec.syntax", f"invalid YAML: {problem}", _loc(path, mark))], text)
+
+
+def _reader_error(exc: yaml.reader.ReaderError, text: str, path: str) -> SpecError:
+    code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+    message = f"invalid YAML: character U+{code:04X} is not allowed ({exc.reason})"
+    return SpecError([Diagnostic("spec.syntax", message, _offset_to_loc(path, text, exc.position))], text)
+
+
+_STR_TAG = "tag:yaml.org,2002:str"
+_CACHED_TAGS = frozenset(("tag:yaml.org,2002:null", "tag:yaml.org,2002:bool", _INT_TAG, _FLOAT_TAG))
+
+
 class _Walker:
+    """Turns composed nodes into YNodes, checking tags, keys, numbers, size and depth."""
+
     def __init__(self, loader, path: str, text: str):
         self.loader = loader
         self.path = path
         self.text = text
         self.count = 0
-        self.outermost: list = []  # start marks of the values being walked, outermost first
+        self.scalars: dict[tuple[str, str], Any] = {}  # (tag, text) -> value, for plain numbers etc.
 
     def fail(self, code: str, message: str, mark) -> SpecError:
         return SpecError([Diagnostic(code, message, _loc(self.path, mark))], self.text)
 
-    def walk(self, node) -> YNode:
+    def walk(self, node, depth: int, top) -> YNode:
+        """`node` at `depth` (the root is 0); `top` is the start of its top-level value."""
         self.count += 1
         if self.count > MAX_NODES:
             # blame the top-level value that exploded, not a leaf deep inside it
-            culprit = self.outermost[1] if len(self.outermost) > 1 else node.start_mark
             raise self.fail(
                 "spec.too-large",
                 f"spec expands to more than {MAX_NODES:,} values; are aliases (*name) nested inside each other?",
-                culprit,
+                top if depth > 1 else node.start_mark,
             )
-        if len(self.outermost) >= MAX_DEPTH:
+        if depth >= MAX_DEPTH:
             raise self.fail("spec.too-large", f"spec is nested more than {MAX_DEPTH} deep", node.start_mark)
-        self.outermost.append(node.start_mark)
-        try:
-            return self._walk(node)
-        finally:
-            self.outermost.pop()
-
-    def _walk(self, node) -> YNode:
-        loc = _loc(self.path, node.start_mark)
-        if isinstance(node, yaml.MappingNode):
-            if node.tag != _MAP_TAG:
-                raise self.fail("spec.bad-tag", f"unsupported tag {node.tag!r}", node.start_mark)
-            return self._mapping(node, loc)
-        if isinstance(node, yaml.SequenceNode):
+        mark = node.start_mark
+        loc = Loc(self.path, mark.line + 1, mark.column + 1)
+        kind = node.__class__
+        if kind is ScalarNode:
+            return YNode(node.value if node.tag == _STR_TAG else self.scalar(node), loc, _NO_KEYS)
+        inner = mark if depth == 1 else top
+        if kind is SequenceNode:
             if node.tag != _SEQ_TAG:
-                raise self.fail("spec.bad-tag", f"unsupported tag {node.tag!r}", node.start_mark)
-            return YNode([self.walk(item) for item in node.value], loc)
+                raise self.fail("spec.bad-tag", f"unsupported tag {node.tag!r}", mark)
+            return YNode([self.walk(item, depth + 1, inner) for item in node.value], loc, _NO_KEYS)
+        if node.tag != _MAP_TAG:
+            raise self.fail("spec.bad-tag", f"unsupported tag {node.tag!r}", mark)
+        return self._mapping(node, loc, depth + 1, inner)
+
+    def scalar(self, node) -> Any:
+        """The value of a scalar that is not a plain string."""
+        key = (node.tag, node.value)
+        if key in self.scalars:
+            return self.scalars[key]
         if node.tag in (_INT_TAG, _FLOAT_TAG) and len(node.value) > _MAX_NUMBER_TEXT:
             raise self.fail("spec.bad-value", _out_of_range(node.value), node.start_mark)
         try:
@@ -165,6 +267,12 @@ class _Walker:
             ) from None
         except ValueError as exc:  # e.g. an integer longer than Python converts (4,300 digits)
             raise self.fail("spec.bad-value", f"unreadable value: {exc}", node.start_mark) from None
+        self.check_scalar(node, value)
+        if node.tag in _CACHED_TAGS:
+            self.scalars[key] = value
+        return value
+
+    def check_scalar(self, node, value: Any) -> None:
         if not isinstance(value, (str, int, float, bool, type(None))):
             # dates, binary and sets are valid YAML but mean nothing in a spec
             raise self.fail(
@@ -178,17 +286,17 @@ class _Walker:
                 raise self.fail("spec.bad-value", message, node.start_mark)
             if abs(value) >= 10**MAX_DIGITS:
                 raise self.fail("spec.bad-value", _out_of_range(node.value), node.start_mark)
-        return YNode(value, loc)
 
-    def _mapping(self, node, loc: Loc) -> YNode:
+    def _mapping(self, node, loc: Loc, depth: int, top) -> YNode:
+        """A mapping whose items are at `depth`."""
         own: dict[str, YNode] = {}
         key_locs: dict[str, Loc] = {}
         merged: list[YNode] = []
         for key_node, value_node in node.value:
             if key_node.tag == _MERGE_TAG:
-                merged.append(self.walk(value_node))
+                merged.append(self.walk(value_node, depth, top))
                 continue
-            key = self.walk(key_node).value
+            key = self.walk(key_node, depth, top).value
             if not isinstance(key, str):
                 shown = {list: "a list", dict: "a mapping"}.get(type(key)) or repr(key)
                 raise self.fail("spec.bad-key", f"keys must be names, not {shown}", key_node.start_mark)
@@ -199,9 +307,13 @@ class _Walker:
                     f"duplicate key {key!r} (first defined at line {first.line}, column {first.column})",
                     key_node.start_mark,
                 )
-            own[key] = self.walk(value_node)
+            own[key] = self.walk(value_node, depth, top)
             key_locs[key] = _loc(self.path, key_node.start_mark)
-        # `<<: *base` merges keys the mapping does not set itself
+        self.merge(own, key_locs, merged)
+        return YNode(own, loc, key_locs)
+
+    def merge(self, own: dict[str, YNode], key_locs: dict[str, Loc], merged: list[YNode]) -> None:
+        """`<<: *base` merges keys the mapping does not set itself."""
         for source in merged:
             sources = source.value if isinstance(source.value, list) else [source]
             for src in sources:
@@ -211,7 +323,6 @@ class _Walker:
                     if key not in own:
                         own[key] = value
                         key_locs[key] = src.key_locs[key]
-        return YNode(own, loc, key_locs)
 
 
 def _shown(text: str) -> str:
