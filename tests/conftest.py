@@ -7,6 +7,7 @@ reference models, gradient probes). `slow` marks are written on the tests themse
 
 from __future__ import annotations
 
+import functools
 import inspect
 import re
 
@@ -16,13 +17,17 @@ USES_TORCH = re.compile(r"require_torch|\btorch\b|\bverify\(|torch_reference|bui
 MODULE_NEEDS_TORCH = re.compile(r"^(\w+ = )?require_torch\(\)", re.M)
 
 
+@functools.lru_cache(maxsize=None)
 def _source(thing) -> str:
+    """The source of a function or module, read once (a parametrized test has one function for
+    all its cases, and inspect.getsource tokenizes the file anew on every call)."""
     try:
         return inspect.getsource(thing)
     except (OSError, TypeError):
         return ""
 
 
+@functools.lru_cache(maxsize=None)
 def uses_torch(function) -> bool:
     """The function's code, or a test helper it names (one level down), uses torch."""
     if USES_TORCH.search(_source(function)):

@@ -246,12 +246,13 @@ def test_architecture_receptive_fields_match_gradients(path):
     check_field_by_gradients(spec, rows, last, exact=exact, planned=planned)
 
 
-VALID_RANDOM = [case for case in (generate(seed) for seed in range(400)) if case.fault_index is None]
-
-
-@pytest.mark.parametrize("case", VALID_RANDOM, ids=lambda c: c.id)
-def test_random_network_costs_match_torch(case):
-    """MACs per layer, saved activations and receptive fields on random valid networks."""
+@pytest.mark.parametrize("seed", range(400), ids=lambda seed: f"s{seed:04d}")
+def test_random_network_costs_match_torch(seed):
+    """MACs per layer, saved activations and receptive fields on random valid networks (generated
+    here, not when pytest collects the file; tests/test_torch_random.py checks the refused ones)."""
+    case = generate(seed)
+    if case.fault_index is not None:
+        pytest.skip(f"{case.id} is meant to be refused")
     require_torch()
     try:
         spec = parse(case.text, "rand.yaml")

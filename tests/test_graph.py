@@ -6,7 +6,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from random_specs import generate
+from random_specs import generate, valid_seeds
 from torch_reference import measure_saved_bytes_of, require_torch
 
 from cnncalc.diff import compare
@@ -196,11 +196,12 @@ def _with_branches(seed: int, joins: int):
     return yaml.safe_dump(document, sort_keys=False), len(extra) - 1
 
 
-VALID_SEEDS = [seed for seed in range(2000) if generate(seed).fault_index is None]
+# generated when the test first draws a seed, not when pytest collects the file
+VALID_SEEDS = st.deferred(lambda: st.sampled_from(valid_seeds(2000)))
 
 
 @settings(max_examples=200, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
-@given(st.sampled_from(VALID_SEEDS), st.integers(min_value=1, max_value=3))
+@given(VALID_SEEDS, st.integers(min_value=1, max_value=3))
 def test_random_branched_specs_plan_export_and_torch_agree(seed, joins):
     """Random networks with added branches: plan, exported module and PyTorch agree on every
     layer, and the saved-activation estimate matches autograd's."""

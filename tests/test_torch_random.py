@@ -13,9 +13,10 @@ torch.nn (tests/torch_reference.py), and check that
 * a refused spec run through the CLI exits with status 2 and a located
   `path:line:col: error: layer '...'` message, not a traceback.
 
-The generator is seeded per case, so every case id (e.g.
-`s042-3x17x9-6L-conv2d.kernel-too-big@2`) reproduces exactly; a failure
-prints the YAML, cnncalc's result and torch's. To replay one by hand:
+The generator is seeded per case, so every case id (the seed, e.g. `s0042`;
+`-k s0042` runs it) reproduces exactly; a failure prints the case's full id
+(e.g. `s0042-3x17x9-6L-conv2d.kernel-too-big@2`), the YAML, cnncalc's result
+and torch's. To replay one by hand:
 `python tests/random_specs.py` prints generated specs, or
 `random_specs.generate(42).text`.
 
@@ -38,8 +39,9 @@ from cnncalc.errors import SpecError
 from cnncalc.spec import parse
 
 # CNNCALC_RANDOM_CASES=20000 searches further; the default keeps the file well under a minute.
+# Cases are generated inside the test, from the seed, not when pytest collects the file.
 N_CASES = int(os.environ.get("CNNCALC_RANDOM_CASES", "2000"))
-CASES = [generate(seed) for seed in range(N_CASES)]
+SEEDS = range(N_CASES)
 CLI_SEEDS = range(10_000, 10_400)  # searched, in order, for refused specs to run through the CLI
 CLI_CASES = 10
 
@@ -153,8 +155,9 @@ def _plan_or_error(case, spec, torch_result):
         pytest.fail(_report(case, "cnncalc crashed while planning", exc, torch_result))
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_random_network_matches_torch(case, torch):
+@pytest.mark.parametrize("seed", SEEDS, ids=lambda seed: f"s{seed:04d}")
+def test_random_network_matches_torch(seed, torch):
+    case = generate(seed)
     try:
         spec = parse(case.text, "rand.yaml")
     except Exception as exc:  # noqa: BLE001 - the generator writes only schema-valid entries
@@ -244,9 +247,10 @@ def test_cli_refuses_with_located_error(torch, tmp_path):
 
 def test_generator_mix():
     """The generator keeps its promises: about a quarter meant to be refused, every entry form used."""
-    intended = sum(c.fault_index is not None for c in CASES) / len(CASES)
+    cases = [generate(seed) for seed in SEEDS]
+    intended = sum(c.fault_index is not None for c in cases) / len(cases)
     assert 0.18 <= intended <= 0.35, intended
-    forms = {layer.form for c in CASES for layer in c.layers}
+    forms = {layer.form for c in cases for layer in c.layers}
     assert forms >= {"bare", "scalar", "explicit-flow", "explicit-block", "onekey-flow", "onekey-block"}
-    assert sum(c.input_shape[1] != c.input_shape[2] for c in CASES if len(c.input_shape) == 3) > len(CASES) // 2
-    assert [generate(7).text for _ in range(2)] == [CASES[7].text] * 2  # deterministic
+    assert sum(c.input_shape[1] != c.input_shape[2] for c in cases if len(c.input_shape) == 3) > len(cases) // 2
+    assert [generate(7).text for _ in range(2)] == [cases[7].text] * 2  # deterministic
