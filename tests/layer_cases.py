@@ -7,7 +7,7 @@ import yaml
 from torch_reference import run_torch
 
 from cnncalc.engine import plan
-from cnncalc.errors import SpecError
+from cnncalc.errors import CODES, SpecError
 from cnncalc.spec import parse
 
 
@@ -37,13 +37,33 @@ def check_layer(type_name, cfg, in_shape, out_shape, params, buffers=0):
         assert row.buffers == buffers
 
 
-def check_refused(type_name, cfg, in_shape, fragment, *, torch_refuses=True):
-    """cnncalc refuses with a message containing `fragment`; PyTorch refuses too."""
+def field_position(text: str, at: str | None) -> tuple[int, int]:
+    """Where a one-layer spec written by one_layer_spec holds field `at`'s value (1-based line and
+    column), or with at=None where its entry starts."""
+    lines = text.splitlines()
+    entry = lines.index("layers:") + 2  # the line after `layers:`, 1-based
+    if at is None:
+        return entry, 3  # `- ` then the entry's first key
+    for number, line in enumerate(lines[entry - 1 :], entry):
+        key = line.lstrip("- ")
+        if key.startswith(f"{at}:"):
+            if key[len(at) + 1 :].strip():
+                return number, line.index(key) + len(at) + 3  # `key: value` on one line
+            return number + 1, lines[number].index("-") + 1  # a block list on the lines below
+    raise AssertionError(f"no field {at!r} in\n{text}")
+
+
+def check_refused(type_name, cfg, in_shape, fragment, *, code, at, torch_refuses=True):
+    """cnncalc refuses with one diagnostic: `code`, a message containing `fragment`, located at
+    the value of field `at` (at=None: at the layer's entry); PyTorch refuses too."""
+    assert code in CODES, code
     text = one_layer_spec(type_name, cfg, in_shape)
     with pytest.raises(SpecError) as caught:
         plan(parse(text, "case.yaml"))
-    message = caught.value.diagnostics[0].message
-    assert fragment in message, message
+    (diagnostic,) = caught.value.diagnostics
+    assert fragment in diagnostic.message, diagnostic.message
+    where = (diagnostic.code, diagnostic.loc.file, diagnostic.loc.line, diagnostic.loc.column)
+    assert where == (code, "case.yaml", *field_position(text, at)), (diagnostic, text)
     if torch_refuses:
         measured, failure = run_torch(parse(text, "case.yaml"))
         assert failure is not None, "cnncalc refused what torch accepts"

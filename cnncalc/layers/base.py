@@ -353,6 +353,30 @@ class LayerType:
     torch_always: ClassVar[tuple[str, ...]] = ()  # written even when equal to cnncalc's default
     # Python source of a small nn.Module the export defines for a type torch.nn lacks (torch_class names it)
     torch_helper: ClassVar[str] = ""
+    # A field that sets the output's size along out_size_axis (out_channels, out_features): the
+    # export writes that size as the field's expression
+    out_size_field: ClassVar[str | None] = None
+    out_size_axis: ClassVar[int] = 0
+
+    @classmethod
+    def torch_helper_names(cls) -> tuple[str, ...]:
+        """The names torch_helper defines in the exported module (its classes), which nothing else may take."""
+        return tuple(re.findall(r"^(?:class|def) (\w+)", cls.torch_helper, re.M))
+
+    def channel_symbols(
+        self, cfg: dict, exprs: dict[str, str], sources: list[dict[int, str]], shape: Shape, out: Shape
+    ) -> dict[int, str]:
+        """For the export: the output's sizes that it can write as expressions, {axis: Python
+        expression}, from the inputs' (`sources`: one such dict per input; axis 0 the channels) and
+        the fields a block sets by expressions (`exprs`). `shape` is the first input's. The default:
+        out_size_field's expression, else each size the layer keeps. The export only proposes
+        these: it writes one where it gives every call's value, anew from its checked tree."""
+        if self.out_size_field is not None:
+            name = self.out_size_field
+            return {self.out_size_axis % len(out): exprs.get(name, str(cfg[name]))}
+        if len(out) != len(shape):
+            return {}
+        return {axis: text for axis, text in sources[0].items() if out[axis] == shape[axis]}
 
     def torch_forward(self, cfg: dict, arguments: list[str]) -> str:
         """For functional types: the expression forward() computes from its inputs' variables."""
@@ -402,6 +426,11 @@ def python_literal(value: Any) -> str:
 
 
 _STRING_ESCAPES = {"\\": "\\\\", '"': '\\"'}
+
+
+def parenthesised(text: str) -> str:
+    """Python source as one operand of an operator: a name or a number as it is, else in parentheses."""
+    return text if re.match(r"^[\w.]+$", text) else f"({text})"
 
 
 def _escaped(character: str) -> str:

@@ -35,6 +35,8 @@ class Linear(LayerType):
     main_field = "out_features"
     inferred_field = "in_features"
     inferred_axis = -1
+    out_size_field = "out_features"
+    out_size_axis = -1
     fields = (
         Field("in_features", Int(min=1), None, doc="inferred from the input; checked if given"),
         Field("out_features", Int(min=1), aliases=("units",)),

@@ -39,8 +39,15 @@ def test_prelu(in_shape, cfg, params):
 
 
 def test_prelu_wrong_count():
-    check_refused("prelu", {"num_parameters": 3}, [64, 8, 8], "num_parameters must be 1 or the 64 input channels")
+    check_refused(
+        "prelu",
+        {"num_parameters": 3},
+        [64, 8, 8],
+        "num_parameters must be 1 or the 64 input channels",
+        code="shape.mismatch",
+        at="num_parameters",
+    )
 
 
 def test_softmax_dim_out_of_range():
-    check_refused("softmax", {"dim": 4}, [8, 5, 6], "dim 4 is out of range")
+    check_refused("softmax", {"dim": 4}, [8, 5, 6], "dim 4 is out of range", code="shape.invalid", at="dim")

@@ -50,40 +50,68 @@ def test_conv2d(in_shape, cfg, out_shape, params):
 
 
 @pytest.mark.parametrize(
-    "in_shape, cfg, fragment",
+    "in_shape, cfg, fragment, code, at",
     [
-        ([3, 5, 5], {"out_channels": 2, "kernel_size": 7}, "kernel height 7 is larger than the padded input height 5"),
+        (
+            [3, 5, 5],
+            {"out_channels": 2, "kernel_size": 7},
+            "kernel height 7 is larger than the padded input height 5",
+            "shape.nonpositive",
+            "kernel_size",
+        ),
         (
             [3, 9, 5],
             {"out_channels": 2, "kernel_size": [3, 5], "dilation": 3},
             "kernel width 5 (dilation 3 makes it 13)",
+            "shape.nonpositive",
+            "kernel_size",
         ),
         (
             [3, 8, 8],
             {"out_channels": 4, "kernel_size": 3, "groups": 2},
             "groups=2 does not divide the 3 input channels",
+            "shape.invalid",
+            "groups",
         ),
-        ([4, 8, 8], {"out_channels": 3, "kernel_size": 3, "groups": 2}, "groups=2 does not divide out_channels=3"),
+        (
+            [4, 8, 8],
+            {"out_channels": 3, "kernel_size": 3, "groups": 2},
+            "groups=2 does not divide out_channels=3",
+            "shape.invalid",
+            "groups",
+        ),
         (
             [3, 8, 8],
             {"out_channels": 4, "kernel_size": 3, "stride": 2, "padding": "same"},
             "padding 'same' needs stride 1",
+            "shape.invalid",
+            "padding",
         ),
         (
             [3, 4, 4],
             {"out_channels": 2, "kernel_size": 3, "padding": 4, "padding_mode": "reflect"},
             "reflect padding 4",
+            "shape.invalid",
+            "padding",
         ),
         (
             [3, 4, 4],
             {"out_channels": 2, "kernel_size": 3, "padding": 5, "padding_mode": "circular"},
             "circular padding 5",
+            "shape.invalid",
+            "padding",
         ),
-        ([3, 8, 8], {"in_channels": 4, "out_channels": 2, "kernel_size": 3}, "in_channels is 4 but the input has 3"),
+        (
+            [3, 8, 8],
+            {"in_channels": 4, "out_channels": 2, "kernel_size": 3},
+            "in_channels is 4 but the input has 3",
+            "shape.mismatch",
+            "in_channels",
+        ),
     ],
 )
-def test_conv2d_refused(in_shape, cfg, fragment):
-    check_refused("conv2d", cfg, in_shape, fragment)
+def test_conv2d_refused(in_shape, cfg, fragment, code, at):
+    check_refused("conv2d", cfg, in_shape, fragment, code=code, at=at)
 
 
 @pytest.mark.parametrize(
@@ -110,12 +138,30 @@ def test_conv_transpose2d(in_shape, cfg, out_shape, params):
 
 
 @pytest.mark.parametrize(
-    "in_shape, cfg, fragment",
+    "in_shape, cfg, fragment, code, at",
     [
-        ([4, 5, 5], {"out_channels": 4, "kernel_size": 3, "stride": 2, "output_padding": 2}, "output_padding 2"),
-        ([4, 1, 1], {"out_channels": 4, "kernel_size": 3, "padding": 2}, "output height would be -1"),
-        ([4, 5, 5], {"out_channels": 3, "kernel_size": 3, "groups": 2}, "groups=2 does not divide out_channels=3"),
+        (
+            [4, 5, 5],
+            {"out_channels": 4, "kernel_size": 3, "stride": 2, "output_padding": 2},
+            "output_padding 2",
+            "shape.invalid",
+            "output_padding",
+        ),
+        (
+            [4, 1, 1],
+            {"out_channels": 4, "kernel_size": 3, "padding": 2},
+            "output height would be -1",
+            "shape.nonpositive",
+            "padding",
+        ),
+        (
+            [4, 5, 5],
+            {"out_channels": 3, "kernel_size": 3, "groups": 2},
+            "groups=2 does not divide out_channels=3",
+            "shape.invalid",
+            "groups",
+        ),
     ],
 )
-def test_conv_transpose2d_refused(in_shape, cfg, fragment):
-    check_refused("conv_transpose2d", cfg, in_shape, fragment)
+def test_conv_transpose2d_refused(in_shape, cfg, fragment, code, at):
+    check_refused("conv_transpose2d", cfg, in_shape, fragment, code=code, at=at)

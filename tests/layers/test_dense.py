@@ -29,6 +29,8 @@ def test_linear_after_unflattened_input_names_the_flatten_size():
         {"out_features": 10},
         [64, 12, 12],
         "add `flatten` before it (giving 9,216 features)",
+        code="shape.not-flat",
+        at=None,
         torch_refuses=False,
     )
 
@@ -36,7 +38,12 @@ def test_linear_after_unflattened_input_names_the_flatten_size():
 def test_linear_stated_in_features_disagrees():
     # the classic `mat1 and mat2 shapes cannot be multiplied`
     check_refused(
-        "linear", {"out_features": 10, "in_features": 9000}, [9216], "in_features is 9,000 but the input has 9,216"
+        "linear",
+        {"out_features": 10, "in_features": 9000},
+        [9216],
+        "in_features is 9,000 but the input has 9,216",
+        code="shape.mismatch",
+        at="in_features",
     )
 
 
@@ -57,11 +64,11 @@ def test_flatten(in_shape, cfg, out_shape):
 
 
 @pytest.mark.parametrize(
-    "in_shape, cfg, fragment",
+    "in_shape, cfg, fragment, code, at",
     [
-        ([8, 4, 4], {"start_dim": 4}, "start_dim 4 is past the last axis"),
-        ([8, 4, 4], {"start_dim": 3, "end_dim": 2}, "end_dim 2"),
+        ([8, 4, 4], {"start_dim": 4}, "start_dim 4 is past the last axis", "shape.invalid", "start_dim"),
+        ([8, 4, 4], {"start_dim": 3, "end_dim": 2}, "end_dim 2", "shape.invalid", "end_dim"),
     ],
 )
-def test_flatten_refused(in_shape, cfg, fragment):
-    check_refused("flatten", cfg, in_shape, fragment)
+def test_flatten_refused(in_shape, cfg, fragment, code, at):
+    check_refused("flatten", cfg, in_shape, fragment, code=code, at=at)

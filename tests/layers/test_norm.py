@@ -19,7 +19,14 @@ def test_batchnorm2d(cfg, params, buffers):
 
 
 def test_batchnorm2d_num_features_disagrees():
-    check_refused("batchnorm2d", {"num_features": 32}, [64, 8, 8], "num_features is 32 but the input has 64 channels")
+    check_refused(
+        "batchnorm2d",
+        {"num_features": 32},
+        [64, 8, 8],
+        "num_features is 32 but the input has 64 channels",
+        code="shape.mismatch",
+        at="num_features",
+    )
 
 
 @pytest.mark.parametrize("in_shape", [[96, 55, 55], [16, 7]])
@@ -28,7 +35,14 @@ def test_local_response_norm(in_shape):
 
 
 def test_local_response_norm_needs_two_axes():
-    check_refused("local_response_norm", {"size": 2}, [16], "needs channels and at least one more axis")
+    check_refused(
+        "local_response_norm",
+        {"size": 2},
+        [16],
+        "needs channels and at least one more axis",
+        code="shape.invalid",
+        at=None,
+    )
 
 
 def test_batchnorm2d_cumulative_momentum_and_exponent_floats():

@@ -46,18 +46,46 @@ def test_avgpool2d(in_shape, cfg, out_shape):
 
 
 @pytest.mark.parametrize(
-    "type_name, in_shape, cfg, fragment",
+    "type_name, in_shape, cfg, fragment, code, at",
     [
-        ("maxpool2d", [3, 5, 5], {"kernel_size": 3, "padding": 2}, "padding 2 along height is more than half"),
-        ("maxpool2d", [3, 5, 5], {"kernel_size": 5, "stride": 1, "dilation": 2}, "output height would be -3"),
-        ("avgpool2d", [3, 5, 5], {"kernel_size": 7}, "output height would be 0"),
-        ("avgpool2d", [3, 5, 5], {"kernel_size": 2, "padding": 2}, "more than half the kernel size 2"),
-        ("maxpool2d", [3, 5, 5], {"kernel_size": 2, "return_indices": True}, "return_indices"),
+        (
+            "maxpool2d",
+            [3, 5, 5],
+            {"kernel_size": 3, "padding": 2},
+            "padding 2 along height is more than half",
+            "shape.invalid",
+            "padding",
+        ),
+        (
+            "maxpool2d",
+            [3, 5, 5],
+            {"kernel_size": 5, "stride": 1, "dilation": 2},
+            "output height would be -3",
+            "shape.nonpositive",
+            "kernel_size",
+        ),
+        ("avgpool2d", [3, 5, 5], {"kernel_size": 7}, "output height would be 0", "shape.nonpositive", "kernel_size"),
+        (
+            "avgpool2d",
+            [3, 5, 5],
+            {"kernel_size": 2, "padding": 2},
+            "more than half the kernel size 2",
+            "shape.invalid",
+            "padding",
+        ),
+        (
+            "maxpool2d",
+            [3, 5, 5],
+            {"kernel_size": 2, "return_indices": True},
+            "return_indices",
+            "shape.invalid",
+            "return_indices",
+        ),
     ],
 )
-def test_pool_refused(type_name, in_shape, cfg, fragment):
+def test_pool_refused(type_name, in_shape, cfg, fragment, code, at):
     # torch accepts return_indices; the tuple it returns is what no next layer takes
-    check_refused(type_name, cfg, in_shape, fragment, torch_refuses="return_indices" not in cfg)
+    check_refused(type_name, cfg, in_shape, fragment, code=code, at=at, torch_refuses="return_indices" not in cfg)
 
 
 @pytest.mark.parametrize(

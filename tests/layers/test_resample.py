@@ -21,13 +21,13 @@ def test_upsample(in_shape, cfg, out_shape):
 
 
 @pytest.mark.parametrize(
-    "cfg, fragment",
+    "cfg, fragment, code, at",
     [
-        ({"scale_factor": 0.1}, "output height would be 0"),
-        ({"size": 4, "scale_factor": 2}, "exactly one of size and scale_factor"),
-        ({}, "exactly one of size and scale_factor"),
-        ({"scale_factor": 2, "align_corners": True}, "align_corners only applies"),
+        ({"scale_factor": 0.1}, "output height would be 0", "shape.nonpositive", "scale_factor"),
+        ({"size": 4, "scale_factor": 2}, "exactly one of size and scale_factor", "shape.invalid", "scale_factor"),
+        ({}, "exactly one of size and scale_factor", "shape.invalid", None),
+        ({"scale_factor": 2, "align_corners": True}, "align_corners only applies", "shape.invalid", "align_corners"),
     ],
 )
-def test_upsample_refused(cfg, fragment):
-    check_refused("upsample", cfg, [3, 5, 5], fragment)
+def test_upsample_refused(cfg, fragment, code, at):
+    check_refused("upsample", cfg, [3, 5, 5], fragment, code=code, at=at)
