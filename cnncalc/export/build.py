@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from cnncalc import __version__, expressions
 from cnncalc.engine import Plan
-from cnncalc.layers.base import LayerType, fmt_shape, python_literal
+from cnncalc.layers.base import LayerType, fmt_shape, parenthesised, python_literal
 from cnncalc.spec import NETWORK_INPUT, REQUIRED_ARGUMENT, Block, Entry, Group, LayerSpec
 
 BACKSLASH, QUOTE = chr(92), chr(34)
@@ -226,10 +226,10 @@ class _Exporter:
         a block's __init__ defines (an argument `Bottleneck` would hide the class of that name)."""
         import builtins
 
-        from cnncalc.layers import LAYER_TYPES
+        from cnncalc.layers import REGISTRY
 
         taken = {*RESERVED, "annotations", *dir(builtins)}
-        taken |= {name for cls in LAYER_TYPES for name in re.findall(r"^class (\w+)", cls.torch_helper or "", re.M)}
+        taken |= {name for layer in REGISTRY.values() for name in layer.torch_helper_names()}
         for block in self.spec.blocks.values() if self.spec is not None else ():
             taken |= {*block.params, *block.let}
         return taken
@@ -392,7 +392,7 @@ class _Exporter:
                     expression = f"{expression} if self.use_{attribute} else {{0}}"
                 steps.append((local, expression, template.inputs))
                 symbols[local] = _when(
-                    condition, self.functional_symbols(layer, symbols, template.inputs), symbols, template
+                    condition, self.layer_symbols(layer, symbols, template.inputs), symbols, template
                 )
                 continue
             try:
@@ -541,7 +541,7 @@ class _Exporter:
         if any(s.layer is not layer for s in specs):
             raise _Irregular()
         if layer.torch_helper:
-            self.helpers[layer.type_name] = layer.torch_helper
+            self.helpers[layer.torch_helper] = layer.torch_helper
         rows = [self.rows[s.name] for s in specs]
         in_symbols = symbols.get(inputs[0], {}) if inputs else {}
         if type(layer).pytorch is not LayerType.pytorch:  # written whole: it must read the same in every call
@@ -575,7 +575,7 @@ class _Exporter:
                     continue
                 pieces.append(f"{name}={value}" if keyword_ else value)
             code = f"{layer.torch_class}({', '.join(pieces)})"
-        return code, self.layer_symbols(layer, specs[0], rows[0], in_symbols)
+        return code, self.layer_symbols(specs[0], symbols, inputs)
 
     def value_code(self, cls, live, field_, resolved: list, candidate, hoist_name: str, optional: bool = False):
         """An argument's code: the expression as written, if it gives every call's value; else the
@@ -701,30 +701,11 @@ class _Exporter:
 
     # ---- channel expressions ----------------------------------------------------------------
 
-    def layer_symbols(self, layer: LayerType, spec: LayerSpec, row, in_symbols: dict) -> dict:
-        """The output's channel expressions (by axis) for a layer, from its input's."""
-        out_rank, in_rank = len(row.output_shape), len(row.input_shape)
-        if "out_channels" in spec.cfg:
-            return {0: spec.exprs.get("out_channels", str(spec.cfg["out_channels"]))}
-        if "out_features" in spec.cfg:
-            return {out_rank - 1: spec.exprs.get("out_features", str(spec.cfg["out_features"]))}
-        if layer.type_name == "permute":
-            dims = spec.cfg["dims"]
-            return {j: in_symbols[dims[j + 1] - 1] for j in range(out_rank) if dims[j + 1] - 1 in in_symbols}
-        if out_rank != in_rank:
-            return {}
-        return {axis: text for axis, text in in_symbols.items() if row.output_shape[axis] == row.input_shape[axis]}
-
-    def functional_symbols(self, spec: LayerSpec, symbols: dict, inputs: tuple) -> dict:
-        sources = [symbols.get(name, {}) for name in inputs]
-        name = spec.layer.type_name
-        if name == "concat" and spec.cfg.get("dim", 1) == 1 and all(0 in s for s in sources):
-            return _bounded({0: " + ".join(_parenthesised(s[0]) for s in sources)})
-        if name == "chunk" and spec.cfg["dim"] == 1 and 0 in sources[0]:
-            return _bounded({0: f"{_parenthesised(sources[0][0])} // {spec.cfg['chunks']}"})
-        if name in ("add", "mul"):
-            return dict(sources[0])
-        return {}
+    def layer_symbols(self, spec: LayerSpec, symbols: dict, inputs: tuple) -> dict:
+        """The output's channel expressions (by axis) for a layer, from its inputs', as its type describes them."""
+        row = self.rows[spec.name]
+        sources = [symbols.get(name, {}) for name in inputs] or [{}]
+        return _bounded(spec.layer.channel_symbols(spec.cfg, spec.exprs, sources, row.input_shape, row.output_shape))
 
     # ---- after writing ----------------------------------------------------------------------
 
@@ -784,7 +765,7 @@ def _when(condition: str | None, made: dict, symbols: dict, entry: Entry) -> dic
     passed_on = symbols.get(entry.inputs[0], {}) if entry.inputs else {}
     return _bounded(
         {
-            axis: f"{_parenthesised(text)} if ({condition}) else {_parenthesised(passed_on[axis])}"
+            axis: f"{parenthesised(text)} if ({condition}) else {parenthesised(passed_on[axis])}"
             for axis, text in made.items()
             if axis in passed_on
         }
@@ -918,10 +899,6 @@ def _annotation(value, optional: bool = False) -> str:
     if kind is None:
         return ""
     return f": {kind} | None" if optional else f": {kind}"
-
-
-def _parenthesised(text: str) -> str:
-    return text if re.match(r"^[\w.]+$", text) else f"({text})"
 
 
 def _indent(code: str, spaces: int) -> str:

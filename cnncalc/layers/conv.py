@@ -73,6 +73,7 @@ class Conv2d(LayerType):
     main_field = "out_channels"
     input_rank = 3
     inferred_field = "in_channels"
+    out_size_field = "out_channels"
     fields = (
         Field("in_channels", Int(min=1), None, doc="inferred from the input; checked if given"),
         Field("out_channels", Int(min=1), aliases=("filters",), doc="number of filters"),
@@ -212,6 +213,7 @@ class ConvTranspose2d(LayerType):
     main_field = "out_channels"
     input_rank = 3
     inferred_field = "in_channels"
+    out_size_field = "out_channels"
     fields = (
         Field("in_channels", Int(min=1), None, doc="inferred from the input; checked if given"),
         Field("out_channels", Int(min=1), aliases=("filters",)),

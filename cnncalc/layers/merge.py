@@ -9,7 +9,7 @@ from __future__ import annotations
 from math import prod
 
 from cnncalc.errors import LayerError
-from cnncalc.layers.base import NEUTRAL, Field, Int, LayerType, Saved, Shape
+from cnncalc.layers.base import NEUTRAL, Field, Int, LayerType, Saved, Shape, parenthesised
 
 
 def input_ref(position: int) -> str:
@@ -30,6 +30,9 @@ class _Merge(LayerType):
     def keeps_receptive_field(self, cfg: dict, out: Shape) -> bool:
         """Whether each output pixel still sees one window of the input (the branches' fields joined)."""
         return True
+
+    def channel_symbols(self, cfg: dict, exprs: dict, sources: list[dict], shape: Shape, out: Shape) -> dict[int, str]:
+        return dict(sources[0])  # add, mul: the first input's sizes
 
 
 class Add(_Merge):
@@ -91,6 +94,11 @@ class Concat(_Merge):
 
     def torch_forward(self, cfg: dict, arguments: list[str]) -> str:
         return f"torch.cat([{', '.join(arguments)}], dim={cfg['dim']})"
+
+    def channel_symbols(self, cfg: dict, exprs: dict, sources: list[dict], shape: Shape, out: Shape) -> dict[int, str]:
+        if cfg["dim"] != 1 or not all(0 in symbols for symbols in sources):
+            return {}
+        return {0: " + ".join(parenthesised(symbols[0]) for symbols in sources)}  # the channels add up
 
 
 class Mul(_Merge):

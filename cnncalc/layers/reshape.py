@@ -9,7 +9,19 @@ from __future__ import annotations
 from math import ceil
 
 from cnncalc.errors import LayerError
-from cnncalc.layers.base import NEUTRAL, UNDEFINED, Field, FieldError, Int, Kind, LayerType, Shape, fmt_shape, yaml_text
+from cnncalc.layers.base import (
+    NEUTRAL,
+    UNDEFINED,
+    Field,
+    FieldError,
+    Int,
+    Kind,
+    LayerType,
+    Shape,
+    fmt_shape,
+    parenthesised,
+    yaml_text,
+)
 
 
 class _Axes(Kind):
@@ -75,6 +87,10 @@ class Permute(LayerType):
     def reordered_axes(self, cfg: dict, axes: tuple[int, ...]) -> tuple[int, ...]:
         return tuple(axes[d - 1] for d in cfg["dims"][1:])
 
+    def channel_symbols(self, cfg: dict, exprs: dict, sources: list[dict], shape: Shape, out: Shape) -> dict[int, str]:
+        moved = self.reordered_axes(cfg, tuple(range(len(shape))))  # output axis j is input axis moved[j]
+        return {j: sources[0][axis] for j, axis in enumerate(moved) if axis in sources[0]}
+
     def other_ops(self, cfg: dict, shape: Shape, out: Shape) -> int:
         return 0
 
@@ -128,6 +144,9 @@ class _Piece(LayerType):
     def output_aliases_input(self, cfg: dict, training: bool) -> bool:
         return True
 
+    def channel_symbols(self, cfg: dict, exprs: dict, sources: list[dict], shape: Shape, out: Shape) -> dict[int, str]:
+        return {}
+
 
 class Chunk(_Piece):
     """One of `chunks` nearly equal pieces of the input along `dim`, as torch.chunk.
@@ -155,6 +174,11 @@ class Chunk(_Piece):
 
     def torch_forward(self, cfg: dict, arguments: list[str]) -> str:
         return f"{arguments[0]}.chunk({cfg['chunks']}, dim={cfg['dim']})[{cfg['index']}]"
+
+    def channel_symbols(self, cfg: dict, exprs: dict, sources: list[dict], shape: Shape, out: Shape) -> dict[int, str]:
+        if cfg["dim"] != 1 or 0 not in sources[0]:
+            return {}
+        return {0: f"{parenthesised(sources[0][0])} // {cfg['chunks']}"}
 
 
 class Split(_Piece):
