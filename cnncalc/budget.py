@@ -1,15 +1,97 @@
-"""Budgets: compare a plan's totals with the limits a spec or the command line sets."""
+"""Budgets: the limits a spec sets (read from its `budget:`), and checking a plan's totals
+against them and the command line's."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from cnncalc.dtypes import DEFAULT_DTYPE, DEFAULT_OPTIMIZER
-from cnncalc.engine import Plan
+from cnncalc.dtypes import DEFAULT_DTYPE, DEFAULT_OPTIMIZER, DTYPE_BYTES, OPTIMIZER_STATES
 from cnncalc.errors import Loc
-from cnncalc.memory import estimate
-from cnncalc.spec import BUDGET_UNITS as LIMITED  # what a budget limits, in report order, with its unit
-from cnncalc.spec import Spec
+
+if TYPE_CHECKING:
+    from cnncalc.engine import Plan
+    from cnncalc.spec import Spec
+    from cnncalc.spec.report import Report
+    from cnncalc.yamlload import YNode
+
+# budget limits: spec key -> (what is limited, unit)
+BUDGET_LIMITS = {
+    "max_params": ("params", "count"),
+    "max_trainable_params": ("trainable_params", "count"),
+    "max_macs": ("macs", "count"),
+    "max_flops": ("flops", "count"),
+    "max_memory": ("memory", "bytes"),
+}
+BUDGET_SETTINGS = ("batch_size", "dtype", "optimizer", "training")
+BUDGET_UNITS = dict(BUDGET_LIMITS.values())  # what is limited -> "count" or "bytes"
+LIMITED = BUDGET_UNITS  # what a budget limits, in report order, with its unit
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Limits a spec sets for `cnncalc check`, each with where it is written.
+
+    Memory is the inference peak, or with `training: true` the training total,
+    at `batch_size` and `dtype` (and `optimizer` for training).
+    """
+
+    limits: dict[str, tuple[int, Loc]]  # "params", "macs", ... -> (limit, location)
+    batch_size: int = 1
+    dtype: str = DEFAULT_DTYPE
+    optimizer: str = DEFAULT_OPTIMIZER
+    training: bool = False
+
+
+def parse_budget(node: YNode, report: Report) -> Budget | None:
+    """A spec's `budget:` mapping; its problems go to `report`."""
+    if not isinstance(node.value, dict) or not node.value:
+        report.error("spec.bad-value", "budget: expected a mapping such as {max_params: 25M, max_macs: 4.1G}", node.loc)
+        return None
+    limits: dict[str, tuple[int, Loc]] = {}
+    settings: dict = {}
+    errors_before = len(report.diagnostics)
+    for key, value in node.value.items():
+        if key in BUDGET_LIMITS:
+            _limit(key, value, node.key_locs[key], limits, report)
+        elif key in BUDGET_SETTINGS:
+            _setting(key, value, settings, report)
+        else:
+            report.unknown_key(key, (*BUDGET_LIMITS, *BUDGET_SETTINGS), node.key_locs[key], "in budget")
+    if not limits and len(report.diagnostics) == errors_before:
+        report.error(
+            "spec.bad-value", f"budget: sets no limit; give at least one of {', '.join(BUDGET_LIMITS)}", node.loc
+        )
+    return Budget(limits, **settings)
+
+
+def _limit(key: str, value: YNode, key_loc: Loc, limits: dict, report: Report) -> None:
+    from cnncalc.quantity import QuantityError, parse_quantity
+
+    what, unit = BUDGET_LIMITS[key]
+    try:
+        limits[what] = (parse_quantity(value.value, unit=unit), key_loc)
+    except QuantityError as exc:
+        report.error("spec.bad-value", f"budget: {key}: {exc}", value.loc)
+
+
+def _setting(key: str, value: YNode, settings: dict, report: Report) -> None:
+    from cnncalc.layers.base import yaml_text
+
+    given = value.value
+    if key == "batch_size":
+        ok, expected = isinstance(given, int) and not isinstance(given, bool) and given >= 1, "an integer >= 1"
+    elif key == "training":
+        ok, expected = isinstance(given, bool), "true or false"
+    else:
+        choices = tuple(DTYPE_BYTES if key == "dtype" else OPTIMIZER_STATES)
+        ok, expected = given in choices, f"one of {', '.join(choices)}"
+    if ok:
+        settings[key] = given
+    elif key == "training":
+        report.error("spec.bad-value", "budget: training: expected true or false", value.loc)
+    else:
+        report.error("spec.bad-value", f"budget: {key}: expected {expected}, got {yaml_text(given)}", value.loc)
 
 
 @dataclass(frozen=True)
@@ -69,6 +151,8 @@ def check(plan: Plan, spec: Spec, flags: dict[str, int], settings: MemorySetting
             training = pick("training", False)
             batch_size = pick("batch_size", 1)
             dtype, optimizer = pick("dtype", DEFAULT_DTYPE), pick("optimizer", DEFAULT_OPTIMIZER)
+            from cnncalc.memory import estimate
+
             memory = estimate(plan, batch_size=batch_size, dtype=dtype, optimizer=optimizer)
             actual = memory.training_total_bytes if training else memory.inference_peak_bytes
             mode = f"training with {optimizer}" if training else "inference peak"

@@ -10,10 +10,9 @@ import subprocess
 import pytest
 from clirun import runner
 
-from cnncalc import sources
 from cnncalc.cli import cli
 from cnncalc.errors import SpecError
-from cnncalc.spec import load_file_or_revision
+from cnncalc.spec import load_file_or_revision, sources
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 

@@ -13,10 +13,9 @@ from pathlib import Path
 import pytest
 from clirun import runner
 
-from cnncalc import sources
 from cnncalc.cli import cli
 from cnncalc.errors import SpecError
-from cnncalc.spec import load_file, parse
+from cnncalc.spec import load_file, parse, sources
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "CNNCALC_SECRET_7f3a91"  # planted where a spec must not be able to read it

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from clirun import runner
 
-from cnncalc import sources, yamlload
+from cnncalc import yamlload
 from cnncalc.cli import cli
 from cnncalc.errors import SpecError
-from cnncalc.spec import load_file
+from cnncalc.spec import load_file, sources
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = "input: [3, 8, 8]\nlayers: [relu]\n"

@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 from clirun import runner
 
-from cnncalc import spec as spec_module
 from cnncalc.cli import cli
 from cnncalc.engine import plan
 from cnncalc.errors import SpecError
@@ -121,13 +120,15 @@ layers:
 def drafts(monkeypatch):
     """How many layers the expansion drafted."""
     made = []
-    original = spec_module._Draft
+    from cnncalc.spec import expand
+
+    original = expand.Draft
 
     def counting(*arguments, **keywords):
         made.append(1)
         return original(*arguments, **keywords)
 
-    monkeypatch.setattr(spec_module, "_Draft", counting)
+    monkeypatch.setattr(expand, "Draft", counting)
     return made
 
 

@@ -1,0 +1,63 @@
+"""The engine's shape rule for single layers, for a caller that needs a tensor's shape before
+the spec is planned: while a spec is expanded, a block that reads `in_channels` gets the
+channels of its input from here. The engine reports a shape that cannot be had; here it is
+just unknown (None)."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from cnncalc.errors import LayerError
+from cnncalc.layers.base import LayerType, Shape
+
+
+def output_shape(layer: LayerType, cfg: dict, in_shapes: list) -> Shape | None:
+    """The layer's output shape on inputs of `in_shapes`; None if any is unknown or it does not plan."""
+    if not in_shapes or not all(in_shapes):
+        return None
+    if layer.input_rank is not None and any(len(s) != layer.input_rank for s in in_shapes):
+        return None
+    try:
+        return layer.output_shape_of(cfg, in_shapes)
+    except LayerError:
+        return None  # reported when the spec is planned
+
+
+class PartialShapes:
+    """Output shapes of the layers met so far, each worked out when first asked for, once.
+
+    `resolve` turns what a layer reads (as the front end holds it) into a tensor's name;
+    `input_name` names the network's input, of shape `input_shape` (empty: unknown).
+    """
+
+    def __init__(self, input_name: str, input_shape: Shape, resolve: Callable):
+        self.known: dict[str, Shape | None] = {input_name: input_shape or None}
+        self.layers: dict[str, tuple] = {}
+        self.resolve = resolve
+
+    def add(self, name: str, layer: LayerType, cfg: dict, inputs: list) -> None:
+        self.layers[name] = (layer, cfg, inputs)
+
+    def of(self, name: str | None) -> Shape | None:
+        """The shape of the tensor `name`; None if it cannot be had (yet)."""
+        if name is None or name in self.known:
+            return self.known.get(name)
+        stack, visiting = [name], {name}  # the path being worked out
+        while stack:  # depth-first over the inputs still unknown, without recursion
+            current = stack[-1]
+            if current in self.known:
+                visiting.discard(stack.pop())
+                continue
+            if current not in self.layers:
+                self.known[current] = None
+                continue
+            layer, cfg, inputs = self.layers[current]
+            sources = [self.resolve(item) for item in inputs]
+            # the next input to work out; one already on the path is on a cycle: unknown
+            pending = next((s for s in sources if s is not None and s not in self.known and s not in visiting), None)
+            if pending is not None:
+                stack.append(pending)
+                visiting.add(pending)
+                continue
+            self.known[current] = output_shape(layer, cfg, [self.known.get(s) for s in sources])
+        return self.known[name]

@@ -1,0 +1,706 @@
+"""Expanding `layers:` into a flat, located list of layers: block calls (with `repeat:`),
+`sequential:` lists, `when:` conditions and `outputs:`; each entry named, its inputs found.
+
+Where the expansion is (the top level, a block call, a list) travels as a Scope; a name in
+`inputs:` is a Ref looked up once its scope is complete, so layers may be written in any order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from cnncalc.errors import Loc
+from cnncalc.layers import suggest
+from cnncalc.layers.base import LayerType, yaml_text
+from cnncalc.shapes import PartialShapes
+from cnncalc.yamlload import YNode
+
+from . import fields as entry_fields
+from .blocks import bind
+from .bounds import Bounds
+from .fields import ParsedEntry
+from .model import (
+    MAX_FULL_NAME,
+    MAX_LAYERS,
+    MAX_LIST_NESTING,
+    MAX_NESTING,
+    NAME_PATTERN,
+    NETWORK_INPUT,
+    Block,
+    Entry,
+    Group,
+    LayerSpec,
+)
+from .report import Report, TooLarge
+from .substitute import UNKNOWN, python_source, quoted, substitute, substitute_name
+
+NAMES_ONLY = ("name", "inputs", "outputs", "repeat_name")  # entry keys never substituted
+SEQUENTIAL = "sequential"
+
+
+@dataclass(eq=False)
+class Scope:
+    """Where entries are being expanded: the top level, a block call, or a sequential list."""
+
+    prefix: str  # "layer2.0." inside a block call, "" at the top level
+    env: dict | None  # argument values inside a block; None at the top level
+    names: dict  # local name -> full name of its output, or a Ref to follow
+    groups: tuple[Group, ...] = ()
+    blocks_open: tuple[str, ...] = ()  # blocks being expanded, to catch a block using itself
+    trainable: bool = True
+    sequential: bool = False
+    context: str = ""  # for messages: "block 'bottleneck', "
+    group: Group | None = None  # whose entries are recorded
+    first_input: str = NETWORK_INPUT  # the local name of what the first entry reads
+
+    def nth(self, index: int) -> str:
+        """'layer 3', or inside a block "block 'bottleneck', layer 3"."""
+        return f"{self.context}layer {index + 1}"
+
+
+@dataclass(frozen=True, eq=False)
+class Ref:
+    """A name used in `inputs:`, looked up once its scope is complete (any order is allowed)."""
+
+    scope: Scope
+    name: str
+
+
+@dataclass
+class Draft:
+    """A layer as expanded, before its inputs are resolved."""
+
+    name: str
+    entry: ParsedEntry
+    cfg: dict
+    trainable: bool
+    inputs: list
+    inputs_given: bool
+    groups: tuple[Group, ...]
+
+
+@dataclass
+class _List:
+    """One list of entries being expanded: the names in it so far and what the next one reads."""
+
+    nodes: list
+    scope: Scope
+    previous: object  # the reference to the last entry's output
+    previous_local: str
+    explicit: set  # the names written in the list (default names steer clear of them)
+    seen: dict = field(default_factory=dict)  # name -> where it was first used
+    counters: dict = field(default_factory=dict)  # kind -> default names given
+    present: int = 0  # entries recorded that are not left out (a sequential list numbers them)
+
+    def record(self, entry: Entry) -> None:
+        if self.scope.group is not None:
+            self.scope.group.entries.append(entry)
+        self.present += entry.present
+
+
+@dataclass
+class _Item:
+    """An entry being expanded, once split, named and its common keys substituted."""
+
+    index: int
+    node: YNode
+    kind: object  # a LayerType, a Block, or "sequential"
+    name: str
+    full: str
+    label: str
+    raw: dict
+    key_locs: dict
+    common: dict
+    inputs: list = field(default_factory=list)
+    locals_read: tuple = ()
+    when: str | None = None
+    trainable: bool = True
+
+
+class Expander:
+    def __init__(self, report: Report, blocks: dict[str, Block], root: Group, input_shape, quiet: bool):
+        self.report = report
+        self.blocks = blocks
+        self.root = root
+        self.quiet = quiet  # an include failed: unknown types are likely its blocks, not reported
+        self.bounds = Bounds(report, blocks)
+        self.shapes = PartialShapes(NETWORK_INPUT, input_shape, self.resolve)
+        self.drafts: list[Draft] = []
+        self.groups: list[Group] = []
+        self.visits = 0  # entries expanded: the work done
+
+    def layers(self, entries: list) -> list[LayerSpec]:
+        """Expand `layers:` (block calls, repeats, sequential lists) into located LayerSpecs."""
+        top = Scope(prefix="", env=None, names={NETWORK_INPUT: NETWORK_INPUT}, group=self.root)
+        try:
+            self.bounds.of_entries(entries, "")  # refuse a spec too large before expanding any of it
+            self.expand(entries, top, NETWORK_INPUT)
+        except TooLarge:
+            return []
+        if not self.drafts and not self.report.diagnostics:
+            self.report.error(
+                "spec.bad-value", "layers: every entry is left out by `when:`; nothing is left to plan", entries[0].loc
+            )
+            return []
+        return self.resolved()
+
+    def resolved(self) -> list[LayerSpec]:
+        """The drafts as LayerSpecs, their inputs resolved (drafts reading a wrong name dropped)."""
+        result = []
+        for draft in self.drafts:
+            inputs = tuple(self.resolve(item) for item in draft.inputs)
+            if None in inputs:
+                continue
+            for group in draft.groups:
+                group.layer_count += 1
+            entry = draft.entry
+            result.append(
+                LayerSpec(
+                    len(result),
+                    draft.name,
+                    entry.layer,
+                    draft.cfg,
+                    draft.trainable,
+                    entry.loc,
+                    entry.field_locs,
+                    inputs,
+                    draft.inputs_given,
+                    draft.groups,
+                    entry.field_exprs,
+                )
+            )
+        for group in self.groups:
+            group.output = self.resolve(group.output_ref) or ""
+            group.inputs = tuple(self.resolve(item) for item in group.inputs)
+        return result
+
+    def resolve(self, item) -> str | None:
+        """The full name of the tensor a reference means, following skipped layers and groups."""
+        for _ in range(10_000):
+            if not isinstance(item, Ref):
+                return item
+            item = item.scope.names.get(item.name)
+        return None  # pragma: no cover - references always end in a layer
+
+    def channels_of(self, item):
+        """The channels of the tensor `item` names, from the layers expanded so far; UNKNOWN if
+        they cannot be had yet (a layer defined later, or one that does not plan)."""
+        shape = self.shapes.of(self.resolve(item)) if item is not None else None
+        return shape[0] if shape else UNKNOWN
+
+    # ---- a list of entries ---------------------------------------------------------------------
+
+    def expand(self, nodes: list, scope: Scope, previous) -> object:
+        """Expand entries into self.drafts; returns the reference to the last one's output."""
+        state = _List(nodes, scope, previous, scope.first_input, _explicit_names(nodes))
+        for index, node in enumerate(nodes):
+            self.visits += 1
+            if self.visits > MAX_LAYERS * 3 // 2:  # a spec near the limit visits a few entries more than layers
+                self.report.error(
+                    "spec.too-large", f"{scope.nth(index)}: the spec expands to too many entries", node.loc
+                )
+                raise TooLarge()
+            if self.report.full:
+                raise TooLarge()  # enough to go on with; the rest are likely the same mistake
+            self.entry(state, index, node)
+        return state.previous
+
+    def entry(self, state: _List, index: int, node: YNode) -> None:
+        scope = state.scope
+        parts = entry_fields.split_entry(self.report, scope.nth(index), node, self.blocks)
+        if parts is None:
+            return
+        type_node, raw, key_locs, common = parts
+        type_node = substitute_name(type_node, scope.env) if scope.env is not None else type_node
+        written = _name_of(node)
+        named = isinstance(written, str) and NAME_PATTERN.fullmatch(written)
+        early = f"layer {scope.prefix + written!r}" if named else scope.nth(index)
+        common = {k: v if k in NAMES_ONLY else self.substitute(v, scope, f"{early}: {k}") for k, v in common.items()}
+        if "when" in common and not self.when(early, common["when"]):
+            self.left_out(state, index, node, type_node, common)
+            return
+        kind = self.entry_kind(scope, index, type_node)
+        if kind is None:
+            return
+        item = self.item(state, index, node, kind, raw, key_locs, common)
+        if item is not None:
+            self.place(state, item)
+
+    def substitute(self, node: YNode, scope: Scope, where: str) -> YNode:
+        return substitute(self.report, node, scope.env or {}, where)
+
+    def when(self, label: str, node: YNode) -> bool:
+        from .fields import INVALID
+
+        if isinstance(node.value, bool):
+            return node.value
+        if node.value is INVALID:
+            return True
+        self.report.error(
+            "spec.bad-value",
+            f"{label}: when: expected true or false (an argument or a comparison such as "
+            f"`stride > 1`), got {yaml_text(node.plain())}",
+            node.loc,
+        )
+        return True
+
+    def left_out(self, state: _List, index: int, node: YNode, type_node: YNode, common: dict) -> None:
+        """An entry `when:` leaves out: its name (and its outputs' names) stand for what it reads."""
+        scope = state.scope
+        shown = type_node.value if isinstance(type_node.value, str) and len(type_node.value) <= 100 else "?"
+        name = entry_fields.layer_name(self.report, scope.nth(index), shown, common, node.loc)[0]
+        label = f"layer {scope.prefix + (name or str(index + 1))!r}"
+        inputs, inputs_given = self.entry_inputs(label, common.get("inputs"), state)
+        passed_on = inputs[0] if inputs else state.previous
+        skipped = [name] if name else []
+        if "outputs" in common and isinstance(common["outputs"].value, list):
+            skipped = [i.value for i in common["outputs"].value if isinstance(i.value, str)]
+        for local in skipped:
+            scope.names.setdefault(local, passed_on)
+            state.seen.setdefault(local, node.loc)
+        locals_read = tuple(r.name for r in inputs) if inputs_given else (state.previous_local,)
+        when_node = common["when"]
+        when_text = when_node.source or yaml_text(when_node.value)
+        # recorded as the entries it would have made, so every call's entries line up
+        for local in skipped or [f"#{index}"]:
+            state.record(Entry(local, "layer", None, locals_read, when_text, False))
+        state.previous, state.previous_local = passed_on, (skipped or [f"#{index}"])[-1]
+
+    def entry_kind(self, scope: Scope, index: int, type_node: YNode):
+        """A LayerType, a Block, or "sequential"; None (reported) if the type is unknown."""
+        value = type_node.value
+        if isinstance(value, str):
+            if value == SEQUENTIAL:
+                return SEQUENTIAL
+            if value in self.blocks:
+                return self.blocks[value]
+        return entry_fields.layer_type(self.report, scope.nth(index), type_node, self.blocks, self.quiet)
+
+    # ---- one entry: its name, inputs and keys --------------------------------------------------
+
+    def item(self, state: _List, index: int, node: YNode, kind, raw: dict, key_locs: dict, common: dict):
+        """The entry named, its fields substituted and its inputs found; None if it cannot go on."""
+        scope = state.scope
+        kind_name = kind if isinstance(kind, str) else kind.name if isinstance(kind, Block) else kind.type_name
+        name = self.name(state, index, node, kind_name, common)
+        full = scope.prefix + name
+        if len(full) > MAX_FULL_NAME:
+            self.report.error(
+                "spec.too-large",
+                f"layer {quoted(full)}: names nest to more than {MAX_FULL_NAME} characters; use shorter names",
+                common["name"].loc if "name" in common else node.loc,
+            )
+            raise TooLarge()
+        label = f"layer {full!r} ({kind_name})"
+        if isinstance(
+            kind, LayerType
+        ):  # a call's arguments are worked out per repetition, a list's entries as expanded
+            raw = {
+                key: self.substitute(value, scope, f"{label}: {key or 'its main argument'}")
+                for key, value in raw.items()
+            }
+        item = _Item(index, node, kind, name, full, label, raw, key_locs, common)
+        item.inputs, inputs_given = self.entry_inputs(label, common.get("inputs"), state)
+        item.locals_read = tuple(r.name for r in item.inputs) if inputs_given else (state.previous_local,)
+        if "when" in common:
+            item.when = common["when"].source or yaml_text(common["when"].value)
+        item.trainable = entry_fields.flag(self.report, label, common, "trainable") and scope.trainable
+        for key in ("repeat", "first", "repeat_name"):
+            if key in common and not isinstance(kind, Block):
+                self.report.error(
+                    "spec.bad-value",
+                    f"{label}: {key}: is for block calls; define a block to repeat these layers",
+                    common[key].loc,
+                )
+        return item
+
+    def name(self, state: _List, index: int, node: YNode, kind_name: str, common: dict) -> str:
+        """The entry's name as written, or its default: conv2d_1, conv2d_2, ... (in a sequential
+        list its index among the entries present, as nn.Sequential numbers its modules)."""
+        scope = state.scope
+        name, name_loc = entry_fields.layer_name(self.report, scope.nth(index), kind_name, common, node.loc)
+        if name is None and scope.sequential:
+            name = str(state.present)
+        elif name is None:  # skipping names the user took
+            while name is None or name in state.explicit:
+                state.counters[kind_name] = state.counters.get(kind_name, 0) + 1
+                name = f"{kind_name}_{state.counters[kind_name]}"
+        if name in state.seen or name in state.explicit and "name" not in common:
+            self.duplicate_name(state, index, node, name, name_loc, "name" in common)
+        if scope.env is not None and name in scope.names and not scope.sequential and name not in state.seen:
+            self.report.error(
+                "spec.duplicate-name",
+                f"layer name {name!r} is the block's input; give the layer another name",
+                name_loc,
+            )
+        state.seen.setdefault(name, node.loc)
+        return name
+
+    def duplicate_name(self, state: _List, index: int, node: YNode, name: str, name_loc: Loc, written: bool) -> None:
+        first = state.seen.get(name) or next(
+            n.value["name"].loc for n in state.nodes if isinstance(n.value, dict) and _name_of(n) == name
+        )
+        if first == node.loc:  # `- *block` repeats the anchored entry, name and all
+            message = (
+                f"layer name {name!r} is used twice: a YAML alias repeats this layer; "
+                f"give the copy its own name with `{{<<: *anchor, name: ...}}`"
+            )
+        else:
+            message = f"layer name {name!r} is already used by the layer at line {first.line}"
+            if not written:
+                message += f" (entry {index + 1} of the sequential list is named by its index)"
+        self.report.error("spec.duplicate-name", message, name_loc)
+
+    def entry_inputs(self, label: str, node: YNode | None, state: _List):
+        """(what the entry reads, written as `inputs:`): references resolved once the scope is done.
+        The names defined in the scope so far are looked up, never merged (a merge per entry made
+        a list of n layers cost n^2)."""
+        scope = state.scope
+        if node is None:
+            return [state.previous], False
+        if scope.sequential:
+            self.report.error(
+                "spec.bad-value",
+                f"{label}: layers in a `sequential:` list each read the one before; "
+                f"move this layer out of the list to give it `inputs:`",
+                node.loc,
+            )
+            return [state.previous], False
+        items = node.value if isinstance(node.value, list) else [node]
+        if not items or not all(isinstance(item.value, str) for item in items):
+            self.report.error("spec.bad-value", f"{label}: inputs: expected a layer name or a list of them", node.loc)
+            return [], True
+        for item in items:
+            if item.value not in scope.names and item.value not in state.explicit and item.value not in state.seen:
+                hint = suggest(item.value, sorted({*scope.names, *state.explicit, *state.seen}))
+                self.report.error(
+                    "graph.unknown-input",
+                    f"{label}: no layer is named {item.value!r}"
+                    + (" in this block" if scope.env is not None else "")
+                    + (f"; did you mean {hint!r}?" if hint else ""),
+                    item.loc,
+                )
+        return [Ref(scope, item.value) for item in items], True
+
+    # ---- what an entry makes -------------------------------------------------------------------
+
+    def place(self, state: _List, item: _Item) -> None:
+        """Expand the entry (a layer, the pieces of `outputs:`, a list or a call) and record it."""
+        scope, kind = state.scope, item.kind
+        if "outputs" in item.common:
+            self.pieces(state, item)
+            return
+        groups_before = len(self.groups)
+        if isinstance(kind, Block):
+            output = self.call(kind, item, scope)
+        elif kind == SEQUENTIAL:
+            output = self.sequential(item, scope)
+        else:
+            output = self.layer(kind, item.full, item.label, item.raw, item.key_locs, item.node.loc, item, scope)
+        made = self.groups[groups_before] if len(self.groups) > groups_before else None
+        if made is not None:
+            state.record(Entry(item.name, "group", made, item.locals_read, item.when))
+        elif isinstance(kind, LayerType):
+            state.record(Entry(item.name, "layer", item.full, item.locals_read, item.when))
+        scope.names[item.name] = output
+        state.previous, state.previous_local = output, item.name
+
+    def pieces(self, state: _List, item: _Item) -> None:
+        """`outputs: [a, b]` of a chunk or split: one layer per piece, each taking its `index`."""
+        scope = state.scope
+        outputs = self.outputs(item, state.seen)
+        for position, (output_name, output_loc) in enumerate(outputs):
+            raw = {**item.raw, "index": YNode(position, output_loc)}
+            key_locs = {**item.key_locs, "index": output_loc}
+            full = scope.prefix + output_name
+            label = f"layer {full!r} ({item.kind.type_name})"
+            scope.names[output_name] = self.layer(item.kind, full, label, raw, key_locs, output_loc, item, scope)
+            state.seen.setdefault(output_name, output_loc)
+            state.record(Entry(output_name, "layer", full, item.locals_read, item.when))
+        if outputs:
+            state.previous, state.previous_local = scope.names[outputs[-1][0]], outputs[-1][0]
+
+    def outputs(self, item: _Item, seen: dict) -> list[tuple[str, Loc]]:
+        """The names in `outputs:`, one per piece of a chunk or split."""
+        label, common, node = item.label, item.common, item.common["outputs"]
+        if not isinstance(item.kind, LayerType) or not item.kind.splits:
+            self.report.error(
+                "spec.bad-value", f"{label}: outputs: is for `chunk` and `split`, which make several", node.loc
+            )
+            return []
+        if "name" in common:
+            self.report.error("spec.bad-value", f"{label}: give either name: or outputs:, not both", common["name"].loc)
+        if "index" in item.raw:
+            self.report.error(
+                "spec.bad-value", f"{label}: give either index: or outputs:, not both", item.raw["index"].loc
+            )
+        items = node.value if isinstance(node.value, list) else None
+        if not items or not all(isinstance(i.value, str) and NAME_PATTERN.fullmatch(i.value) for i in items):
+            self.report.error(
+                "spec.bad-value", f"{label}: outputs: expected a list of names, e.g. [left, right]", node.loc
+            )
+            return []
+        names: dict[str, Loc] = {}
+        for i in items:
+            if i.value == NETWORK_INPUT or i.value in seen or i.value in names:
+                self.report.error(
+                    "spec.duplicate-name", f"{label}: outputs: the name {i.value!r} is already used", i.loc
+                )
+                return []
+            names[i.value] = i.loc
+        return list(names.items())
+
+    def layer(self, layer: LayerType, full: str, label: str, raw: dict, key_locs: dict, loc: Loc, item: _Item, scope):
+        """One layer: its fields checked, its inputs counted; a draft if it is right."""
+        entry = ParsedEntry(layer, raw, key_locs, loc)
+        cfg = entry_fields.config(self.report, full, entry, frozenset(scope.env or ()))
+        inputs, inputs_node = item.inputs, item.common.get("inputs")
+        where = loc
+        if inputs_node is not None:
+            entry.field_locs["inputs"] = where = inputs_node.loc
+        if inputs and layer.merges and len(inputs) < 2:
+            self.report.error("graph.arity", f"{label}: needs two or more inputs, e.g. inputs: [a, b]", where)
+        elif inputs and not layer.merges and len(inputs) != 1:
+            self.report.error("graph.arity", f"{label}: takes one input, got {len(inputs)}", where)
+        name = full[len(scope.prefix) :]
+        if inputs_node is not None and any(isinstance(r, Ref) and r.scope is scope and r.name == name for r in inputs):
+            self.report.error("graph.cycle", f"{label}: takes its own output as input", where)
+        if cfg is not None and inputs:
+            draft = Draft(full, entry, cfg, item.trainable, inputs, inputs_node is not None, scope.groups)
+            self.drafts.append(draft)
+            self.shapes.add(full, layer, cfg, inputs)
+            if len(self.drafts) > MAX_LAYERS:
+                self.report.error(
+                    "spec.too-large", f"{label}: the spec expands to more than {MAX_LAYERS:,} layers", loc
+                )
+                raise TooLarge()
+        return full
+
+    # ---- lists and block calls -----------------------------------------------------------------
+
+    def sequential(self, item: _Item, scope: Scope):
+        """`- sequential: [...]`: a group whose entries each read the one before."""
+        items, inputs = item.raw.get(""), item.inputs
+        if items is None or not isinstance(items.value, list) or not items.value:
+            self.report.error(
+                "spec.bad-value",
+                f"layer {item.full!r} (sequential): expected a list of layers, as `- sequential: [conv2d: ..., relu]`",
+                items.loc if items is not None else item.node.loc,
+            )
+            return inputs[0] if inputs else None
+        if sum(1 for g in scope.groups if g.block == SEQUENTIAL) >= MAX_LIST_NESTING:
+            self.report.error(
+                "spec.too-large",
+                f"layer {item.full!r}: sequential lists nest more than {MAX_LIST_NESTING} deep",
+                item.node.loc,
+            )
+            raise TooLarge()
+        group = Group(item.full, SEQUENTIAL, None, item.node.loc, len(scope.groups), inputs=tuple(inputs[:1]))
+        self.groups.append(group)
+        child = Scope(
+            prefix=item.full + ".",
+            env=scope.env,
+            names={},
+            groups=(*scope.groups, group),
+            blocks_open=scope.blocks_open,
+            trainable=item.trainable,
+            sequential=True,
+            context=scope.context,
+            group=group,
+        )
+        group.output_ref = self.expand(items.value, child, inputs[0])
+        return group.output_ref
+
+    def call(self, block: Block, item: _Item, scope: Scope):
+        """Expand a block call (and its repetitions); returns the reference to its output."""
+        call = _Call.of(self, block, item, scope)
+        if call is None:
+            return item.inputs[0] if item.inputs else None
+        group = Group(item.full, block.name, call.repeat if call.repeated else None, item.node.loc, len(scope.groups))
+        group.inputs, group.repeat_name = tuple(item.inputs), call.pattern
+        self.groups.append(group)
+        previous = item.inputs[0] if item.inputs else None
+        errors_before = len(self.report.diagnostics)
+        smallest = MAX_LAYERS  # the fewest layers a repetition has made
+        for repetition in range(call.repeat):
+            if len(self.report.diagnostics) > errors_before or self.report.full:
+                break  # the next repetitions would meet the same mistakes: one report is enough
+            made = len(self.drafts)
+            output = self.repetition(call, group, repetition, previous)
+            if output is _FAILED:
+                break
+            previous = output
+            smallest = min(smallest, len(self.drafts) - made)
+            self.bounds.check_repetitions_left(
+                item.label, block, call.repeat, repetition + 1, len(self.drafts), smallest, item.common.get("repeat")
+            )
+        group.output_ref = previous
+        return previous
+
+    def repetition(self, call: _Call, group: Group, repetition: int, previous):
+        """One repetition of a call: its arguments bound, its block's layers expanded."""
+        block, item, scope = call.block, call.item, call.scope
+        # the caller's names, and `i`: which repetition this is (0, 1, ...)
+        env = {**(scope.env or {}), "i": repetition}
+        arguments = {
+            key: substitute(self.report, value, env, f"{item.label}: {key}") for key, value in item.raw.items()
+        }
+        if call.first is not None and repetition == 0:
+            arguments.update(call.first.value)
+        known = {}
+        if block.reads_input_channels:  # the block's input's channels, worked out from the layers so far
+            first_input = previous if repetition else (item.inputs[0] if item.inputs else None)
+            known["in_channels"] = self.channels_of(first_input)
+        key_locs = {**item.key_locs, **(call.first.key_locs if call.first else {})}
+        bound = bind(self.report, block, item.label, arguments, item.node.loc, key_locs, known)
+        if bound is None:
+            return _FAILED
+        instance, groups, prefix = group, (*scope.groups, group), f"{item.full}."
+        if call.repeated:
+            local = call.pattern.replace("{i}", str(repetition)).replace("{n}", str(repetition + 1))
+            instance = Group(f"{item.full}.{local}", block.name, None, item.node.loc, len(scope.groups) + 1)
+            self.groups.append(instance)
+            group.entries.append(
+                Entry(local, "group", instance, (group.entries[-1].local if group.entries else "input",))
+            )
+            groups, prefix = (*scope.groups, group, instance), f"{item.full}.{local}."
+        names = dict(zip(block.inputs, [previous] + list(item.inputs[1:]) if repetition else item.inputs))
+        instance.arguments = bound
+        instance.call = {key: python_source(node) for key, node in arguments.items() if key}
+        instance.inputs = tuple(names[n] for n in block.inputs)
+        child = Scope(
+            prefix=prefix,
+            env=bound,
+            names=names,
+            groups=groups,
+            blocks_open=(*scope.blocks_open, block.name),
+            trainable=item.trainable,
+            context=f"block {block.name!r}, ",
+            group=instance,
+            first_input=block.inputs[0],
+        )
+        instance.output_ref = self.expand(block.layers, child, names[block.inputs[0]])
+        return instance.output_ref
+
+
+_FAILED = object()  # a repetition whose arguments are wrong (reported)
+
+
+@dataclass
+class _Call:
+    """A block call's own keys, checked: how many repetitions, named how, the first one's arguments."""
+
+    block: Block
+    item: _Item
+    scope: Scope
+    repeat: int
+    repeated: bool  # written with `repeat:` (even `repeat: 1`): its repetitions are groups
+    pattern: str
+    first: YNode | None
+
+    @classmethod
+    def of(cls, expander: Expander, block: Block, item: _Item, scope: Scope) -> _Call | None:
+        """The call, or None if it cannot be expanded (reported); refuses one too large."""
+        report, label, common = expander.report, item.label, item.common
+        if len(scope.blocks_open) >= MAX_NESTING:
+            report.error("spec.too-large", f"{label}: blocks are nested more than {MAX_NESTING} deep", item.node.loc)
+            raise TooLarge()
+        if block.name in scope.blocks_open:
+            chain = " -> ".join((*scope.blocks_open, block.name))
+            report.error("spec.block-cycle", f"{label}: blocks use each other without end: {chain}", item.node.loc)
+            return None
+        if item.inputs and len(item.inputs) != len(block.inputs):
+            report.error(
+                "graph.arity",
+                f"{label}: block {block.name!r} takes {len(block.inputs)} input(s) ({', '.join(block.inputs)}), "
+                f"got {len(item.inputs)}",
+                common["inputs"].loc if "inputs" in common else item.node.loc,
+            )
+            return None
+        repeat = _repeat_count(report, label, common.get("repeat"))
+        if "repeat" in common and len(block.inputs) != 1:
+            report.error("spec.bad-value", f"{label}: repeat: needs a block with one input", common["repeat"].loc)
+            repeat = 1
+        first = _first(report, label, common)
+        made = len(expander.drafts)
+        expander.bounds.check_call(label, block, repeat, made, common, item.node.loc, len(scope.blocks_open))
+        pattern = _repeat_pattern(report, label, common)
+        return cls(block, item, scope, repeat, "repeat" in common, pattern, first)
+
+
+def _first(report: Report, label: str, common: dict) -> YNode | None:
+    """`first: {stride: 2}`: the first repetition's arguments."""
+    first = common.get("first")
+    if first is not None and "repeat" not in common:
+        report.error(
+            "spec.bad-value", f"{label}: first: sets the first repetition's arguments; it needs repeat:", first.loc
+        )
+        return None
+    if first is not None and not isinstance(first.value, dict):
+        report.error(
+            "spec.bad-value", f"{label}: first: expected a mapping of arguments, e.g. {{stride: 2}}", first.loc
+        )
+        return None
+    return first
+
+
+def _repeat_count(report: Report, label: str, node: YNode | None) -> int:
+    from .bounds import is_count
+    from .fields import INVALID
+
+    if node is None or node.value is INVALID:
+        return 1
+    if is_count(node.value):
+        return node.value
+    report.error(
+        "spec.bad-value",
+        f"{label}: repeat: expected an integer from 1 to {MAX_LAYERS:,}, got {yaml_text(node.plain())}",
+        node.loc,
+    )
+    return 1
+
+
+def _repeat_pattern(report: Report, label: str, common: dict) -> str:
+    """How repetitions are named: '{i}' (0, 1, 2, as nn.Sequential), or e.g. 'denselayer{n}'
+    (denselayer1, denselayer2: {n} counts from 1)."""
+    node = common.get("repeat_name")
+    if node is None:
+        return "{i}"
+    text = node.value
+    if "repeat" not in common:
+        report.error("spec.bad-value", f"{label}: repeat_name: needs repeat:", node.loc)
+    elif not isinstance(text, str) or not NAME_PATTERN.fullmatch(text.replace("{i}", "0").replace("{n}", "1")):
+        report.error(
+            "spec.bad-value",
+            f"{label}: repeat_name: expected a name with {{i}} (counting from 0) or {{n}} (from 1), "
+            f"e.g. 'denselayer{{n}}', got {yaml_text(text)}",
+            node.loc,
+        )
+    elif "{i}" not in text and "{n}" not in text:
+        report.error(
+            "spec.bad-value",
+            f"{label}: repeat_name: {text!r} needs {{i}} or {{n}}, or every repetition has the same name",
+            node.loc,
+        )
+    else:
+        return text
+    return "{i}"
+
+
+def _explicit_names(nodes: list) -> set:
+    """The names written in a list of entries (`name:` and `outputs:`)."""
+    explicit = set()
+    for node in nodes:
+        if not isinstance(node.value, dict):
+            continue
+        name, outputs = node.value.get("name"), node.value.get("outputs")
+        if isinstance(name, YNode) and isinstance(name.value, str):
+            explicit.add(name.value)
+        if isinstance(outputs, YNode) and isinstance(outputs.value, list):
+            explicit.update(i.value for i in outputs.value if isinstance(i.value, str))
+    return explicit
+
+
+def _name_of(node: YNode) -> str | None:
+    name = node.value.get("name") if isinstance(node.value, dict) else None
+    return name.value if isinstance(name, YNode) else None

@@ -1,0 +1,169 @@
+"""What a spec is once read: the dataclasses the engine, the export and the renderers use.
+
+A Spec holds its layers in spec order, each a located LayerSpec with its inputs named, and the
+groups (block calls and `sequential:` lists) the layers were expanded from. The order the
+engine plans in (every layer after its inputs) is computed once, when the spec is read.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from cnncalc.budget import Budget
+from cnncalc.errors import Loc
+from cnncalc.layers.base import COMMON_KEYS, LayerType, Shape
+
+NETWORK_INPUT = "input"  # what `inputs:` calls the network's input
+TOP_LEVEL_KEYS = ("name", "input", "layers", "description", "budget", "blocks", "include")
+# Keys an entry of `layers:` may carry besides its type and fields.
+ENTRY_KEYS = (*COMMON_KEYS, "when", "repeat", "first", "repeat_name", "outputs")
+MAX_LAYERS = 100_000  # a spec expanding to more is a mistake (repeat: 1000 inside repeat: 1000)
+MAX_INCLUDES = 100
+MAX_DIAGNOSTICS = 100
+MAX_COPIES = 50 * MAX_LAYERS  # values expansion copies into calls (a 100,000-layer spec copies about 800,000)
+MAX_NESTING = 50  # blocks inside blocks
+MAX_LIST_NESTING = 16  # sequential lists inside lists: the export nests their nn.Sequential calls in one expression
+MAX_FULL_NAME = 500  # characters in a dotted name such as layer2.0.conv1
+RESERVED_ARGUMENTS = frozenset({"self", "torch", "nn", "super", "OrderedDict", "i", *ENTRY_KEYS, "sequential"})
+# matched whole (fullmatch): `$` would let a trailing newline through
+HYPHENATED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(-[A-Za-z0-9_]+)+")
+# digits alone: nn.Sequential indices; at most 100 characters (a name is copied into every layer inside it)
+NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]{0,99}|[0-9]{1,9}")
+REQUIRED_ARGUMENT = object()  # an argument with no default
+
+
+@dataclass(eq=False)
+class Group:
+    """A block call, one repetition of a repeated call, or a `sequential:` list.
+
+    Its layers are consecutive in the spec's layer list; `output` is the full name
+    of the layer whose output is the group's.
+    """
+
+    name: str  # full dotted name, e.g. "layer2" or "layer2.0"
+    block: str  # the block's name, or "sequential"
+    repeat: int | None  # N for a `repeat: N` call (its repetitions are groups too)
+    loc: Loc
+    depth: int  # 0 for a group written in the top-level `layers:`
+    output: str = ""
+    layer_count: int = 0
+    output_ref: object = None
+    # what the export needs to write the group as a module:
+    entries: list[Entry] = field(default_factory=list)  # its own entries, in order
+    inputs: tuple = ()  # the tensors it reads (full names, once resolved)
+    arguments: dict = field(default_factory=dict)  # a block call's argument and `let:` values
+    call: dict[str, str] = field(default_factory=dict)  # the arguments as written at the call, as Python
+    repeat_name: str = "{i}"
+
+    @property
+    def kind(self) -> str:
+        """'bottleneck', or 'bottleneck x4' for a repeated call."""
+        return self.block if self.repeat is None else f"{self.block} x{self.repeat}"
+
+
+@dataclass
+class Entry:
+    """One entry of a group (or the top level) as written: what the export mirrors.
+
+    `inputs` are local names ("input" for the group's first input); `target` is the layer's
+    full name or the Group; an entry left out by `when:` has present False.
+    """
+
+    local: str
+    kind: str  # "layer" or "group"
+    target: object
+    inputs: tuple[str, ...]
+    when: str | None = None  # the condition as written
+    present: bool = True
+
+
+@dataclass(frozen=True)
+class Block:
+    """A block definition from `blocks:`."""
+
+    name: str
+    params: dict  # argument -> default YNode, or REQUIRED_ARGUMENT
+    let: dict  # name -> YNode
+    inputs: tuple[str, ...]  # what its layers call its inputs; ("input",) by default
+    layers: list  # the entries (YNodes) of its `layers:`
+    loc: Loc
+    reads_input_channels: bool = False  # its expressions use `in_channels` (not an argument)
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """One entry of `layers:`, validated: canonical field names, defaults filled."""
+
+    index: int
+    name: str
+    layer: LayerType
+    cfg: dict
+    trainable: bool
+    loc: Loc
+    field_locs: dict[str, Loc] = field(default_factory=dict)
+    inputs: tuple[str, ...] = ()  # layer names, or "input" for the network's input
+    inputs_given: bool = False  # written as `inputs:` rather than implied by the order
+    groups: tuple[Group, ...] = ()  # the block calls and lists it is inside, outermost first
+    exprs: dict[str, str] = field(default_factory=dict)  # inside a block: field -> expression as written
+
+    @property
+    def type_name(self) -> str:
+        return self.layer.type_name
+
+    def loc_of(self, field_name: str | None) -> Loc:
+        """Where `field_name` is written, or where the layer starts if it is not."""
+        return self.field_locs.get(field_name, self.loc) if field_name else self.loc
+
+
+@dataclass(frozen=True)
+class Spec:
+    name: str
+    description: str | None
+    input_shape: Shape
+    layers: list[LayerSpec]
+    path: str
+    source: str
+    input_loc: Loc
+    budget: Budget | None = None
+    groups: tuple[Group, ...] = ()  # every block call and list, in spec order
+    sources: dict[str, str] = field(default_factory=dict)  # included files' text, by path
+    blocks: dict[str, Block] = field(default_factory=dict)
+    root: Group | None = None  # the top level's entries, for the export
+    every_group: tuple[Group, ...] = ()  # `groups`, and calls whose layers were all left out
+    order: tuple[int, ...] = ()  # positions in `layers`, each after the layers it reads
+
+    @property
+    def is_graph(self) -> bool:
+        return any(layer.inputs_given for layer in self.layers)
+
+
+def dependency_order(layers: list[LayerSpec]) -> tuple[tuple[int, ...], list[int] | None]:
+    """(positions with every layer after its inputs, None), or ((), the positions on a cycle)."""
+    by_name = {layer.name: position for position, layer in enumerate(layers)}
+    if all(by_name.get(name, -1) < position for position, layer in enumerate(layers) for name in layer.inputs):
+        return tuple(range(len(layers))), None  # spec order already is one (a chain, most networks)
+    state: dict[int, str] = {}
+    order: list[int] = []
+    for start in range(len(layers)):
+        if start in state:
+            continue
+        # depth-first, iteratively: (position, its inputs still to visit)
+        path = [start]
+        stack = [(start, iter(layers[start].inputs))]
+        state[start] = "visiting"
+        while stack:
+            position, pending = stack[-1]
+            source = next((by_name[n] for n in pending if n in by_name), None)
+            if source is None:
+                stack.pop()
+                path.pop()
+                state[position] = "done"
+                order.append(position)
+            elif state.get(source) == "visiting":
+                return (), path[path.index(source) :] + [source]
+            elif source not in state:
+                state[source] = "visiting"
+                path.append(source)
+                stack.append((source, iter(layers[source].inputs)))
+    return tuple(order), None
