@@ -95,13 +95,20 @@ def test_worst_result_wins(tmp_path):
     broken.write_text(SMALL.replace("kernel_size: 3", "kernel_size: 40"))
     invoke(["check", str(passing)], exit_code=0)
     invoke(["check", str(passing), str(failing)], exit_code=1)
-    invoke(["check", str(passing), str(failing), str(broken)], exit_code=2)
+    result = invoke(["check", str(passing), str(failing), str(broken)], exit_code=2)
+    assert f"\n{broken}:4:44: error: layer 'conv2d_1' (conv2d): kernel height 40 is larger" in result.stdout
+    document = json.loads(invoke(["check", str(broken), "--format", "json"], exit_code=2).stdout)
+    (error,) = document["files"][0]["errors"]
+    assert (error["code"], error["file"], error["line"], error["column"]) == ("shape.nonpositive", str(broken), 4, 44)
 
 
 def test_no_budget_is_an_error():
     text = SMALL.split("budget:")[0]
     result = invoke(["check", "-"], input=text, exit_code=2)
-    assert "no budget to check" in result.stdout
+    assert "\n<stdin>:1:1: error: no budget to check: add `budget:` to the spec" in result.stdout
+    document = json.loads(invoke(["check", "-", "--format", "json"], input=text, exit_code=2).stdout)
+    (error,) = document["files"][0]["errors"]
+    assert (error["code"], error["line"], error["column"]) == ("budget.none", 1, 1)
 
 
 def test_memory_budget_uses_the_settings():
@@ -117,20 +124,38 @@ def test_memory_budget_uses_the_settings():
 
 
 @pytest.mark.parametrize(
-    "budget, line, column, message",
+    "budget, line, column, code, message",
     [
-        ("  max_params: lots\n", 10, 15, "budget: max_params: expected a number such as 25000000"),
-        ("  max_memory: 2GiB\n  max_macs: 2GiB\n", 11, 13, "budget: max_macs: '2GiB' is a size in bytes"),
-        ("  max_parms: 5M\n", 10, 3, "unknown key 'max_parms' in budget; did you mean 'max_params'?"),
-        ("  dtype: float64\n", 10, 10, "budget: dtype: expected one of float32, float16, bfloat16, int8"),
+        ("  max_params: lots\n", 10, 15, "spec.bad-value", "budget: max_params: expected a number such as 25000000"),
+        (
+            "  max_memory: 2GiB\n  max_macs: 2GiB\n",
+            11,
+            13,
+            "spec.bad-value",
+            "budget: max_macs: '2GiB' is a size in bytes",
+        ),
+        (
+            "  max_parms: 5M\n",
+            10,
+            3,
+            "spec.unknown-key",
+            "unknown key 'max_parms' in budget; did you mean 'max_params'?",
+        ),
+        (
+            "  dtype: float64\n",
+            10,
+            10,
+            "spec.bad-value",
+            "budget: dtype: expected one of float32, float16, bfloat16, int8",
+        ),
     ],
 )
-def test_budget_errors_are_located(budget, line, column, message):
+def test_budget_errors_are_located(budget, line, column, code, message):
     text = SMALL.split("budget:")[0] + "budget:\n  max_flops: 1G\n" + budget
     with pytest.raises(SpecError) as caught:
         parse(text, "budget.yaml")
-    diag = caught.value.diagnostics[0]
-    assert (diag.loc.line, diag.loc.column) == (line, column), diag
+    (diag,) = caught.value.diagnostics
+    assert (diag.code, diag.loc.line, diag.loc.column) == (code, line, column), diag
     assert diag.message.startswith(message), diag.message
 
 

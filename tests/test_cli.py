@@ -134,6 +134,14 @@ def test_multiple_errors_are_counted():
     spec = "input: [3, 8, 8]\nlayers:\n  - conv2d: {out_channels: 0}\n  - rleu\n"
     result = invoke(["plan", "-"], input=spec, exit_code=2)
     assert result.stderr.rstrip().endswith("3 errors")
+    located = [line.split(": error: ")[0] for line in result.stderr.splitlines() if ": error: " in line]
+    assert located == ["<stdin>:3:5", "<stdin>:3:28", "<stdin>:4:5"]
+    errors = json.loads(invoke(["plan", "-", "--format", "json"], input=spec, exit_code=2).stdout)["errors"]
+    assert [(e["code"], e["line"], e["column"]) for e in errors] == [
+        ("spec.missing-key", 3, 5),  # kernel_size
+        ("spec.bad-value", 3, 28),  # out_channels: 0
+        ("spec.unknown-type", 4, 5),  # rleu
+    ]
 
 
 def test_bad_format_is_a_usage_error():
@@ -274,7 +282,8 @@ def test_unknown_column_is_a_usage_error():
 
 
 def test_bad_batch_size_is_a_usage_error():
-    invoke(["plan", ALEXNET, "--batch-size", "0"], exit_code=2)
+    result = invoke(["plan", ALEXNET, "--batch-size", "0"], exit_code=2)
+    assert "Invalid value for '--batch-size': expected a whole number from 1 to 2,147,483,647" in result.stderr
 
 
 def test_wide_tables_are_printed_whole_not_clipped():
