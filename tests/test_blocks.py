@@ -118,14 +118,14 @@ def test_a_block_without_arguments_is_just_its_layers():
             "{type: unit, name: a, c: 4, strid: 2}",
             "spec.unknown-key",
             10,
-            None,
+            33,
             "layer 'a' (unit): block 'unit' has no argument 'strid'; did you mean 'stride'?",
         ),
         (
             "{type: unit, name: a, c: 4, colour: 2}",
             "spec.unknown-key",
             10,
-            None,
+            33,
             "block 'unit' has no argument 'colour'; its arguments are: c, mid, stride",
         ),
         ("unit: 4", "spec.bad-value", 10, 11, "layer 'unit_1' (unit): write the block's arguments as a mapping"),
@@ -133,7 +133,7 @@ def test_a_block_without_arguments_is_just_its_layers():
             "{type: unit, name: a, c: 4, repeat: 2, first: {strde: 2}}",
             "spec.unknown-key",
             10,
-            None,
+            52,
             "block 'unit' has no argument 'strde'; did you mean 'stride'?",
         ),
         (
@@ -150,23 +150,26 @@ def test_argument_mistakes(call, code, line, column, message):
     match = [d for d in found if d.code == code]
     assert match, [(d.code, d.message) for d in found]
     assert match[0].message.startswith(message) or message in match[0].message, match[0].message
-    assert match[0].loc.line == line
-    if column is not None:
-        assert match[0].loc.column == column
+    assert (match[0].loc.line, match[0].loc.column) == (line, column), match[0]
 
 
 @pytest.mark.parametrize(
-    ("definition", "message"),
+    ("definition", "message", "where"),
     [
-        ("args: [c, c]", "args: 'c' is given twice"),
-        ("args: [c, max: 3]", "args: 'max' is a function of the expression language; choose another name"),
-        ("args: [c, mid: d // 2, d: 4]", "no argument is named 'd'"),  # defaults see earlier arguments only
-        ("args: [c]\n    let: {c: 3}", "let: 'c' is already an argument"),
-        ("arg: [c]", "unknown key 'arg' in block 'unit'; did you mean 'args'?"),
-        ("args: 3", "args: expected a list such as [planes, stride: 1]"),
+        ("args: [c, c]", "args: 'c' is given twice", ("spec.bad-value", 4, 15)),
+        (
+            "args: [c, max: 3]",
+            "args: 'max' is a function of the expression language; choose another name",
+            ("spec.bad-name", 4, 15),
+        ),
+        # defaults see earlier arguments only
+        ("args: [c, mid: d // 2, d: 4]", "no argument is named 'd'", ("spec.bad-expression", 4, 20)),
+        ("args: [c]\n    let: {c: 3}", "let: 'c' is already an argument", ("spec.bad-name", 5, 11)),
+        ("arg: [c]", "unknown key 'arg' in block 'unit'; did you mean 'args'?", ("spec.unknown-key", 4, 5)),
+        ("args: 3", "args: expected a list such as [planes, stride: 1]", ("spec.bad-value", 4, 11)),
     ],
 )
-def test_block_definition_mistakes(definition, message):
+def test_block_definition_mistakes(definition, message, where):
     text = f"""
 input: [3, 8, 8]
 blocks:
@@ -177,24 +180,56 @@ blocks:
 layers:
   - unit
 """
-    found = diagnostics(text)
-    assert any(message in d.message for d in found), [d.message for d in found]
+    first = diagnostics(text)[0]  # (the call may then miss its argument c)
+    assert message in first.message, first.message
+    assert (first.code, first.loc.line, first.loc.column) == where, first
+
+
+BLOCK_NAME_CODE = pytest.mark.xfail(
+    strict=True,
+    reason="a block named like a layer type, or not an identifier, gets spec.bad-value; CODES keeps "
+    "spec.bad-name for a name that is not an identifier or one cnncalc keeps (as args: and let: use it)",
+)
 
 
 @pytest.mark.parametrize(
-    ("blocks", "message"),
+    ("blocks", "message", "where"),
     [
-        ("conv2d: [relu]", "block 'conv2d': 'conv2d' is a layer type; give the block another name"),
-        ("sequential: [relu]", "block 'sequential': 'sequential' is a layer type"),
-        ("x-y: [relu]", "block 'x-y': a block's name is letters, digits and '_'"),
-        ("unit: 3", "block 'unit': expected a mapping with `layers:`"),
-        ("unit: {args: [c]}", "block 'unit': layers: expected a non-empty list of layers"),
-        ("unit: {layers: []}", "block 'unit': layers: expected a non-empty list of layers"),
+        pytest.param(
+            "conv2d: [relu]",
+            "block 'conv2d': 'conv2d' is a layer type; give the block another name",
+            ("spec.bad-name", 3, 3),
+            marks=BLOCK_NAME_CODE,
+        ),
+        pytest.param(
+            "sequential: [relu]",
+            "block 'sequential': 'sequential' is a layer type",
+            ("spec.bad-name", 3, 3),
+            marks=BLOCK_NAME_CODE,
+        ),
+        pytest.param(
+            "x-y: [relu]",
+            "block 'x-y': a block's name is letters, digits and '_'",
+            ("spec.bad-name", 3, 3),
+            marks=BLOCK_NAME_CODE,
+        ),
+        ("unit: 3", "block 'unit': expected a mapping with `layers:`", ("spec.bad-value", 3, 9)),
+        (
+            "unit: {args: [c]}",
+            "block 'unit': layers: expected a non-empty list of layers",
+            ("spec.missing-key", 3, 9),
+        ),
+        (
+            "unit: {layers: []}",
+            "block 'unit': layers: expected a non-empty list of layers",
+            ("spec.bad-value", 3, 18),
+        ),
     ],
 )
-def test_bad_block_definitions(blocks, message):
-    found = diagnostics(f"input: [3, 8, 8]\nblocks:\n  {blocks}\nlayers: [relu]\n")
-    assert any(d.message.startswith(message) for d in found), [d.message for d in found]
+def test_bad_block_definitions(blocks, message, where):
+    (found,) = diagnostics(f"input: [3, 8, 8]\nblocks:\n  {blocks}\nlayers: [relu]\n")
+    assert found.message.startswith(message), found.message
+    assert (found.code, found.loc.line, found.loc.column) == where, found
 
 
 # ---- expressions ----------------------------------------------------------------------------
@@ -287,8 +322,9 @@ def test_expression_errors(expression, message):
 
 def test_an_expression_split_by_a_flow_mapping_comma_says_to_quote_it():
     text = EXPRESSION.replace('"EXPR"', "make_divisible(a * 2, 8)")
-    found = diagnostics(text)
-    assert any("quote the expression" in d.message for d in found), [d.message for d in found]
+    (found,) = diagnostics(text)
+    assert "quote the expression" in found.message, found.message
+    assert (found.code, found.loc.line, found.loc.column) == ("spec.bad-expression", 6, 50)
 
 
 def test_plain_text_values_are_not_expressions():
@@ -455,19 +491,19 @@ def test_repeat_inside_a_block_may_use_an_argument():
 
 
 @pytest.mark.parametrize(
-    ("options", "message"),
+    ("options", "message", "column"),
     [
-        ("repeat: 0", "repeat: expected an integer from 1 to 100,000, got 0"),
-        ("repeat: 2.5", "repeat: expected an integer from 1 to 100,000, got 2.5"),
-        ("repeat: true", "repeat: expected an integer from 1 to 100,000, got true"),
-        ("repeat: '2'", "repeat: expected an integer from 1 to 100,000"),
-        ("repeat: 2, first: 3", "first: expected a mapping of arguments, e.g. {stride: 2}"),
-        ("repeat_name: 'b{i}'", "repeat_name: needs repeat:"),
-        ("repeat: 2, repeat_name: blk", "repeat_name: 'blk' needs {i} or {n}"),
-        ("repeat: 2, repeat_name: 'b.{i}'", "repeat_name: expected a name with {i}"),
+        ("repeat: 0", "repeat: expected an integer from 1 to 100,000, got 0", 35),
+        ("repeat: 2.5", "repeat: expected an integer from 1 to 100,000, got 2.5", 35),
+        ("repeat: true", "repeat: expected an integer from 1 to 100,000, got true", 35),
+        ("repeat: '2'", "repeat: expected an integer from 1 to 100,000", 35),
+        ("repeat: 2, first: 3", "first: expected a mapping of arguments, e.g. {stride: 2}", 45),
+        ("repeat_name: 'b{i}'", "repeat_name: needs repeat:", 40),
+        ("repeat: 2, repeat_name: blk", "repeat_name: 'blk' needs {i} or {n}", 51),
+        ("repeat: 2, repeat_name: 'b.{i}'", "repeat_name: expected a name with {i}", 51),
     ],
 )
-def test_repeat_mistakes(options, message):
+def test_repeat_mistakes(options, message, column):
     found = diagnostics(
         f"""
         input: [3, 8, 8]
@@ -477,15 +513,31 @@ def test_repeat_mistakes(options, message):
           - {{type: unit, name: u, {options}}}
         """
     )
-    assert found[0].message.startswith(f"layer 'u' (unit): {message}"), found[0].message
-    assert found[0].loc.line == 5
+    (first,) = found
+    assert first.message.startswith(f"layer 'u' (unit): {message}"), first.message
+    assert (first.code, first.loc.line, first.loc.column) == ("spec.bad-value", 5, column)  # at the value
 
 
-@pytest.mark.parametrize("key", ["repeat: 2", "first: {a: 1}", "repeat_name: 'x{i}'"])
+REPEAT_KEYS = ["repeat: 2", "first: {a: 1}", "repeat_name: 'x{i}'"]
+
+
+@pytest.mark.parametrize("key", REPEAT_KEYS)
 def test_repeat_keys_on_a_plain_layer_are_refused(key):
-    found = diagnostics(f"input: [3, 8, 8]\nlayers:\n  - {{type: relu, name: r, {key}}}\n")
-    assert found[0].code == "spec.bad-value"
-    assert "is for block calls; define a block to repeat these layers" in found[0].message
+    (found,) = diagnostics(f"input: [3, 8, 8]\nlayers:\n  - {{type: relu, name: r, {key}}}\n")
+    assert "is for block calls; define a block to repeat these layers" in found.message
+    value = len("  - {type: relu, name: r, ") + len(key.split(": ")[0]) + 3
+    assert (found.loc.line, found.loc.column) == (3, value)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="repeat:, first: and repeat_name: on a plain layer are reported as spec.bad-value; CODES has "
+    "spec.misplaced-key for a known key in the wrong place (as the same keys among a call's arguments get)",
+)
+@pytest.mark.parametrize("key", REPEAT_KEYS)
+def test_repeat_keys_on_a_plain_layer_are_misplaced_keys(key):
+    (found,) = diagnostics(f"input: [3, 8, 8]\nlayers:\n  - {{type: relu, name: r, {key}}}\n")
+    assert found.code == "spec.misplaced-key"
 
 
 # ---- when: and sequential: ------------------------------------------------------------------
@@ -591,9 +643,9 @@ def test_when_must_be_boolean(condition):
           - {{type: unit, name: u}}
         """
     )
-    assert found[0].code == "spec.bad-value"
-    assert "when: expected true or false" in found[0].message
-    assert found[0].loc.line == 6
+    (first,) = found
+    assert "when: expected true or false" in first.message
+    assert (first.code, first.loc.line, first.loc.column) == ("spec.bad-value", 6, 39)  # at the condition
 
 
 def test_inputs_inside_a_sequential_list_are_refused():
@@ -607,7 +659,22 @@ def test_inputs_inside_a_sequential_list_are_refused():
               - {type: relu, inputs: r}
         """
     )
-    assert "layers in a `sequential:` list each read the one before" in found[0].message
+    (first,) = found
+    assert "layers in a `sequential:` list each read the one before" in first.message
+    assert (first.loc.line, first.loc.column) == (6, 30)  # at `inputs: r`
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="inputs: inside a sequential: list is reported as spec.bad-value; CODES has spec.misplaced-key "
+    "for a known key in the wrong place",
+)
+def test_inputs_inside_a_sequential_list_is_a_misplaced_key():
+    (found,) = diagnostics(
+        "input: [3, 8, 8]\nlayers:\n  - {type: relu, name: r}\n  - name: s\n    sequential:\n"
+        "      - {type: relu, inputs: r}\n"
+    )
+    assert found.code == "spec.misplaced-key"
 
 
 # ---- nesting, recursion, size limits --------------------------------------------------------
@@ -760,19 +827,32 @@ def test_split_with_a_list_argument_and_left_out_outputs():
 
 
 @pytest.mark.parametrize(
-    ("call", "message"),
+    ("call", "message", "where"),
     [
-        ("{type: fuse, name: f, c: 4}", "block 'fuse' takes 2 input(s) (x, skip), got 1"),
-        ("{type: fuse, name: f, c: 4, inputs: [stem, stem, stem]}", "block 'fuse' takes 2 input(s) (x, skip), got 3"),
-        ("{type: fuse, name: f, c: 4, inputs: [stem, stem], repeat: 2}", "repeat: needs a block with one input"),
-        ("{type: fuse, name: f, c: 4, inputs: [stem, nope]}", "no layer is named 'nope'"),
+        ("{type: fuse, name: f, c: 4}", "block 'fuse' takes 2 input(s) (x, skip), got 1", ("graph.arity", 18, 5)),
+        (
+            "{type: fuse, name: f, c: 4, inputs: [stem, stem, stem]}",
+            "block 'fuse' takes 2 input(s) (x, skip), got 3",
+            ("graph.arity", 18, 41),
+        ),
+        (
+            "{type: fuse, name: f, c: 4, inputs: [stem, stem], repeat: 2}",
+            "repeat: needs a block with one input",
+            ("spec.bad-value", 18, 63),
+        ),
+        (
+            "{type: fuse, name: f, c: 4, inputs: [stem, nope]}",
+            "no layer is named 'nope'",
+            ("graph.unknown-input", 18, 48),
+        ),
     ],
 )
-def test_multi_input_mistakes(call, message):
+def test_multi_input_mistakes(call, message, where):
     text = MULTI.split("layers:\n  - {type: conv2d, name: stem")[0]
     text += f"layers:\n  - {{type: conv2d, name: stem, out_channels: 8, kernel_size: 1}}\n  - {call}\n"
-    found = diagnostics(text)
-    assert any(message in d.message for d in found), [d.message for d in found]
+    (found,) = diagnostics(text)
+    assert message in found.message, found.message
+    assert (found.code, found.loc.line, found.loc.column) == where, found
 
 
 def test_a_block_only_sees_its_own_names():
@@ -790,9 +870,11 @@ def test_a_block_only_sees_its_own_names():
           - {type: add, inputs: [a.conv, stem]}
         """
     )
-    messages = [d.message for d in found]
-    assert "layer 'a.add' (add): no layer is named 'stem' in this block" in messages
-    assert any(m.startswith("layer 'add_1' (add): no layer is named 'a.conv'") for m in messages)
+    inside, outside = found
+    assert inside.message == "layer 'a.add' (add): no layer is named 'stem' in this block"
+    assert (inside.code, inside.loc.line, inside.loc.column) == ("graph.unknown-input", 6, 47)
+    assert outside.message.startswith("layer 'add_1' (add): no layer is named 'a.conv'")
+    assert (outside.code, outside.loc.line, outside.loc.column) == ("graph.unknown-input", 10, 26)
 
 
 # ---- errors inside block bodies -------------------------------------------------------------
@@ -835,8 +917,9 @@ def test_a_graph_cycle_inside_a_block_names_full_layers():
           - {type: unit, name: layer1}
         """
     )
-    assert found[0].code == "graph.cycle"
-    assert "layer1.a -> layer1.b -> layer1.a" in found[0].message
+    (first,) = found
+    assert (first.code, first.loc.line, first.loc.column) == ("graph.cycle", 5, 9)  # the first layer of the cycle
+    assert "layer1.a -> layer1.b -> layer1.a" in first.message
 
 
 # ---- trainable: false -----------------------------------------------------------------------
@@ -916,32 +999,32 @@ def test_include_is_relative_to_the_including_file(tmp_path):
                 "lib/c2.yaml": "blocks:\n  y: [relu]\ninclude: c1.yaml\n",
             },
             "spec.include-cycle",
-            "c2.yaml:3:10",
+            "lib/c2.yaml:3:10",
             "include: ",
         ),
         (
             {"lib/c1.yaml": "blocks:\n  x: [relu]\ninclude: ../main.yaml\n"},
             "spec.include-cycle",
-            "c1.yaml:3:10",
+            "lib/c1.yaml:3:10",
             "include: ",
         ),
         (
             {"lib/c1.yaml": "blocks:\n  unit: [relu]\n"},
             "spec.duplicate-name",
-            "main.yaml:",
+            "main.yaml:4:3",
             "block 'unit' is already defined at",
         ),
         (
             {"lib/c1.yaml": "input: [3, 8, 8]\nlayers: [relu]\n"},
             "spec.bad-value",
-            "c1.yaml:1:1",
+            "lib/c1.yaml:1:1",
             "an included file is a mapping with `blocks:`",
         ),
-        ({"lib/c1.yaml": "blocks:\n  x: [relu\n"}, "spec.syntax", "c1.yaml:2:", "invalid YAML"),
+        ({"lib/c1.yaml": "blocks:\n  x: [relu\n"}, "spec.syntax", "lib/c1.yaml:2:6", "invalid YAML"),
         (
             {"lib/c1.yaml": "blocks:\n  x: [relu]\nlayers: [relu]\n"},
             "spec.unknown-key",
-            "c1.yaml:3:1",
+            "lib/c1.yaml:3:1",
             "unknown key 'layers'",
         ),
     ],
@@ -963,11 +1046,9 @@ def test_include_mistakes(tmp_path, files, code, where, message):
     )
     with pytest.raises(SpecError) as caught:
         plan(load_file(str(main)))
-    found = caught.value.diagnostics
-    match = [d for d in found if d.code == code]
-    assert match, [(d.code, str(d.loc), d.message) for d in found]
-    assert where in str(match[0].loc), str(match[0].loc)
-    assert message in match[0].message, match[0].message
+    (found,) = caught.value.diagnostics
+    assert (found.code, str(found.loc)) == (code, f"{tmp_path}/{where}"), found
+    assert message in found.message, found.message
 
 
 def test_duplicate_block_names_name_the_first_definition(tmp_path):
@@ -1120,22 +1201,26 @@ def test_exported_state_dict_keys_follow_the_spec_names():
 
 
 @pytest.mark.parametrize(
-    "text",
+    ("text", "line"),
     [
-        "input: [3, 8, 8]\nlayers:\n  - {type: relu, when: false}\n",
-        "input: [3, 8, 8]\nblocks:\n  u:\n    layers:\n      - {type: relu, when: false}\nlayers:\n  - u\n",
+        ("input: [3, 8, 8]\nlayers:\n  - {type: relu, when: false}\n", 3),
+        ("input: [3, 8, 8]\nblocks:\n  u:\n    layers:\n      - {type: relu, when: false}\nlayers:\n  - u\n", 7),
     ],
     ids=["top-level", "in-a-block"],
 )
-def test_a_spec_with_every_layer_left_out_is_a_clean_error(text):
-    with pytest.raises(SpecError):
+def test_a_spec_with_every_layer_left_out_is_a_clean_error(text, line):
+    with pytest.raises(SpecError) as caught:
         plan(parse(text, "empty.yaml"))
+    (found,) = caught.value.diagnostics
+    assert found.message == "layers: every entry is left out by `when:`; nothing is left to plan"
+    assert (found.code, found.loc.line, found.loc.column) == ("spec.bad-value", line, 5)  # the first entry
 
 
 @pytest.mark.parametrize("expression", ["int(a * 1e308 * 10)", "make_divisible(a * 1e308 * 10, 8)"])
 def test_infinity_in_an_expression_is_a_clean_error(expression):
-    found = diagnostics(EXPRESSION.replace("EXPR", expression))
-    assert found[0].code == "spec.bad-expression"
+    (found,) = diagnostics(EXPRESSION.replace("EXPR", expression))
+    assert "is too large" in found.message, found.message
+    assert (found.code, found.loc.line, found.loc.column) == ("spec.bad-expression", 6, 50)
 
 
 def test_deeply_nested_blocks_are_a_clean_error():
@@ -1222,7 +1307,7 @@ def test_a_huge_repeat_of_entries_without_layers_is_refused_quickly():
 @pytest.mark.parametrize("expression", ["a // 0", "aa * 2", "a ** 2"])
 def test_a_bad_expression_is_reported_once(expression):
     found = diagnostics(EXPRESSION.replace("EXPR", expression))
-    assert [d.code for d in found] == ["spec.bad-expression"], [d.message for d in found]
+    assert [(d.code, d.loc.line, d.loc.column) for d in found] == [("spec.bad-expression", 6, 50)], found
 
 
 def test_an_expression_error_names_the_layer_and_field():
@@ -1239,7 +1324,9 @@ def test_an_expression_error_names_the_layer_and_field():
           - {type: unit, name: bad, a: 4, b: 0}
         """
     )
-    assert "'bad.conv'" in found[0].message and "out_channels" in found[0].message, found[0].message
+    (first,) = found
+    assert "'bad.conv'" in first.message and "out_channels" in first.message, first.message
+    assert (first.code, first.loc.line, first.loc.column) == ("spec.bad-expression", 6, 50)  # `a // b`
 
 
 def test_a_when_error_names_the_layer():
@@ -1256,7 +1343,9 @@ def test_a_when_error_names_the_layer():
           - {type: unit, name: u}
         """
     )
-    assert "'u.act'" in found[0].message, found[0].message
+    (first,) = found
+    assert "'u.act'" in first.message, first.message
+    assert (first.code, first.loc.line, first.loc.column) == ("spec.bad-value", 7, 39)  # `when: s`
 
 
 def test_an_unknown_argument_is_located_at_its_key():
@@ -1267,14 +1356,14 @@ def test_an_unknown_argument_is_located_at_its_key():
 @pytest.mark.parametrize(
     ("call", "codes"),
     [
-        ("{type: unit, name: a}", ["spec.missing-key"]),
-        ("{type: unit, name: a, cc: 4}", ["spec.unknown-key"]),
+        ("{type: unit, name: a}", [("spec.missing-key", 10, 5)]),  # the call
+        ("{type: unit, name: a, cc: 4}", [("spec.unknown-key", 10, 27)]),  # `cc`
     ],
     ids=["missing", "misspelt"],
 )
 def test_a_missing_argument_is_reported_once(call, codes):
     found = diagnostics(UNIT.replace("CALL", call))
-    assert [d.code for d in found] == codes, [d.message for d in found]
+    assert [(d.code, d.loc.line, d.loc.column) for d in found] == codes, [d.message for d in found]
 
 
 def test_a_duplicate_block_points_at_the_names(tmp_path):
@@ -1291,16 +1380,19 @@ def test_a_duplicate_block_points_at_the_names(tmp_path):
 
 
 def test_a_repeat_over_the_limit_says_the_limit():
-    found = diagnostics("input: [3, 8, 8]\nblocks:\n  u: [relu]\nlayers:\n  - {type: u, repeat: 100001}\n")
-    assert "100,000" in found[0].message or "100000" in found[0].message, found[0].message
+    (found,) = diagnostics("input: [3, 8, 8]\nblocks:\n  u: [relu]\nlayers:\n  - {type: u, repeat: 100001}\n")
+    assert found.message.endswith("repeat: expected an integer from 1 to 100,000, got 100001"), found.message
+    assert (found.code, found.loc.line, found.loc.column) == ("spec.bad-value", 5, 23)
 
 
 def test_first_without_repeat_is_an_error():
-    diagnostics(UNIT.replace("CALL", "{type: unit, name: a, c: 4, first: {stride: 2}}"))
+    (found,) = diagnostics(UNIT.replace("CALL", "{type: unit, name: a, c: 4, first: {stride: 2}}"))
+    assert found.message == "layer 'a' (unit): first: sets the first repetition's arguments; it needs repeat:"
+    assert (found.code, found.loc.line, found.loc.column) == ("spec.bad-value", 10, 40)
 
 
 def test_a_block_input_named_twice_is_an_error():
-    diagnostics(
+    found = diagnostics(
         """
         input: [3, 8, 8]
         blocks:
@@ -1313,10 +1405,13 @@ def test_a_block_input_named_twice_is_an_error():
           - {type: dup, name: d, inputs: [stem, input]}
         """
     )
+    first = found[0]  # (the call is then checked against a block of one input, and reported too)
+    assert first.message == "block 'dup': inputs: each input needs its own name, got ['x', 'x']"
+    assert (first.code, first.loc.line, first.loc.column) == ("spec.bad-value", 4, 13)
 
 
 def test_a_layer_named_like_a_block_input_is_an_error():
-    diagnostics(
+    found = diagnostics(
         """
         input: [3, 8, 8]
         blocks:
@@ -1330,6 +1425,9 @@ def test_a_layer_named_like_a_block_input_is_an_error():
           - {type: two, name: a, inputs: [stem, input]}
         """
     )
+    (first,) = found
+    assert first.message == "layer name 'skip' is the block's input; give the layer another name"
+    assert (first.code, first.loc.line, first.loc.column) == ("spec.duplicate-name", 6, 30)  # `name: skip`
 
 
 @pytest.mark.parametrize("argument", ["first", "repeat", "when", "name", "trainable", "outputs"])
@@ -1346,11 +1444,15 @@ def test_an_argument_named_like_an_entry_key_is_refused(argument):
           - {{type: unit, c: 3}}
         """
     )
-    assert found[0].loc.line == 4, [d.message for d in found]
+    first = found[0]
+    assert f"args: {argument!r} is kept for cnncalc's own use" in first.message, first.message
+    assert (first.code, first.loc.line, first.loc.column) == ("spec.bad-name", 4, 15), found
 
 
 def test_chunk_index_beside_outputs_is_an_error():
-    diagnostics("input: [6, 8, 8]\nlayers:\n  - {type: chunk, chunks: 2, outputs: [l, m], index: 1}\n")
+    (found,) = diagnostics("input: [6, 8, 8]\nlayers:\n  - {type: chunk, chunks: 2, outputs: [l, m], index: 1}\n")
+    assert found.message == "layer 'chunk_1' (chunk): give either index: or outputs:, not both"
+    assert (found.code, found.loc.line, found.loc.column) == ("spec.bad-value", 3, 54)  # `index: 1`
 
 
 def test_include_from_a_git_revision(tmp_path, monkeypatch):
@@ -1482,6 +1584,8 @@ def test_a_misspelt_argument_or_a_broken_expression_says_so(value, fragment):
     """
     [found] = diagnostics(text)
     assert fragment in found.message, found.message
+    code = "spec.bad-expression" if fragment.startswith("in '") else "spec.bad-value"
+    assert (found.code, found.loc.line, found.loc.column) == (code, 6, 50)  # the value, in the block
 
 
 def test_an_expression_cut_at_a_comma_is_reported_once():
@@ -1497,6 +1601,7 @@ def test_an_expression_cut_at_a_comma_is_reported_once():
     """
     [found] = diagnostics(text)
     assert "the expression stops short" in found.message and "quote the expression" in found.message
+    assert (found.code, found.loc.line, found.loc.column) == ("spec.bad-expression", 6, 49)
 
 
 def test_an_entry_key_among_a_block_calls_arguments_is_explained():
@@ -1511,7 +1616,7 @@ def test_an_entry_key_among_a_block_calls_arguments_is_explained():
       - unit: {out: 4, repeat: 2}
     """
     [found] = diagnostics(text)
-    assert found.code == "spec.misplaced-key"
+    assert (found.code, found.loc.line, found.loc.column) == ("spec.misplaced-key", 8, 20)  # `repeat`
     assert "'repeat' goes beside the block's name, not among its arguments" in found.message
 
 
@@ -1529,7 +1634,7 @@ def test_a_shape_error_in_a_block_names_the_call_that_met_it():
       - {type: unit, name: wrong, out: 4}
     """
     [found] = diagnostics(text)
-    assert (found.loc.line, found.loc.column) == (7, 40)  # the add's inputs, in the block
+    assert (found.code, found.loc.line, found.loc.column) == ("shape.mismatch", 7, 40)  # the add's inputs
     assert found.message.endswith("(in 'wrong', the call at blocks.yaml:10)"), found.message
 
 
@@ -1608,7 +1713,7 @@ def test_in_channels_of_a_layer_defined_later_is_a_clear_error():
         "  - {type: conv2d, name: late, inputs: stem, out_channels: 16, kernel_size: 1}",
     )
     [found] = diagnostics(text)
-    assert found.code == "spec.bad-expression"
+    assert (found.code, found.loc.line, found.loc.column) == ("spec.bad-expression", 5, 19)  # the let: using it
     assert "in_channels is not known here" in found.message and "layer 'b1'" in found.message
 
 
