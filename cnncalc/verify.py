@@ -85,17 +85,7 @@ def _verify(plan: Plan, *, device: str = "meta") -> list[Comparison]:
     parameters, buffers and MACs (torch.utils.flop_counter's FLOPs / 2), and each block's
     output shape. With another `device` (e.g. "cpu"), also build it there and check, on random
     input, that forward() computes what the layers run one by one compute."""
-    import warnings
-
-    try:
-        with warnings.catch_warnings():
-            # torch works without numpy, which verify does not need; its warning would only alarm
-            warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
-            import torch
-            from torch.utils.flop_counter import FlopCounterMode
-    except ImportError:
-        raise TorchMissing() from None
-
+    torch = _import_torch()
     exported = export(plan)
     namespace: dict = {"__name__": "cnncalc_verified"}
     exec(compile(exported.code, f"<cnncalc export of {plan.name}>", "exec"), namespace)
@@ -104,7 +94,6 @@ def _verify(plan: Plan, *, device: str = "meta") -> list[Comparison]:
         model = build().eval()
     # batch 2: a batch of one would hide a layer that mixes up the batch axis
     x = _meta_input(torch, plan)
-    measured: dict[str, tuple] = {}
 
     def run_layer(module, row, arguments):
         if row.spec.layer.functional:  # evaluated from the same expression forward() contains
@@ -112,51 +101,80 @@ def _verify(plan: Plan, *, device: str = "meta") -> list[Comparison]:
             return eval(row.spec.layer.torch_forward(row.spec.cfg, names), {"torch": torch, "inputs": arguments})
         return module.get_submodule(exported.paths[row.name])(arguments[0])
 
-    # Each layer in dependency order, so each is measured alone
-    tensors = {NETWORK_INPUT: x}
     with torch.no_grad():
-        for position in plan.order:
-            row = plan.layers[position]
-            with FlopCounterMode(display=False) as counter:
-                out = run_layer(model, row, [tensors[source] for source in row.spec.inputs])
-            if row.spec.layer.functional:
-                params = buffers = 0
-            else:
-                module = model.get_submodule(exported.paths[row.name])
-                params = sum(p.numel() for p in module.parameters())
-                buffers = sum(b.numel() for b in module.buffers())
-            tensors[row.name] = out
-            measured[row.name] = (tuple(out.shape[1:]), params, buffers, counter.get_total_flops() // 2 // len(x))
-        # and the exported forward() as a whole, with each block's and list's output on the way
-        group_shapes: dict[str, tuple] = {}
-        handles = []
-        for group in plan.groups:
-            path = exported.paths.get(group.name)
-            if path and group.output:
-
-                def record(module, inputs, output, name=group.name):
-                    group_shapes.setdefault(name, tuple(output.shape[1:]))
-
-                handles.append(model.get_submodule(path).register_forward_hook(record))
-        whole = tuple(model(x).shape[1:])
-        for handle in handles:
-            handle.remove()
+        measured = _each_layer(torch, plan, model, exported.paths, x, run_layer)
+        whole, group_shapes = _whole(plan, model, exported.paths, x)
     # real arithmetic: a miswired forward() gives other numbers even where every shape agrees
     # (in-place layers that overwrite what others read make the two runs differ by design)
-    if device != "meta" and whole == tuple(plan.output_shape):
-        if not any(w.code == "note.in-place" for w in plan.warnings):
-            try:
-                same = _same_values(torch, build, plan, device, run_layer)
-            except (RuntimeError, MemoryError) as exc:
-                raise ValuesUnavailable(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
-            if not same:
-                whole = "values differ from the layer-by-layer run"
+    in_place = any(w.code == "note.in-place" for w in plan.warnings)
+    if device != "meta" and whole == tuple(plan.output_shape) and not in_place:
+        try:
+            same = _same_values(torch, build, plan, device, run_layer)
+        except (RuntimeError, MemoryError) as exc:
+            raise ValuesUnavailable(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
+        if not same:
+            whole = "values differ from the layer-by-layer run"
+    return _comparisons(plan, measured, group_shapes, whole)
+
+
+def _import_torch():
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            # torch works without numpy, which verify does not need; its warning would only alarm
+            warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
+            import torch
+            import torch.utils.flop_counter  # noqa: F401 - loaded here, under the same filter
+    except ImportError:
+        raise TorchMissing() from None
+    return torch
+
+
+def _each_layer(torch, plan: Plan, model, paths: dict, x, run_layer) -> dict[str, tuple]:
+    """Each layer run alone, in dependency order: (output shape, params, buffers, MACs) by name."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    measured: dict[str, tuple] = {}
+    tensors = {NETWORK_INPUT: x}
+    for position in plan.order:
+        row = plan.layers[position]
+        with FlopCounterMode(display=False) as counter:
+            out = run_layer(model, row, [tensors[source] for source in row.spec.inputs])
+        if row.spec.layer.functional:
+            params = buffers = 0
+        else:
+            module = model.get_submodule(paths[row.name])
+            params = sum(p.numel() for p in module.parameters())
+            buffers = sum(b.numel() for b in module.buffers())
+        tensors[row.name] = out
+        measured[row.name] = (tuple(out.shape[1:]), params, buffers, counter.get_total_flops() // 2 // len(x))
+    return measured
+
+
+def _whole(plan: Plan, model, paths: dict, x) -> tuple[tuple, dict[str, tuple]]:
+    """The exported forward() as a whole: its output shape, and each block's and list's on the way."""
+    group_shapes: dict[str, tuple] = {}
+    handles = []
+    for group in plan.groups:
+        path = paths.get(group.name)
+        if path and group.output:
+
+            def record(module, inputs, output, name=group.name):
+                group_shapes.setdefault(name, tuple(output.shape[1:]))
+
+            handles.append(model.get_submodule(path).register_forward_hook(record))
+    whole = tuple(model(x).shape[1:])
+    for handle in handles:
+        handle.remove()
+    return whole, group_shapes
+
+
+def _comparisons(plan: Plan, measured: dict, group_shapes: dict, whole) -> list[Comparison]:
+    """Planned next to measured: each layer, each block measured, and the whole forward()."""
     results = [
         Comparison(
-            row.name,
-            row.type_name,
-            (tuple(row.output_shape), row.params, row.buffers, row.macs),
-            measured[row.name],
+            row.name, row.type_name, (tuple(row.output_shape), row.params, row.buffers, row.macs), measured[row.name]
         )
         for row in plan.layers
     ]
@@ -168,15 +186,8 @@ def _verify(plan: Plan, *, device: str = "meta") -> list[Comparison]:
             planned = (tuple(shape), None, None, None)
             measured_shape = (group_shapes[group.name], None, None, None)
             results.append(Comparison(group.name, group.kind, planned, measured_shape, "block"))
-    results.append(
-        Comparison(
-            "forward()",
-            "the whole module",
-            (tuple(plan.output_shape), None, None, None),
-            (whole, None, None, None),
-            "forward",
-        )
-    )
+    planned_whole = (tuple(plan.output_shape), None, None, None)
+    results.append(Comparison("forward()", "the whole module", planned_whole, (whole, None, None, None), "forward"))
     return results
 
 
