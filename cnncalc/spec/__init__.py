@@ -62,12 +62,14 @@ def parse(text: str, path: str = "<spec>", *, default_name: str = "model", files
     """Parse spec text; raises SpecError listing every problem found. `files` finds and reads
     included files (cnncalc.spec.sources: from disk, inside the spec's tree, by default)."""
     from cnncalc import yamlload
+    from cnncalc.gcpause import paused
 
     from .document import read
     from .report import Report
 
-    root = yamlload.load(text, path)
-    return read(root, Report(path, text), default_name, files)
+    with paused():
+        root = yamlload.load(text, path)
+        return read(root, Report(path, text), default_name, files)
 
 
 def load_file(path: str) -> Spec:
