@@ -139,7 +139,9 @@ def test_a_revision_is_a_commit_not_any_object(repo):
     blob = _git(repo, "rev-parse", "base:m.yaml")  # an object, but not a commit
     with pytest.raises(SpecError) as caught:
         load_file_or_revision(f"{blob}:m.yaml")
-    assert "is not a revision" in caught.value.diagnostics[0].message
+    [diagnostic] = caught.value.diagnostics
+    assert "is not a revision" in diagnostic.message
+    assert (diagnostic.code, str(diagnostic.loc)) == ("spec.unreadable", f"{blob}:m.yaml:1:1")
 
 
 @pytest.mark.parametrize("path", ["../outside.yaml", "arch/../../outside.yaml", "/etc/passwd"])
@@ -147,7 +149,8 @@ def test_a_path_leading_out_of_the_repository(repo, path):
     with pytest.raises(SpecError) as caught:
         load_file_or_revision(f"base:{path}")
     [diagnostic] = caught.value.diagnostics
-    assert str(diagnostic.loc) == f"base:{path}:1:1"
+    assert (diagnostic.code, str(diagnostic.loc)) == ("spec.unreadable", f"base:{path}:1:1")
+    assert diagnostic.message.endswith(f"{path!r} leads outside the repository"), diagnostic.message
     assert "leads outside the repository" in diagnostic.message
 
 
@@ -224,8 +227,11 @@ def test_paths_are_relative_to_the_working_directory_then_the_top(repo, monkeypa
     monkeypatch.chdir(repo / "arch")
     for argument in ("base:m.yaml", "base:./m.yaml", "base:arch/m.yaml"):
         assert load_file_or_revision(argument).name == "small"
-    with pytest.raises(SpecError):  # ./ means the working directory only
+    with pytest.raises(SpecError) as caught:  # ./ means the working directory only
         load_file_or_revision("base:./arch/m.yaml")
+    [diagnostic] = caught.value.diagnostics
+    assert (diagnostic.code, str(diagnostic.loc)) == ("spec.unreadable", "base:./arch/m.yaml:1:1")
+    assert diagnostic.message.endswith("there is no file 'arch/arch/m.yaml' at that revision"), diagnostic.message
 
 
 def test_a_symbolic_link_inside_the_repository_is_followed_at_a_revision(repo):

@@ -104,6 +104,14 @@ def test_the_codes_say_why(tmp_path):
             load_file(str(spec))
         [diagnostic] = caught.value.diagnostics
         found[case] = (diagnostic.code, diagnostic.message)
+        column = 20 if case == "in-a-list" else 10  # at the refused item
+        assert str(diagnostic.loc) == f"{spec}:2:{column}", (case, diagnostic)
+    refused_as_written = {"proc-environ", "etc-passwd", "dev-zero", "nul", "escape", "line-separator", "in-a-list"}
+    assert {case: code for case, (code, _) in found.items()} == {
+        **{case: "spec.bad-value" for case in refused_as_written},  # absolute, or a control character
+        **{case: "spec.unreadable" for case in ("dot-dot", "dot-dot-secret", "symlink-out", "windows-absolute")},
+        "two-mib": "spec.too-large",
+    }
     assert found["two-mib"][0] == "spec.too-large" and "1 MiB" in found["two-mib"][1]
     assert "is absolute" in found["etc-passwd"][1] and found["etc-passwd"][0] == "spec.bad-value"
     assert "lies outside" in found["symlink-out"][1] and "lies outside" in found["dot-dot"][1]
@@ -207,7 +215,9 @@ def test_the_root_is_the_git_work_tree_or_the_spec_directory(tmp_path):
     spec.write_text(SPEC.format("../lib/blocks.yaml").replace("[relu]", "[unit]"))
     with pytest.raises(SpecError) as caught:  # no work tree: the spec's directory is the root
         load_file(str(spec))
-    assert "lies outside" in caught.value.diagnostics[0].message
+    [diagnostic] = caught.value.diagnostics
+    assert "lies outside" in diagnostic.message
+    assert (diagnostic.code, str(diagnostic.loc)) == ("spec.unreadable", f"{spec}:2:10")
     assert sources.find_root(str(spec)) == os.path.realpath(specs)
     (tmp_path / ".git").write_text("gitdir: elsewhere\n")  # a work tree (.git may be a file)
     assert sources.find_root(str(spec)) == os.path.realpath(tmp_path)
@@ -245,7 +255,8 @@ def test_an_include_at_the_size_cap_is_read(tmp_path):
     (tmp_path / "lib.yaml").write_text(padded + "\n")  # one byte more
     with pytest.raises(SpecError) as caught:
         load_file(str(spec))
-    assert caught.value.diagnostics[0].code == "spec.too-large"
+    [diagnostic] = caught.value.diagnostics
+    assert (diagnostic.code, str(diagnostic.loc)) == ("spec.too-large", f"{spec}:2:10")  # at the include
 
 
 def test_a_file_that_grows_while_read_is_cut_at_the_cap(tmp_path, monkeypatch):
@@ -282,7 +293,8 @@ def test_parse_without_a_file_confines_to_the_current_directory(tmp_path, monkey
     monkeypatch.chdir(tree)
     with pytest.raises(SpecError) as caught:
         parse(SPEC.format("../outside/secret.yaml"))
-    assert caught.value.diagnostics[0].loc.line == 2
+    [diagnostic] = caught.value.diagnostics
+    assert (diagnostic.code, diagnostic.loc.line, diagnostic.loc.column) == ("spec.unreadable", 2, 10)
     assert SECRET not in str(caught.value.source)
 
 

@@ -83,7 +83,8 @@ def test_a_large_regular_file_is_not_even_read(tmp_path, monkeypatch):
     reads = _spy_reads(monkeypatch)
     with pytest.raises(SpecError) as caught:
         load_file(str(big))
-    assert caught.value.diagnostics[0].code == "spec.too-large"
+    [diagnostic] = caught.value.diagnostics
+    assert (diagnostic.code, str(diagnostic.loc)) == ("spec.too-large", f"{big}:1:1")
     assert reads == []  # fstat said too large: nothing read
 
 
@@ -93,8 +94,11 @@ def test_a_spec_at_the_cap_is_read(tmp_path):
     assert spec.stat().st_size == sources.MAX_SPEC_BYTES
     assert [layer.name for layer in load_file(str(spec)).layers] == ["relu_1"]
     spec.write_text(spec.read_text() + "\n")
-    with pytest.raises(SpecError):
+    with pytest.raises(SpecError) as caught:
         load_file(str(spec))
+    [diagnostic] = caught.value.diagnostics
+    assert (diagnostic.code, str(diagnostic.loc)) == ("spec.too-large", f"{spec}:1:1")
+    assert diagnostic.message == "spec is larger than 8 MiB, the most cnncalc reads"
 
 
 def test_standard_input_over_the_cap_is_refused(monkeypatch):
@@ -145,7 +149,9 @@ def test_unreadable_top_level_paths_are_located_errors(tmp_path):
         assert result.stderr.startswith(f"{path}:1:1: error: cannot read spec: {reason}")
     with pytest.raises(SpecError) as caught:
         load_file("a\0b.yaml")
-    assert caught.value.diagnostics[0].code == "spec.unreadable"
+    [diagnostic] = caught.value.diagnostics
+    assert (diagnostic.code, diagnostic.loc.line, diagnostic.loc.column) == ("spec.unreadable", 1, 1)
+    assert diagnostic.message == "cannot read spec: the path holds a NUL character"
 
 
 def test_an_encoding_error_is_located_without_a_snippet(tmp_path):

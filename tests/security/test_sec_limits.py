@@ -163,7 +163,7 @@ def test_many_calls_that_add_up_are_refused_before_expanding(drafts):
     text = "input: [1, 8, 8]\nblocks:\n  inner: [relu]\n  outer:\n    layers:\n      - {type: inner, repeat: 1000}\n"
     (found,) = _diagnostics(text + "layers:\n" + calls)
     assert found.code == "spec.too-large"
-    assert found.loc.line == 8 + 100  # the 101st call passes 100,000
+    assert (found.loc.line, found.loc.column) == (8 + 100, 5)  # the 101st call passes 100,000
     assert len(drafts) == 0
 
 
@@ -271,10 +271,15 @@ def test_numbers_out_of_range_are_located_errors(tmp_path, value):
 def test_a_huge_number_anywhere_is_a_located_error(tmp_path, text, value):
     path = tmp_path / "n.yaml"
     path.write_text(text.replace("VALUE", value))
-    line = next(i for i, written in enumerate(text.splitlines(), 1) if "VALUE" in written)
+    line, column = next(
+        (i, written.index("VALUE") + 1) for i, written in enumerate(text.splitlines(), 1) if "VALUE" in written
+    )
     result = runner().invoke(cli, ["check", str(path)])
     assert result.exit_code == 2, result.output
-    assert f"{path}:{line}:" in result.stdout + result.stderr, result.stdout + result.stderr
+    assert f"\n{path}:{line}:{column}: error: " in result.stdout, result.stdout + result.stderr  # at the number
+    result = runner().invoke(cli, ["check", str(path), "--format", "json"])
+    (error,) = json.loads(result.stdout)["files"][0]["errors"]
+    assert (error["code"], error["line"], error["column"]) == ("spec.bad-value", line, column)
 
 
 def test_numbers_in_range_still_load():
