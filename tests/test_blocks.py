@@ -1230,18 +1230,23 @@ def test_deeply_nested_blocks_are_a_clean_error():
         body = f"{{type: b{k + 1}, name: n}}" if k < depth - 1 else "relu"
         lines += [f"  b{k}:", "    layers:", f"      - {body}"]
     lines += ["layers:", "  - {type: b0, name: top}"]
-    try:
-        plan(parse("\n".join(lines) + "\n", "deep.yaml"))
-    except SpecError:
-        pass  # refusing so deep a nesting is fine, as is planning it
+    (found,) = diagnostics("\n".join(lines) + "\n", "deep.yaml")
+    assert found.message.endswith("(b50): blocks are nested more than 50 deep"), found.message
+    # at b49's entry, the call of b50 that is the 51st level
+    assert (found.code, found.loc.line, found.loc.column) == ("spec.too-large", 2 + 3 * 50, 9)
 
 
 @pytest.mark.parametrize("expression", ["a" + " + a" * 500, "-" * 500 + "a", "not " * 1000 + "flag"])
-def test_a_very_long_expression_is_computed_or_refused_cleanly(expression):
-    try:
-        planned(EXPRESSION.replace("EXPR", expression))
-    except SpecError:
-        pass
+def test_a_very_long_expression_is_refused_cleanly(expression):
+    (found,) = diagnostics(EXPRESSION.replace("EXPR", expression))
+    assert found.message.endswith("the expression is longer than 500 characters; split it with let: values")
+    assert (found.code, found.loc.line, found.loc.column) == ("spec.bad-expression", 6, 50)
+
+
+@pytest.mark.parametrize(("expression", "value"), [("a" + " + a" * 50, 7 * 51), ("-" * 50 + "a", 7)])
+def test_a_long_expression_under_the_limit_is_computed(expression, value):
+    assert len(expression) < 500  # and nested less than 100 deep
+    assert rows(planned(EXPRESSION.replace("EXPR", expression)))["u.conv"].output_shape == (value, 8, 8)
 
 
 _PLAN_STDIN = (
