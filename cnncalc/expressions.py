@@ -235,57 +235,99 @@ def _evaluate(tree: ast.expr, values: dict[str, Any]) -> Any:
 
 
 def _evaluate_node(tree: ast.expr, values: dict[str, Any]) -> Any:
-    if isinstance(tree, ast.Constant):
-        if isinstance(tree.value, (bool, int, float, str)) or tree.value is None:
-            return tree.value
-    elif isinstance(tree, ast.Name):
-        if tree.id in values:
-            return values[tree.id]
-        raise ExpressionError(f"{tree.id!r} is not defined here")
-    elif isinstance(tree, ast.BinOp) and type(tree.op) in _BINARY:
-        left, right = _evaluate(tree.left, values), _evaluate(tree.right, values)
-        for side in (left, right):
-            if isinstance(side, bool) or not isinstance(side, (int, float)):
-                raise ExpressionError(f"arithmetic needs numbers, got {side!r}")
-        if type(tree.op) in _SYMBOL and right == 0:
-            raise ExpressionError(f"division by zero: {left} {_SYMBOL[type(tree.op)]} 0")
-        return _BINARY[type(tree.op)](left, right)
-    elif isinstance(tree, ast.UnaryOp) and isinstance(tree.op, (ast.USub, ast.UAdd, ast.Not)):
-        operand = _evaluate(tree.operand, values)
-        if isinstance(tree.op, ast.Not):
-            return not operand
-        if isinstance(operand, bool) or not isinstance(operand, (int, float)):
-            raise ExpressionError(f"a sign needs a number, got {operand!r}")
-        return -operand if isinstance(tree.op, ast.USub) else operand
-    elif isinstance(tree, ast.BoolOp):
-        result = _evaluate(tree.values[0], values)
-        for value in tree.values[1:]:
-            if isinstance(tree.op, ast.And) and not result or isinstance(tree.op, ast.Or) and result:
-                return result
-            result = _evaluate(value, values)
-        return result
-    elif isinstance(tree, ast.Compare):
-        left = _evaluate(tree.left, values)
-        for op, comparator in zip(tree.ops, tree.comparators):
-            if type(op) not in _COMPARE:
-                break
-            right = _evaluate(comparator, values)
-            try:
-                if not _COMPARE[type(op)](left, right):
-                    return False
-            except TypeError:
-                raise ExpressionError(f"cannot compare {left!r} with {right!r}") from None
-            left = right
-        else:
-            return True
-    elif isinstance(tree, ast.IfExp):
-        return _evaluate(tree.body if _evaluate(tree.test, values) else tree.orelse, values)
-    elif isinstance(tree, ast.Call) and isinstance(tree.func, ast.Name) and all(k.arg for k in tree.keywords):
-        return _call(tree, values)
-    raise ExpressionError(
-        f"{ast.unparse(tree)!r} is not allowed; use numbers, names, + - * / // %, comparisons, "
-        f"'a if condition else b' and {', '.join(FUNCTIONS)}()"
-    )
+    """The node's value, by its kind; a kind (or form) not in the language is refused."""
+    rule = _RULES.get(type(tree))
+    value = rule(tree, values) if rule is not None else _REFUSED
+    if value is _REFUSED:
+        raise ExpressionError(
+            f"{ast.unparse(tree)!r} is not allowed; use numbers, names, + - * / // %, comparisons, "
+            f"'a if condition else b' and {', '.join(FUNCTIONS)}()"
+        )
+    return value
+
+
+_REFUSED = object()  # a form the language does not have
+
+
+def _constant(tree: ast.Constant, values: dict[str, Any]) -> Any:
+    if isinstance(tree.value, (bool, int, float, str)) or tree.value is None:
+        return tree.value
+    return _REFUSED
+
+
+def _name(tree: ast.Name, values: dict[str, Any]) -> Any:
+    if tree.id in values:
+        return values[tree.id]
+    raise ExpressionError(f"{tree.id!r} is not defined here")
+
+
+def _binary(tree: ast.BinOp, values: dict[str, Any]) -> Any:
+    if type(tree.op) not in _BINARY:
+        return _REFUSED
+    left, right = _evaluate(tree.left, values), _evaluate(tree.right, values)
+    for side in (left, right):
+        if isinstance(side, bool) or not isinstance(side, (int, float)):
+            raise ExpressionError(f"arithmetic needs numbers, got {side!r}")
+    if type(tree.op) in _SYMBOL and right == 0:
+        raise ExpressionError(f"division by zero: {left} {_SYMBOL[type(tree.op)]} 0")
+    return _BINARY[type(tree.op)](left, right)
+
+
+def _unary(tree: ast.UnaryOp, values: dict[str, Any]) -> Any:
+    if not isinstance(tree.op, (ast.USub, ast.UAdd, ast.Not)):
+        return _REFUSED
+    operand = _evaluate(tree.operand, values)
+    if isinstance(tree.op, ast.Not):
+        return not operand
+    if isinstance(operand, bool) or not isinstance(operand, (int, float)):
+        raise ExpressionError(f"a sign needs a number, got {operand!r}")
+    return -operand if isinstance(tree.op, ast.USub) else operand
+
+
+def _boolean(tree: ast.BoolOp, values: dict[str, Any]) -> Any:
+    result = _evaluate(tree.values[0], values)
+    for value in tree.values[1:]:
+        if isinstance(tree.op, ast.And) and not result or isinstance(tree.op, ast.Or) and result:
+            return result
+        result = _evaluate(value, values)
+    return result
+
+
+def _compare(tree: ast.Compare, values: dict[str, Any]) -> Any:
+    left = _evaluate(tree.left, values)
+    for op, comparator in zip(tree.ops, tree.comparators):
+        if type(op) not in _COMPARE:
+            return _REFUSED
+        right = _evaluate(comparator, values)
+        try:
+            if not _COMPARE[type(op)](left, right):
+                return False
+        except TypeError:
+            raise ExpressionError(f"cannot compare {left!r} with {right!r}") from None
+        left = right
+    return True
+
+
+def _if(tree: ast.IfExp, values: dict[str, Any]) -> Any:
+    return _evaluate(tree.body if _evaluate(tree.test, values) else tree.orelse, values)
+
+
+def _function(tree: ast.Call, values: dict[str, Any]) -> Any:
+    if not isinstance(tree.func, ast.Name) or not all(k.arg for k in tree.keywords):
+        return _REFUSED
+    return _call(tree, values)
+
+
+_RULES = {
+    ast.Constant: _constant,
+    ast.Name: _name,
+    ast.BinOp: _binary,
+    ast.UnaryOp: _unary,
+    ast.BoolOp: _boolean,
+    ast.Compare: _compare,
+    ast.IfExp: _if,
+    ast.Call: _function,
+}
 
 
 def _call(tree: ast.Call, values: dict[str, Any]) -> Any:
