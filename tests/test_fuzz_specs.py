@@ -172,6 +172,9 @@ def test_enormous_shapes_render(shape, out_features):
         }
     )
     planned = plan(parse(text, "huge.yaml"))
+    assert planned.layers[0].output_shape == (2, *shape[1:])  # sizes this large are still exact
+    assert planned.output_shape == (out_features,)
+    assert planned.layers[2].params == (2 * shape[1] * shape[2] + 1) * out_features
     memory = estimate(planned, batch_size=7)
     json_render.dumps(json_render.plan_document(planned, memory))
     render(planned, memory, io.StringIO(), list(COLUMNS))
