@@ -126,4 +126,9 @@ def test_notes_in_table_and_json(tmp_path):
     assert f"{spec}:3:16: note: layer 'maxpool2d_1' (maxpool2d): the last input row and column" in table
     document = json.loads(runner().invoke(cli, ["plan", str(spec), "--format", "json"]).stdout)
     (warning,) = document["warnings"]
-    assert (warning["line"], warning["column"], warning["severity"]) == (3, 16, "warning")
+    assert (warning["code"], warning["line"], warning["column"], warning["severity"]) == (
+        "note.layer",
+        3,
+        16,
+        "warning",
+    )
