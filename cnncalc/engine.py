@@ -1,15 +1,24 @@
 """The planner: propagate shapes through a spec and count what each layer holds.
 
+`plan` walks the layers once, each after its inputs, and hands each layer to one small object
+per concern: shapes and costs (_Costs), receptive fields and axis order (_Fields), what a
+flatten made and the first linear layer (_Flattening), notes (_Notes), and who reads each
+tensor (_Readers). Then, once over the results: the totals, each group's subtotals, and the
+in-place hazards and unread outputs, all linear (or n log n) in the layers.
+
 Pure: it returns a Plan or raises SpecError, and never prints.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 from cnncalc.errors import Diagnostic, LayerError, SpecError
 from cnncalc.layers.base import NEUTRAL, UNDEFINED, Shape, fmt_shape
-from cnncalc.spec import NETWORK_INPUT, LayerSpec, Spec
+from cnncalc.spec import NETWORK_INPUT, Group, LayerSpec, Spec
 
 _RANK_NAMES = {1: "[features]", 2: "[channels, length]", 3: "[channels, height, width]"}
 _NAMED = 3  # a note names at most this many layers, and counts the rest
@@ -105,6 +114,23 @@ class FirstLinear:
 
 
 @dataclass(frozen=True)
+class GroupTotals:
+    """A group's layers (a block call's, a repetition's or a list's), summed once in the plan:
+    what the table's group rows and the JSON `blocks` show."""
+
+    group: Group
+    parent: Group | None  # the group it is written in; None at the top level
+    output: LayerResult | None  # the layer whose output is the group's; None: it passes the network input on
+    layers: int  # its planned layers, nested groups' included
+    trainable_layers: int
+    params: int
+    trainable_params: int
+    buffers: int
+    macs: int
+    other_ops: int
+
+
+@dataclass(frozen=True)
 class Plan:
     name: str
     description: str | None
@@ -115,6 +141,9 @@ class Plan:
     order: tuple[int, ...] = ()  # positions in `layers`, each after its inputs
     warnings: tuple[Diagnostic, ...] = ()  # valid, but worth a look: pixels never read, ...
     spec: Spec | None = None  # the spec planned: its blocks and groups, for the export and the table
+    group_totals: tuple[GroupTotals, ...] = ()  # one for each of `groups`, in the same order
+    # each tensor's last reader, as its step in `order`; a tensor nothing reads is absent
+    last_read: dict[str, int] = dataclasses.field(default_factory=dict, repr=False, compare=False)
 
     @property
     def groups(self) -> tuple:
@@ -124,110 +153,247 @@ class Plan:
     def output_shape(self) -> Shape:
         return self.layers[-1].output_shape if self.layers else self.input_shape
 
+    @cached_property
+    def _totals_by_group(self) -> dict[int, GroupTotals]:
+        return {id(totals.group): totals for totals in self.group_totals}
+
+    def totals_of(self, group: Group) -> GroupTotals:
+        """The subtotals of `group`, one of `groups`."""
+        return self._totals_by_group[id(group)]
+
 
 def plan(spec: Spec) -> Plan:
     """Propagate shapes through the layers, each after its inputs; the first impossible layer raises SpecError."""
-    shapes: dict[str, Shape] = {NETWORK_INPUT: spec.input_shape}
-    fields: dict[str, ReceptiveField | None] = {NETWORK_INPUT: INPUT_FIELD if len(spec.input_shape) == 3 else None}
-    # for a tensor that is a flatten's output (perhaps through shape-neutral layers): what was flattened
-    flattened: dict[str, tuple[Shape, str] | None] = {NETWORK_INPUT: None}
-    # each tensor's axes as the input's axes they came from: (0, 1, 2) for [C, H, W], (1, 2, 0)
-    # after a permute to channels-last, where a linear or layer norm works per pixel
-    layouts: dict[str, tuple[int, ...]] = {NETWORK_INPUT: tuple(range(len(spec.input_shape)))}
-    rows: dict[int, LayerResult] = {}
-    warnings: list[Diagnostic] = []
-    for position in spec.order:
+    costs, fields, flattening = _Costs(spec.input_shape), _Fields(spec.input_shape), _Flattening()
+    notes, readers = _Notes(), _Readers()
+    rows: dict[str, LayerResult] = {}
+    for step, position in enumerate(spec.order):
         layer_spec = spec.layers[position]
-        layer, cfg, name = layer_spec.layer, layer_spec.cfg, layer_spec.name
-        in_shapes = [shapes[source] for source in layer_spec.inputs]
-        shape = in_shapes[0]
         try:
-            for source_shape in in_shapes:
-                if layer.input_rank is not None and len(source_shape) != layer.input_rank:
-                    raise LayerError(_rank_message(layer_spec, source_shape, spec.input_shape), code="shape.rank")
-            out = layer.output_shape_of(cfg, in_shapes)
-            params = layer.params(cfg, shape, out)
-            buffers = layer.buffers(cfg, shape, out)
-            macs = layer.macs(cfg, shape, out)
-            other_ops = layer.other_ops_of(cfg, in_shapes, out)
-            layout = layouts[layer_spec.inputs[0]]
-            if layer.merges:
-                joined = layer.keeps_receptive_field(cfg, out)
-                aligned = len({layouts[source] for source in layer_spec.inputs}) == 1
-                field = _joined_field([fields[source] for source in layer_spec.inputs]) if joined and aligned else None
-            else:
-                field = fields[layer_spec.inputs[0]]
-                window = layer.receptive_window(cfg, shape) if field is not None else UNDEFINED
-                if layout != tuple(range(len(layout))):  # permuted: windows are over the wrong axes
-                    per_pixel = layer.acts_on_last_axis(cfg, shape) and layout[-1] == 0
-                    window = NEUTRAL if per_pixel or window == NEUTRAL else UNDEFINED
-                field = None if window == UNDEFINED else field if window == NEUTRAL else field.through(window)
-                layout = layer.reordered_axes(cfg, layout)
-            if len(out) != len(layout):
-                layout = tuple(range(len(out)))
+            shape, out, params, buffers, macs, other_ops = costs.step(layer_spec)
+            field = fields.step(layer_spec, shape, out)
         except LayerError as exc:
-            message = f"layer {name!r} ({layer_spec.type_name}): {exc.message}"
-            for i, (source, source_shape) in enumerate(zip(layer_spec.inputs, in_shapes)):
-                message = message.replace(f"\x00{i}\x00", f"{source!r} {fmt_shape(source_shape)}")
-            if shape == spec.input_shape and _looks_channels_last(shape):
-                c, h, w = shape
-                message += f"; the input is channels first, [C, H, W]: did you mean [{w}, {c}, {h}]?"
-            if layer_spec.groups:  # the line is in the block; say which call met it
-                call = layer_spec.groups[-1]
-                message += f" (in {call.name!r}, the call at {call.loc.file}:{call.loc.line})"
-            raise SpecError(
-                [Diagnostic(exc.code, message, layer_spec.loc_of(exc.field))], spec.sources or spec.source
-            ) from None
-        shapes[name], fields[name], layouts[name] = out, field, layout
-        for field_name, note in layer.notes(cfg, shape, out) if not layer.merges else ():
-            warnings.append(
-                Diagnostic(
-                    "note.layer",
-                    f"layer {name!r} ({layer_spec.type_name}): {note}",
-                    layer_spec.loc_of(field_name),
-                    "warning",
-                )
-            )
-        if layer.flattens and len(out) == 1 and len(shape) > 1:
-            flattened[name] = (shape, name)
-        elif not layer.merges and out == shape:
-            flattened[name] = flattened[layer_spec.inputs[0]]
-        else:
-            flattened[name] = None
-        rows[position] = LayerResult(layer_spec, shape, out, params, buffers, macs, other_ops, field)
-    results = [rows[position] for position in range(len(spec.layers))]
-    first_linear = None
-    for row in results:
-        # a linear over the channels of a channels-last [H, W, C] is a 1x1 convolution, not the head
-        if row.type_name == "linear" and (len(row.input_shape) == 1 or layouts[row.spec.inputs[0]][-1] != 0):
-            source = flattened[row.spec.inputs[0]] if len(row.input_shape) == 1 else None
-            first_linear = FirstLinear(
-                row.name, row.spec.index, row.input_shape[-1], source and source[0], source and source[1]
-            )
-            break
-    params = sum(r.params for r in results)
-    trainable = sum(r.trainable_params for r in results)
-    totals = Totals(
-        params,
-        trainable,
-        params - trainable,
-        sum(r.buffers for r in results),
-        sum(r.macs for r in results),
-        sum(r.other_ops for r in results),
-    )
-    warnings += _in_place_hazards(spec, shapes) + _unread_outputs(spec)
+            raise _located(spec, layer_spec, costs.shapes, exc) from None
+        flattening.step(position, layer_spec, shape, out, fields.layouts)
+        notes.step(layer_spec, shape, out)
+        readers.step(step, layer_spec)
+        rows[layer_spec.name] = LayerResult(layer_spec, shape, out, params, buffers, macs, other_ops, field)
+    results = [rows[layer_spec.name] for layer_spec in spec.layers]
+    warnings = notes.found + _in_place_hazards(spec, costs.shapes) + _unread_outputs(spec, readers.last)
     warnings.sort(key=lambda d: (d.loc.line, d.loc.column))
-    warnings = _folded(warnings)
     return Plan(
         spec.name,
         spec.description,
         spec.input_shape,
         results,
-        totals,
-        first_linear,
+        _totals(results),
+        flattening.first,
         spec.order,
-        tuple(warnings),
+        tuple(_folded(warnings)),
         spec,
+        _group_totals(spec, results, rows),
+        readers.last,
+    )
+
+
+class _Costs:
+    """Shapes and counts: each layer's output shape from its inputs', and its params, buffers,
+    MACs and other operations."""
+
+    def __init__(self, input_shape: Shape):
+        self.shapes: dict[str, Shape] = {NETWORK_INPUT: input_shape}
+        self.input_shape = input_shape
+
+    def step(self, layer_spec: LayerSpec) -> tuple[Shape, Shape, int, int, int, int]:
+        """(first input's shape, output shape, params, buffers, MACs, other ops); raises LayerError."""
+        layer, cfg = layer_spec.layer, layer_spec.cfg
+        in_shapes = [self.shapes[source] for source in layer_spec.inputs]
+        rank = layer.input_rank
+        if rank is not None:
+            for source_shape in in_shapes:
+                if len(source_shape) != rank:
+                    raise LayerError(_rank_message(layer_spec, source_shape, self.input_shape), code="shape.rank")
+        out = layer.output_shape_of(cfg, in_shapes)
+        shape = in_shapes[0]
+        counts = (
+            layer.params(cfg, shape, out),
+            layer.buffers(cfg, shape, out),
+            layer.macs(cfg, shape, out),
+            layer.other_ops_of(cfg, in_shapes, out),
+        )
+        self.shapes[layer_spec.name] = out
+        return (shape, out, *counts)
+
+
+_IDENTITY = {rank: tuple(range(rank)) for rank in range(8)}
+
+
+def _identity(rank: int) -> tuple[int, ...]:
+    """The axes of a tensor in the input's order: (0, 1, ..., rank - 1)."""
+    return _IDENTITY.get(rank) or tuple(range(rank))
+
+
+class _Fields:
+    """Receptive fields, and each tensor's axes as the input's axes they came from: (0, 1, 2) for
+    [C, H, W], (1, 2, 0) after a permute to channels-last, where a linear or layer norm works per pixel."""
+
+    def __init__(self, input_shape: Shape):
+        self.fields: dict[str, ReceptiveField | None] = {NETWORK_INPUT: INPUT_FIELD if len(input_shape) == 3 else None}
+        self.layouts: dict[str, tuple[int, ...]] = {NETWORK_INPUT: _identity(len(input_shape))}
+
+    def step(self, layer_spec: LayerSpec, shape: Shape, out: Shape) -> ReceptiveField | None:
+        """The layer's output's receptive field (None once it no longer maps to input windows)."""
+        layer, cfg, inputs = layer_spec.layer, layer_spec.cfg, layer_spec.inputs
+        layout = self.layouts[inputs[0]]
+        if layer.merges:
+            joined = layer.keeps_receptive_field(cfg, out)
+            aligned = len({self.layouts[source] for source in inputs}) == 1
+            field = _joined_field([self.fields[source] for source in inputs]) if joined and aligned else None
+        else:
+            field = self.fields[inputs[0]]
+            window = layer.receptive_window(cfg, shape) if field is not None else UNDEFINED
+            if layout is not _identity(len(layout)) and layout != _identity(len(layout)):
+                # permuted: windows are over the wrong axes, but a per-pixel layer keeps the field
+                per_pixel = layer.acts_on_last_axis(cfg, shape) and layout[-1] == 0
+                window = NEUTRAL if per_pixel or window == NEUTRAL else UNDEFINED
+            field = None if window == UNDEFINED else field if window == NEUTRAL else field.through(window)
+            layout = layer.reordered_axes(cfg, layout)
+        if len(out) != len(layout):
+            layout = _identity(len(out))
+        self.fields[layer_spec.name], self.layouts[layer_spec.name] = field, layout
+        return field
+
+
+class _Flattening:
+    """For each tensor that is a flatten's output (perhaps through shape-neutral layers): what was
+    flattened, and by which layer; and the first fully connected layer, the network's head."""
+
+    def __init__(self):
+        self.flattened: dict[str, tuple[Shape, str] | None] = {NETWORK_INPUT: None}
+        self.first: FirstLinear | None = None
+        self.first_position = -1
+
+    def step(self, position: int, layer_spec: LayerSpec, shape: Shape, out: Shape, layouts: dict) -> None:
+        layer, name, source = layer_spec.layer, layer_spec.name, layer_spec.inputs[0]
+        if layer.flattens and len(out) == 1 and len(shape) > 1:
+            self.flattened[name] = (shape, name)
+        elif not layer.merges and out == shape:
+            self.flattened[name] = self.flattened[source]
+        else:
+            self.flattened[name] = None
+        # a linear over the channels of a channels-last [H, W, C] is a 1x1 convolution, not the head
+        if layer.fully_connected and (len(shape) == 1 or layouts[source][-1] != 0):
+            if self.first is None or position < self.first_position:
+                flat = self.flattened[source] if len(shape) == 1 else None
+                self.first_position = position
+                self.first = FirstLinear(name, layer_spec.index, shape[-1], flat and flat[0], flat and flat[1])
+
+
+class _Notes:
+    """What each valid layer says is worth a look (pixels never read, uneven 'same' padding)."""
+
+    def __init__(self):
+        self.found: list[Diagnostic] = []
+
+    def step(self, layer_spec: LayerSpec, shape: Shape, out: Shape) -> None:
+        layer = layer_spec.layer
+        if layer.merges:
+            return
+        for field_name, note in layer.notes(layer_spec.cfg, shape, out):
+            self.found.append(
+                Diagnostic(
+                    "note.layer",
+                    f"layer {layer_spec.name!r} ({layer_spec.type_name}): {note}",
+                    layer_spec.loc_of(field_name),
+                    "warning",
+                )
+            )
+
+
+class _Readers:
+    """Who reads each tensor: the step (in the planning order) of its last reader."""
+
+    def __init__(self):
+        self.last: dict[str, int] = {}
+
+    def step(self, step: int, layer_spec: LayerSpec) -> None:
+        for source in layer_spec.inputs:
+            self.last[source] = step
+
+
+def _located(spec: Spec, layer_spec: LayerSpec, shapes: dict[str, Shape], exc: LayerError) -> SpecError:
+    """A layer's error as the spec's: at its line (or field's), naming the layer, its inputs'
+    shapes, a likely channels-last input, and the block call it met it in."""
+    in_shapes = [shapes[source] for source in layer_spec.inputs]
+    message = f"layer {layer_spec.name!r} ({layer_spec.type_name}): {exc.message}"
+    for i, (source, source_shape) in enumerate(zip(layer_spec.inputs, in_shapes)):
+        message = message.replace(f"\x00{i}\x00", f"{source!r} {fmt_shape(source_shape)}")
+    shape = in_shapes[0]
+    if shape == spec.input_shape and _looks_channels_last(shape):
+        c, h, w = shape
+        message += f"; the input is channels first, [C, H, W]: did you mean [{w}, {c}, {h}]?"
+    if layer_spec.groups:  # the line is in the block; say which call met it
+        call = layer_spec.groups[-1]
+        message += f" (in {call.name!r}, the call at {call.loc.file}:{call.loc.line})"
+    return SpecError([Diagnostic(exc.code, message, layer_spec.loc_of(exc.field))], spec.sources or spec.source)
+
+
+def _totals(results: list[LayerResult]) -> Totals:
+    params = trainable = buffers = macs = other_ops = 0
+    for row in results:
+        params += row.params
+        trainable += row.params if row.spec.trainable else 0
+        buffers += row.buffers
+        macs += row.macs
+        other_ops += row.other_ops
+    return Totals(params, trainable, params - trainable, buffers, macs, other_ops)
+
+
+def group_sums(layers: Sequence[LayerSpec], groups: Sequence[Group], columns: Sequence[Sequence[int]]):
+    """For each of `groups` (every group a layer is in): (the index of the group it is written in,
+    or -1 at the top level; the sum of each column over its layers, nested groups' included).
+
+    Linear: each layer adds to its innermost group only, then each group to its parent."""
+    index = {id(group): k for k, group in enumerate(groups)}
+    parents, levels = [-1] * len(groups), [0] * len(groups)
+    sums = [[0] * len(columns) for _ in groups]
+    chain: tuple = ()
+    inner: list[int] = []
+    for position, layer_spec in enumerate(layers):
+        if layer_spec.groups is not chain:  # layers of one scope share their chain
+            chain = layer_spec.groups
+            for level in range(len(chain)):
+                k = index[id(chain[level])]
+                parents[k], levels[k] = index[id(chain[level - 1])] if level else -1, level
+            inner = sums[index[id(chain[-1])]] if chain else []
+        if chain:
+            for column, values in enumerate(columns):
+                inner[column] += values[position]
+    for k in sorted(range(len(groups)), key=levels.__getitem__, reverse=True):  # the deepest first
+        if parents[k] >= 0:
+            parent = sums[parents[k]]
+            for column, value in enumerate(sums[k]):
+                parent[column] += value
+    return [(parent, total) for parent, total in zip(parents, sums)]
+
+
+def _group_totals(spec: Spec, results: list[LayerResult], rows: dict[str, LayerResult]) -> tuple[GroupTotals, ...]:
+    """Each group's subtotals, computed once for every renderer."""
+    if not spec.groups:
+        return ()
+    columns = [
+        [1] * len(results),
+        [1 if row.spec.trainable else 0 for row in results],
+        [row.params for row in results],
+        [row.params if row.spec.trainable else 0 for row in results],
+        [row.buffers for row in results],
+        [row.macs for row in results],
+        [row.other_ops for row in results],
+    ]
+    groups = spec.groups
+    return tuple(
+        GroupTotals(group, groups[parent] if parent >= 0 else None, rows.get(group.output), *sums)
+        for group, (parent, sums) in zip(groups, group_sums(spec.layers, groups, columns))
     )
 
 
@@ -237,42 +403,44 @@ def _in_place_hazards(spec: Spec, shapes: dict[str, Shape]) -> list[Diagnostic]:
 
     Linear in the layers (n log n): a chain of in-place layers would otherwise compare each
     with every layer before it."""
+    writes = [p for p in spec.order if spec.layers[p].cfg.get("inplace")]
+    if not writes:
+        return []
     step_of = {NETWORK_INPUT: -1, **{spec.layers[p].name: step for step, p in enumerate(spec.order)}}
     root = {NETWORK_INPUT: NETWORK_INPUT}  # the tensor whose storage a tensor shares
     for position in spec.order:
         layer_spec = spec.layers[position]
         aliases = not layer_spec.layer.merges and layer_spec.layer.output_aliases_input(layer_spec.cfg, training=False)
         root[layer_spec.name] = root[layer_spec.inputs[0]] if aliases else layer_spec.name
-    writes = [p for p in spec.order if spec.layers[p].cfg.get("inplace")]
-    if not writes:
-        return []
     later = _stale_readers(spec, root, step_of, writes)
     saved = _stale_savers(spec, shapes, root, step_of, writes)
-    found = []
-    for position in writes:
-        layer_spec = spec.layers[position]
-        problems = []
-        names, count = later[position]
-        if count:
-            one = "s" if count == 1 else ""
-            problems.append(f"{_names(names, count)} read{one} it later and see{one} the new values")
-        names, count = saved[position]
-        if count:
-            problems.append(
-                f"{_names(names, count)} saved it for backward, so training fails ('modified by an inplace operation')"
-            )
-        if problems:
-            found.append(
-                Diagnostic(
-                    "note.in-place",
-                    f"layer {layer_spec.name!r} ({layer_spec.type_name}) overwrites {layer_spec.inputs[0]!r} in place: "
-                    + "; ".join(problems)
-                    + " (set inplace: false)",
-                    layer_spec.loc_of("inplace"),
-                    "warning",
-                )
-            )
-    return found
+    return [note for note in (_hazard_note(spec.layers[p], later[p], saved[p]) for p in writes) if note is not None]
+
+
+def _hazard_note(
+    layer_spec: LayerSpec, later: tuple[list[str], int], saved: tuple[list[str], int]
+) -> Diagnostic | None:
+    """The note on an in-place layer whose overwritten input is read later or saved for backward."""
+    problems = []
+    names, count = later
+    if count:
+        one = "s" if count == 1 else ""
+        problems.append(f"{_names(names, count)} read{one} it later and see{one} the new values")
+    names, count = saved
+    if count:
+        problems.append(
+            f"{_names(names, count)} saved it for backward, so training fails ('modified by an inplace operation')"
+        )
+    if not problems:
+        return None
+    return Diagnostic(
+        "note.in-place",
+        f"layer {layer_spec.name!r} ({layer_spec.type_name}) overwrites {layer_spec.inputs[0]!r} in place: "
+        + "; ".join(problems)
+        + " (set inplace: false)",
+        layer_spec.loc_of("inplace"),
+        "warning",
+    )
 
 
 def _stale_readers(spec: Spec, root: dict, step_of: dict, writes: list[int]) -> dict[int, tuple[list[str], int]]:
@@ -280,51 +448,61 @@ def _stale_readers(spec: Spec, root: dict, step_of: dict, writes: list[int]) -> 
     of the storage it overwrites made before it, and how many there are.
 
     A reader R of storage T is stale for a write at step s when (first step of its inputs in T)
-    < s < (R's step): an interval; one sweep per storage over the writes in step order."""
-    import heapq
-    from bisect import bisect_left, bisect_right
-
-    intervals: dict[str, dict[int, tuple[int, int, str]]] = {}  # storage -> position -> (from, to, name)
-    for position, layer_spec in enumerate(spec.layers):
-        for source in layer_spec.inputs:
-            by_reader = intervals.setdefault(root[source], {})
-            start = min(step_of[source], by_reader.get(position, (step_of[source],))[0])
-            by_reader[position] = (start, step_of[layer_spec.name], layer_spec.name)
-    answers: dict[int, tuple[list[str], int]] = {}
+    < s < (R's step): an interval. Each layer's inputs are looked at once, and only storages
+    that are written in place are indexed; then one sweep per storage over its writes."""
     writes_on: dict[str, list[int]] = {}
     for position in writes:  # already in step order
         writes_on.setdefault(root[spec.layers[position].inputs[0]], []).append(position)
+    intervals: dict[str, dict[int, tuple[int, int, str]]] = {}  # storage -> position -> (from, to, name)
+    for position, layer_spec in enumerate(spec.layers):
+        for source in layer_spec.inputs:
+            storage = root[source]
+            if storage not in writes_on:
+                continue
+            by_reader = intervals.setdefault(storage, {})
+            start = min(step_of[source], by_reader.get(position, (step_of[source],))[0])
+            by_reader[position] = (start, step_of[layer_spec.name], layer_spec.name)
+    answers: dict[int, tuple[list[str], int]] = {}
     for storage, positions in writes_on.items():
-        readers = sorted(
-            (start, end, position, name) for position, (start, end, name) in intervals.get(storage, {}).items()
-        )
-        starts, ends = [r[0] for r in readers], sorted(r[1] for r in readers)
-        heap: list[tuple[int, int, str]] = []  # (position, end, name) of readers whose interval has begun
-        added = 0
-        for write in positions:
-            step = step_of[spec.layers[write].name]
-            while added < len(readers) and readers[added][0] < step:
-                start, end, position, name = readers[added]
-                heapq.heappush(heap, (position, end, name))
-                added += 1
-            count = bisect_left(starts, step) - bisect_right(ends, step)
-            shown = []
-            while heap and len(shown) < _NAMED:
-                item = heapq.heappop(heap)
-                if item[1] > step:  # still to run; an ended interval never begins again
-                    shown.append(item)
-            for item in shown:
-                heapq.heappush(heap, item)
-            answers[write] = ([item[2] for item in shown], count)
+        readers = sorted((start, end, p, name) for p, (start, end, name) in intervals.get(storage, {}).items())
+        answers.update(_sweep(readers, [(p, step_of[spec.layers[p].name]) for p in positions]))
     return answers
+
+
+def _sweep(readers: list[tuple[int, int, int, str]], writes: list[tuple[int, int]]):
+    """For each (position, step) of `writes`, in step order: the first few `readers` (start, end,
+    position, name; sorted) whose interval holds the step, by position, and how many there are."""
+    import heapq
+    from bisect import bisect_left, bisect_right
+
+    starts, ends = [r[0] for r in readers], sorted(r[1] for r in readers)
+    heap: list[tuple[int, int, str]] = []  # (position, end, name) of readers whose interval has begun
+    added = 0
+    for write, step in writes:
+        while added < len(readers) and readers[added][0] < step:
+            start, end, position, name = readers[added]
+            heapq.heappush(heap, (position, end, name))
+            added += 1
+        count = bisect_left(starts, step) - bisect_right(ends, step)
+        shown = []
+        while heap and len(shown) < _NAMED:
+            item = heapq.heappop(heap)
+            if item[1] > step:  # still to run; an ended interval never begins again
+                shown.append(item)
+        for item in shown:
+            heapq.heappush(heap, item)
+        yield write, ([item[2] for item in shown], count)
 
 
 def _stale_savers(spec: Spec, shapes, root: dict, step_of: dict, writes: list[int]) -> dict[int, tuple[list[str], int]]:
     """For each in-place layer: the first layers (by position) that ran before it and saved for
     backward a tensor of the storage it overwrites, and how many there are."""
+    written = {root[spec.layers[write].inputs[0]] for write in writes}
     savers: dict[str, list[tuple[int, int, str]]] = {}  # storage -> (step, position, name)
     for position in spec.order:
         other = spec.layers[position]
+        if root[other.name] not in written and not any(root[source] in written for source in other.inputs):
+            continue  # it holds no storage that is overwritten: what it saves does not matter
         items = other.layer.saved_for_backward_of(other.cfg, [shapes[i] for i in other.inputs], shapes[other.name])
         tensors = {other.name if item.what == "output" else other.inputs[item.position] for item in items}
         for storage in {root[tensor] for tensor in tensors}:
@@ -343,9 +521,8 @@ def _stale_savers(spec: Spec, shapes, root: dict, step_of: dict, writes: list[in
     return answers
 
 
-def _unread_outputs(spec: Spec) -> list[Diagnostic]:
+def _unread_outputs(spec: Spec, last_read: dict[str, int]) -> list[Diagnostic]:
     """A layer nothing reads is computed for nothing: the network's output is its last layer."""
-    read = {source for layer_spec in spec.layers for source in layer_spec.inputs}
     last = spec.layers[-1].name
     return [
         Diagnostic(
@@ -356,7 +533,7 @@ def _unread_outputs(spec: Spec) -> list[Diagnostic]:
             "warning",
         )
         for layer_spec in spec.layers[:-1]
-        if layer_spec.name not in read
+        if layer_spec.name not in last_read
     ]
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from math import prod
 
 from cnncalc.dtypes import DEFAULT_DTYPE, DEFAULT_OPTIMIZER, DTYPE_BYTES, OPTIMIZER_STATES
-from cnncalc.engine import Plan
+from cnncalc.engine import Plan, group_sums
 from cnncalc.spec import NETWORK_INPUT
 
 _FIXED_BYTES = {"int64": 8, "float32": 4}
@@ -32,6 +32,7 @@ class Memory:
     inference_peak_bytes: int
     layer_output_bytes: tuple[int, ...]  # each layer's output at this batch size
     layer_saved_bytes: tuple[int, ...]  # what each layer adds to the saved activations
+    group_saved_bytes: tuple[int, ...] = ()  # the same summed over each of the plan's groups
 
     @property
     def training_total_bytes(self) -> int:
@@ -44,47 +45,100 @@ class Memory:
         )
 
 
-def _inference_peak(plan: Plan, order, shapes: dict, element_bytes: int) -> int:
+def _inference_peak(plan: Plan, order, output_bytes: list[int], input_bytes: int) -> int:
     """The most activation bytes alive at once in an inference pass that frees each tensor after
-    its last reader: layer by layer, what is still to be read plus the new output."""
-    from collections import defaultdict
+    its last reader: layer by layer, what is still to be read plus the new output.
 
-    last_use = {NETWORK_INPUT: -1}
-    for step, position in enumerate(order):
-        row = plan.layers[position]
-        last_use[row.name] = step
-        for source in row.spec.inputs:
-            last_use[source] = step
-    last_use[plan.layers[-1].name] = len(order)  # the network's output is returned
-    expiring = defaultdict(list)
-    for name, step in last_use.items():
-        expiring[step].append(name)
-
+    One walk over the layers: a tensor is released at the step of its last reader (the plan's
+    index of readers), or right after it is made if nothing reads it."""
+    last_read, last_name = plan.last_read, plan.layers[-1].name
     storage_of = {NETWORK_INPUT: 0}
-    storage_bytes = {0: prod(plan.input_shape) * element_bytes}
-    references = {0: 1}
-    live = peak = storage_bytes[0]
+    storage_bytes = [input_bytes]
+    references = [1]
+    live = peak = input_bytes
     for step, position in enumerate(order):
         row = plan.layers[position]
-        layer, inputs = row.spec.layer, row.spec.inputs
-        out_bytes = prod(row.output_shape) * element_bytes
+        layer, inputs, name = row.spec.layer, row.spec.inputs, row.spec.name
+        out_bytes = output_bytes[position]
         if not layer.merges and layer.output_aliases_input(row.spec.cfg, training=False):
             key = storage_of[inputs[0]]  # a view, or in place: no new memory
+            references[key] += 1
         else:
             key = len(storage_bytes)
-            storage_bytes[key] = out_bytes
+            storage_bytes.append(out_bytes)
+            references.append(1)
             live += out_bytes
-        storage_of[row.name] = key
-        references[key] = references.get(key, 0) + 1
+        storage_of[name] = key
         # `a + b + c` makes a temporary for each extra operand
-        temporaries = out_bytes * max(0, len(inputs) - 2) if layer.merges else 0
+        temporaries = out_bytes * (len(inputs) - 2) if layer.merges and len(inputs) > 2 else 0
         peak = max(peak, live + temporaries)
-        for name in expiring[step]:
-            key = storage_of[name]
+        # the tensors read for the last time, and an output nothing reads (the network's is returned)
+        done = [
+            source for source in (dict.fromkeys(inputs) if len(inputs) > 1 else inputs) if last_read[source] == step
+        ]
+        if name not in last_read and name != last_name:
+            done.append(name)
+        for tensor in done:
+            key = storage_of[tensor]
             references[key] -= 1
             if references[key] == 0:
                 live -= storage_bytes[key]
     return peak
+
+
+def _saved_activations(plan: Plan, order, output_bytes: list[int], size: int, batch_size: int) -> list[int]:
+    """What each layer adds to the tensors autograd keeps for backward, each storage counted once."""
+    # Storages: 0 is the network's input, which exists anyway and is never counted as saved.
+    storage_of = {NETWORK_INPUT: 0}
+    storage_bytes = [prod(plan.input_shape) * size * batch_size]
+    requires_grad = {NETWORK_INPUT: False}  # a tensor requires grad once a trained layer made it
+    shapes = {NETWORK_INPUT: plan.input_shape}
+    saved = [True]  # by storage: already counted (the input never is)
+    layer_saved = [0] * len(plan.layers)
+    for position in order:
+        row = plan.layers[position]
+        layer, cfg, inputs, name = row.spec.layer, row.spec.cfg, row.spec.inputs, row.spec.name
+        shapes[name] = row.output_shape
+        if not layer.merges and layer.output_aliases_input(cfg, training=True):
+            storage_of[name] = storage_of[inputs[0]]
+        else:
+            storage_of[name] = len(storage_bytes)
+            storage_bytes.append(output_bytes[position])
+            saved.append(False)
+        grads = [requires_grad[source] for source in inputs]
+        trains = row.params > 0 and row.spec.trainable
+        requires_grad[name] = True in grads or trains
+        in_shapes = [row.input_shape] if len(inputs) == 1 else [shapes[source] for source in inputs]
+        for item in layer.saved_for_backward_of(cfg, in_shapes, row.output_shape):
+            if not _kept(item, grads, trains):
+                continue
+            if item.what == "extra":
+                layer_saved[position] += (
+                    item.elements * _FIXED_BYTES.get(item.dtype, size) * (batch_size if item.per_sample else 1)
+                )
+                continue
+            key = storage_of[inputs[item.position]] if item.what == "input" else storage_of[name]
+            if not saved[key]:
+                saved[key] = True
+                # the whole storage stays: a piece of a chunk keeps its siblings alive
+                layer_saved[position] += storage_bytes[key]
+    # the network's output (its last layer's) is held until the loss is computed
+    key = storage_of[plan.layers[-1].name]
+    if not saved[key]:
+        layer_saved[-1] += storage_bytes[key]
+    return layer_saved
+
+
+def _kept(item, grads: list[bool], trains: bool) -> bool:
+    """Whether autograd keeps `item` (see Saved.needed_for), given which inputs require grad."""
+    needed_for = item.needed_for
+    if needed_for == "input":
+        return True in grads
+    if needed_for == "params":
+        return trains
+    if needed_for == "any":
+        return trains or True in grads
+    return any(grad for i, grad in enumerate(grads) if i != item.position)  # "other"
 
 
 def estimate(
@@ -97,54 +151,13 @@ def estimate(
     buffers_bytes = sum(
         row.spec.layer.buffer_bytes(row.spec.cfg, row.input_shape, row.output_shape, size) for row in plan.layers
     )
-
     order = plan.order or tuple(range(len(plan.layers)))
-    shapes = {NETWORK_INPUT: plan.input_shape, **{row.name: row.output_shape for row in plan.layers}}
-    peak_activations = _inference_peak(plan, order, shapes, size * batch_size)
-
-    # Storages: 0 is the network's input, which exists anyway and is never counted as saved.
-    storage_of = {NETWORK_INPUT: 0}
-    storage_bytes = {0: prod(plan.input_shape) * size * batch_size}
-    requires_grad = {NETWORK_INPUT: False}  # a tensor requires grad once a trained layer made it
-    saved: set[int] = set()
-    layer_saved = [0] * len(plan.layers)
-    for position in order:
-        row = plan.layers[position]
-        layer, cfg, inputs = row.spec.layer, row.spec.cfg, row.spec.inputs
-        in_shapes = [shapes[source] for source in inputs]
-        out_bytes = prod(row.output_shape) * size * batch_size
-
-        # training: which storage the output lives in, and what autograd keeps
-        if not layer.merges and layer.output_aliases_input(cfg, training=True):
-            storage_of[row.name] = storage_of[inputs[0]]
-        else:
-            storage_of[row.name] = len(storage_bytes)
-            storage_bytes[storage_of[row.name]] = out_bytes
-        inputs_need_grad = any(requires_grad[s] for s in inputs)
-        trains = row.trainable_params > 0
-        needs = {"input": inputs_need_grad, "params": trains, "any": inputs_need_grad or trains}
-        requires_grad[row.name] = inputs_need_grad or trains
-        for item in layer.saved_for_backward_of(cfg, in_shapes, row.output_shape):
-            if item.needed_for == "other":
-                if not any(requires_grad[s] for i, s in enumerate(inputs) if i != item.position):
-                    continue
-            elif not needs[item.needed_for]:
-                continue
-            item_bytes = item.elements * _FIXED_BYTES.get(item.dtype, size) * (batch_size if item.per_sample else 1)
-            if item.what == "extra":
-                layer_saved[position] += item_bytes
-                continue
-            key = storage_of[inputs[item.position]] if item.what == "input" else storage_of[row.name]
-            if key != 0 and key not in saved:
-                saved.add(key)
-                # the whole storage stays: a piece of a chunk keeps its siblings alive
-                layer_saved[position] += storage_bytes[key]
-
-    # the network's output (its last layer's) is held until the loss is computed
-    key = storage_of[plan.layers[-1].name]
-    if key != 0 and key not in saved:
-        layer_saved[-1] += storage_bytes[key]
+    element_bytes = size * batch_size
+    output_bytes = [prod(row.output_shape) * element_bytes for row in plan.layers]
+    peak_activations = _inference_peak(plan, order, output_bytes, prod(plan.input_shape) * element_bytes)
+    layer_saved = _saved_activations(plan, order, output_bytes, size, batch_size)
     trainable_bytes = totals.trainable_params * size
+    group_saved = group_sums([row.spec for row in plan.layers], plan.groups, [layer_saved]) if plan.groups else ()
     return Memory(
         batch_size=batch_size,
         dtype=dtype,
@@ -155,6 +168,7 @@ def estimate(
         optimizer_bytes=trainable_bytes * OPTIMIZER_STATES[optimizer],
         saved_activations_bytes=sum(layer_saved),
         inference_peak_bytes=params_bytes + buffers_bytes + peak_activations,
-        layer_output_bytes=tuple(prod(r.output_shape) * size * batch_size for r in plan.layers),
+        layer_output_bytes=tuple(output_bytes),
         layer_saved_bytes=tuple(layer_saved),
+        group_saved_bytes=tuple(sums[0] for _, sums in group_saved),
     )

@@ -273,6 +273,9 @@ class LayerType:
     type_name: ClassVar[str]
     aliases: ClassVar[tuple[str, ...]] = ()
     flattens: ClassVar[bool] = False  # its output feeds a linear layer's in_features as C x H x W
+    # a fully connected layer: the first one on a flat (or channels-first) input is the network's head,
+    # whose in_features the plan reports
+    fully_connected: ClassVar[bool] = False
     merges: ClassVar[bool] = False  # takes two or more inputs (add, concat, mul)
     # written in forward() as an expression (torch_forward), not a module: merges, chunk, split
     functional: ClassVar[bool] = False

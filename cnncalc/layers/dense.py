@@ -29,6 +29,7 @@ class Linear(LayerType):
     """
 
     type_name = "linear"
+    fully_connected = True
     torch_class = "nn.Linear"
     torch_positional = ("in_features", "out_features")
     aliases = ("dense", "fc", "fully_connected")
