@@ -17,7 +17,7 @@ USES_TORCH = re.compile(r"require_torch|\btorch\b|\bverify\(|torch_reference|bui
 MODULE_NEEDS_TORCH = re.compile(r"^(\w+ = )?require_torch\(\)", re.M)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _source(thing) -> str:
     """The source of a function or module, read once (a parametrized test has one function for
     all its cases, and inspect.getsource tokenizes the file anew on every call)."""
@@ -27,7 +27,7 @@ def _source(thing) -> str:
         return ""
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def uses_torch(function) -> bool:
     """The function's code, or a test helper it names (one level down), uses torch."""
     if USES_TORCH.search(_source(function)):

@@ -53,3 +53,17 @@ ZOO: frozenset[str] = frozenset(
         "efficientnet_b0", "regnet_y_400mf", "convnext_tiny", "unet",
     }
 )  # fmt: skip
+
+
+def zoo_names(module: str) -> list[str]:
+    """The model names MODELS maps in tests/<module>.py, read from its source without importing
+    it (it imports torch, which collecting the tests should not do)."""
+    import ast
+    from pathlib import Path
+
+    tree = ast.parse((Path(__file__).parent / f"{module}.py").read_text(encoding="utf-8"))
+    for node in tree.body:
+        target = node.target if isinstance(node, ast.AnnAssign) else None
+        if isinstance(target, ast.Name) and target.id == "MODELS" and isinstance(node.value, ast.Dict):
+            return sorted(key.value for key in node.value.keys)
+    raise AssertionError(f"tests/{module}.py has no MODELS = {{...}}")

@@ -981,7 +981,7 @@ def generate(seed: int) -> Case:
     return Case(seed, text, input_shape, layers)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def valid_seeds(count: int) -> tuple[int, ...]:
     """The seeds below `count` whose network the generator meant to be valid. Call it inside a
     test (or through hypothesis' st.deferred), not at import: it generates `count` specs."""

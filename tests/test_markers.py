@@ -29,7 +29,7 @@ def test_torch_tests_are_marked_and_planner_tests_are_not():
     files = ["tests/test_zoo_torch_mobile.py", "tests/test_costs.py", "tests/security/test_sec_export.py"]
     without_torch = _collected("-m", "not torch", *files)
     everything = _collected(*files)
-    assert not any("test_zoo_torch_mobile.py" in test for test in without_torch)  # require_torch() at import
+    assert not any("test_zoo_torch_mobile.py" in test for test in without_torch)  # through its zoo_torch fixture
     assert not any("receptive_fields_match_gradients" in test for test in without_torch)  # through a helper
     assert not any("hostile_expressions_never_run" in test for test in without_torch)  # in its own code
     assert any("test_reproducer_is_a_located_error" in test for test in without_torch)  # the planner's own

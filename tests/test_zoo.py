@@ -14,24 +14,30 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from published import PUBLISHED_PARAMS, ZOO
+from published import PUBLISHED_PARAMS, ZOO, zoo_names
 from torch_reference import require_torch
 
-torch = require_torch()
-
-from zoo_torch_classic import MODELS as CLASSIC  # noqa: E402  (needs torch)
-from zoo_torch_mobile import MODELS as MOBILE  # noqa: E402
-
-from cnncalc.engine import plan  # noqa: E402
-from cnncalc.spec import load_file  # noqa: E402
+from cnncalc.engine import plan
+from cnncalc.spec import load_file
 
 ARCHITECTURES = Path(__file__).resolve().parent.parent / "architectures"
-REFERENCES = {**CLASSIC, **MOBILE}
-WRITTEN = sorted(name for name in REFERENCES if (ARCHITECTURES / f"{name}.yaml").exists())
+CLASSIC, MOBILE = zoo_names("zoo_torch_classic"), zoo_names("zoo_torch_mobile")  # collecting imports no torch
+WRITTEN = sorted(name for name in CLASSIC + MOBILE if (ARCHITECTURES / f"{name}.yaml").exists())
+
+
+@pytest.fixture(scope="module")
+def zoo_torch():
+    """The reference models by name (importing them imports torch)."""
+    require_torch()
+    from zoo_torch_classic import MODELS as classic
+    from zoo_torch_mobile import MODELS as mobile
+
+    return {**classic, **mobile}
 
 
 def measure(model, in_shape):
     """(output shape of each module's first call by path, parameters by owner, MACs) on meta."""
+    torch = require_torch()
     shapes: dict[str, tuple] = {}
 
     def hook(path):
@@ -59,16 +65,18 @@ def measure(model, in_shape):
     return shapes, owners, counter.get_total_flops() // 2, tuple(out.shape[1:])
 
 
-def test_every_zoo_model_has_a_reference_and_a_published_count():
-    assert set(REFERENCES) == ZOO
+def test_every_zoo_model_has_a_reference_and_a_published_count(zoo_torch):
+    assert sorted(zoo_torch) == sorted(CLASSIC + MOBILE)
+    assert set(CLASSIC + MOBILE) == ZOO
     assert ZOO <= set(PUBLISHED_PARAMS)
     assert not set(CLASSIC) & set(MOBILE)
 
 
 @pytest.mark.parametrize("name", WRITTEN)
-def test_zoo_spec_matches_its_reference_layer_by_layer(name):
+def test_zoo_spec_matches_its_reference_layer_by_layer(name, zoo_torch):
+    torch = require_torch()
     result = plan(load_file(str(ARCHITECTURES / f"{name}.yaml")))
-    build, in_shape = REFERENCES[name]
+    build, in_shape = zoo_torch[name]
     assert tuple(result.input_shape) == in_shape
     with torch.device("meta"):
         model = build().eval()

@@ -7,21 +7,31 @@ count is exact and the forward pass checks that the layers fit together.
 from __future__ import annotations
 
 import pytest
-from published import PUBLISHED_PARAMS, ZOO
+from published import PUBLISHED_PARAMS, ZOO, zoo_names
 from torch_reference import require_torch
 
-torch = require_torch()
-
-from zoo_torch_classic import MODELS  # noqa: E402  (needs torch)
+NAMES = zoo_names("zoo_torch_classic")  # read from the source: collecting imports no torch
 
 
-def test_every_model_has_a_published_count():
-    assert set(MODELS) <= ZOO <= set(PUBLISHED_PARAMS)
+@pytest.fixture(scope="module")
+def zoo_torch():
+    """torch, and the reference models (importing them imports torch)."""
+    torch = require_torch()
+    from zoo_torch_classic import MODELS
+
+    return torch, MODELS
 
 
-@pytest.mark.parametrize("name", sorted(MODELS))
-def test_params_and_forward(name):
-    build, in_shape = MODELS[name]
+def test_every_model_has_a_published_count(zoo_torch):
+    _, models = zoo_torch
+    assert sorted(models) == NAMES
+    assert set(NAMES) <= ZOO <= set(PUBLISHED_PARAMS)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_params_and_forward(name, zoo_torch):
+    torch, models = zoo_torch
+    build, in_shape = models[name]
     with torch.device("meta"):
         model = build().eval()
         assert sum(p.numel() for p in model.parameters()) == PUBLISHED_PARAMS[name]
