@@ -229,7 +229,7 @@ def test_bundled_architectures_meet_their_budgets():
 
 def test_bad_flag_quantity_is_a_usage_error():
     result = invoke(["check", ALEXNET, "--max-params", "2GiB"], exit_code=2)
-    assert "is a size in bytes" in result.stderr
+    assert "Invalid value for '--max-params': '2GiB' is a size in bytes; this budget counts" in result.stderr
 
 
 def test_pre_commit_hook_runs_cnncalc_check():
