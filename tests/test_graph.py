@@ -269,12 +269,6 @@ def test_a_spec_is_put_in_dependency_order_once(monkeypatch):
     assert len(calls) == before == 1  # once, when the spec is read (cycles are found on the way)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=IndexError,
-    reason="Spec.order became a field set when the spec is read (cnncalc/spec/model.py; it was a cached "
-    "property): dataclasses.replace(spec, layers=fewer) keeps the old order and plan() fails with IndexError",
-)
 def test_a_spec_replaced_with_fewer_layers_still_plans():
     import dataclasses
 

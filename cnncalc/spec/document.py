@@ -66,8 +66,7 @@ def read(root: YNode | None, report: Report, default_name: str, files) -> Spec:
         blocks,
         root_group,
         tuple(expander.groups),
-        order,
-    )
+    ).ordered(order)
 
 
 def _name(report: Report, top: dict, default_name: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from cnncalc.budget import Budget
 from cnncalc.errors import Loc
@@ -131,7 +132,17 @@ class Spec:
     blocks: dict[str, Block] = field(default_factory=dict)
     root: Group | None = None  # the top level's entries, for the export
     every_group: tuple[Group, ...] = ()  # `groups`, and calls whose layers were all left out
-    order: tuple[int, ...] = ()  # positions in `layers`, each after the layers it reads
+
+    @cached_property
+    def order(self) -> tuple[int, ...]:
+        """Positions in `layers`, each after the layers it reads; worked out once per Spec (the
+        reader hands over the order it found while looking for cycles: see `ordered`)."""
+        return dependency_order(self.layers)[0]
+
+    def ordered(self, order: tuple[int, ...]) -> Spec:
+        """This spec, its `order` already known (as `dependency_order(self.layers)` gave it)."""
+        self.__dict__["order"] = order  # cached_property's own slot; a copy made by replace() works it out anew
+        return self
 
     @property
     def is_graph(self) -> bool:
