@@ -109,14 +109,22 @@ def load(text: str, path: str) -> YNode | None:
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _load(text, path)
+        return _load(text[1:] if text[:1] == "\ufeff" else text, path)  # a byte order mark is no part of the text
     finally:
         if collecting:
             gc.enable()
 
 
 def _load(text: str, path: str) -> YNode | None:
-    loader = _new_loader(text, path)
+    # Both loaders refuse the same characters, but libyaml finds one only when it reads that far
+    # and counts its offset in bytes: look for the first one here, the same way for both.
+    refused = _NON_PRINTABLE.search(text)
+    if refused is not None:
+        message = (
+            f"invalid YAML: character U+{ord(refused.group()):04X} is not allowed (control characters are not allowed)"
+        )
+        raise SpecError([Diagnostic("spec.syntax", message, _offset_to_loc(path, text, refused.start()))], text)
+    loader = _new_loader(text)
     try:
         root = _compose(loader, text, path)
         if root is None:
@@ -129,6 +137,9 @@ def _load(text: str, path: str) -> YNode | None:
             ) from None
     finally:
         loader.dispose()
+
+
+_NON_PRINTABLE = yaml.reader.Reader.NON_PRINTABLE  # what YAML (PyYAML and libyaml alike) refuses
 
 
 class _RememberingResolver:
@@ -154,23 +165,19 @@ class _RememberingResolver:
         return tag
 
 
-class _PureLoader(_RememberingResolver, yaml.SafeLoader):
-    pass
+_loaders: dict[bool, type] = {}  # PURE -> the loader class, made when first used
 
 
-if HAVE_LIBYAML:
+def _new_loader(text: str):
+    if PURE not in _loaders:
+        if PURE:
+            from cnncalc.yaml_pure import PureLoader as base  # only when used: not on the start-up path
 
-    class _CLoader(_RememberingResolver, yaml.CSafeLoader):
-        pass
-
-
-def _new_loader(text: str, path: str):
-    if not PURE:
-        return _CLoader(text)
-    try:
-        return _PureLoader(text)  # the pure reader checks every character here
-    except yaml.reader.ReaderError as exc:
-        raise _reader_error(exc, text, path) from None
+            base.max_depth = MAX_DEPTH
+        else:
+            base = yaml.CSafeLoader
+        _loaders[PURE] = type("Loader", (_RememberingResolver, base), {})
+    return _loaders[PURE](text)
 
 
 def _compose(loader, text: str, path: str):
@@ -178,10 +185,12 @@ def _compose(loader, text: str, path: str):
     try:
         return loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
+        if PURE:
+            from cnncalc.yaml_pure import as_libyaml
+
+            exc = as_libyaml(exc)
         raise _syntax_error(exc, text, path) from None
-    except yaml.reader.ReaderError as exc:  # carries an offset, not a mark
-        raise _reader_error(exc, text, path) from None
-    except RecursionError:
+    except RecursionError:  # not expected: both loaders stop at 1,000 levels
         raise SpecError([Diagnostic("spec.too-large", "spec is nested too deeply", Loc(path, 1, 1))], text) from None
 
 
@@ -199,12 +208,6 @@ def _syntax_error(exc: yaml.MarkedYAMLError, text: str, path: str) -> SpecError:
         # an unclosed bracket or quote is found only at the end of the file; point at its start
         mark, problem = opened, f"unexpected end of file: {problem}"
     return SpecError([Diagnostic("spec.syntax", f"invalid YAML: {problem}", _loc(path, mark))], text)
-
-
-def _reader_error(exc: yaml.reader.ReaderError, text: str, path: str) -> SpecError:
-    code = exc.character if isinstance(exc.character, int) else ord(exc.character)
-    message = f"invalid YAML: character U+{code:04X} is not allowed ({exc.reason})"
-    return SpecError([Diagnostic("spec.syntax", message, _offset_to_loc(path, text, exc.position))], text)
 
 
 _STR_TAG = "tag:yaml.org,2002:str"
