@@ -10,10 +10,11 @@ output that the next convolution also needs, is counted once, as one storage.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import accumulate
 from math import prod
 
 from cnncalc.dtypes import DEFAULT_DTYPE, DEFAULT_OPTIMIZER, DTYPE_BYTES, OPTIMIZER_STATES
-from cnncalc.engine import Plan, group_sums
+from cnncalc.engine import CollectionPaused, Plan
 from cnncalc.spec import NETWORK_INPUT
 
 _FIXED_BYTES = {"int64": 8, "float32": 4}
@@ -145,6 +146,11 @@ def estimate(
     plan: Plan, *, batch_size: int = 1, dtype: str = DEFAULT_DTYPE, optimizer: str = DEFAULT_OPTIMIZER
 ) -> Memory:
     """Estimate memory for `plan`; every byte count covers the whole batch."""
+    with CollectionPaused():
+        return _estimate(plan, batch_size, dtype, optimizer)
+
+
+def _estimate(plan: Plan, batch_size: int, dtype: str, optimizer: str) -> Memory:
     size = DTYPE_BYTES[dtype]
     totals = plan.totals
     params_bytes = totals.params * size
@@ -157,7 +163,7 @@ def estimate(
     peak_activations = _inference_peak(plan, order, output_bytes, prod(plan.input_shape) * element_bytes)
     layer_saved = _saved_activations(plan, order, output_bytes, size, batch_size)
     trainable_bytes = totals.trainable_params * size
-    group_saved = group_sums([row.spec for row in plan.layers], plan.groups, [layer_saved]) if plan.groups else ()
+    running = list(accumulate(layer_saved, initial=0)) if plan.group_totals else []
     return Memory(
         batch_size=batch_size,
         dtype=dtype,
@@ -170,5 +176,5 @@ def estimate(
         inference_peak_bytes=params_bytes + buffers_bytes + peak_activations,
         layer_output_bytes=tuple(output_bytes),
         layer_saved_bytes=tuple(layer_saved),
-        group_saved_bytes=tuple(sums[0] for _, sums in group_saved),
+        group_saved_bytes=tuple(running[group.stop] - running[group.first] for group in plan.group_totals),
     )
