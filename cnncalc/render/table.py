@@ -1,15 +1,22 @@
-"""The human view: a rich table of layers with totals. The only module that imports rich."""
+"""The human view: a rich table of layers with totals. The only module that imports rich.
+
+rich draws the table's frame (title, header, rule, edges) and prints what it is given; the rows
+are laid out here as the segments rich's Table would make of them (same widths, padding,
+justification and styles), since rich measures and wraps every cell twice, which cost about a
+millisecond a row."""
 
 from __future__ import annotations
 
 from typing import Callable, NamedTuple
 
 from rich import box
+from rich.cells import cell_len
 from rich.console import Console
+from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
-from cnncalc.engine import LayerResult, Plan
+from cnncalc.engine import GroupTotals, LayerResult, Plan
 from cnncalc.layers.base import fmt_shape
 from cnncalc.memory import Memory
 from cnncalc.render.safe import terminal, terminal_lines
@@ -82,38 +89,29 @@ class _Console(Console):
 
 
 class _Subtotal(NamedTuple):
-    """A block call's (or list's) row: its layers' sums, and its output's shape and field."""
+    """A block call's (or list's) row: the plan's subtotals for it, and where it sits."""
 
-    group: object
+    totals: GroupTotals
     local_name: str
     depth: int
-    output: LayerResult | None  # the layer whose output is the group's (None: the network input)
-    params: int
-    macs: int
-    other_ops: int
     saved: int
     trainable: str
 
+    @property
+    def output(self) -> LayerResult | None:  # None: the call passes the network's input on
+        return self.totals.output
+
 
 def _group_cell(key: str, sub: _Subtotal, plan: Plan, memory: Memory) -> str:
+    totals = sub.totals
     if key == "name":
         return "  " * sub.depth + terminal(sub.local_name)
     if key == "type":
-        return terminal(sub.group.kind)
-    if key == "output":  # no output layer: the call passes the network's input on
+        return terminal(totals.group.kind)
+    if key == "output":
         return fmt_shape(sub.output.output_shape if sub.output is not None else plan.input_shape)
-    if key == "params":
-        return f"{sub.params:,}"
-    if key == "params_pct":
-        return _share(sub.params, plan.totals.params)
-    if key == "macs":
-        return human_count(sub.macs)
-    if key == "macs_pct":
-        return _share(sub.macs, plan.totals.macs)
-    if key == "other_ops":
-        return human_count(sub.other_ops)
-    if key == "saved":
-        return human_bytes(sub.saved)
+    if key in _GROUP_COUNTS:
+        return _GROUP_COUNTS[key](sub, plan)
     if key in ("rf", "rf_stride", "rf_padding"):
         return COLUMNS[key].cell(sub.output, 0, plan, memory) if sub.output is not None else "1"
     if key == "trainable":
@@ -121,67 +119,133 @@ def _group_cell(key: str, sub: _Subtotal, plan: Plan, memory: Memory) -> str:
     return ""
 
 
+_GROUP_COUNTS: dict[str, Callable[[_Subtotal, Plan], str]] = {
+    "params": lambda sub, plan: f"{sub.totals.params:,}",
+    "params_pct": lambda sub, plan: _share(sub.totals.params, plan.totals.params),
+    "macs": lambda sub, plan: human_count(sub.totals.macs),
+    "macs_pct": lambda sub, plan: _share(sub.totals.macs, plan.totals.macs),
+    "other_ops": lambda sub, plan: human_count(sub.totals.other_ops),
+    "saved": lambda sub, plan: human_bytes(sub.saved),
+}
+
+
 def _hierarchy(plan: Plan, memory: Memory, depth: int | None) -> list[tuple[str, object, int]]:
     """The table's rows in spec order: ("layer", row, position) and ("group", subtotal, 0) before
     each block call's layers; rows deeper than `depth` levels are folded into their group's."""
-    by_name = {row.name: row for row in plan.layers}
-    sums: dict[int, list] = {}
-    for position, row in enumerate(plan.layers):
-        for group in row.spec.groups:
-            entry = sums.setdefault(id(group), [0, 0, 0, 0, 0, 0])
-            entry[0] += row.params
-            entry[1] += row.macs
-            entry[2] += row.other_ops
-            entry[3] += memory.layer_saved_bytes[position]
-            entry[4] += row.params if row.trainable else 0
-            entry[5] += 1 if row.trainable else 0
+    saved = dict(zip(map(id, plan.groups), memory.group_saved_bytes))
     rows: list[tuple[str, object, int]] = []
     open_groups: tuple = ()
     for position, row in enumerate(plan.layers):
         groups = row.spec.groups
-        shared = 0
-        while shared < min(len(groups), len(open_groups)) and groups[shared] is open_groups[shared]:
-            shared += 1
-        for level in range(shared, len(groups)):
-            group = groups[level]
-            if depth is not None and level >= depth:
-                break
-            parent = groups[level - 1].name + "." if level else ""
-            params, macs, other_ops, saved, trainable_params, trainable_layers = sums[id(group)]
-            count = group.layer_count
-            trainable = "yes" if trainable_layers == count else "no (frozen)" if not trainable_layers else "partly"
-            output = by_name.get(group.output)
-            rows.append(
-                (
-                    "group",
-                    _Subtotal(
-                        group, group.name[len(parent) :], level, output, params, macs, other_ops, saved, trainable
-                    ),
-                    0,
-                )
-            )
-        open_groups = groups
+        if groups is not open_groups:
+            shared = 0
+            while shared < min(len(groups), len(open_groups)) and groups[shared] is open_groups[shared]:
+                shared += 1
+            for level in range(shared, len(groups) if depth is None else min(len(groups), depth)):
+                rows.append(("group", _subtotal(plan, groups, level, saved), 0))
+            open_groups = groups
         if depth is None or len(groups) < depth:
             rows.append(("layer", row, position))
     return rows
 
 
-def render(
-    plan: Plan, memory: Memory, stream, columns=DEFAULT_COLUMNS, *, colour: bool = False, depth: int | None = None
-) -> None:
-    """Print the plan's table and totals to `stream`, in colour only if asked. A spec with blocks
-    shows each call as a row with its subtotals, its layers indented under it; `depth` folds
-    rows more than that many levels deep into their block's row."""
-    console = _Console(file=stream, highlight=False, no_color=not colour, force_terminal=colour, soft_wrap=True)
+def _subtotal(plan: Plan, groups: tuple, level: int, saved: dict[int, int]) -> _Subtotal:
+    group = groups[level]
+    totals = plan.totals_of(group)
+    parent = groups[level - 1].name + "." if level else ""
+    count = group.layer_count
+    layers = totals.trainable_layers
+    trainable = "yes" if layers == count else "no (frozen)" if not layers else "partly"
+    return _Subtotal(totals, group.name[len(parent) :], level, saved.get(id(group), 0), trainable)
+
+
+def _layer_cells(row: LayerResult, position: int, plan: Plan, memory: Memory, columns: list[str]) -> list[str]:
+    cells = [COLUMNS[key].cell(row, position, plan, memory) for key in columns]
+    groups = row.spec.groups
+    if plan.groups and "name" in columns:  # indented under its block, by the name it has there
+        local = row.name[len(groups[-1].name) + 1 :] if groups else row.name
+        cells[columns.index("name")] = "  " * len(groups) + terminal(local)
+    if plan.groups and "inputs" in columns and groups:
+        prefix = groups[-1].name + "."
+        cells[columns.index("inputs")] = terminal(
+            ", ".join(source[len(prefix) :] if source.startswith(prefix) else source for source in row.spec.inputs)
+        )
+    return cells
+
+
+def _rows(plan: Plan, memory: Memory, columns: list[str], depth: int | None) -> list[tuple[list[str], str | None]]:
+    """Each row's cells and style: a block call's in cyan, the first linear layer's in bold."""
+    entries = (
+        _hierarchy(plan, memory, depth) if plan.groups else [("layer", row, i) for i, row in enumerate(plan.layers)]
+    )
+    first = plan.first_linear
+    rows = []
+    for kind, item, position in entries:
+        if kind == "group":
+            rows.append(([_group_cell(key, item, plan, memory) for key in columns], "cyan"))
+        else:
+            is_first = first is not None and item.spec.index == first.index
+            rows.append((_layer_cells(item, position, plan, memory, columns), "bold" if is_first else None))
+    return rows
+
+
+def _shown_columns(plan: Plan, columns) -> list[str]:
     columns = list(columns)
-    nested = bool(plan.groups)
-    graph = any(row.spec.inputs_given for row in plan.layers)
-    if "inputs" not in columns and graph and not nested and "type" in columns:
-        columns.insert(columns.index("type") + 1, "inputs")  # a graph: show what each layer reads
+    if "inputs" not in columns and not plan.groups and "type" in columns:
+        if any(row.spec.inputs_given for row in plan.layers):  # a graph: show what each layer reads
+            columns.insert(columns.index("type") + 1, "inputs")
     if "trainable" not in columns and any(not r.trainable for r in plan.layers):
         columns.append("trainable")
-    first = plan.first_linear
+    return columns
 
+
+class _Framed:
+    """The table: its frame (title, edges, header and the rule under it) drawn by rich's Table,
+    which holds no rows, and the rows between, as the segments rich's Table would make of them:
+    each cell justified to its column's width and padded, in the column's style and the row's."""
+
+    def __init__(self, table: Table, columns: list[str], widths: list[int], rows, flat: bool):
+        self.table, self.columns, self.widths, self.rows, self.flat = table, columns, widths, rows, flat
+
+    def __rich_console__(self, console, options):
+        lines = list(Segment.split_lines(console.render(self.table, options)))
+        body = len(lines) - 1 if self.flat else len(lines)  # a flat table's last line is its bottom edge
+        new_line = Segment.line()
+        for line in lines[:body]:
+            yield from line
+            yield new_line
+        yield from self._row_segments(console)
+        for line in lines[body:]:
+            yield from line
+            yield new_line
+
+    def _row_segments(self, console):
+        last = len(self.columns) - 1
+        justify = [COLUMNS[key].justify == "right" for key in self.columns]
+        # padding (0, 1) without the outer edges, collapsed: one space after each cell but the last
+        pads = [" " if self.flat and i < last else "" for i in range(len(self.columns))]
+        styles: dict[tuple, list] = {}  # (row style) -> each column's style combined with it
+        edge, divider, new_line = Segment(" "), Segment(" "), Segment.line()
+        for cells, row_style in self.rows:
+            if row_style not in styles:
+                row = console.get_style(row_style or "")
+                styles[row_style] = [console.get_style("dim" if k == "index" else "") + row for k in self.columns]
+            if self.flat:
+                yield edge
+            for i, (cell, width, style) in enumerate(zip(cells, self.widths, styles[row_style])):
+                room = " " * (width - cell_len(cell))
+                yield Segment(room + cell if justify[i] else cell + room, style)
+                if pads[i]:
+                    yield Segment(pads[i], style)
+                if i < last:
+                    yield divider
+            if self.flat:
+                yield edge
+            yield new_line
+
+
+def _print_table(console: Console, plan: Plan, columns: list[str], rows) -> None:
+    nested = bool(plan.groups)
     # spec text on one line each (a description may have several), control characters written out
     title = f"{terminal(plan.name)}  (input {fmt_shape(plan.input_shape)})"
     if plan.description:
@@ -196,26 +260,13 @@ def render(
         show_edge=not nested,  # nested tables need the two columns for ResNet-152 in 80
         padding=(0, 1) if not nested else 0,
     )
-    entries = _hierarchy(plan, memory, depth) if nested else [("layer", row, i) for i, row in enumerate(plan.layers)]
-    rows = []
-    for kind, item, position in entries:
-        if kind == "group":
-            rows.append([_group_cell(key, item, plan, memory) for key in columns])
-            continue
-        cells = [COLUMNS[key].cell(item, position, plan, memory) for key in columns]
-        if nested and "name" in columns:  # indented under its block, by the name it has there
-            groups = item.spec.groups
-            local = item.name[len(groups[-1].name) + 1 :] if groups else item.name
-            cells[columns.index("name")] = "  " * len(groups) + terminal(local)
-        if nested and "inputs" in columns and item.spec.groups:
-            prefix = item.spec.groups[-1].name + "."
-            cells[columns.index("inputs")] = terminal(
-                ", ".join(source[len(prefix) :] if source.startswith(prefix) else source for source in item.spec.inputs)
-            )
-        rows.append(cells)
+    widths = []
     for position, key in enumerate(columns):
         column = COLUMNS[key]
-        widest = max([len(column.header), *(len(cells[position]) for cells in rows)])
+        cells = [cells[position] for cells, _ in rows]
+        # as wide as the widest cell, counted in characters and in terminal cells
+        widest = max([len(column.header), *map(len, cells), *map(cell_len, cells)])
+        widths.append(widest)
         table.add_column(
             column.header,
             justify=column.justify,
@@ -223,23 +274,40 @@ def render(
             min_width=widest,
             no_wrap=True,
         )
-    for (kind, item, _), cells in zip(entries, rows):
-        cells = [Text(cell) for cell in cells]  # cells hold spec text: never rich markup or :emoji: codes
-        if kind == "group":
-            table.add_row(*cells, style="cyan")
-            continue
-        is_first = first is not None and item.spec.index == first.index
-        table.add_row(*cells, style="bold" if is_first else None)
     # wider than the terminal: print it whole and let lines run on, rather than clip numbers
     needed = table.__rich_measure__(console, console.options.update(max_width=10_000)).maximum
     terminal_width = console.width
     console.width = max(terminal_width, needed)
-    console.print(table, crop=False)
+    console.print(_Framed(table, columns, widths, rows, flat=not nested), crop=False)
     if nested:
         console.print()  # the edge a flat table has
     console.width = terminal_width
 
-    totals = plan.totals
+
+def render(
+    plan: Plan, memory: Memory, stream, columns=DEFAULT_COLUMNS, *, colour: bool = False, depth: int | None = None
+) -> None:
+    """Print the plan's table and totals to `stream`, in colour only if asked. A spec with blocks
+    shows each call as a row with its subtotals, its layers indented under it; `depth` folds
+    rows more than that many levels deep into their block's row."""
+    console = _Console(file=stream, highlight=False, no_color=not colour, force_terminal=colour, soft_wrap=True)
+    columns = _shown_columns(plan, columns)
+    _print_table(console, plan, columns, _rows(plan, memory, columns, depth))
+    _print_totals(console, plan.totals)
+    _print_memory(console, memory)
+    first = plan.first_linear
+    if first is not None:
+        note = Text("First linear layer: ")
+        note.append(terminal(first.name), style="bold")
+        note.append(f", in_features = {first.derivation()}")
+        console.print(note)
+    console.print(f"Output shape: {fmt_shape(plan.output_shape)}")
+    if plan.warnings:
+        console.print()
+        _print_notes(console, plan.warnings)
+
+
+def _print_totals(console: Console, totals) -> None:
     lines = [
         ("Total params", f"{totals.params:,}", human_count(totals.params)),
         ("Trainable params", f"{totals.trainable_params:,}", ""),
@@ -262,7 +330,8 @@ def render(
             note = ""
         console.print(f"{label + ':':<{width}}{number:>{number_width}}" + (f"  ({note})" if note else ""))
 
-    m = memory
+
+def _print_memory(console: Console, m: Memory) -> None:
     weights = m.params_bytes + m.buffers_bytes
     console.print()
     console.print(f"Memory at batch size {m.batch_size}, {m.dtype}:")
@@ -275,18 +344,13 @@ def render(
         ("  saved activations", m.saved_activations_bytes, "kept by autograd for backward"),
     ):
         console.print(f"  {label:<22}{human_bytes(value):>12}" + (f"  ({note})" if note else ""))
-    if first is not None:
-        note = Text("First linear layer: ")
-        note.append(terminal(first.name), style="bold")
-        note.append(f", in_features = {first.derivation()}")
-        console.print(note)
-    console.print(f"Output shape: {fmt_shape(plan.output_shape)}")
-    if plan.warnings:
-        console.print()
-        # a note inside a block is met once per call: print it once, with a count
-        by_line: dict[tuple, list] = {}
-        for warning in plan.warnings:
-            by_line.setdefault((warning.code, warning.loc), []).append(warning)
-        for same in by_line.values():
-            more = f" (and {len(same) - 1} more calls of this line)" if len(same) > 1 else ""
-            console.print(Text(f"{terminal(str(same[0].loc))}: note: {terminal(same[0].message)}{more}"))
+
+
+def _print_notes(console: Console, warnings) -> None:
+    # a note inside a block is met once per call: print it once, with a count
+    by_line: dict[tuple, list] = {}
+    for warning in warnings:
+        by_line.setdefault((warning.code, warning.loc), []).append(warning)
+    for same in by_line.values():
+        more = f" (and {len(same) - 1} more calls of this line)" if len(same) > 1 else ""
+        console.print(Text(f"{terminal(str(same[0].loc))}: note: {terminal(same[0].message)}{more}"))
