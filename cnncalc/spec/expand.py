@@ -18,12 +18,12 @@ from cnncalc.yamlload import YNode
 from . import fields as entry_fields
 from .blocks import bind
 from .bounds import Bounds
+from .calls import Call
 from .fields import ParsedEntry
 from .model import (
     MAX_FULL_NAME,
     MAX_LAYERS,
     MAX_LIST_NESTING,
-    MAX_NESTING,
     NAME_PATTERN,
     NETWORK_INPUT,
     Block,
@@ -513,7 +513,7 @@ class Expander:
 
     def call(self, block: Block, item: _Item, scope: Scope):
         """Expand a block call (and its repetitions); returns the reference to its output."""
-        call = _Call.of(self, block, item, scope)
+        call = Call.of(self, block, item, scope)
         if call is None:
             return item.inputs[0] if item.inputs else None
         group = Group(item.full, block.name, call.repeat if call.repeated else None, item.node.loc, len(scope.groups))
@@ -537,7 +537,7 @@ class Expander:
         group.output_ref = previous
         return previous
 
-    def repetition(self, call: _Call, group: Group, repetition: int, previous):
+    def repetition(self, call: Call, group: Group, repetition: int, previous):
         """One repetition of a call: its arguments bound, its block's layers expanded."""
         block, item, scope = call.block, call.item, call.scope
         # the caller's names, and `i`: which repetition this is (0, 1, ...)
@@ -584,107 +584,6 @@ class Expander:
 
 
 _FAILED = object()  # a repetition whose arguments are wrong (reported)
-
-
-@dataclass
-class _Call:
-    """A block call's own keys, checked: how many repetitions, named how, the first one's arguments."""
-
-    block: Block
-    item: _Item
-    scope: Scope
-    repeat: int
-    repeated: bool  # written with `repeat:` (even `repeat: 1`): its repetitions are groups
-    pattern: str
-    first: YNode | None
-
-    @classmethod
-    def of(cls, expander: Expander, block: Block, item: _Item, scope: Scope) -> _Call | None:
-        """The call, or None if it cannot be expanded (reported); refuses one too large."""
-        report, label, common = expander.report, item.label, item.common
-        if len(scope.blocks_open) >= MAX_NESTING:
-            report.error("spec.too-large", f"{label}: blocks are nested more than {MAX_NESTING} deep", item.node.loc)
-            raise TooLarge()
-        if block.name in scope.blocks_open:
-            chain = " -> ".join((*scope.blocks_open, block.name))
-            report.error("spec.block-cycle", f"{label}: blocks use each other without end: {chain}", item.node.loc)
-            return None
-        if item.inputs and len(item.inputs) != len(block.inputs):
-            report.error(
-                "graph.arity",
-                f"{label}: block {block.name!r} takes {len(block.inputs)} input(s) ({', '.join(block.inputs)}), "
-                f"got {len(item.inputs)}",
-                common["inputs"].loc if "inputs" in common else item.node.loc,
-            )
-            return None
-        repeat = _repeat_count(report, label, common.get("repeat"))
-        if "repeat" in common and len(block.inputs) != 1:
-            report.error("spec.bad-value", f"{label}: repeat: needs a block with one input", common["repeat"].loc)
-            repeat = 1
-        first = _first(report, label, common)
-        made = len(expander.drafts)
-        expander.bounds.check_call(label, block, repeat, made, common, item.node.loc, len(scope.blocks_open))
-        pattern = _repeat_pattern(report, label, common)
-        return cls(block, item, scope, repeat, "repeat" in common, pattern, first)
-
-
-def _first(report: Report, label: str, common: dict) -> YNode | None:
-    """`first: {stride: 2}`: the first repetition's arguments."""
-    first = common.get("first")
-    if first is not None and "repeat" not in common:
-        report.error(
-            "spec.bad-value", f"{label}: first: sets the first repetition's arguments; it needs repeat:", first.loc
-        )
-        return None
-    if first is not None and not isinstance(first.value, dict):
-        report.error(
-            "spec.bad-value", f"{label}: first: expected a mapping of arguments, e.g. {{stride: 2}}", first.loc
-        )
-        return None
-    return first
-
-
-def _repeat_count(report: Report, label: str, node: YNode | None) -> int:
-    from .bounds import is_count
-    from .fields import INVALID
-
-    if node is None or node.value is INVALID:
-        return 1
-    if is_count(node.value):
-        return node.value
-    report.error(
-        "spec.bad-value",
-        f"{label}: repeat: expected an integer from 1 to {MAX_LAYERS:,}, got {yaml_text(node.plain())}",
-        node.loc,
-    )
-    return 1
-
-
-def _repeat_pattern(report: Report, label: str, common: dict) -> str:
-    """How repetitions are named: '{i}' (0, 1, 2, as nn.Sequential), or e.g. 'denselayer{n}'
-    (denselayer1, denselayer2: {n} counts from 1)."""
-    node = common.get("repeat_name")
-    if node is None:
-        return "{i}"
-    text = node.value
-    if "repeat" not in common:
-        report.error("spec.bad-value", f"{label}: repeat_name: needs repeat:", node.loc)
-    elif not isinstance(text, str) or not NAME_PATTERN.fullmatch(text.replace("{i}", "0").replace("{n}", "1")):
-        report.error(
-            "spec.bad-value",
-            f"{label}: repeat_name: expected a name with {{i}} (counting from 0) or {{n}} (from 1), "
-            f"e.g. 'denselayer{{n}}', got {yaml_text(text)}",
-            node.loc,
-        )
-    elif "{i}" not in text and "{n}" not in text:
-        report.error(
-            "spec.bad-value",
-            f"{label}: repeat_name: {text!r} needs {{i}} or {{n}}, or every repetition has the same name",
-            node.loc,
-        )
-    else:
-        return text
-    return "{i}"
 
 
 def _explicit_names(nodes: list) -> set:
