@@ -8,7 +8,7 @@ The pipeline, one file per step:
 - document.py: the top level (name, input, blocks, layers, budget) into a Spec;
 - includes.py, blocks.py: included files, block definitions and binding a call's arguments;
 - bounds.py: how large the expansion will be, before it is made;
-- expand.py: block calls, repeats, lists and conditions into a flat list of layers;
+- expand.py, calls.py: block calls, repeats, lists and conditions into a flat list of layers;
 - fields.py, substitute.py: one entry's form and fields; a block's expressions worked out;
 - report.py: the diagnostics, said once each; model.py: the dataclasses the rest of cnncalc uses.
 
