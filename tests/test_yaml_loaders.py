@@ -241,7 +241,13 @@ def test_cnncalc_pure_yaml_selects_the_pure_loader():
 @pytest.mark.slow
 def test_the_yaml_tests_pass_with_the_pure_loader():
     """The error fixtures and the YAML-related tests, run again with CNNCALC_PURE_YAML=1."""
-    files = ["tests/test_errors.py", "tests/security/test_sec_input.py", "tests/test_yaml_loaders.py"]
+    files = [
+        "tests/test_errors.py",
+        "tests/test_fuzz_specs.py",
+        "tests/security/test_sec_input.py",
+        "tests/security/test_sec_limits.py",
+        "tests/test_yaml_loaders.py",
+    ]
     env = {**os.environ, "CNNCALC_PURE_YAML": "1"}
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not slow and not torch", *files]
     done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT)
