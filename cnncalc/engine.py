@@ -24,7 +24,7 @@ from cnncalc.layers.base import NEUTRAL, UNDEFINED, Shape, fmt_shape
 from cnncalc.spec import NETWORK_INPUT, Group, LayerSpec, Spec
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterator, Sequence
 
 _RANK_NAMES = {1: "[features]", 2: "[channels, length]", 3: "[channels, height, width]"}
 _NAMED = 3  # a note names at most this many layers, and counts the rest
@@ -238,23 +238,23 @@ class _Costs:
 
     def step(self, layer_spec: LayerSpec) -> tuple[Shape, Shape, int, int, int, int]:
         """(first input's shape, output shape, params, buffers, MACs, other ops); raises LayerError."""
-        layer, cfg = layer_spec.layer, layer_spec.cfg
-        in_shapes = [self.shapes[source] for source in layer_spec.inputs]
+        layer, cfg, inputs = layer_spec.layer, layer_spec.cfg, layer_spec.inputs
+        shape = self.shapes[inputs[0]]
+        in_shapes = [shape] if len(inputs) == 1 else [self.shapes[source] for source in inputs]
         rank = layer.input_rank
         if rank is not None:
             for source_shape in in_shapes:
                 if len(source_shape) != rank:
                     raise LayerError(_rank_message(layer_spec, source_shape, self.input_shape), code="shape.rank")
-        out = layer.output_shape_of(cfg, in_shapes)
-        shape = in_shapes[0]
-        counts = (
+        out = self.shapes[layer_spec.name] = layer.output_shape_of(cfg, in_shapes)
+        return (
+            shape,
+            out,
             layer.params(cfg, shape, out),
             layer.buffers(cfg, shape, out),
             layer.macs(cfg, shape, out),
             layer.other_ops_of(cfg, in_shapes, out),
         )
-        self.shapes[layer_spec.name] = out
-        return (shape, out, *counts)
 
 
 _IDENTITY = {rank: tuple(range(rank)) for rank in range(8)}
@@ -284,7 +284,7 @@ class _Fields:
         else:
             field = self.fields[inputs[0]]
             window = layer.receptive_window(cfg, shape) if field is not None else UNDEFINED
-            if layout is not _identity(len(layout)) and layout != _identity(len(layout)):
+            if layout is not _IDENTITY.get(len(layout)) and layout != _identity(len(layout)):
                 # permuted: windows are over the wrong axes, but a per-pixel layer keeps the field
                 per_pixel = layer.acts_on_last_axis(cfg, shape) and layout[-1] == 0
                 window = NEUTRAL if per_pixel or window == NEUTRAL else UNDEFINED
@@ -381,30 +381,32 @@ def _totals(results: list[LayerResult]) -> Totals:
     return Totals(params, trainable, params - trainable, buffers, macs, other_ops)
 
 
-def group_spans(layers: Sequence[LayerSpec], groups: Sequence[Group]) -> list[tuple[int, int, int]]:
+def group_spans(layers: Sequence[LayerSpec], groups: Sequence[Group]) -> Iterator[tuple[int, int, int]]:
     """For each of `groups` (every group a layer is in): (the index of the group it is written in,
     or -1 at the top level; its first layer's position; the position after its last). A group's
     layers, its nested groups' included, are consecutive in `layers`.
 
     Linear: only where a layer's groups differ from the layer before's is anything looked up."""
     index = {id(group): k for k, group in enumerate(groups)}
-    spans = [[-1, -1, -1] for _ in groups]
+    parents, firsts, stops = [-1] * len(groups), [-1] * len(groups), [-1] * len(groups)
     chain: tuple = ()
-    for position, layer_spec in enumerate([*layers, None]):
-        new = layer_spec.groups if layer_spec is not None else ()
+    for position, layer_spec in enumerate(layers):
+        new = layer_spec.groups
         if new is chain:  # layers of one scope share their chain
             continue
-        shared = 0
-        while shared < min(len(new), len(chain)) and new[shared] is chain[shared]:
+        shared, most = 0, min(len(new), len(chain))
+        while shared < most and new[shared] is chain[shared]:
             shared += 1
         for group in chain[shared:]:  # the groups the layer before ends
-            spans[index[id(group)]][2] = position
+            stops[index[id(group)]] = position
         for level in range(shared, len(new)):  # the groups this layer begins
-            span = spans[index[id(new[level])]]
-            assert span[1] < 0, f"the layers of group {new[level].name!r} are not consecutive"
-            span[0], span[1] = index[id(new[level - 1])] if level else -1, position
+            k = index[id(new[level])]
+            assert firsts[k] < 0, f"the layers of group {new[level].name!r} are not consecutive"
+            parents[k], firsts[k] = index[id(new[level - 1])] if level else -1, position
         chain = new
-    return [tuple(span) for span in spans]
+    for group in chain:
+        stops[index[id(group)]] = len(layers)
+    return zip(parents, firsts, stops)
 
 
 def _group_totals(spec: Spec, results: list[LayerResult], rows: dict[str, LayerResult]) -> tuple[GroupTotals, ...]:
@@ -412,7 +414,7 @@ def _group_totals(spec: Spec, results: list[LayerResult], rows: dict[str, LayerR
     groups = spec.groups
     if not groups:
         return ()
-    sums = [
+    trained, params, trained_params, buffers, macs, other_ops = (
         list(accumulate(column, initial=0))
         for column in (
             [1 if row.spec.trainable else 0 for row in results],
@@ -422,17 +424,24 @@ def _group_totals(spec: Spec, results: list[LayerResult], rows: dict[str, LayerR
             [row.macs for row in results],
             [row.other_ops for row in results],
         )
-    ]
+    )
     return tuple(
-        GroupTotals(
-            group,
-            groups[parent] if parent >= 0 else None,
-            rows.get(group.output),
-            first,
-            stop,
-            *(running[stop] - running[first] for running in sums),
-        )
-        for group, (parent, first, stop) in zip(groups, group_spans(spec.layers, groups))
+        [
+            GroupTotals(
+                group,
+                groups[parent] if parent >= 0 else None,
+                rows.get(group.output),
+                first,
+                stop,
+                trained[stop] - trained[first],
+                params[stop] - params[first],
+                trained_params[stop] - trained_params[first],
+                buffers[stop] - buffers[first],
+                macs[stop] - macs[first],
+                other_ops[stop] - other_ops[first],
+            )
+            for group, (parent, first, stop) in zip(groups, group_spans(spec.layers, groups))
+        ]
     )
 
 

@@ -12,10 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from itertools import accumulate
 from math import prod
+from typing import TYPE_CHECKING
 
 from cnncalc.dtypes import DEFAULT_DTYPE, DEFAULT_OPTIMIZER, DTYPE_BYTES, OPTIMIZER_STATES
 from cnncalc.engine import CollectionPaused, Plan
 from cnncalc.spec import NETWORK_INPUT
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 _FIXED_BYTES = {"int64": 8, "float32": 4}
 
@@ -57,11 +61,13 @@ def _inference_peak(plan: Plan, order, output_bytes: list[int], input_bytes: int
     storage_bytes = [input_bytes]
     references = [1]
     live = peak = input_bytes
+    layers = plan.layers
     for step, position in enumerate(order):
-        row = plan.layers[position]
-        layer, inputs, name = row.spec.layer, row.spec.inputs, row.spec.name
+        row = layers[position]
+        layer_spec = row.spec
+        layer, inputs, name = layer_spec.layer, layer_spec.inputs, layer_spec.name
         out_bytes = output_bytes[position]
-        if not layer.merges and layer.output_aliases_input(row.spec.cfg, training=False):
+        if not layer.merges and layer.output_aliases_input(layer_spec.cfg, False):
             key = storage_of[inputs[0]]  # a view, or in place: no new memory
             references[key] += 1
         else:
@@ -72,17 +78,19 @@ def _inference_peak(plan: Plan, order, output_bytes: list[int], input_bytes: int
         storage_of[name] = key
         # `a + b + c` makes a temporary for each extra operand
         temporaries = out_bytes * (len(inputs) - 2) if layer.merges and len(inputs) > 2 else 0
-        peak = max(peak, live + temporaries)
+        if live + temporaries > peak:
+            peak = live + temporaries
         # the tensors read for the last time, and an output nothing reads (the network's is returned)
-        done = [
-            source for source in (dict.fromkeys(inputs) if len(inputs) > 1 else inputs) if last_read[source] == step
-        ]
+        for tensor in inputs if len(inputs) == 1 else dict.fromkeys(inputs):
+            if last_read[tensor] == step:
+                key = storage_of[tensor]
+                references[key] -= 1
+                if not references[key]:
+                    live -= storage_bytes[key]
         if name not in last_read and name != last_name:
-            done.append(name)
-        for tensor in done:
-            key = storage_of[tensor]
+            key = storage_of[name]
             references[key] -= 1
-            if references[key] == 0:
+            if not references[key]:
                 live -= storage_bytes[key]
     return peak
 
@@ -96,20 +104,24 @@ def _saved_activations(plan: Plan, order, output_bytes: list[int], size: int, ba
     shapes = {NETWORK_INPUT: plan.input_shape}
     saved = [True]  # by storage: already counted (the input never is)
     layer_saved = [0] * len(plan.layers)
+    layers = plan.layers
     for position in order:
-        row = plan.layers[position]
-        layer, cfg, inputs, name = row.spec.layer, row.spec.cfg, row.spec.inputs, row.spec.name
-        shapes[name] = row.output_shape
-        if not layer.merges and layer.output_aliases_input(cfg, training=True):
+        row = layers[position]
+        layer_spec = row.spec
+        layer, cfg, inputs, name = layer_spec.layer, layer_spec.cfg, layer_spec.inputs, layer_spec.name
+        if not layer.merges and layer.output_aliases_input(cfg, True):
             storage_of[name] = storage_of[inputs[0]]
         else:
             storage_of[name] = len(storage_bytes)
             storage_bytes.append(output_bytes[position])
             saved.append(False)
-        grads = [requires_grad[source] for source in inputs]
-        trains = row.params > 0 and row.spec.trainable
-        requires_grad[name] = True in grads or trains
-        in_shapes = [row.input_shape] if len(inputs) == 1 else [shapes[source] for source in inputs]
+        shapes[name] = row.output_shape
+        if len(inputs) == 1:
+            grads, in_shapes = (requires_grad[inputs[0]],), [row.input_shape]
+        else:
+            grads, in_shapes = [requires_grad[source] for source in inputs], [shapes[source] for source in inputs]
+        trains = row.params > 0 and layer_spec.trainable
+        requires_grad[name] = trains or True in grads
         for item in layer.saved_for_backward_of(cfg, in_shapes, row.output_shape):
             if not _kept(item, grads, trains):
                 continue
@@ -130,7 +142,7 @@ def _saved_activations(plan: Plan, order, output_bytes: list[int], size: int, ba
     return layer_saved
 
 
-def _kept(item, grads: list[bool], trains: bool) -> bool:
+def _kept(item, grads: Sequence[bool], trains: bool) -> bool:
     """Whether autograd keeps `item` (see Saved.needed_for), given which inputs require grad."""
     needed_for = item.needed_for
     if needed_for == "input":

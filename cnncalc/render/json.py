@@ -80,10 +80,101 @@ def plan_document(plan: Plan, memory: Memory | None = None) -> dict:
     """The JSON document for `plan`; memory defaults to batch size 1, float32, adam."""
     memory = memory or estimate(plan)
     with CollectionPaused():  # a document of many small containers, and no cycles
-        return _document(plan, memory)
+        return _document(plan, memory, _layers(plan, memory), _blocks(plan))
 
 
-def _document(plan: Plan, memory: Memory) -> dict:
+def plan_json(plan: Plan, memory: Memory | None = None) -> str:
+    """`dumps(plan_document(plan, memory))`, the same text, written without building each layer's
+    object first: each layer's line is filled in from the plan (a third of the time at 100,000
+    layers)."""
+    memory = memory or estimate(plan)
+    with CollectionPaused():
+        shapes: dict[tuple, str] = {}  # each shape as JSON, written once
+        lines = {"layers": _layer_lines(plan, memory, shapes), "blocks": _block_lines(plan, shapes)}
+        return _dumps(_document(plan, memory, [], []), lines)
+
+
+# a layer's object as _one_line writes it; every value is filled in as JSON text
+_LAYER_LINE = (
+    '{"index": %s, "name": %s, "type": %s, "block": %s, "inputs": %s, "input_shape": %s, "output_shape": %s, '
+    '"params": %s, "trainable": %s, "buffers": %s, "macs": %s, "flops": %s, "other_ops": %s, '
+    '"output_bytes": %s, "saved_bytes": %s, "receptive_field": %s, "config": %s}'
+)
+
+
+def _layer_lines(plan: Plan, memory: Memory, shapes: dict[tuple, str]) -> list[str]:
+    """Each layer's object on one line, as _one_line writes _layers' dicts: the numbers are ints
+    (str and JSON write them alike), the strings encoded by json's own function, and shapes and
+    receptive fields, which repeat, encoded once each."""
+    from json.encoder import encode_basestring_ascii as string
+
+    output_bytes, saved_bytes = memory.layer_output_bytes, memory.layer_saved_bytes
+    fields: dict[int, str] = {id(None): "null"}
+    lines = []
+    for i, row in enumerate(plan.layers):
+        layer_spec, field = row.spec, row.receptive_field
+        layer, groups = layer_spec.layer, layer_spec.groups
+        in_shape = shapes.get(row.input_shape) or shapes.setdefault(row.input_shape, _one_line(row.input_shape))
+        out_shape = shapes.get(row.output_shape) or shapes.setdefault(row.output_shape, _one_line(row.output_shape))
+        if id(field) not in fields:
+            fields[id(field)] = _one_line({"size": field.size, "stride": field.stride, "padding": field.padding})
+        lines.append(
+            _LAYER_LINE
+            % (
+                layer_spec.index,
+                string(layer_spec.name),
+                string(layer.type_name),
+                string(groups[-1].name) if groups else "null",
+                "[" + ", ".join(map(string, layer_spec.inputs)) + "]",
+                in_shape,
+                out_shape,
+                row.params,
+                "true" if layer_spec.trainable else "false",
+                row.buffers,
+                row.macs,
+                2 * row.macs,
+                row.other_ops,
+                output_bytes[i],
+                saved_bytes[i],
+                fields[id(field)],
+                _one_line(layer.resolved_config(layer_spec.cfg, row.input_shape)),
+            )
+        )
+    return lines
+
+
+_BLOCK_LINE = (
+    '{"name": %s, "block": %s, "repeat": %s, "parent": %s, "layers": %s, "output": %s, "output_shape": %s, '
+    '"params": %s, "macs": %s}'
+)
+
+
+def _block_lines(plan: Plan, shapes: dict[tuple, str]) -> list[str]:
+    """Each group's object on one line, as _one_line writes _blocks' dicts."""
+    from json.encoder import encode_basestring_ascii as string
+
+    lines = []
+    for totals in plan.group_totals:
+        group, parent = totals.group, totals.parent
+        shape = totals.output.output_shape if totals.output is not None else plan.input_shape
+        lines.append(
+            _BLOCK_LINE
+            % (
+                string(group.name),
+                string(group.block),
+                "null" if group.repeat is None else group.repeat,
+                "null" if parent is None else string(parent.name),
+                group.layer_count,
+                string(group.output),
+                shapes.get(shape) or shapes.setdefault(shape, _one_line(shape)),
+                totals.params,
+                totals.macs,
+            )
+        )
+    return lines
+
+
+def _document(plan: Plan, memory: Memory, layers: list, blocks: list) -> dict:
     first = plan.first_linear
     return {
         "schema_version": SCHEMA_VERSION,
@@ -92,8 +183,8 @@ def _document(plan: Plan, memory: Memory) -> dict:
         "description": plan.description,
         "input_shape": list(plan.input_shape),
         "output_shape": list(plan.output_shape),
-        "layers": _layers(plan, memory),
-        "blocks": _blocks(plan),
+        "layers": layers,
+        "blocks": blocks,
         "totals": {
             "params": plan.totals.params,
             "trainable_params": plan.totals.trainable_params,
@@ -161,9 +252,17 @@ def dumps(document: dict) -> str:
     of objects or lists one item a line, each item on its line whole (layers, blocks, warnings);
     anything else on its key's line. json.dumps(indent=2), the pure-Python encoder, took seconds
     and a line per number at 100,000 layers; any JSON reader (jq, json.loads) reads both alike."""
+    with CollectionPaused():  # the C encoder makes a list of pieces per item
+        return _dumps(document)
+
+
+def _dumps(document: dict, lines: dict[str, list[str]] | None = None) -> str:
+    """As dumps; `lines` holds lists already written, an item a line (as _one_line writes them)."""
     parts = []
     for key, value in document.items():
-        if isinstance(value, dict) and value:
+        if lines and lines.get(key):
+            text = "[\n    " + ",\n    ".join(lines[key]) + "\n  ]"
+        elif isinstance(value, dict) and value:
             inner = ",\n".join(f"    {_one_line(k)}: {_one_line(v)}" for k, v in value.items())
             text = "{\n" + inner + "\n  }"
         elif isinstance(value, list) and any(isinstance(item, (dict, list)) for item in value):
