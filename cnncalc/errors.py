@@ -36,7 +36,14 @@ CODES = {
     "shape.mismatch": "inputs or stated sizes that do not agree",
     "shape.rank": "an input of the wrong number of axes",
     "shape.not-flat": "a linear layer on an input that is not flat",
+    "graph.unknown-input": "inputs: names no layer (in this block)",
+    "graph.arity": "a layer or block given the wrong number of inputs",
+    "graph.cycle": "layers that read each other's outputs in a circle",
     "budget.none": "check found no budget to check",
+    # warnings: the spec is valid, but worth a look
+    "note.layer": "a layer's own note, e.g. pixels a window never reads",
+    "note.in-place": "an in-place layer overwrites a tensor another layer reads later",
+    "note.unread": "a layer whose output nothing reads, apart from the network's output",
 }
 
 

@@ -185,13 +185,6 @@ layers:
     assert (first.code, first.loc.line, first.loc.column) == where, first
 
 
-BLOCK_NAME_CODE = pytest.mark.xfail(
-    strict=True,
-    reason="a block named like a layer type, or not an identifier, gets spec.bad-value; CODES keeps "
-    "spec.bad-name for a name that is not an identifier or one cnncalc keeps (as args: and let: use it)",
-)
-
-
 @pytest.mark.parametrize(
     ("blocks", "message", "where"),
     [
@@ -199,19 +192,16 @@ BLOCK_NAME_CODE = pytest.mark.xfail(
             "conv2d: [relu]",
             "block 'conv2d': 'conv2d' is a layer type; give the block another name",
             ("spec.bad-name", 3, 3),
-            marks=BLOCK_NAME_CODE,
         ),
         pytest.param(
             "sequential: [relu]",
             "block 'sequential': 'sequential' is a layer type",
             ("spec.bad-name", 3, 3),
-            marks=BLOCK_NAME_CODE,
         ),
         pytest.param(
             "x-y: [relu]",
             "block 'x-y': a block's name is letters, digits and '_'",
             ("spec.bad-name", 3, 3),
-            marks=BLOCK_NAME_CODE,
         ),
         ("unit: 3", "block 'unit': expected a mapping with `layers:`", ("spec.bad-value", 3, 9)),
         (
@@ -529,11 +519,6 @@ def test_repeat_keys_on_a_plain_layer_are_refused(key):
     assert (found.loc.line, found.loc.column) == (3, value)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="repeat:, first: and repeat_name: on a plain layer are reported as spec.bad-value; CODES has "
-    "spec.misplaced-key for a known key in the wrong place (as the same keys among a call's arguments get)",
-)
 @pytest.mark.parametrize("key", REPEAT_KEYS)
 def test_repeat_keys_on_a_plain_layer_are_misplaced_keys(key):
     (found,) = diagnostics(f"input: [3, 8, 8]\nlayers:\n  - {{type: relu, name: r, {key}}}\n")
@@ -664,11 +649,6 @@ def test_inputs_inside_a_sequential_list_are_refused():
     assert (first.loc.line, first.loc.column) == (6, 30)  # at `inputs: r`
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="inputs: inside a sequential: list is reported as spec.bad-value; CODES has spec.misplaced-key "
-    "for a known key in the wrong place",
-)
 def test_inputs_inside_a_sequential_list_is_a_misplaced_key():
     (found,) = diagnostics(
         "input: [3, 8, 8]\nlayers:\n  - {type: relu, name: r}\n  - name: s\n    sequential:\n"

@@ -152,11 +152,6 @@ layers:
             24,
             "layer 1 (relu): the name 'input' is kept for the network's input",
             "spec.bad-name",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="spec.bad-name is the code for a name cnncalc keeps (CODES); a layer named 'input' gets "
-                "spec.bad-value (cnncalc/spec/fields.py layer_name)",
-            ),
         ),
         (
             "  - {type: conv2d, name: c, out_channels: 4, kernel_size: 1, stride: 2}\n"

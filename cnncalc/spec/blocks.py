@@ -59,10 +59,10 @@ def _definition(report: Report, name: str, node: YNode, name_loc: Loc) -> Block 
 
     label = f"block {name!r}"
     if not expressions.is_name(name):
-        report.error("spec.bad-value", f"{label}: a block's name is letters, digits and '_', at most 100", name_loc)
+        report.error("spec.bad-name", f"{label}: a block's name is letters, digits and '_', at most 100", name_loc)
         return None
     if lookup(name) is not None or name == "sequential":
-        report.error("spec.bad-value", f"{label}: {name!r} is a layer type; give the block another name", name_loc)
+        report.error("spec.bad-name", f"{label}: {name!r} is a layer type; give the block another name", name_loc)
         return None
     if isinstance(node.value, list):  # a block with no arguments: just its layers
         node = YNode({"layers": node}, node.loc, {"layers": node.loc})

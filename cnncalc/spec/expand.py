@@ -308,7 +308,7 @@ class Expander:
         for key in ("repeat", "first", "repeat_name"):
             if key in common and not isinstance(kind, Block):
                 self.report.error(
-                    "spec.bad-value",
+                    "spec.misplaced-key",
                     f"{label}: {key}: is for block calls; define a block to repeat these layers",
                     common[key].loc,
                 )
@@ -360,7 +360,7 @@ class Expander:
             return [state.previous], False
         if scope.sequential:
             self.report.error(
-                "spec.bad-value",
+                "spec.misplaced-key",
                 f"{label}: layers in a `sequential:` list each read the one before; "
                 f"move this layer out of the list to give it `inputs:`",
                 node.loc,

@@ -102,7 +102,7 @@ def layer_name(report: Report, nth: str, kind: str, common: dict, entry_loc: Loc
     node = common["name"]
     if node.value == NETWORK_INPUT:
         report.error(
-            "spec.bad-value",
+            "spec.bad-name",
             f"{nth} ({kind}): the name {NETWORK_INPUT!r} is kept for the network's input",
             node.loc,
         )
