@@ -142,7 +142,9 @@ class Expander:
                 "spec.bad-value", "layers: every entry is left out by `when:`; nothing is left to plan", entries[0].loc
             )
             return []
-        return self.resolved()
+        layers = self.resolved()
+        self.shapes = None  # it holds self.resolve: a cycle only the (paused) collector would free
+        return layers
 
     def resolved(self) -> list[LayerSpec]:
         """The drafts as LayerSpecs, their inputs resolved (drafts reading a wrong name dropped)."""
@@ -172,6 +174,7 @@ class Expander:
         for group in self.groups:
             group.output = self.resolve(group.output_ref) or ""
             group.inputs = tuple(self.resolve(item) for item in group.inputs)
+            group.output_ref = None  # resolved: the scopes it reached are let go
         return result
 
     def resolve(self, item) -> str | None:
