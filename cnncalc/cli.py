@@ -463,8 +463,14 @@ EXIT_BROKEN_PIPE = 141  # what a shell reports for a program stopped by SIGPIPE
 
 
 def main() -> None:
+    from cnncalc.gcpause import paused
+
     try:
-        cli(prog_name="cnncalc")
+        # A run makes objects that live to its end and few cycles: with the cycle collector on,
+        # each collection walks all of them (ResNet-50 to JSON: 4 ms of 45 ms over the imports of
+        # click and yaml; 100,000 layers: 0.4 s). It is back on when the command returns.
+        with paused():
+            cli(prog_name="cnncalc")
     except KeyboardInterrupt:
         sys.exit(130)
     except SystemExit as exc:
