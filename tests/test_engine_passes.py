@@ -239,6 +239,9 @@ def test_plan_json_is_dumps_of_the_document(source):
     text = json_render.plan_json(planned, memory)
     assert text == json_render.dumps(document)
     assert json.loads(text) == document
+    stream = io.StringIO()
+    json_render.write_plan_json(planned, memory, stream)
+    assert stream.getvalue() == text + "\n"
     # one layer a line, each line a whole layer
     lines = text.splitlines()
     start = lines.index('  "layers": [') + 1

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+from itertools import islice
+from typing import TYPE_CHECKING
 
 from cnncalc import __version__
 from cnncalc.engine import CollectionPaused, Plan
 from cnncalc.errors import Diagnostic
 from cnncalc.memory import Memory, estimate
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 # Bump on any change that could break a consumer (renamed or removed keys, new meanings).
 SCHEMA_VERSION = 1
@@ -89,9 +94,27 @@ def plan_json(plan: Plan, memory: Memory | None = None) -> str:
     layers)."""
     memory = memory or estimate(plan)
     with CollectionPaused():
-        shapes: dict[tuple, str] = {}  # each shape as JSON, written once
-        lines = {"layers": _layer_lines(plan, memory, shapes), "blocks": _block_lines(plan, shapes)}
-        return _dumps(_document(plan, memory, [], []), lines)
+        return "".join(_plan_pieces(plan, memory))
+
+
+def write_plan_json(plan: Plan, memory: Memory, stream) -> None:
+    """Write plan_json's text and a newline to `stream` (as click.echo(plan_json(...)) prints it),
+    a few thousand lines at a time: the text is never whole in memory (36 MB at 100,000 layers,
+    and as much again as bytes)."""
+    with CollectionPaused():
+        pieces = _plan_pieces(plan, memory)
+        while True:
+            chunk = "".join(islice(pieces, 4096))
+            if not chunk:
+                break
+            stream.write(chunk)
+        stream.write("\n")
+
+
+def _plan_pieces(plan: Plan, memory: Memory) -> Iterator[str]:
+    shapes: dict[tuple, str] = {}  # each shape as JSON, written once
+    lines = {"layers": _layer_lines(plan, memory, shapes), "blocks": _block_lines(plan, shapes)}
+    return _pieces(_document(plan, memory, [], []), lines)
 
 
 # a layer's object as _one_line writes it; every value is filled in as JSON text
@@ -102,7 +125,7 @@ _LAYER_LINE = (
 )
 
 
-def _layer_lines(plan: Plan, memory: Memory, shapes: dict[tuple, str]) -> list[str]:
+def _layer_lines(plan: Plan, memory: Memory, shapes: dict[tuple, str]) -> Iterator[str]:
     """Each layer's object on one line, as _one_line writes _layers' dicts: the numbers are ints
     (str and JSON write them alike), the strings encoded by json's own function, and shapes and
     receptive fields, which repeat, encoded once each."""
@@ -110,7 +133,6 @@ def _layer_lines(plan: Plan, memory: Memory, shapes: dict[tuple, str]) -> list[s
 
     output_bytes, saved_bytes = memory.layer_output_bytes, memory.layer_saved_bytes
     fields: dict[int, str] = {id(None): "null"}
-    lines = []
     for i, row in enumerate(plan.layers):
         layer_spec, field = row.spec, row.receptive_field
         layer, groups = layer_spec.layer, layer_spec.groups
@@ -118,7 +140,7 @@ def _layer_lines(plan: Plan, memory: Memory, shapes: dict[tuple, str]) -> list[s
         out_shape = shapes.get(row.output_shape) or shapes.setdefault(row.output_shape, _one_line(row.output_shape))
         if id(field) not in fields:
             fields[id(field)] = _one_line({"size": field.size, "stride": field.stride, "padding": field.padding})
-        lines.append(
+        yield (
             _LAYER_LINE
             % (
                 layer_spec.index,
@@ -140,7 +162,6 @@ def _layer_lines(plan: Plan, memory: Memory, shapes: dict[tuple, str]) -> list[s
                 _one_line(layer.resolved_config(layer_spec.cfg, row.input_shape)),
             )
         )
-    return lines
 
 
 _BLOCK_LINE = (
@@ -149,15 +170,14 @@ _BLOCK_LINE = (
 )
 
 
-def _block_lines(plan: Plan, shapes: dict[tuple, str]) -> list[str]:
+def _block_lines(plan: Plan, shapes: dict[tuple, str]) -> Iterator[str]:
     """Each group's object on one line, as _one_line writes _blocks' dicts."""
     from json.encoder import encode_basestring_ascii as string
 
-    lines = []
     for totals in plan.group_totals:
         group, parent = totals.group, totals.parent
         shape = totals.output.output_shape if totals.output is not None else plan.input_shape
-        lines.append(
+        yield (
             _BLOCK_LINE
             % (
                 string(group.name),
@@ -171,7 +191,6 @@ def _block_lines(plan: Plan, shapes: dict[tuple, str]) -> list[str]:
                 totals.macs,
             )
         )
-    return lines
 
 
 def _document(plan: Plan, memory: Memory, layers: list, blocks: list) -> dict:
@@ -253,21 +272,34 @@ def dumps(document: dict) -> str:
     anything else on its key's line. json.dumps(indent=2), the pure-Python encoder, took seconds
     and a line per number at 100,000 layers; any JSON reader (jq, json.loads) reads both alike."""
     with CollectionPaused():  # the C encoder makes a list of pieces per item
-        return _dumps(document)
+        return "".join(_pieces(document))
 
 
-def _dumps(document: dict, lines: dict[str, list[str]] | None = None) -> str:
-    """As dumps; `lines` holds lists already written, an item a line (as _one_line writes them)."""
-    parts = []
-    for key, value in document.items():
-        if lines and lines.get(key):
-            text = "[\n    " + ",\n    ".join(lines[key]) + "\n  ]"
+def _pieces(document: dict, lines: dict[str, Iterator[str]] | None = None) -> Iterator[str]:
+    """dumps' text in pieces; `lines` holds, by key, lists already written an item a line (as
+    _one_line writes them), which stand for the document's."""
+    if not document:
+        yield "{}"
+        return
+    for number, (key, value) in enumerate(document.items()):
+        yield ("{\n  " if not number else ",\n  ") + _one_line(key) + ": "
+        items = lines.get(key) if lines else None
+        if items is None and isinstance(value, list) and any(isinstance(item, (dict, list)) for item in value):
+            items = map(_one_line, value)
+        if items is not None:
+            yield from _list_pieces(items)
         elif isinstance(value, dict) and value:
-            inner = ",\n".join(f"    {_one_line(k)}: {_one_line(v)}" for k, v in value.items())
-            text = "{\n" + inner + "\n  }"
-        elif isinstance(value, list) and any(isinstance(item, (dict, list)) for item in value):
-            text = "[\n    " + ",\n    ".join(map(_one_line, value)) + "\n  ]"
+            yield "{\n" + ",\n".join(f"    {_one_line(k)}: {_one_line(v)}" for k, v in value.items()) + "\n  }"
         else:
-            text = _one_line(value)
-        parts.append(f"  {_one_line(key)}: {text}")
-    return "{\n" + ",\n".join(parts) + "\n}" if parts else "{}"
+            yield _one_line(value)
+    yield "\n}"
+
+
+def _list_pieces(items: Iterator[str]) -> Iterator[str]:
+    """A list of items already written, one a line; [] when there are none."""
+    separator = "[\n    "
+    for item in items:
+        yield separator
+        yield item
+        separator = ",\n    "
+    yield "[]" if separator == "[\n    " else "\n  ]"
