@@ -7,7 +7,6 @@ instead. Each value becomes a `YNode` holding its Python value and its `Loc`.
 
 from __future__ import annotations
 
-import gc
 import os
 from types import MappingProxyType
 from typing import Any
@@ -16,6 +15,7 @@ import yaml
 from yaml.nodes import ScalarNode, SequenceNode
 
 from cnncalc.errors import Diagnostic, Loc, SpecError
+from cnncalc.gcpause import paused
 
 # libyaml (PyYAML's C parser) composes several times faster than PyYAML's pure-Python parser
 # and is used when PyYAML was built with it; CNNCALC_PURE_YAML=1 (or setting PURE) selects the
@@ -104,15 +104,10 @@ def load(text: str, path: str) -> YNode | None:
     Raises SpecError for syntax errors, unsafe tags, duplicate keys, non-string
     keys and alias bombs.
     """
-    # The load makes two objects per value and frees none: the cyclic garbage collector, left on,
-    # would scan the growing heap again and again (half the time of a 100,000-line spec).
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    # The load makes two objects per value and frees none: the cycle collector, left on, would
+    # walk the growing heap again and again (half the time of a 100,000-line spec).
+    with paused():
         return _load(text[1:] if text[:1] == "\ufeff" else text, path)  # a byte order mark is no part of the text
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def _load(text: str, path: str) -> YNode | None:
