@@ -15,7 +15,8 @@ from math import prod
 from typing import TYPE_CHECKING
 
 from cnncalc.dtypes import DEFAULT_DTYPE, DEFAULT_OPTIMIZER, DTYPE_BYTES, OPTIMIZER_STATES
-from cnncalc.engine import CollectionPaused, Plan
+from cnncalc.engine import Plan
+from cnncalc.gcpause import paused
 from cnncalc.spec import NETWORK_INPUT
 
 if TYPE_CHECKING:
@@ -158,7 +159,7 @@ def estimate(
     plan: Plan, *, batch_size: int = 1, dtype: str = DEFAULT_DTYPE, optimizer: str = DEFAULT_OPTIMIZER
 ) -> Memory:
     """Estimate memory for `plan`; every byte count covers the whole batch."""
-    with CollectionPaused():
+    with paused():
         return _estimate(plan, batch_size, dtype, optimizer)
 
 

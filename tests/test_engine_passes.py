@@ -17,7 +17,7 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from cnncalc.engine import CollectionPaused, GroupTotals, plan
+from cnncalc.engine import GroupTotals, plan
 from cnncalc.layers import LAYER_TYPES, lookup
 from cnncalc.memory import estimate
 from cnncalc.render import json as json_render
@@ -214,19 +214,16 @@ def test_every_tensor_is_read_by_its_last_reader():
     assert unread == {w.message.split("'")[1] for w in planned.warnings if w.code == "note.unread"}
 
 
-def test_collection_paused_restores_the_collector():
-    assert gc.isenabled()
-    with pytest.raises(ZeroDivisionError), CollectionPaused():
-        assert not gc.isenabled()
-        raise ZeroDivisionError
-    assert gc.isenabled()
-    gc.disable()
-    try:
-        with CollectionPaused():
-            pass
-        assert not gc.isenabled()  # left as it was found
-    finally:
-        gc.enable()
+def test_planning_leaves_the_collector_as_it_found_it():
+    text = "input: [1, 4, 4]\nlayers: [relu]\n"
+    for enabled in (True, False):
+        (gc.enable if enabled else gc.disable)()
+        try:
+            planned = plan(parse(text, "g.yaml"))
+            json_render.plan_json(planned, estimate(planned))
+            assert gc.isenabled() is enabled
+        finally:
+            gc.enable()
 
 
 # ---- fast output, checked against the slow ----------------------------------------------------
@@ -319,3 +316,44 @@ def test_the_table_is_what_richs_table_draws(source, colour):
 
 def test_group_totals_is_a_named_tuple_of_counts():
     assert GroupTotals._fields[:5] == ("group", "parent", "output", "first", "stop")
+
+
+# ---- diagnostics: each text's lines found once --------------------------------------------------
+
+
+def test_line_spans_find_the_lines_source_line_finds():
+    import random
+
+    from cnncalc.render.text import _LineFinder, source_line
+
+    rng = random.Random(11)
+    pieces = ["a", "b c", "\n", "\r", "\r\n", "\x85", "\u2028", "\x0b", "\x0c"]
+    for _ in range(2000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 25)))
+        finder = _LineFinder(rng.randint(0, 10))
+        assert [finder(text, n) for n in range(-1, 14)] == [source_line(text, n) for n in range(-1, 14)], repr(text)
+
+
+def test_many_diagnostics_at_the_end_of_a_long_file_scan_it_once(monkeypatch):
+    from cnncalc.errors import Diagnostic, Loc
+    from cnncalc.render import text as text_render
+
+    lines = 20_000
+    source = "x: 1\n" * lines
+    diagnostics = [Diagnostic("spec.bad-value", "bad", Loc("s.yaml", lines - k, 1)) for k in range(100)]
+    pattern, seen = text_render._LINE_BREAK, []
+
+    class Counted:  # the line-break pattern, counting the breaks it is asked to find
+        def finditer(self, string, *arguments):
+            for found in pattern.finditer(string, *arguments):
+                seen.append(1)
+                yield found
+
+        def search(self, string, *arguments):
+            seen.append(1)
+            return pattern.search(string, *arguments)
+
+    monkeypatch.setattr(text_render, "_LINE_BREAK", Counted())
+    out = text_render.format_diagnostics(diagnostics, source)
+    assert out.count("^") == 100 and f"{lines:>5} | x: 1" in out
+    assert len(seen) <= lines + 2, len(seen)  # once through, not once per diagnostic (2,000,000)

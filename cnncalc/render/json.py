@@ -7,8 +7,9 @@ from itertools import islice
 from typing import TYPE_CHECKING
 
 from cnncalc import __version__
-from cnncalc.engine import CollectionPaused, Plan
+from cnncalc.engine import Plan
 from cnncalc.errors import Diagnostic
+from cnncalc.gcpause import paused
 from cnncalc.memory import Memory, estimate
 
 if TYPE_CHECKING:
@@ -84,7 +85,7 @@ def _blocks(plan: Plan) -> list[dict]:
 def plan_document(plan: Plan, memory: Memory | None = None) -> dict:
     """The JSON document for `plan`; memory defaults to batch size 1, float32, adam."""
     memory = memory or estimate(plan)
-    with CollectionPaused():  # a document of many small containers, and no cycles
+    with paused():  # a document of many small containers, and no cycles
         return _document(plan, memory, _layers(plan, memory), _blocks(plan))
 
 
@@ -93,7 +94,7 @@ def plan_json(plan: Plan, memory: Memory | None = None) -> str:
     object first: each layer's line is filled in from the plan (a third of the time at 100,000
     layers)."""
     memory = memory or estimate(plan)
-    with CollectionPaused():
+    with paused():
         return "".join(_plan_pieces(plan, memory))
 
 
@@ -101,7 +102,7 @@ def write_plan_json(plan: Plan, memory: Memory, stream) -> None:
     """Write plan_json's text and a newline to `stream` (as click.echo(plan_json(...)) prints it),
     a few thousand lines at a time: the text is never whole in memory (36 MB at 100,000 layers,
     and as much again as bytes)."""
-    with CollectionPaused():
+    with paused():
         pieces = _plan_pieces(plan, memory)
         while True:
             chunk = "".join(islice(pieces, 4096))
@@ -271,7 +272,7 @@ def dumps(document: dict) -> str:
     of objects or lists one item a line, each item on its line whole (layers, blocks, warnings);
     anything else on its key's line. json.dumps(indent=2), the pure-Python encoder, took seconds
     and a line per number at 100,000 layers; any JSON reader (jq, json.loads) reads both alike."""
-    with CollectionPaused():  # the C encoder makes a list of pieces per item
+    with paused():  # the C encoder makes a list of pieces per item
         return "".join(_pieces(document))
 
 

@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 import re
+from itertools import islice
+from typing import Callable
 
 from cnncalc.errors import Diagnostic
 from cnncalc.render.safe import MESSAGE_WIDTH, breaks_command, escape_char, is_unsafe, shorten, terminal
 
 
-def format_diagnostic(diag: Diagnostic, source: str | dict[str, str] | None = None) -> str:
+def format_diagnostic(
+    diag: Diagnostic, source: str | dict[str, str] | None = None, line_of: Callable[[str, int], str | None] = None
+) -> str:
     """`source` is the spec's text, or each file's text by path when the spec includes others.
 
     The message and the line under it are spec text: shown by `terminal` (control characters
-    written out), and a long line is cut to a window around the column."""
+    written out), and a long line is cut to a window around the column. `line_of` finds a line
+    of a text (source_line, unless format_diagnostics passes its own)."""
     where = f"{terminal(str(diag.loc))}: " if diag.loc else ""
     text = f"{where}{diag.severity}: {terminal(shorten(diag.message, MESSAGE_WIDTH))}"
     if isinstance(source, dict):
         source = source.get(diag.loc.file) if diag.loc else None
     if source is not None and diag.loc is not None:
-        line = source_line(source, diag.loc.line)
+        line = (line_of or source_line)(source, diag.loc.line)
         if line is not None:
             shown, caret = snippet(line, diag.loc.column)
             gutter = f"{diag.loc.line:>5} | "
@@ -91,7 +96,39 @@ def _fit(pieces: list[str], room: int) -> int:
 
 
 def format_diagnostics(diagnostics: list[Diagnostic], source: str | dict[str, str] | None = None) -> str:
-    return "\n".join(format_diagnostic(d, source) for d in diagnostics)
+    """The diagnostics, each as format_diagnostic writes it; each text is scanned for its lines
+    once, up to the furthest line shown (source_line for each would scan from the start anew)."""
+    line_of = _LineFinder(max((d.loc.line for d in diagnostics if d.loc), default=0))
+    return "\n".join(format_diagnostic(d, source, line_of) for d in diagnostics)
+
+
+class _LineFinder:
+    """source_line for many diagnostics: each text's lines found in one pass, up to `furthest`."""
+
+    def __init__(self, furthest: int):
+        self.furthest = furthest
+        self.spans: dict[int, list[tuple[int, int]]] = {}  # by the text's id: (start, end) of each line
+
+    def __call__(self, source: str, number: int) -> str | None:
+        spans = self.spans.get(id(source))
+        if spans is None:
+            spans = self.spans[id(source)] = line_spans(source, self.furthest)
+        if not 1 <= number <= len(spans):
+            return source_line(source, number)  # past the furthest line: not asked by format_diagnostics
+        start, end = spans[number - 1]
+        return source[start:end]
+
+
+def line_spans(source: str, count: int) -> list[tuple[int, int]]:
+    """(start, end) of each of the first `count` lines of `source` (fewer if it has fewer), as
+    source_line finds them: split at YAML's line breaks, and no line after the last break."""
+    spans, start = [], 0
+    for found in islice(_LINE_BREAK.finditer(source), count):
+        spans.append((start, found.start()))
+        start = found.end()
+    if len(spans) < count and start < len(source):
+        spans.append((start, len(source)))
+    return spans
 
 
 def aligned(rows: list[tuple[str, ...]], right: set[int] = frozenset()) -> list[str]:
