@@ -25,6 +25,7 @@ Imported only when the pure loader is used: it is not on the start-up path.
 from __future__ import annotations
 
 import re
+import sys
 
 import yaml
 from yaml.composer import ComposerError
@@ -59,6 +60,7 @@ class PureLoader(yaml.SafeLoader):
     """SafeLoader with libyaml's tab, nesting and composing rules (see the module's docstring)."""
 
     max_depth = 64  # set from cnncalc.yamlload.MAX_DEPTH: deeper values are skipped, not composed
+    max_levels = MAX_LEVELS
 
     def __init__(self, stream) -> None:
         super().__init__(stream)
@@ -173,12 +175,12 @@ class PureLoader(yaml.SafeLoader):
         return self.prefix(3) in ("---", "...") and self.peek(3) in _BLANKZ
 
     def fetch_flow_collection_start(self, TokenClass) -> None:  # noqa: N803 - PyYAML's name
-        if len(self.indents) + self.flow_level + 1 > MAX_LEVELS:
+        if len(self.indents) + self.flow_level + 1 > self.max_levels:
             raise _too_deep("while increasing flow level", self.get_mark())
         super().fetch_flow_collection_start(TokenClass)
 
     def add_indent(self, column: int) -> bool:
-        if self.indent < column and len(self.indents) + 1 >= MAX_LEVELS:
+        if self.indent < column and len(self.indents) + 1 >= self.max_levels:
             raise _too_deep("while increasing block level", self.get_mark())
         return super().add_indent(column)
 
@@ -504,6 +506,13 @@ class PureLoader(yaml.SafeLoader):
             if levels == 0:
                 return placeholder
             event = self.get_event()
+
+
+class UnlimitedLoader(PureLoader):
+    """Reads past YAML's 1,000 levels (the scanner and parser do not recurse): for finding where
+    a spec that YAML refuses as too deep first passes cnncalc's own, much lower, limit."""
+
+    max_levels = sys.maxsize
 
 
 def _too_deep(context: str, mark) -> ScannerError:

@@ -184,9 +184,41 @@ def _compose(loader, text: str, path: str):
             from cnncalc.yaml_pure import as_libyaml
 
             exc = as_libyaml(exc)
+        if exc.problem == "exceeded maximum nesting depth":  # YAML's 1,000 levels: over ours, 64
+            deep = _first_too_deep(text)
+            if deep is not None:
+                message = f"spec is nested more than {MAX_DEPTH} deep"
+                raise SpecError([Diagnostic("spec.too-large", message, _loc(path, deep))], text) from None
         raise _syntax_error(exc, text, path) from None
     except RecursionError:  # not expected: both loaders stop at 1,000 levels
         raise SpecError([Diagnostic("spec.too-large", "spec is nested too deeply", Loc(path, 1, 1))], text) from None
+
+
+def _first_too_deep(text: str):
+    """The mark of the first value nested deeper than MAX_DEPTH, where the walk would refuse it,
+    found from the parser's events (composing stops at YAML's own limit, far deeper)."""
+    from cnncalc.yaml_pure import UnlimitedLoader  # the C scanner stops at the limit before any event
+
+    loader = UnlimitedLoader(text)
+    depth = 0
+    anchors: dict[str, Any] = {}
+    try:
+        while True:
+            event = loader.get_event()
+            if isinstance(event, yaml.AliasEvent) and depth >= MAX_DEPTH:
+                return anchors.get(event.anchor, event.start_mark)  # the walk sees the anchored value
+            if isinstance(event, (yaml.ScalarEvent, yaml.CollectionStartEvent)):
+                if depth >= MAX_DEPTH:
+                    return event.start_mark
+                if event.anchor is not None:
+                    anchors[event.anchor] = event.start_mark
+                depth += isinstance(event, yaml.CollectionStartEvent)
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        return None  # the limit, or an error before it: no value that deep
+    finally:
+        loader.dispose()
 
 
 def _syntax_error(exc: yaml.MarkedYAMLError, text: str, path: str) -> SpecError:
