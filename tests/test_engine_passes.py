@@ -357,3 +357,12 @@ def test_many_diagnostics_at_the_end_of_a_long_file_scan_it_once(monkeypatch):
     out = text_render.format_diagnostics(diagnostics, source)
     assert out.count("^") == 100 and f"{lines:>5} | x: 1" in out
     assert len(seen) <= lines + 2, len(seen)  # once through, not once per diagnostic (2,000,000)
+
+
+def test_a_table_printed_in_several_parts_is_what_richs_table_draws():
+    rows = table_render._ROWS_A_PRINT + 200
+    planned = plan(parse("input: [3, 8, 8]\nlayers:\n" + "  - relu\n" * rows, "rows.yaml"))
+    memory = estimate(planned)
+    stream = io.StringIO()
+    table_render.render(planned, memory, stream)
+    assert stream.getvalue().startswith(_rich_table(planned, memory, table_render.DEFAULT_COLUMNS, None, False))

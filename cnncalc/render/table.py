@@ -3,7 +3,7 @@
 rich draws the table's frame (title, header, rule, edges) and prints what it is given; the rows
 are laid out here as the segments rich's Table would make of them (same widths, padding,
 justification and styles), since rich measures and wraps every cell twice, which cost about a
-millisecond a row."""
+millisecond a row, and holds the whole table in memory."""
 
 from __future__ import annotations
 
@@ -199,32 +199,34 @@ def _shown_columns(plan: Plan, columns) -> list[str]:
     return columns
 
 
-class _Framed:
-    """The table: its frame (title, edges, header and the rule under it) drawn by rich's Table,
-    which holds no rows, and the rows between, as the segments rich's Table would make of them:
-    each cell justified to its column's width and padded, in the column's style and the row's."""
+class _Frame:
+    """Part of the table's frame as rich's Table draws it, holding no rows: `head` is its title,
+    top edge, header and the rule under it; else a flat table's bottom edge."""
 
-    def __init__(self, table: Table, columns: list[str], widths: list[int], rows, flat: bool):
-        self.table, self.columns, self.widths, self.rows, self.flat = table, columns, widths, rows, flat
+    def __init__(self, table: Table, head: bool, flat: bool):
+        self.table, self.head, self.flat = table, head, flat
 
     def __rich_console__(self, console, options):
         lines = list(Segment.split_lines(console.render(self.table, options)))
         body = len(lines) - 1 if self.flat else len(lines)  # a flat table's last line is its bottom edge
-        new_line = Segment.line()
-        for line in lines[:body]:
+        for line in lines[:body] if self.head else lines[body:]:
             yield from line
-            yield new_line
-        yield from self._row_segments(console)
-        for line in lines[body:]:
-            yield from line
-            yield new_line
+            yield Segment.line()
 
-    def _row_segments(self, console):
+
+class _Rows:
+    """Rows of the table, as the segments rich's Table makes of them: each cell justified to its
+    column's width and padded, in the column's style and the row's, between the frame's edges."""
+
+    def __init__(self, rows, columns: list[str], widths: list[int], flat: bool):
+        self.rows, self.columns, self.widths, self.flat = rows, columns, widths, flat
+
+    def __rich_console__(self, console, options):
         last = len(self.columns) - 1
         justify = [COLUMNS[key].justify == "right" for key in self.columns]
         # padding (0, 1) without the outer edges, collapsed: one space after each cell but the last
         pads = [" " if self.flat and i < last else "" for i in range(len(self.columns))]
-        styles: dict[tuple, list] = {}  # (row style) -> each column's style combined with it
+        styles: dict[str | None, list] = {}  # by row style: each column's style combined with it
         edge, divider, new_line = Segment(" "), Segment(" "), Segment.line()
         for cells, row_style in self.rows:
             if row_style not in styles:
@@ -242,6 +244,9 @@ class _Framed:
             if self.flat:
                 yield edge
             yield new_line
+
+
+_ROWS_A_PRINT = 1000  # rows printed at a time: rich holds what one print makes in memory
 
 
 def _print_table(console: Console, plan: Plan, columns: list[str], rows) -> None:
@@ -278,7 +283,11 @@ def _print_table(console: Console, plan: Plan, columns: list[str], rows) -> None
     needed = table.__rich_measure__(console, console.options.update(max_width=10_000)).maximum
     terminal_width = console.width
     console.width = max(terminal_width, needed)
-    console.print(_Framed(table, columns, widths, rows, flat=not nested), crop=False)
+    console.print(_Frame(table, head=True, flat=not nested), crop=False)
+    for start in range(0, len(rows), _ROWS_A_PRINT):
+        console.print(_Rows(rows[start : start + _ROWS_A_PRINT], columns, widths, flat=not nested), crop=False)
+    if not nested:
+        console.print(_Frame(table, head=False, flat=True), crop=False)
     if nested:
         console.print()  # the edge a flat table has
     console.width = terminal_width
