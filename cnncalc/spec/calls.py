@@ -4,7 +4,6 @@ many layers is refused here, before any of it is made."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from cnncalc.layers.base import yaml_text
@@ -20,17 +19,17 @@ if TYPE_CHECKING:
     from .expand import _Item as Item
 
 
-@dataclass
 class Call:
     """A block call's own keys, checked: how many repetitions, named how, the first one's arguments."""
 
-    block: Block
-    item: Item
-    scope: Scope
-    repeat: int
-    repeated: bool  # written with `repeat:` (even `repeat: 1`): its repetitions are groups
-    pattern: str
-    first: YNode | None
+    __slots__ = ("block", "item", "scope", "repeat", "repeated", "pattern", "first")
+
+    def __init__(self, block: Block, item: Item, scope: Scope, repeat: int, repeated: bool, pattern: str, first):
+        self.block, self.item, self.scope = block, item, scope
+        self.repeat = repeat
+        self.repeated = repeated  # written with `repeat:` (even `repeat: 1`): its repetitions are groups
+        self.pattern = pattern
+        self.first: YNode | None = first
 
     @classmethod
     def of(cls, expander: Expander, block: Block, item: Item, scope: Scope) -> Call | None:

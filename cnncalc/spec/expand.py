@@ -7,8 +7,6 @@ Where the expansion is (the top level, a block call, a list) travels as a Scope;
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from cnncalc.errors import Loc
 from cnncalc.layers import suggest
 from cnncalc.layers.base import LayerType, yaml_text
@@ -38,59 +36,72 @@ NAMES_ONLY = ("name", "inputs", "outputs", "repeat_name")  # entry keys never su
 SEQUENTIAL = "sequential"
 
 
-@dataclass(eq=False)
+# The expansion makes several of these per entry: plain classes with __slots__ (smaller and
+# quicker to make than dataclasses, and quicker to define at start-up).
+
+
 class Scope:
     """Where entries are being expanded: the top level, a block call, or a sequential list."""
 
-    prefix: str  # "layer2.0." inside a block call, "" at the top level
-    env: dict | None  # argument values inside a block; None at the top level
-    names: dict  # local name -> full name of its output, or a Ref to follow
-    groups: tuple[Group, ...] = ()
-    blocks_open: tuple[str, ...] = ()  # blocks being expanded, to catch a block using itself
-    trainable: bool = True
-    sequential: bool = False
-    context: str = ""  # for messages: "block 'bottleneck', "
-    group: Group | None = None  # whose entries are recorded
-    first_input: str = NETWORK_INPUT  # the local name of what the first entry reads
+    __slots__ = ("prefix", "env", "names", "groups", "blocks_open", "trainable", "sequential", "context", "group")
+    __slots__ += ("first_input",)
+
+    def __init__(
+        self,
+        prefix: str,  # "layer2.0." inside a block call, "" at the top level
+        env: dict | None,  # argument values inside a block; None at the top level
+        names: dict,  # local name -> full name of its output, or a Ref to follow
+        groups: tuple[Group, ...] = (),
+        blocks_open: tuple[str, ...] = (),  # blocks being expanded, to catch a block using itself
+        trainable: bool = True,
+        sequential: bool = False,
+        context: str = "",  # for messages: "block 'bottleneck', "
+        group: Group | None = None,  # whose entries are recorded
+        first_input: str = NETWORK_INPUT,  # the local name of what the first entry reads
+    ):
+        self.prefix, self.env, self.names, self.groups = prefix, env, names, groups
+        self.blocks_open, self.trainable, self.sequential = blocks_open, trainable, sequential
+        self.context, self.group, self.first_input = context, group, first_input
 
     def nth(self, index: int) -> str:
         """'layer 3', or inside a block "block 'bottleneck', layer 3"."""
         return f"{self.context}layer {index + 1}"
 
 
-@dataclass(frozen=True, eq=False)
 class Ref:
     """A name used in `inputs:`, looked up once its scope is complete (any order is allowed)."""
 
-    scope: Scope
-    name: str
+    __slots__ = ("scope", "name")
+
+    def __init__(self, scope: Scope, name: str):
+        self.scope, self.name = scope, name
 
 
-@dataclass
 class Draft:
     """A layer as expanded, before its inputs are resolved."""
 
-    name: str
-    entry: ParsedEntry
-    cfg: dict
-    trainable: bool
-    inputs: list
-    inputs_given: bool
-    groups: tuple[Group, ...]
+    __slots__ = ("name", "entry", "cfg", "trainable", "inputs", "inputs_given", "groups")
+
+    def __init__(
+        self, name: str, entry: ParsedEntry, cfg: dict, trainable: bool, inputs: list, inputs_given: bool, groups
+    ):
+        self.name, self.entry, self.cfg, self.trainable = name, entry, cfg, trainable
+        self.inputs, self.inputs_given, self.groups = inputs, inputs_given, groups
 
 
-@dataclass
 class _List:
     """One list of entries being expanded: the names in it so far and what the next one reads."""
 
-    nodes: list
-    scope: Scope
-    previous: object  # the reference to the last entry's output
-    previous_local: str
-    explicit: set  # the names written in the list (default names steer clear of them)
-    seen: dict = field(default_factory=dict)  # name -> where it was first used
-    counters: dict = field(default_factory=dict)  # kind -> default names given
-    present: int = 0  # entries recorded that are not left out (a sequential list numbers them)
+    __slots__ = ("nodes", "scope", "previous", "previous_local", "explicit", "seen", "counters", "present")
+
+    def __init__(self, nodes: list, scope: Scope, previous, previous_local: str, explicit: set):
+        self.nodes, self.scope = nodes, scope
+        self.previous = previous  # the reference to the last entry's output
+        self.previous_local = previous_local
+        self.explicit = explicit  # the names written in the list (default names steer clear of them)
+        self.seen: dict[str, Loc] = {}  # name -> where it was first used
+        self.counters: dict[str, int] = {}  # kind -> default names given
+        self.present = 0  # entries recorded that are not left out (a sequential list numbers them)
 
     def record(self, entry: Entry) -> None:
         if self.scope.group is not None:
@@ -98,23 +109,21 @@ class _List:
         self.present += entry.present
 
 
-@dataclass
 class _Item:
     """An entry being expanded, once split, named and its common keys substituted."""
 
-    index: int
-    node: YNode
-    kind: object  # a LayerType, a Block, or "sequential"
-    name: str
-    full: str
-    label: str
-    raw: dict
-    key_locs: dict
-    common: dict
-    inputs: list = field(default_factory=list)
-    locals_read: tuple = ()
-    when: str | None = None
-    trainable: bool = True
+    __slots__ = ("index", "node", "kind", "name", "full", "label", "raw", "key_locs", "common")
+    __slots__ += ("inputs", "locals_read", "when", "trainable")
+
+    def __init__(self, index: int, node: YNode, kind, name: str, full: str, label: str, raw, key_locs, common):
+        self.index, self.node = index, node
+        self.kind = kind  # a LayerType, a Block, or "sequential"
+        self.name, self.full, self.label = name, full, label
+        self.raw, self.key_locs, self.common = raw, key_locs, common
+        self.inputs: list = []
+        self.locals_read: tuple = ()
+        self.when: str | None = None
+        self.trainable = True
 
 
 class Expander:

@@ -3,8 +3,6 @@ its type, name and `trainable:`, and its fields checked against the layer type's
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from cnncalc.errors import Loc
 from cnncalc.layers import REGISTRY, lookup, suggest
 from cnncalc.layers.base import COMMON_KEYS, FieldError, LayerType, yaml_text
@@ -16,16 +14,19 @@ from .report import Report
 INVALID = object()  # a value whose expression failed (and was reported): checked no further
 
 
-@dataclass
 class ParsedEntry:
-    """A `layers:` entry split into its parts, before its fields are checked."""
+    """A `layers:` entry split into its parts, before its fields are checked; config() fills in
+    where each field is written and, inside a block, the expression it was computed from."""
 
-    layer: LayerType
-    raw: dict[str, YNode]  # key as written -> value; "" for a bare main argument
-    key_locs: dict[str, Loc]
-    loc: Loc
-    field_locs: dict[str, Loc] = field(default_factory=dict)
-    field_exprs: dict[str, str] = field(default_factory=dict)
+    __slots__ = ("layer", "raw", "key_locs", "loc", "field_locs", "field_exprs")
+
+    def __init__(self, layer: LayerType, raw: dict[str, YNode], key_locs: dict[str, Loc], loc: Loc):
+        self.layer = layer
+        self.raw = raw  # key as written -> value; "" for a bare main argument
+        self.key_locs = key_locs
+        self.loc = loc
+        self.field_locs: dict[str, Loc] = {}
+        self.field_exprs: dict[str, str] = {}
 
 
 def split_entry(report: Report, nth: str, node: YNode, blocks: dict):
