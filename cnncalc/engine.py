@@ -12,7 +12,6 @@ Pure: it returns a Plan or raises SpecError, and never prints.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 from itertools import accumulate

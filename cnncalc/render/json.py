@@ -1,4 +1,9 @@
-"""The JSON document for pipelines; its layout is versioned by SCHEMA_VERSION."""
+"""The JSON document for pipelines; its layout is versioned by SCHEMA_VERSION.
+
+plan_document builds it as Python objects; dumps writes any document as text (one key a line
+at the top level, each layer, block and warning whole on a line of its own); plan_json and
+write_plan_json write the very same text straight from the plan, without the objects, for
+the command line (tests/test_engine_passes.py checks that the two ways agree)."""
 
 from __future__ import annotations
 
@@ -34,6 +39,7 @@ def _config(row) -> dict:
 
 
 def _layers(plan: Plan, memory: Memory) -> list[dict]:
+    # a key added here goes into _LAYER_LINE too, in the same place
     output_bytes, saved_bytes = memory.layer_output_bytes, memory.layer_saved_bytes
     layers = []
     for i, row in enumerate(plan.layers):
@@ -65,7 +71,8 @@ def _layers(plan: Plan, memory: Memory) -> list[dict]:
 
 
 def _blocks(plan: Plan) -> list[dict]:
-    """Each block call, repetition and `sequential:` list, in spec order, with its subtotals (the plan's)."""
+    """Each block call, repetition and `sequential:` list, in spec order, with its subtotals (the
+    plan's); a key added here goes into _BLOCK_LINE too."""
     return [
         {
             "name": totals.group.name,
