@@ -165,7 +165,7 @@ def plan(spec: str, fmt: str, columns, depth: int | None, batch_size: int, dtype
     if fmt == "json":
         from cnncalc.render import json as json_render
 
-        click.echo(json_render.dumps(json_render.plan_document(result, memory)))
+        json_render.write_plan_json(result, memory, sys.stdout)  # streamed: never whole in memory
         return
     from cnncalc.render.table import DEFAULT_COLUMNS, render
 
