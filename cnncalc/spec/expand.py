@@ -222,22 +222,23 @@ class Expander:
 
     def entry(self, state: _List, index: int, node: YNode) -> None:
         scope = state.scope
-        parts = entry_fields.split_entry(self.report, scope.nth(index), node, self.blocks)
+        nth = scope.nth(index)  # "layer 3", for messages
+        parts = entry_fields.split_entry(self.report, nth, node, self.blocks)
         if parts is None:
             return
         type_node, raw, key_locs, common = parts
         type_node = substitute_name(type_node, scope.env) if scope.env is not None else type_node
         written = _name_of(node)
         named = isinstance(written, str) and NAME_PATTERN.fullmatch(written)
-        early = f"layer {scope.prefix + written!r}" if named else scope.nth(index)
+        early = f"layer {scope.prefix + written!r}" if named else nth
         common = {k: v if k in NAMES_ONLY else self.substitute(v, scope, f"{early}: {k}") for k, v in common.items()}
         if "when" in common and not self.when(early, common["when"]):
-            self.left_out(state, index, node, type_node, common)
+            self.left_out(state, index, nth, node, type_node, common)
             return
-        kind = self.entry_kind(scope, index, type_node)
+        kind = self.entry_kind(nth, type_node)
         if kind is None:
             return
-        item = self.item(state, index, node, kind, raw, key_locs, common)
+        item = self.item(state, index, nth, node, kind, raw, key_locs, common)
         if item is not None:
             self.place(state, item)
 
@@ -259,11 +260,11 @@ class Expander:
         )
         return True
 
-    def left_out(self, state: _List, index: int, node: YNode, type_node: YNode, common: dict) -> None:
+    def left_out(self, state: _List, index: int, nth: str, node: YNode, type_node: YNode, common: dict) -> None:
         """An entry `when:` leaves out: its name (and its outputs' names) stand for what it reads."""
         scope = state.scope
         shown = type_node.value if isinstance(type_node.value, str) and len(type_node.value) <= 100 else "?"
-        name = entry_fields.layer_name(self.report, scope.nth(index), shown, common, node.loc)[0]
+        name = entry_fields.layer_name(self.report, nth, shown, common, node.loc)[0]
         label = f"layer {scope.prefix + (name or str(index + 1))!r}"
         inputs, inputs_given = self.entry_inputs(label, common.get("inputs"), state)
         passed_on = inputs[0] if inputs else state.previous
@@ -281,7 +282,7 @@ class Expander:
             state.record(Entry(local, "layer", None, locals_read, when_text, False))
         state.previous, state.previous_local = passed_on, (skipped or [f"#{index}"])[-1]
 
-    def entry_kind(self, scope: Scope, index: int, type_node: YNode):
+    def entry_kind(self, nth: str, type_node: YNode):
         """A LayerType, a Block, or "sequential"; None (reported) if the type is unknown."""
         value = type_node.value
         if isinstance(value, str):
@@ -289,15 +290,15 @@ class Expander:
                 return SEQUENTIAL
             if value in self.blocks:
                 return self.blocks[value]
-        return entry_fields.layer_type(self.report, scope.nth(index), type_node, self.blocks, self.quiet)
+        return entry_fields.layer_type(self.report, nth, type_node, self.blocks, self.quiet)
 
     # ---- one entry: its name, inputs and keys --------------------------------------------------
 
-    def item(self, state: _List, index: int, node: YNode, kind, raw: dict, key_locs: dict, common: dict):
+    def item(self, state: _List, index: int, nth: str, node: YNode, kind, raw: dict, key_locs: dict, common: dict):
         """The entry named, its fields substituted and its inputs found; None if it cannot go on."""
         scope = state.scope
         kind_name = kind if isinstance(kind, str) else kind.name if isinstance(kind, Block) else kind.type_name
-        name = self.name(state, index, node, kind_name, common)
+        name = self.name(state, index, nth, node, kind_name, common)
         full = scope.prefix + name
         if len(full) > MAX_FULL_NAME:
             self.report.error(
@@ -329,11 +330,11 @@ class Expander:
                 )
         return item
 
-    def name(self, state: _List, index: int, node: YNode, kind_name: str, common: dict) -> str:
+    def name(self, state: _List, index: int, nth: str, node: YNode, kind_name: str, common: dict) -> str:
         """The entry's name as written, or its default: conv2d_1, conv2d_2, ... (in a sequential
         list its index among the entries present, as nn.Sequential numbers its modules)."""
         scope = state.scope
-        name, name_loc = entry_fields.layer_name(self.report, scope.nth(index), kind_name, common, node.loc)
+        name, name_loc = entry_fields.layer_name(self.report, nth, kind_name, common, node.loc)
         if name is None and scope.sequential:
             name = str(state.present)
         elif name is None:  # skipping names the user took
@@ -555,18 +556,20 @@ class Expander:
     def repetition(self, call: Call, group: Group, repetition: int, previous):
         """One repetition of a call: its arguments bound, its block's layers expanded."""
         block, item, scope = call.block, call.item, call.scope
-        # the caller's names, and `i`: which repetition this is (0, 1, ...)
-        env = {**(scope.env or {}), "i": repetition}
-        arguments = {
-            key: substitute(self.report, value, env, f"{item.label}: {key}") for key, value in item.raw.items()
-        }
+        arguments = {}
+        if item.raw:  # worked out with the caller's names, and `i`: which repetition this is (0, 1, ...)
+            env = {**(scope.env or {}), "i": repetition}
+            arguments = {
+                key: substitute(self.report, value, env, f"{item.label}: {key}") for key, value in item.raw.items()
+            }
+        key_locs = item.key_locs
         if call.first is not None and repetition == 0:
-            arguments.update(call.first.value)
+            arguments = {**arguments, **call.first.value}
+            key_locs = {**item.key_locs, **call.first.key_locs}
         known = {}
         if block.reads_input_channels:  # the block's input's channels, worked out from the layers so far
             first_input = previous if repetition else (item.inputs[0] if item.inputs else None)
             known["in_channels"] = self.channels_of(first_input)
-        key_locs = {**item.key_locs, **(call.first.key_locs if call.first else {})}
         bound = bind(self.report, block, item.label, arguments, item.node.loc, key_locs, known)
         if bound is None:
             return _FAILED
@@ -581,7 +584,7 @@ class Expander:
             groups, prefix = (*scope.groups, group, instance), f"{item.full}.{local}."
         names = dict(zip(block.inputs, [previous] + list(item.inputs[1:]) if repetition else item.inputs))
         instance.arguments = bound
-        instance.call = {key: python_source(node) for key, node in arguments.items() if key}
+        instance.call = {key: python_source(node) for key, node in arguments.items() if key} if arguments else _NONE
         instance.inputs = tuple(names[n] for n in block.inputs)
         child = Scope(
             prefix=prefix,
