@@ -54,14 +54,17 @@ def parse_quantity(value, *, unit: str = "count") -> int:
         suffix = suffix[:-1]  # 2GB: SI prefix on bytes
     elif suffix.endswith("IB") and unit != "bytes":
         raise QuantityError(f"{text!r} is a size in bytes; this budget counts, so write e.g. 25M")
-    from decimal import Decimal  # exact: 4.1G is 4,100,000,000, not a float's neighbour
-
     if exponent and abs(int(exponent)) > 30:
         raise QuantityError(f"{text!r} is out of range")
-    amount = Decimal(number) * Decimal(10) ** int(exponent or 0) * _SCALES[suffix]
-    if not suffix and amount != amount.to_integral_value():
+    # exact, in integers: 4.1G is 41 * 10**8, not a float's neighbour (and no decimal import at start-up)
+    whole, _, fraction = number.partition(".")
+    numerator = int((whole or "0") + fraction) * _SCALES[suffix]
+    power = int(exponent or 0) - len(fraction)
+    denominator = 10**-power if power < 0 else 1
+    numerator *= 10**power if power > 0 else 1
+    if not suffix and numerator % denominator:
         raise QuantityError(f"{text!r} is not a whole number")
-    amount = amount.to_integral_value(rounding="ROUND_HALF_UP")  # 1.1GiB is 1,181,116,006.4 bytes
+    amount = (2 * numerator + denominator) // (2 * denominator)  # half up: 1.1GiB is 1,181,116,006.4 bytes
     if amount > 10**30:
         raise QuantityError(f"{text!r} is out of range")
-    return int(amount)
+    return amount
