@@ -5,6 +5,7 @@ as written (checked, then written anew) for the export."""
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from cnncalc.errors import Loc
 from cnncalc.layers import suggest
@@ -78,13 +79,13 @@ def _computed(report: Report, node: YNode, env: dict, where: str) -> YNode:
 
     value = node.value
     try:
-        tree = expressions.parse(value)
+        tree, names, source = _parsed(value)
     except expressions.ExpressionError as exc:
         report.error("spec.bad-expression", f"{where}: {exc}", node.loc)
         return YNode(INVALID, node.loc)
     if tree is None:
         return _not_an_expression(report, node, env, where)
-    unknown = sorted(expressions.names_in(tree) - set(env))
+    unknown = sorted(names - set(env))
     if unknown and HYPHENATED.fullmatch(value) and not any(suggest(n, sorted(env)) for n in unknown):
         return node  # plain text such as 'nearest-exact', not arithmetic
     if unknown:
@@ -104,8 +105,20 @@ def _computed(report: Report, node: YNode, env: dict, where: str) -> YNode:
         return YNode(INVALID, node.loc)
     report.charge(size(computed), node.loc)
     result = to_node(computed, node.loc)
-    result.source = expressions.python_source(tree)
+    result.source = source
     return result
+
+
+@lru_cache(maxsize=4096)
+def _parsed(text: str):
+    """(checked tree, the names it uses, its source written anew), or (None, ...) for text that is
+    not an expression; once per text, however many calls use it (a tree is never changed)."""
+    from cnncalc import expressions
+
+    tree = expressions.parse(text)
+    if tree is None:
+        return None, frozenset(), None
+    return tree, frozenset(expressions.names_in(tree)), expressions.python_source(tree)
 
 
 def _not_an_expression(report: Report, node: YNode, env: dict, where: str) -> YNode:
