@@ -227,8 +227,8 @@ def check(
     Options override the spec. Exit status: 0 when every budget holds, 1 when one is
     exceeded, 2 when a spec is invalid or has no budget; with several files the worst wins.
     """
-    from cnncalc.budget import FileResult, MemorySettings
-    from cnncalc.budget import check as check_budgets
+    from cnncalc.checking import FileResult, MemorySettings
+    from cnncalc.checking import check as check_budgets
     from cnncalc.engine import plan as make_plan
     from cnncalc.errors import Diagnostic, Loc, SpecError
     from cnncalc.spec import load_file
@@ -273,7 +273,7 @@ def check(
 def _print_check(results, fmt: str) -> int:
     """Print check's results in `fmt`; its exit status. A machine format is usually redirected to a
     file, so a failure is also told in the log (standard error) as text."""
-    from cnncalc.budget import exit_status
+    from cnncalc.checking import exit_status
     from cnncalc.render import check as render
 
     formatter = {

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from random_specs import generate, valid_seeds
 
-from cnncalc.budget import MemorySettings, check
+from cnncalc.checking import MemorySettings, check
 from cnncalc.engine import plan
 from cnncalc.errors import SpecError
 from cnncalc.export import to_pytorch

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from cnncalc import __version__
-from cnncalc.budget import BudgetCheck, FileResult, exit_status
+from cnncalc.checking import BudgetCheck, FileResult, exit_status
 from cnncalc.render.safe import MESSAGE_WIDTH, markdown_code, shorten, terminal
 from cnncalc.render.safe import markdown as markdown_text
 from cnncalc.render.units import human_bytes, human_count
