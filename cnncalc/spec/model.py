@@ -29,7 +29,7 @@ MAX_LIST_NESTING = 16  # sequential lists inside lists: the export nests their n
 MAX_FULL_NAME = 500  # characters in a dotted name such as layer2.0.conv1
 RESERVED_ARGUMENTS = frozenset({"self", "torch", "nn", "super", "OrderedDict", "i", *ENTRY_KEYS, "sequential"})
 # matched whole (fullmatch): `$` would let a trailing newline through
-HYPHENATED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(-[A-Za-z0-9_]+)+")
+HYPHENATED = r"[A-Za-z_][A-Za-z0-9_]*(-[A-Za-z0-9_]+)+"  # rare: compiled on first use
 # digits alone: nn.Sequential indices; at most 100 characters (a name is copied into every layer inside it)
 NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]{0,99}|[0-9]{1,9}")
 REQUIRED_ARGUMENT = object()  # an argument with no default

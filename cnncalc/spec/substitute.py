@@ -16,9 +16,10 @@ from .model import HYPHENATED
 from .report import Report
 
 UNKNOWN = object()  # in_channels where the block's input shape cannot be worked out
-_IN_CHANNELS = re.compile(r"\bin_channels\b")
-_WORD = re.compile(r"[A-Za-z_]\w*")
-_OPERATOR = re.compile(r"[-+*/%<>=]")
+# patterns for rare paths, compiled on first use (re keeps them), not at start-up
+_IN_CHANNELS = r"\bin_channels\b"
+_WORD = r"[A-Za-z_]\w*"
+_OPERATOR = r"[-+*/%<>=]"
 
 
 def substitute(report: Report, node: YNode, env: dict, where: str) -> YNode:
@@ -48,7 +49,7 @@ def _substituted(report: Report, node: YNode, env: dict, where: str) -> YNode:
         return result
     if not isinstance(value, str):
         return node
-    if UNKNOWN in env.values() and _IN_CHANNELS.search(value):
+    if UNKNOWN in env.values() and re.search(_IN_CHANNELS, value):
         report.error(
             "spec.bad-expression",
             f"{where}: in {value!r}: in_channels is not known here: the "
@@ -86,7 +87,7 @@ def _computed(report: Report, node: YNode, env: dict, where: str) -> YNode:
     if tree is None:
         return _not_an_expression(report, node, env, where)
     unknown = sorted(names - set(env))
-    if unknown and HYPHENATED.fullmatch(value) and not any(suggest(n, sorted(env)) for n in unknown):
+    if unknown and re.fullmatch(HYPHENATED, value) and not any(suggest(n, sorted(env)) for n in unknown):
         return node  # plain text such as 'nearest-exact', not arithmetic
     if unknown:
         hint = suggest(unknown[0], sorted(env))
@@ -125,7 +126,7 @@ def _not_an_expression(report: Report, node: YNode, env: dict, where: str) -> YN
     """Text that does not parse as an expression: plain text, unless it looks like a broken one."""
     value = node.value
     opened = value.count("(") > value.count(")")
-    if set(_WORD.findall(value)) & set(env) and _OPERATOR.search(value) and not opened:
+    if set(re.findall(_WORD, value)) & set(env) and re.search(_OPERATOR, value) and not opened:
         report.error("spec.bad-expression", f"{where}: this is not a valid expression", node.loc)
         return YNode(INVALID, node.loc)
     if opened:
