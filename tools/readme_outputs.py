@@ -43,6 +43,13 @@ def _block_after(text: str, marker: str) -> tuple[int, int]:
     return start, text.index("```", start)
 
 
+def json_text(document: dict) -> str:
+    """The document as cnncalc lays it out (cnncalc.render.json.dumps)."""
+    from cnncalc.render.json import dumps
+
+    return dumps(document)
+
+
 def expected_blocks(text: str) -> dict[str, str]:
     """marker -> the block's body as cnncalc prints it today."""
     with tempfile.TemporaryDirectory() as scratch:
@@ -65,7 +72,7 @@ def expected_blocks(text: str) -> dict[str, str]:
         )
         + "\n",
         "this table above the same totals and memory lines:": columns.split("\n\nTotal params")[0] + "\n",
-        "`cnncalc plan tiny.yaml --format json` prints": json.dumps(document, indent=2) + "\n",
+        "`cnncalc plan tiny.yaml --format json` prints": json_text(document) + "\n",
         "$ cnncalc plan bad.yaml": "$ cnncalc plan bad.yaml\n" + bad + "\n",
         "$ cnncalc check architectures/alexnet.yaml --max-params 25M": (
             "$ cnncalc check architectures/alexnet.yaml --max-params 25M\n" + check + "\n"
