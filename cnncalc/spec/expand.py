@@ -7,13 +7,11 @@ Where the expansion is (the top level, a block call, a list) travels as a Scope;
 
 from __future__ import annotations
 
-from types import MappingProxyType
-
 from cnncalc.errors import Loc
 from cnncalc.layers import suggest
 from cnncalc.layers.base import LayerType, yaml_text
 from cnncalc.shapes import PartialShapes
-from cnncalc.yamlload import YNode
+from cnncalc.yamlload import EMPTY, YNode
 
 from . import fields as entry_fields
 from .blocks import bind
@@ -34,7 +32,7 @@ from .model import (
 from .report import Report, TooLarge
 from .substitute import UNKNOWN, python_source, quoted, substitute, substitute_name
 
-_NONE = MappingProxyType({})  # one empty, read-only mapping for every layer without fields written
+_NONE = EMPTY  # one empty, read-only mapping for every layer without fields written
 NAMES_ONLY = ("name", "inputs", "outputs", "repeat_name")  # entry keys never substituted
 SEQUENTIAL = "sequential"
 
@@ -136,7 +134,8 @@ class Expander:
         self.root = root
         self.quiet = quiet  # an include failed: unknown types are likely its blocks, not reported
         self.bounds = Bounds(report, blocks)
-        self.shapes = PartialShapes(NETWORK_INPUT, input_shape, self.resolve)
+        self.shapes = PartialShapes(NETWORK_INPUT, input_shape, resolve)
+        self.scopes: list[Scope] = []  # every scope made, to let go of at the end
         self.drafts: list[Draft] = []
         self.groups: list[Group] = []
         self.visits = 0  # entries expanded: the work done
@@ -147,16 +146,27 @@ class Expander:
         try:
             self.bounds.of_entries(entries, "")  # refuse a spec too large before expanding any of it
             self.expand(entries, top, NETWORK_INPUT)
+            if not self.drafts and not self.report.diagnostics:
+                self.report.error(
+                    "spec.bad-value",
+                    "layers: every entry is left out by `when:`; nothing is left to plan",
+                    entries[0].loc,
+                )
+            return self.resolved() if self.drafts else []
         except TooLarge:
             return []
-        if not self.drafts and not self.report.diagnostics:
-            self.report.error(
-                "spec.bad-value", "layers: every entry is left out by `when:`; nothing is left to plan", entries[0].loc
-            )
-            return []
-        layers = self.resolved()
-        self.shapes = None  # it holds self.resolve: a cycle only the (paused) collector would free
-        return layers
+        finally:
+            self.let_go()
+
+    def let_go(self) -> None:
+        """Break the reference cycles expanding made (a scope's names can hold a Ref to that scope,
+        a group its output's Ref), so that all of it is freed at once, with or without the
+        cycle collector (the command line pauses it)."""
+        for scope in self.scopes:
+            scope.names = {}
+        for group in self.groups:
+            group.output_ref = None
+        self.scopes, self.drafts = [], []
 
     def resolved(self) -> list[LayerSpec]:
         """The drafts as LayerSpecs, their inputs resolved (drafts reading a wrong name dropped)."""
@@ -186,16 +196,11 @@ class Expander:
         for group in self.groups:
             group.output = self.resolve(group.output_ref) or ""
             group.inputs = tuple(self.resolve(item) for item in group.inputs)
-            group.output_ref = None  # resolved: the scopes it reached are let go
         return result
 
-    def resolve(self, item) -> str | None:
-        """The full name of the tensor a reference means, following skipped layers and groups."""
-        for _ in range(10_000):
-            if not isinstance(item, Ref):
-                return item
-            item = item.scope.names.get(item.name)
-        return None  # pragma: no cover - references always end in a layer
+    @staticmethod
+    def resolve(item) -> str | None:
+        return resolve(item)
 
     def channels_of(self, item):
         """The channels of the tensor `item` names, from the layers expanded so far; UNKNOWN if
@@ -208,6 +213,7 @@ class Expander:
     def expand(self, nodes: list, scope: Scope, previous) -> object:
         """Expand entries into self.drafts; returns the reference to the last one's output."""
         state = _List(nodes, scope, previous, scope.first_input, _explicit_names(nodes))
+        self.scopes.append(scope)
         for index, node in enumerate(nodes):
             self.visits += 1
             if self.visits > MAX_LAYERS * 3 // 2:  # a spec near the limit visits a few entries more than layers
@@ -602,6 +608,15 @@ class Expander:
 
 
 _FAILED = object()  # a repetition whose arguments are wrong (reported)
+
+
+def resolve(item) -> str | None:
+    """The full name of the tensor a reference means, following skipped layers and groups."""
+    for _ in range(10_000):
+        if not isinstance(item, Ref):
+            return item
+        item = item.scope.names.get(item.name)
+    return None  # pragma: no cover - references always end in a layer
 
 
 def _explicit_names(nodes: list) -> set:

@@ -30,13 +30,13 @@ class Report:
 
     def error(self, code: str, message: str, loc: Loc) -> None:
         # a mistake inside a block is met once per call; say it once
-        if (code, loc) not in self.reported and len(self.diagnostics) < MAX_DIAGNOSTICS:
+        if (code, loc) not in self.reported:
             self.reported.add((code, loc))
             self.diagnostics.append(Diagnostic(code, message, loc))
 
     @property
     def full(self) -> bool:
-        """Enough to go on with: the rest are likely the same mistake."""
+        """Enough to go on with: the expansion stops here, as the rest are likely the same mistake."""
         return len(self.diagnostics) >= MAX_DIAGNOSTICS
 
     def unknown_key(self, key: str, known, loc: Loc, where: str) -> str | None:

@@ -1,0 +1,125 @@
+"""What reading a spec leaves behind: no reference cycles (the command line pauses the cycle
+collector, so a cycle would live until the process ends: `check` over many files grew by the
+file), and a Spec or Plan that copies and pickles (for multiprocessing and caches)."""
+
+from __future__ import annotations
+
+import copy
+import gc
+import pickle
+from pathlib import Path
+
+import pytest
+
+from cnncalc.engine import plan
+from cnncalc.errors import SpecError
+from cnncalc.spec import load_file, parse
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# a block call whose left-out entry has inputs: (ResNet's downsample): its name stands for a
+# reference into its own scope
+SKIPPED = """
+input: [4, 8, 8]
+blocks:
+  unit:
+    args: [down]
+    layers:
+      - {type: conv2d, name: a, out_channels: 4, kernel_size: 3, padding: 1}
+      - {type: conv2d, name: skip, out_channels: 4, kernel_size: 1, inputs: input, when: down}
+      - {type: add, inputs: [a, skip]}
+layers:
+  - {type: unit, down: false, repeat: 3}
+"""
+TOO_MANY = "input: [3, 8, 8]\nlayers:\n" + "  - {type: nope}\n" * 150
+
+
+def _cyclic_garbage(read) -> int:
+    """How many objects only the cycle collector could free after `read()` and dropping its result."""
+    gc.collect()
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        try:
+            result = read()
+        except SpecError as exc:
+            result = exc
+        del result
+        return gc.collect()
+    finally:
+        if collecting:
+            gc.enable()
+
+
+@pytest.mark.parametrize(
+    "read",
+    [
+        lambda: plan(parse(SKIPPED)),
+        lambda: plan(load_file(str(ROOT / "architectures" / "resnet50.yaml"))),
+        lambda: parse(TOO_MANY),  # stopped early, at the 100th error
+        lambda: parse("input: [3, 8, 8]\nblocks:\n  u: [relu]\nlayers:\n  - {type: u, repeat: 100001}\n"),
+    ],
+    ids=["skipped-entry", "resnet50", "error-cap", "too-large"],
+)
+def test_reading_a_spec_leaves_no_reference_cycles(read):
+    assert _cyclic_garbage(read) == 0
+
+
+def test_the_measure_finds_a_cycle():
+    def cycle():
+        a = []
+        a.append(a)
+        return a
+
+    assert _cyclic_garbage(cycle) == 1
+
+
+def test_a_spec_and_its_plan_copy_and_pickle():
+    spec = load_file(str(ROOT / "architectures" / "resnet50.yaml"))
+    planned = plan(spec)
+    for made in (pickle.loads(pickle.dumps(planned)), copy.deepcopy(planned)):
+        assert made.totals == planned.totals and [r.name for r in made.layers] == [r.name for r in planned.layers]
+        assert plan(made.spec).totals == planned.totals
+
+
+def test_the_shared_empty_mapping_refuses_changes():
+    layer = parse("input: [3, 8, 8]\nlayers: [relu]\n").layers[0]
+    with pytest.raises(TypeError):
+        layer.exprs["x"] = "1"
+
+
+def test_every_error_outside_the_expansion_is_reported():
+    """The expansion stops after 100 errors; the top level is read whole (150 unknown keys)."""
+    keys = "".join(f"key{i}: 1\n" for i in range(150))
+    with pytest.raises(SpecError) as caught:
+        parse("input: [3, 8, 8]\nlayers: [relu]\n" + keys)
+    assert len(caught.value.diagnostics) == 150
+    assert {d.code for d in caught.value.diagnostics} == {"spec.unknown-key"}
+
+
+def test_the_expansion_stops_at_100_errors():
+    with pytest.raises(SpecError) as caught:
+        parse(TOO_MANY)
+    assert len(caught.value.diagnostics) == 100
+
+
+def test_a_list_with_a_failed_expression_is_reported_once():
+    text = (
+        "input: [3, 8, 8]\nblocks:\n  unit:\n    args: [k]\n    layers:\n"
+        "      - {type: conv2d, out_channels: 4, kernel_size: [k, nope * 2]}\nlayers:\n  - {type: unit, k: 3}\n"
+    )
+    with pytest.raises(SpecError) as caught:
+        parse(text)
+    (found,) = caught.value.diagnostics
+    assert (found.code, found.loc.line, found.loc.column) == ("spec.bad-expression", 6, 58)
+    assert "object at" not in found.message
+
+
+def test_a_budget_value_of_the_wrong_kind_is_shown_as_written():
+    with pytest.raises(SpecError) as caught:
+        parse("input: [3, 8, 8]\nlayers: [relu]\nbudget: {max_params: [1, 2], batch_size: [3]}\n")
+    messages = [d.message for d in caught.value.diagnostics]
+    assert messages == [
+        "budget: max_params: expected a number such as 25000000, 25M or 4.1G, got '[1, 2]'",
+        "budget: batch_size: expected an integer >= 1, got [3]",
+    ]
