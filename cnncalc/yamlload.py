@@ -8,7 +8,6 @@ instead. Each value becomes a `YNode` holding its Python value and its `Loc`.
 from __future__ import annotations
 
 import os
-from types import MappingProxyType
 from typing import Any
 
 import yaml
@@ -84,7 +83,27 @@ class YNode:
 
 
 # The loader's scalars and lists share one read-only empty key_locs (they have no keys).
-_NO_KEYS: Any = MappingProxyType({})
+class _Empty(dict):
+    """The one empty, read-only mapping many values share (a scalar's key_locs, a layer with no
+    fields written): it refuses changes, and copies and pickles as itself."""
+
+    __slots__ = ()
+
+    def _refuse(self, *arguments, **keywords):
+        raise TypeError("this empty mapping is shared and read-only")
+
+    __setitem__ = __delitem__ = update = setdefault = pop = popitem = clear = __ior__ = _refuse
+
+    def __reduce__(self):
+        return (_empty, ())
+
+
+def _empty() -> _Empty:
+    return EMPTY
+
+
+EMPTY = _Empty()
+_NO_KEYS: Any = EMPTY
 
 
 def _loc(path: str, mark) -> Loc:
