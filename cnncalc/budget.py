@@ -68,7 +68,7 @@ def _limit(key: str, value: YNode, key_loc: Loc, limits: dict, report: Report) -
 
     what, unit = BUDGET_LIMITS[key]
     try:
-        limits[what] = (parse_quantity(value.value, unit=unit), key_loc)
+        limits[what] = (parse_quantity(value.plain(), unit=unit), key_loc)
     except QuantityError as exc:
         report.error("spec.bad-value", f"budget: {key}: {exc}", value.loc)
 
@@ -76,7 +76,7 @@ def _limit(key: str, value: YNode, key_loc: Loc, limits: dict, report: Report) -
 def _setting(key: str, value: YNode, settings: dict, report: Report) -> None:
     from cnncalc.layers.base import yaml_text
 
-    given = value.value
+    given = value.plain()
     if key == "batch_size":
         ok, expected = isinstance(given, int) and not isinstance(given, bool) and given >= 1, "an integer >= 1"
     elif key == "training":

@@ -88,7 +88,7 @@ def _verify(plan: Plan, *, device: str = "meta") -> list[Comparison]:
     torch = _import_torch()
     exported = export(plan)
     namespace: dict = {"__name__": "cnncalc_verified"}
-    exec(compile(exported.code, f"<cnncalc export of {plan.name}>", "exec"), namespace)
+    exec(compile(exported.code, "<cnncalc export>", "exec"), namespace)  # no spec text in the name
     build = namespace[exported.model_class]
     with torch.device("meta"):
         model = build().eval()

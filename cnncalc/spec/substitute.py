@@ -40,9 +40,13 @@ def _substituted(report: Report, node: YNode, env: dict, where: str) -> YNode:
     value = node.value
     if isinstance(value, dict):
         items = {k: _substituted(report, v, env, f"{where}: {k}") for k, v in value.items()}
+        if any(item.value is INVALID for item in items.values()):
+            return YNode(INVALID, node.loc)  # reported: the value is checked no further
         return YNode(items, node.loc, node.key_locs)
     if isinstance(value, list):
         items = [_substituted(report, v, env, where) for v in value]
+        if any(item.value is INVALID for item in items):
+            return YNode(INVALID, node.loc)
         result = YNode(items, node.loc, node.key_locs)
         if any(item.source for item in items):
             result.source = "[" + ", ".join(python_source(item) for item in items) + "]"
