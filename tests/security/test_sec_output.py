@@ -393,3 +393,14 @@ def test_a_real_process_writes_no_raw_escape(tmp_path):
     out = result.stdout.decode("utf-8")
     assert_inert(out)
     assert b"\x1b" not in result.stdout
+
+
+def test_verify_with_a_nul_in_the_spec_name_is_no_internal_error(tmp_path):
+    """The export is compiled under a fixed file name: spec text never reaches compile()."""
+    from torch_reference import require_torch
+
+    require_torch()
+    path = tmp_path / "nul.yaml"
+    path.write_text('name: "a\\0b"\ninput: [3, 8, 8]\nlayers: [relu]\n')
+    out, _ = run(["verify", path], 0)
+    assert "forward()" in out
