@@ -10,17 +10,22 @@ from typing import Callable
 from cnncalc.errors import LayerError
 from cnncalc.layers.base import LayerType, Shape
 
+FAILS = ()  # the shape of a tensor whose layer (or one before it) does not plan
+
 
 def output_shape(layer: LayerType, cfg: dict, in_shapes: list) -> Shape | None:
-    """The layer's output shape on inputs of `in_shapes`; None if any is unknown or it does not plan."""
+    """The layer's output shape on inputs of `in_shapes`; None if an input is unknown, FAILS if an
+    input fails or the layer does not plan (the engine reports it when the spec is planned)."""
+    if any(s is FAILS for s in in_shapes):
+        return FAILS
     if not in_shapes or not all(in_shapes):
         return None
     if layer.input_rank is not None and any(len(s) != layer.input_rank for s in in_shapes):
-        return None
+        return FAILS
     try:
         return layer.output_shape_of(cfg, in_shapes)
     except LayerError:
-        return None  # reported when the spec is planned
+        return FAILS
 
 
 class PartialShapes:
@@ -39,7 +44,8 @@ class PartialShapes:
         self.layers[name] = (layer, cfg, inputs)
 
     def of(self, name: str | None) -> Shape | None:
-        """The shape of the tensor `name`; None if it cannot be had (yet)."""
+        """The shape of the tensor `name`; None if it cannot be had (yet: a layer defined later, or on
+        a cycle), FAILS if it never will (its layer, or one before it, does not plan)."""
         if name is None or name in self.known:
             return self.known.get(name)
         stack, visiting = [name], {name}  # the path being worked out

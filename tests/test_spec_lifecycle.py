@@ -123,3 +123,48 @@ def test_a_budget_value_of_the_wrong_kind_is_shown_as_written():
         "budget: max_params: expected a number such as 25000000, 25M or 4.1G, got '[1, 2]'",
         "budget: batch_size: expected an integer >= 1, got [3]",
     ]
+
+
+IN_CHANNELS_AFTER_A_FAILURE = """
+input: [4, 8, 8]
+blocks:
+  b:
+    args: [c, g: 1]
+    {let}
+    layers:
+      - {{type: conv2d, name: conv, out_channels: c, kernel_size: 1, groups: g}}
+      - {{type: relu, name: extra{when}}}
+layers:
+  - {{type: b, name: s, c: 6, g: 3, repeat: 2}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("let", "when"),
+    [("", ", when: in_channels != c"), ("let: {h: in_channels * 2}", "")],
+    ids=["when", "let"],
+)
+def test_a_layer_that_does_not_plan_is_reported_before_the_in_channels_it_hides(let, when):
+    """The second repetition's in_channels is the output of the first, which does not plan: the
+    real cause (groups=3 and 4 channels, at the first call's conv) is reported, not that
+    in_channels is not known."""
+    spec = parse(IN_CHANNELS_AFTER_A_FAILURE.format(let=let, when=when), "groups.yaml")
+    with pytest.raises(SpecError) as caught:
+        plan(spec)
+    (found,) = caught.value.diagnostics
+    assert found.message.startswith("layer 's.0.conv' (conv2d): groups=3 does not divide the 4 input channels")
+    assert (found.code, found.loc.line) == ("shape.invalid", 8)
+    assert spec.layers[0].name == "s.0.conv"  # the expansion stopped in the second repetition
+    assert all(layer.name.startswith("s.0.") for layer in spec.layers)
+
+
+def test_inputs_in_a_sequential_list_is_one_error():
+    text = (
+        "input: [3, 8, 8]\nlayers:\n  - {type: conv2d, name: a, out_channels: 3, kernel_size: 1}\n"
+        "  - name: s\n    sequential:\n      - {type: conv2d, name: c1, out_channels: 3, kernel_size: 1}\n"
+        "      - {type: add, inputs: [a, c1]}\n"
+    )
+    with pytest.raises(SpecError) as caught:
+        parse(text)
+    (found,) = caught.value.diagnostics
+    assert (found.code, found.loc.line, found.loc.column) == ("spec.misplaced-key", 7, 29)

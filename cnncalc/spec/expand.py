@@ -10,7 +10,7 @@ from __future__ import annotations
 from cnncalc.errors import Loc
 from cnncalc.layers import suggest
 from cnncalc.layers.base import LayerType, yaml_text
-from cnncalc.shapes import PartialShapes
+from cnncalc.shapes import FAILS, PartialShapes
 from cnncalc.yamlload import EMPTY, YNode
 
 from . import fields as entry_fields
@@ -155,6 +155,8 @@ class Expander:
             return self.resolved() if self.drafts else []
         except TooLarge:
             return []
+        except WillNotPlan:  # the layers so far: the engine stops at the one that does not plan
+            return self.resolved()
         finally:
             self.let_go()
 
@@ -204,8 +206,11 @@ class Expander:
 
     def channels_of(self, item):
         """The channels of the tensor `item` names, from the layers expanded so far; UNKNOWN if
-        they cannot be had yet (a layer defined later, or one that does not plan)."""
+        they cannot be had yet (a layer defined later). If a layer before does not plan, the
+        expansion stops (WillNotPlan): planning what was made reports that layer, the real cause."""
         shape = self.shapes.of(self.resolve(item)) if item is not None else None
+        if shape is FAILS:
+            raise WillNotPlan()
         return shape[0] if shape else UNKNOWN
 
     # ---- a list of entries ---------------------------------------------------------------------
@@ -387,7 +392,7 @@ class Expander:
                 f"move this layer out of the list to give it `inputs:`",
                 node.loc,
             )
-            return [state.previous], False
+            return [], True  # no layer made: its arity is not also reported
         items = node.value if isinstance(node.value, list) else [node]
         if not items or not all(isinstance(item.value, str) for item in items):
             self.report.error("spec.bad-value", f"{label}: inputs: expected a layer name or a list of them", node.loc)
@@ -608,6 +613,10 @@ class Expander:
 
 
 _FAILED = object()  # a repetition whose arguments are wrong (reported)
+
+
+class WillNotPlan(Exception):
+    """A block needs the channels of a layer that does not plan: nothing after it is expanded."""
 
 
 def resolve(item) -> str | None:
