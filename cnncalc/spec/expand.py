@@ -45,7 +45,7 @@ class Scope:
     """Where entries are being expanded: the top level, a block call, or a sequential list."""
 
     __slots__ = ("prefix", "env", "names", "groups", "blocks_open", "trainable", "sequential", "context", "group")
-    __slots__ += ("first_input",)
+    __slots__ += ("first_input", "referenced")
 
     def __init__(
         self,
@@ -63,6 +63,7 @@ class Scope:
         self.prefix, self.env, self.names, self.groups = prefix, env, names, groups
         self.blocks_open, self.trainable, self.sequential = blocks_open, trainable, sequential
         self.context, self.group, self.first_input = context, group, first_input
+        self.referenced = False  # a Ref into it was made (inputs:)
 
     def nth(self, index: int) -> str:
         """'layer 3', or inside a block "block 'bottleneck', layer 3"."""
@@ -135,7 +136,7 @@ class Expander:
         self.quiet = quiet  # an include failed: unknown types are likely its blocks, not reported
         self.bounds = Bounds(report, blocks)
         self.shapes = PartialShapes(NETWORK_INPUT, input_shape, resolve)
-        self.scopes: list[Scope] = []  # every scope made, to let go of at the end
+        self.scopes: list[Scope] = []  # the scopes a Ref points into, to let go of at the end
         self.drafts: list[Draft] = []
         self.groups: list[Group] = []
         self.visits = 0  # entries expanded: the work done
@@ -218,7 +219,6 @@ class Expander:
     def expand(self, nodes: list, scope: Scope, previous) -> object:
         """Expand entries into self.drafts; returns the reference to the last one's output."""
         state = _List(nodes, scope, previous, scope.first_input, _explicit_names(nodes))
-        self.scopes.append(scope)
         for index, node in enumerate(nodes):
             self.visits += 1
             if self.visits > MAX_LAYERS * 3 // 2:  # a spec near the limit visits a few entries more than layers
@@ -407,6 +407,9 @@ class Expander:
                     + (f"; did you mean {hint!r}?" if hint else ""),
                     item.loc,
                 )
+        if not scope.referenced:  # a Ref into a scope can end up in its names: let_go breaks that cycle
+            scope.referenced = True
+            self.scopes.append(scope)
         return [Ref(scope, item.value) for item in items], True
 
     # ---- what an entry makes -------------------------------------------------------------------
