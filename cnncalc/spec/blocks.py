@@ -200,6 +200,8 @@ def _is_expression_default(default, params: dict) -> bool:
 def bind(report: Report, block: Block, label: str, arguments: dict[str, YNode], loc: Loc, key_locs, known):
     """The block's argument values for one call, then its `let:` values; None if any is wrong.
     `known` holds names the call gives besides its arguments (in_channels)."""
+    if not arguments and not block.params and not block.let:
+        return dict(known)  # nothing to bind (a block of plain layers, called many times)
     env: dict = dict(known)
     misspelt: set = set()  # arguments an unknown key probably meant: not also reported missing
     ok = True

@@ -137,6 +137,7 @@ class Expander:
         self.bounds = Bounds(report, blocks)
         self.shapes = PartialShapes(NETWORK_INPUT, input_shape, resolve)
         self.scopes: list[Scope] = []  # the scopes a Ref points into, to let go of at the end
+        self.explicit: dict[int, tuple] = {}  # id of a list of entries -> (the list, the names written in it)
         self.drafts: list[Draft] = []
         self.groups: list[Group] = []
         self.visits = 0  # entries expanded: the work done
@@ -218,7 +219,10 @@ class Expander:
 
     def expand(self, nodes: list, scope: Scope, previous) -> object:
         """Expand entries into self.drafts; returns the reference to the last one's output."""
-        state = _List(nodes, scope, previous, scope.first_input, _explicit_names(nodes))
+        known = self.explicit.get(id(nodes))
+        if known is None:  # a block's entries are the same list at every call: worked out once
+            known = self.explicit[id(nodes)] = (nodes, _explicit_names(nodes))  # (the list kept alive)
+        state = _List(nodes, scope, previous, scope.first_input, known[1])
         for index, node in enumerate(nodes):
             self.visits += 1
             if self.visits > MAX_LAYERS * 3 // 2:  # a spec near the limit visits a few entries more than layers
