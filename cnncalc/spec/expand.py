@@ -176,7 +176,7 @@ class Expander:
         """The drafts as LayerSpecs, their inputs resolved (drafts reading a wrong name dropped)."""
         result = []
         for draft in self.drafts:
-            inputs = tuple(self.resolve(item) for item in draft.inputs)
+            inputs = tuple(resolve(item) for item in draft.inputs)
             if None in inputs:
                 continue
             for group in draft.groups:
@@ -198,19 +198,15 @@ class Expander:
                 )
             )
         for group in self.groups:
-            group.output = self.resolve(group.output_ref) or ""
-            group.inputs = tuple(self.resolve(item) for item in group.inputs)
+            group.output = resolve(group.output_ref) or ""
+            group.inputs = tuple(resolve(item) for item in group.inputs)
         return result
-
-    @staticmethod
-    def resolve(item) -> str | None:
-        return resolve(item)
 
     def channels_of(self, item):
         """The channels of the tensor `item` names, from the layers expanded so far; UNKNOWN if
         they cannot be had yet (a layer defined later). If a layer before does not plan, the
         expansion stops (WillNotPlan): planning what was made reports that layer, the real cause."""
-        shape = self.shapes.of(self.resolve(item)) if item is not None else None
+        shape = self.shapes.of(resolve(item)) if item is not None else None
         if shape is FAILS:
             raise WillNotPlan()
         return shape[0] if shape else UNKNOWN
