@@ -168,3 +168,19 @@ def test_inputs_in_a_sequential_list_is_one_error():
         parse(text)
     (found,) = caught.value.diagnostics
     assert (found.code, found.loc.line, found.loc.column) == ("spec.misplaced-key", 7, 29)
+
+
+def test_the_layers_kept_when_the_expansion_stops_all_plan_up_to_the_one_at_fault():
+    """Stopped part way, the spec keeps only layers whose inputs were made before them: a layer
+    reading one defined later (`early`, reading `late`) is left out, not left dangling."""
+    text = IN_CHANNELS_AFTER_A_FAILURE.format(let="", when=", when: in_channels != c").replace(
+        "  - {type: b, name: s, c: 6, g: 3, repeat: 2}\n",
+        "  - {type: relu, name: early, inputs: late}\n  - {type: b, name: s, c: 6, g: 3, repeat: 2, inputs: input}\n"
+        "  - {type: relu, name: late, inputs: s}\n",
+    )
+    spec = parse(text, "forward.yaml")
+    assert "early" not in [layer.name for layer in spec.layers]
+    with pytest.raises(SpecError) as caught:
+        plan(spec)
+    (found,) = caught.value.diagnostics
+    assert found.message.startswith("layer 's.0.conv' (conv2d): groups=3")

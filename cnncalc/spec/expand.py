@@ -158,7 +158,7 @@ class Expander:
         except TooLarge:
             return []
         except WillNotPlan:  # the layers so far: the engine stops at the one that does not plan
-            return self.resolved()
+            return self.resolved(partial=True)
         finally:
             self.let_go()
 
@@ -172,13 +172,17 @@ class Expander:
             group.output_ref = None
         self.scopes, self.drafts = [], []
 
-    def resolved(self) -> list[LayerSpec]:
-        """The drafts as LayerSpecs, their inputs resolved (drafts reading a wrong name dropped)."""
+    def resolved(self, partial: bool = False) -> list[LayerSpec]:
+        """The drafts as LayerSpecs, their inputs resolved (drafts reading a wrong name dropped).
+        `partial`: the expansion stopped part way; only layers whose inputs were made before them
+        are kept (the layer that does not plan is one, as its shape was worked out)."""
         result = []
+        made = {NETWORK_INPUT}
         for draft in self.drafts:
             inputs = tuple(resolve(item) for item in draft.inputs)
-            if None in inputs:
+            if None in inputs or partial and not made.issuperset(inputs):
                 continue
+            made.add(draft.name)
             for group in draft.groups:
                 group.layer_count += 1
             entry = draft.entry
