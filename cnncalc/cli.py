@@ -119,7 +119,7 @@ def _column_list(ctx, param, value):
     "--columns",
     callback=_column_list,
     metavar="LIST",
-    help="table columns, comma-separated: index, name, type, input, output, params, params_pct, macs, "
+    help="table columns, comma-separated: index, name, type, input, inputs, output, params, params_pct, macs, "
     "macs_pct, other_ops, activations, saved, rf, rf_stride, rf_padding, trainable "
     "[default: index,name,type,output,params,macs,rf]",
 )

@@ -72,3 +72,19 @@ def _planned(record, rows) -> tuple[tuple, int]:
     group = record.target
     inside = [row for row in rows.values() if group in row.spec.groups]
     return rows[group.output].output_shape, sum(row.params for row in inside)
+
+
+def test_every_table_column_is_named_in_the_help_and_the_readme():
+    from click.testing import CliRunner
+
+    from cnncalc.cli import cli
+    from cnncalc.render.table import COLUMNS
+
+    help_text = " ".join(CliRunner().invoke(cli, ["plan", "--help"]).output.split())
+    listed = re.search(r"table columns, comma-separated: (.*?) \[default", help_text).group(1)
+    assert [name.strip() for name in listed.split(",")] == list(COLUMNS)
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    paragraph = re.search(r"`--columns` chooses the table's columns, in order, from (.*?); the default", readme).group(
+        1
+    )
+    assert set(re.findall(r"`(\w+)`", paragraph)) == set(COLUMNS)
