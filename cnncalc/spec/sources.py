@@ -191,9 +191,12 @@ class DiskFiles:
         if any(_inside(real, tree) for tree in _SYSTEM_TREES):
             raise Refused(f"{path!r} is a system file; an included file lies in the spec's tree")
         if not _inside(real, self.root):
+            # written inside, resolved outside: say it is the link that leads out
+            linked = _inside(os.path.abspath(path), self.root)
             raise Refused(
-                f"{path!r} lies outside {self.root}; included files stay inside the spec's directory"
-                " or, for a spec in a git work tree, the repository"
+                f"{path!r} lies outside {self.root}"
+                + (" (it is a symbolic link, or inside one, that leads out)" if linked else "")
+                + "; included files stay inside the spec's directory or, for a spec in a git work tree, the repository"
             )
         if ".git" in os.path.relpath(real, self.root).split(os.sep):
             raise Refused(f"{path!r} lies inside .git; included files are spec files")

@@ -115,6 +115,7 @@ def test_the_codes_say_why(tmp_path):
     assert found["two-mib"][0] == "spec.too-large" and "1 MiB" in found["two-mib"][1]
     assert "is absolute" in found["etc-passwd"][1] and found["etc-passwd"][0] == "spec.bad-value"
     assert "lies outside" in found["symlink-out"][1] and "lies outside" in found["dot-dot"][1]
+    assert "symbolic link" in found["symlink-out"][1] and "symbolic link" not in found["dot-dot"][1]
     assert "control character" in found["nul"][1] and "control character" in found["line-separator"][1]
 
 
