@@ -32,7 +32,6 @@ from .model import (
 from .report import Report, TooLarge
 from .substitute import UNKNOWN, python_source, quoted, substitute, substitute_name
 
-_NONE = EMPTY  # one empty, read-only mapping for every layer without fields written
 NAMES_ONLY = ("name", "inputs", "outputs", "repeat_name")  # entry keys never substituted
 SEQUENTIAL = "sequential"
 
@@ -194,11 +193,11 @@ class Expander:
                     draft.cfg,
                     draft.trainable,
                     entry.loc,
-                    entry.field_locs or _NONE,
+                    entry.field_locs or EMPTY,  # the one shared, read-only empty mapping
                     inputs,
                     draft.inputs_given,
                     draft.groups,
-                    entry.field_exprs or _NONE,
+                    entry.field_exprs or EMPTY,  # the one shared, read-only empty mapping
                 )
             )
         for group in self.groups:
@@ -602,7 +601,7 @@ class Expander:
             groups, prefix = (*scope.groups, group, instance), f"{item.full}.{local}."
         names = dict(zip(block.inputs, [previous] + list(item.inputs[1:]) if repetition else item.inputs))
         instance.arguments = bound
-        instance.call = {key: python_source(node) for key, node in arguments.items() if key} if arguments else _NONE
+        instance.call = {key: python_source(node) for key, node in arguments.items() if key} if arguments else EMPTY
         instance.inputs = tuple(names[n] for n in block.inputs)
         child = Scope(
             prefix=prefix,
