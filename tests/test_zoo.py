@@ -74,9 +74,15 @@ def test_every_zoo_model_has_a_reference_and_a_published_count(zoo_torch):
 
 @pytest.mark.parametrize("name", WRITTEN)
 def test_zoo_spec_matches_its_reference_layer_by_layer(name, zoo_torch):
-    torch = require_torch()
-    result = plan(load_file(str(ARCHITECTURES / f"{name}.yaml")))
     build, in_shape = zoo_torch[name]
+    assert_matches_reference(ARCHITECTURES / f"{name}.yaml", build, in_shape, PUBLISHED_PARAMS[name])
+
+
+def assert_matches_reference(spec_path, build, in_shape, published):
+    """The spec at `spec_path` plans as the torch.nn model `build()` runs on `in_shape`, layer by layer
+    (module paths), in total (`published` parameters), in output shape and in MACs."""
+    torch = require_torch()
+    result = plan(load_file(str(spec_path)))
     assert tuple(result.input_shape) == in_shape
     with torch.device("meta"):
         model = build().eval()
@@ -100,7 +106,7 @@ def test_zoo_spec_matches_its_reference_layer_by_layer(name, zoo_torch):
     # every module with parameters had its shape checked (a parameter a block holds itself has no output)
     assert {owner for owner in owners if owner in dict(model.named_modules())} <= set(compared)
 
-    assert result.totals.params == PUBLISHED_PARAMS[name]
+    assert result.totals.params == published
     assert result.output_shape == out
     assert result.totals.macs == macs
 
