@@ -41,6 +41,9 @@ PUBLISHED_PARAMS: dict[str, int] = {
     "regnet_y_400mf": 4_344_144,
     "convnext_tiny": 28_589_128,
     "unet": 31_037_698,  # milesial/Pytorch-UNet(3, 2, bilinear=False), bias-free convs
+    # issue 12: 1-D, 3-D and GAN (tests/zoo_torch_wide.py; not in ZOO, whose table is 2-D classifiers)
+    "dcgan_generator": 3_576_704,  # PyTorch's DCGAN tutorial: nz 100, ngf 64, nc 3
+    "dcgan_discriminator": 2_765_568,  # the same tutorial: ndf 64, nc 3
 }
 
 # The models with a hand-written torch.nn twin (tests/zoo_torch_classic.py, zoo_torch_mobile.py),
