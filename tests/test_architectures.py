@@ -63,6 +63,7 @@ FIRST_LINEAR_IN_FEATURES = {
     "regnet_y_400mf": 440,
     "convnext_tiny": 768,  # the head's linear; the blocks' linears work per pixel (channels-last)
     "unet": None,  # fully convolutional
+    "fcn_resnet50": None,
     "dcgan_generator": None,  # transposed convs only
     "dcgan_discriminator": None,  # a 4x4 conv makes the 1x1 output
 }
