@@ -3,11 +3,10 @@ totals with them and with the command line's)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from cnncalc.dtypes import DEFAULT_DTYPE, DEFAULT_OPTIMIZER, DTYPE_BYTES, OPTIMIZER_STATES
-from cnncalc.errors import Loc
+from cnncalc.errors import Frozen, Loc
 
 if TYPE_CHECKING:
     from cnncalc.spec.report import Report
@@ -26,19 +25,34 @@ BUDGET_UNITS = dict(BUDGET_LIMITS.values())  # what is limited -> "count" or "by
 LIMITED = BUDGET_UNITS  # what a budget limits, in report order, with its unit
 
 
-@dataclass(frozen=True)
-class Budget:
+class Budget(Frozen):
     """Limits a spec sets for `cnncalc check`, each with where it is written.
 
     Memory is the inference peak, or with `training: true` the training total,
     at `batch_size` and `dtype` (and `optimizer` for training).
     """
 
+    __slots__ = ("limits", "batch_size", "dtype", "optimizer", "training")
     limits: dict[str, tuple[int, Loc]]  # "params", "macs", ... -> (limit, location)
-    batch_size: int = 1
-    dtype: str = DEFAULT_DTYPE
-    optimizer: str = DEFAULT_OPTIMIZER
-    training: bool = False
+    batch_size: int
+    dtype: str
+    optimizer: str
+    training: bool
+
+    def __init__(
+        self,
+        limits: dict[str, tuple[int, Loc]],
+        batch_size: int = 1,
+        dtype: str = DEFAULT_DTYPE,
+        optimizer: str = DEFAULT_OPTIMIZER,
+        training: bool = False,
+    ):
+        _set = object.__setattr__
+        _set(self, "limits", limits)
+        _set(self, "batch_size", batch_size)
+        _set(self, "dtype", dtype)
+        _set(self, "optimizer", optimizer)
+        _set(self, "training", training)
 
 
 def parse_budget(node: YNode, report: Report) -> Budget | None:

@@ -47,31 +47,102 @@ CODES = {
 }
 
 
-@dataclass(frozen=True)
-class Loc:
+_set = object.__setattr__  # how a Frozen class's __init__ sets its fields
+
+
+class Record:
+    """Base of the small value classes cnncalc reads a spec into and plans with: what
+    @dataclass(eq=True) gave them, written once: equality field by field, and a repr.
+
+    Start-up goes through a dozen such classes, and a dataclass costs about 0.3 ms to define
+    (it writes and compiles its methods), a class with __slots__ about 0.005 ms. A subclass lists
+    its fields in __slots__, in the order its __init__ takes them; one that has to stay a
+    dataclass (for dataclasses.replace) is declared @dataclass(init=False, repr=False, eq=False)
+    with its own __init__, and its fields are the dataclass's. Like a dataclass with eq and not
+    frozen, a Record has no hash.
+    """
+
+    __slots__ = ()
+    __hash__ = None  # type: ignore[assignment]
+
+    def _values(self) -> tuple:
+        names = getattr(self, "__dataclass_fields__", None) or self.__slots__
+        return tuple([getattr(self, name) for name in names])
+
+    def __eq__(self, other):
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == other._values()
+
+    def __repr__(self) -> str:
+        names = getattr(self, "__dataclass_fields__", None) or self.__slots__
+        shown = ", ".join([f"{name}={getattr(self, name)!r}" for name in names])
+        return f"{self.__class__.__qualname__}({shown})"
+
+
+class Frozen(Record):
+    """A Record that cannot be changed once made, as @dataclass(frozen=True): assigning a field
+    raises AttributeError, and it hashes by its fields. Its __init__ sets them with
+    object.__setattr__."""
+
+    __slots__ = ()
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __setattr__(self, name: str, value) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}")
+
+    def __reduce__(self):  # copy and pickle: its state cannot be set field by field
+        return (self.__class__, self._values())
+
+
+class Loc(Frozen):
     """A 1-based position in a spec file."""
 
-    # One per value of a spec: __slots__ halves its size and the time to make one.
+    # One per value of a spec: made often, so its methods are written out rather than generic.
     __slots__ = ("file", "line", "column")
     file: str
     line: int
     column: int
 
+    def __init__(self, file: str, line: int, column: int):
+        _set(self, "file", file)
+        _set(self, "line", line)
+        _set(self, "column", column)
+
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.column}"
 
-    def __reduce__(self):  # copy and pickle: a frozen class with __slots__ cannot set its state
+    def __eq__(self, other):
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (self.file, self.line, self.column) == (other.file, other.line, other.column)
+
+    def __hash__(self) -> int:
+        return hash((self.file, self.line, self.column))
+
+    def __reduce__(self):
         return (Loc, (self.file, self.line, self.column))
 
 
-@dataclass(frozen=True)
-class Diagnostic:
+@dataclass(init=False, repr=False, eq=False)  # a dataclass for dataclasses.replace; see Record
+class Diagnostic(Frozen):
     """One problem found in a spec, located at the text that causes it."""
 
     code: str
     message: str
     loc: Loc | None
     severity: str = "error"
+
+    def __init__(self, code: str, message: str, loc: Loc | None, severity: str = "error"):
+        _set(self, "code", code)
+        _set(self, "message", message)
+        _set(self, "loc", loc)
+        _set(self, "severity", severity)
 
     def to_dict(self) -> dict:
         return {

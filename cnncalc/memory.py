@@ -9,13 +9,13 @@ output that the next convolution also needs, is counted once, as one storage.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from itertools import accumulate
 from math import prod
 from typing import TYPE_CHECKING
 
 from cnncalc.dtypes import DEFAULT_DTYPE, DEFAULT_OPTIMIZER, DTYPE_BYTES, OPTIMIZER_STATES
 from cnncalc.engine import Plan
+from cnncalc.errors import Frozen
 from cnncalc.gcpause import paused
 from cnncalc.spec import NETWORK_INPUT
 
@@ -25,8 +25,12 @@ if TYPE_CHECKING:
 _FIXED_BYTES = {"int64": 8, "float32": 4}
 
 
-@dataclass(frozen=True)
-class Memory:
+class Memory(Frozen):
+    """Memory at one batch size, dtype and optimizer; every byte count covers the whole batch."""
+
+    __slots__ = ("batch_size", "dtype", "optimizer", "params_bytes", "buffers_bytes", "gradients_bytes")
+    __slots__ += ("optimizer_bytes", "saved_activations_bytes", "inference_peak_bytes", "layer_output_bytes")
+    __slots__ += ("layer_saved_bytes", "group_saved_bytes")
     batch_size: int
     dtype: str
     optimizer: str
@@ -38,7 +42,36 @@ class Memory:
     inference_peak_bytes: int
     layer_output_bytes: tuple[int, ...]  # each layer's output at this batch size
     layer_saved_bytes: tuple[int, ...]  # what each layer adds to the saved activations
-    group_saved_bytes: tuple[int, ...] = ()  # the same summed over each of the plan's groups
+    group_saved_bytes: tuple[int, ...]  # the same summed over each of the plan's groups
+
+    def __init__(
+        self,
+        batch_size: int,
+        dtype: str,
+        optimizer: str,
+        params_bytes: int,
+        buffers_bytes: int,
+        gradients_bytes: int,
+        optimizer_bytes: int,
+        saved_activations_bytes: int,
+        inference_peak_bytes: int,
+        layer_output_bytes: tuple[int, ...],
+        layer_saved_bytes: tuple[int, ...],
+        group_saved_bytes: tuple[int, ...] = (),
+    ):
+        _set = object.__setattr__
+        _set(self, "batch_size", batch_size)
+        _set(self, "dtype", dtype)
+        _set(self, "optimizer", optimizer)
+        _set(self, "params_bytes", params_bytes)
+        _set(self, "buffers_bytes", buffers_bytes)
+        _set(self, "gradients_bytes", gradients_bytes)
+        _set(self, "optimizer_bytes", optimizer_bytes)
+        _set(self, "saved_activations_bytes", saved_activations_bytes)
+        _set(self, "inference_peak_bytes", inference_peak_bytes)
+        _set(self, "layer_output_bytes", layer_output_bytes)
+        _set(self, "layer_saved_bytes", layer_saved_bytes)
+        _set(self, "group_saved_bytes", group_saved_bytes)
 
     @property
     def training_total_bytes(self) -> int:

@@ -7,7 +7,6 @@ the command line (tests/test_engine_passes.py checks that the two ways agree).""
 
 from __future__ import annotations
 
-import json
 from itertools import islice
 from typing import TYPE_CHECKING
 
@@ -19,6 +18,14 @@ from cnncalc.memory import Memory, estimate
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+
+try:  # Python's C encoder, from _json itself: the json package also loads its decoder (1 ms of start-up)
+    from _json import encode_basestring_ascii as _string
+    from _json import make_encoder as _make_encoder
+except ImportError:  # pragma: no cover - CPython always has it
+    from json.encoder import encode_basestring_ascii as _string
+
+    _make_encoder = None
 
 # Bump on any change that could break a consumer (renamed or removed keys, new meanings).
 SCHEMA_VERSION = 1
@@ -137,7 +144,7 @@ def _layer_lines(plan: Plan, memory: Memory, shapes: dict[tuple, str]) -> Iterat
     """Each layer's object on one line, as _one_line writes _layers' dicts: the numbers are ints
     (str and JSON write them alike), the strings encoded by json's own function, and shapes and
     receptive fields, which repeat, encoded once each."""
-    from json.encoder import encode_basestring_ascii as string
+    string = _string
 
     output_bytes, saved_bytes = memory.layer_output_bytes, memory.layer_saved_bytes
     fields: dict[int, str] = {id(None): "null"}
@@ -180,7 +187,7 @@ _BLOCK_LINE = (
 
 def _block_lines(plan: Plan, shapes: dict[tuple, str]) -> Iterator[str]:
     """Each group's object on one line, as _one_line writes _blocks' dicts."""
-    from json.encoder import encode_basestring_ascii as string
+    string = _string
 
     for totals in plan.group_totals:
         group, parent = totals.group, totals.parent
@@ -257,16 +264,19 @@ def errors_document(diagnostics: list[Diagnostic]) -> dict:
 def _one_line_encoder():
     """A function writing a value as JSON on one line, as json.dumps does without indent: Python's
     C encoder, made once (json.dumps makes one per call), else the pure-Python one."""
-    from json import encoder
+    if _make_encoder is None:  # pragma: no cover - CPython always has it
+        import json
 
-    if encoder.c_make_encoder is None:  # pragma: no cover - CPython always has it
         return json.JSONEncoder().encode
     # (markers: no cycle check, default, string encoder, indent, key and item separators,
     # sort_keys, skipkeys, allow_nan): json.dumps's defaults
-    make = encoder.c_make_encoder(
-        None, json.JSONEncoder().default, encoder.encode_basestring_ascii, None, ": ", ", ", False, False, True
-    )
+    make = _make_encoder(None, _unencodable, _string, None, ": ", ", ", False, False, True)
     return lambda value: "".join(make(value, 0))
+
+
+def _unencodable(value):
+    """What the encoder does with a value JSON has no form for: as json.JSONEncoder.default."""
+    raise TypeError(f"Object of type {value.__class__.__name__} is not JSON serializable")
 
 
 _one_line = _one_line_encoder()

@@ -1,4 +1,4 @@
-"""What a spec is once read: the dataclasses the engine, the export and the renderers use.
+"""What a spec is once read: the classes the engine, the export and the renderers use.
 
 A Spec holds its layers in spec order, each a located LayerSpec with its inputs named, and the
 groups (block calls and `sequential:` lists) the layers were expanded from. The order the
@@ -8,12 +8,11 @@ engine plans in (every layer after its inputs) is computed once, when the spec i
 from __future__ import annotations
 
 import re
-import sys
 from dataclasses import dataclass, field
 from functools import cached_property
 
 from cnncalc.budget import Budget
-from cnncalc.errors import Loc
+from cnncalc.errors import Frozen, Loc, Record
 from cnncalc.layers.base import COMMON_KEYS, LayerType, Shape
 
 NETWORK_INPUT = "input"  # what `inputs:` calls the network's input
@@ -33,33 +32,62 @@ HYPHENATED = r"[A-Za-z_][A-Za-z0-9_]*(-[A-Za-z0-9_]+)+"  # rare: compiled on fir
 # digits alone: nn.Sequential indices; at most 100 characters (a name is copied into every layer inside it)
 NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]{0,99}|[0-9]{1,9}")
 REQUIRED_ARGUMENT = object()  # an argument with no default
-# A spec makes one LayerSpec per layer and one Group and Entry or two per block call: with
-# __slots__ (Python 3.10 and later) each is a third of the size, 100 MB less at 100,000 calls.
-SLOTS = {"slots": True} if sys.version_info >= (3, 10) else {}
+_set = object.__setattr__  # how a Frozen class's __init__ sets its fields
+# A spec makes one LayerSpec per layer and one Group and Entry or two per block call: classes
+# with __slots__, a third of the size (100 MB less at 100,000 calls). Plain classes rather than
+# dataclasses: start-up defines each of them, and a dataclass takes about 0.3 ms to define.
 
 
-@dataclass(eq=False, **SLOTS)
 class Group:
     """A block call, one repetition of a repeated call, or a `sequential:` list.
 
     Its layers are consecutive in the spec's layer list; `output` is the full name
-    of the layer whose output is the group's.
+    of the layer whose output is the group's. Filled in as the expansion goes; equal only to
+    itself.
     """
 
+    __slots__ = ("name", "block", "repeat", "loc", "depth", "output", "layer_count", "output_ref")
+    __slots__ += ("entries", "inputs", "arguments", "call", "repeat_name")
     name: str  # full dotted name, e.g. "layer2" or "layer2.0"
     block: str  # the block's name, or "sequential"
     repeat: int | None  # N for a `repeat: N` call (its repetitions are groups too)
     loc: Loc
     depth: int  # 0 for a group written in the top-level `layers:`
-    output: str = ""
-    layer_count: int = 0
-    output_ref: object = None
+    output: str
+    layer_count: int
+    output_ref: object
     # what the export needs to write the group as a module:
-    entries: list[Entry] = field(default_factory=list)  # its own entries, in order
-    inputs: tuple = ()  # the tensors it reads (full names, once resolved)
-    arguments: dict = field(default_factory=dict)  # a block call's argument and `let:` values
-    call: dict[str, str] = field(default_factory=dict)  # the arguments as written at the call, as Python
-    repeat_name: str = "{i}"
+    entries: list[Entry]  # its own entries, in order
+    inputs: tuple  # the tensors it reads (full names, once resolved)
+    arguments: dict  # a block call's argument and `let:` values
+    call: dict[str, str]  # the arguments as written at the call, as Python
+    repeat_name: str
+
+    def __init__(
+        self,
+        name: str,
+        block: str,
+        repeat: int | None,
+        loc: Loc,
+        depth: int,
+        output: str = "",
+        layer_count: int = 0,
+        output_ref: object = None,
+        entries: list[Entry] | None = None,
+        inputs: tuple = (),
+        arguments: dict | None = None,
+        call: dict[str, str] | None = None,
+        repeat_name: str = "{i}",
+    ):
+        self.name, self.block, self.repeat, self.loc, self.depth = name, block, repeat, loc, depth
+        self.output, self.layer_count, self.output_ref = output, layer_count, output_ref
+        self.entries = [] if entries is None else entries
+        self.inputs = inputs
+        self.arguments = {} if arguments is None else arguments
+        self.call = {} if call is None else call
+        self.repeat_name = repeat_name
+
+    __repr__ = Record.__repr__
 
     @property
     def kind(self) -> str:
@@ -67,50 +95,101 @@ class Group:
         return self.block if self.repeat is None else f"{self.block} x{self.repeat}"
 
 
-@dataclass(**SLOTS)
-class Entry:
+class Entry(Record):
     """One entry of a group (or the top level) as written: what the export mirrors.
 
     `inputs` are local names ("input" for the group's first input); `target` is the layer's
     full name or the Group; an entry left out by `when:` has present False.
     """
 
+    __slots__ = ("local", "kind", "target", "inputs", "when", "present")
     local: str
     kind: str  # "layer" or "group"
     target: object
     inputs: tuple[str, ...]
-    when: str | None = None  # the condition as written
-    present: bool = True
+    when: str | None  # the condition as written
+    present: bool
+
+    def __init__(
+        self, local: str, kind: str, target: object, inputs: tuple[str, ...], when: str | None = None, present=True
+    ):
+        self.local, self.kind, self.target = local, kind, target
+        self.inputs, self.when, self.present = inputs, when, present
 
 
-@dataclass(frozen=True, **SLOTS)
-class Block:
+class Block(Frozen):
     """A block definition from `blocks:`."""
 
+    __slots__ = ("name", "params", "let", "inputs", "layers", "loc", "reads_input_channels")
     name: str
     params: dict  # argument -> default YNode, or REQUIRED_ARGUMENT
     let: dict  # name -> YNode
     inputs: tuple[str, ...]  # what its layers call its inputs; ("input",) by default
     layers: list  # the entries (YNodes) of its `layers:`
     loc: Loc
-    reads_input_channels: bool = False  # its expressions use `in_channels` (not an argument)
+    reads_input_channels: bool  # its expressions use `in_channels` (not an argument)
+
+    def __init__(
+        self,
+        name: str,
+        params: dict,
+        let: dict,
+        inputs: tuple[str, ...],
+        layers: list,
+        loc: Loc,
+        reads_input_channels: bool = False,
+    ):
+        _set(self, "name", name)
+        _set(self, "params", params)
+        _set(self, "let", let)
+        _set(self, "inputs", inputs)
+        _set(self, "layers", layers)
+        _set(self, "loc", loc)
+        _set(self, "reads_input_channels", reads_input_channels)
 
 
-@dataclass(frozen=True, **SLOTS)
-class LayerSpec:
+class LayerSpec(Frozen):
     """One entry of `layers:`, validated: canonical field names, defaults filled."""
 
+    __slots__ = ("index", "name", "layer", "cfg", "trainable", "loc", "field_locs", "inputs", "inputs_given")
+    __slots__ += ("groups", "exprs")
     index: int
     name: str
     layer: LayerType
     cfg: dict
     trainable: bool
     loc: Loc
-    field_locs: dict[str, Loc] = field(default_factory=dict)
-    inputs: tuple[str, ...] = ()  # layer names, or "input" for the network's input
-    inputs_given: bool = False  # written as `inputs:` rather than implied by the order
-    groups: tuple[Group, ...] = ()  # the block calls and lists it is inside, outermost first
-    exprs: dict[str, str] = field(default_factory=dict)  # inside a block: field -> expression as written
+    field_locs: dict[str, Loc]
+    inputs: tuple[str, ...]  # layer names, or "input" for the network's input
+    inputs_given: bool  # written as `inputs:` rather than implied by the order
+    groups: tuple[Group, ...]  # the block calls and lists it is inside, outermost first
+    exprs: dict[str, str]  # inside a block: field -> expression as written
+
+    def __init__(
+        self,
+        index: int,
+        name: str,
+        layer: LayerType,
+        cfg: dict,
+        trainable: bool,
+        loc: Loc,
+        field_locs: dict[str, Loc] | None = None,
+        inputs: tuple[str, ...] = (),
+        inputs_given: bool = False,
+        groups: tuple[Group, ...] = (),
+        exprs: dict[str, str] | None = None,
+    ):
+        _set(self, "index", index)
+        _set(self, "name", name)
+        _set(self, "layer", layer)
+        _set(self, "cfg", cfg)
+        _set(self, "trainable", trainable)
+        _set(self, "loc", loc)
+        _set(self, "field_locs", {} if field_locs is None else field_locs)
+        _set(self, "inputs", inputs)
+        _set(self, "inputs_given", inputs_given)
+        _set(self, "groups", groups)
+        _set(self, "exprs", {} if exprs is None else exprs)
 
     @property
     def type_name(self) -> str:
@@ -121,8 +200,10 @@ class LayerSpec:
         return self.field_locs.get(field_name, self.loc) if field_name else self.loc
 
 
-@dataclass(frozen=True)
-class Spec:
+@dataclass(init=False, repr=False, eq=False)  # a dataclass for dataclasses.replace; see errors.Record
+class Spec(Frozen):
+    """A spec, read: its layers in spec order, the groups they came from, and its sources."""
+
     name: str
     description: str | None
     input_shape: Shape
@@ -136,6 +217,39 @@ class Spec:
     blocks: dict[str, Block] = field(default_factory=dict)
     root: Group | None = None  # the top level's entries, for the export
     every_group: tuple[Group, ...] = ()  # `groups`, and calls whose layers were all left out
+
+    def __init__(
+        self,
+        name: str,
+        description: str | None,
+        input_shape: Shape,
+        layers: list[LayerSpec],
+        path: str,
+        source: str,
+        input_loc: Loc,
+        budget: Budget | None = None,
+        groups: tuple[Group, ...] = (),
+        sources: dict[str, str] | None = None,
+        blocks: dict[str, Block] | None = None,
+        root: Group | None = None,
+        every_group: tuple[Group, ...] = (),
+    ):
+        for key, value in (
+            ("name", name),
+            ("description", description),
+            ("input_shape", input_shape),
+            ("layers", layers),
+            ("path", path),
+            ("source", source),
+            ("input_loc", input_loc),
+            ("budget", budget),
+            ("groups", groups),
+            ("sources", {} if sources is None else sources),
+            ("blocks", {} if blocks is None else blocks),
+            ("root", root),
+            ("every_group", every_group),
+        ):
+            _set(self, key, value)
 
     @cached_property
     def order(self) -> tuple[int, ...]:
