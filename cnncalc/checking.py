@@ -3,26 +3,36 @@ line set, and the outcome of checking each file."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from cnncalc.budget import LIMITED
 from cnncalc.dtypes import DEFAULT_DTYPE, DEFAULT_OPTIMIZER
-from cnncalc.errors import Loc
+from cnncalc.errors import Frozen, Loc
 
 if TYPE_CHECKING:
     from cnncalc.engine import Plan
     from cnncalc.spec import Spec
 
 
-@dataclass(frozen=True)
-class BudgetCheck:
+class BudgetCheck(Frozen):
+    """One limit and the plan's value for it."""
+
+    __slots__ = ("what", "limit", "actual", "loc", "source", "detail")
     what: str
     limit: int
     actual: int
     loc: Loc  # the limit's line in the spec, or the spec's first line for a command-line limit
     source: str  # "spec" or "command line"
-    detail: str = ""  # what memory means here: "training with adam, batch 32, bfloat16"
+    detail: str  # what memory means here: "training with adam, batch 32, bfloat16"
+
+    def __init__(self, what: str, limit: int, actual: int, loc: Loc, source: str, detail: str = ""):
+        _set = object.__setattr__
+        _set(self, "what", what)
+        _set(self, "limit", limit)
+        _set(self, "actual", actual)
+        _set(self, "loc", loc)
+        _set(self, "source", source)
+        _set(self, "detail", detail)
 
     @property
     def unit(self) -> str:
@@ -37,12 +47,27 @@ class BudgetCheck:
         return self.limit - self.actual
 
 
-@dataclass(frozen=True)
-class MemorySettings:
-    batch_size: int | None = None
-    dtype: str | None = None
-    optimizer: str | None = None
-    training: bool | None = None
+class MemorySettings(Frozen):
+    """The memory settings given on the command line (None: the budget's, else the default)."""
+
+    __slots__ = ("batch_size", "dtype", "optimizer", "training")
+    batch_size: int | None
+    dtype: str | None
+    optimizer: str | None
+    training: bool | None
+
+    def __init__(
+        self,
+        batch_size: int | None = None,
+        dtype: str | None = None,
+        optimizer: str | None = None,
+        training: bool | None = None,
+    ):
+        _set = object.__setattr__
+        _set(self, "batch_size", batch_size)
+        _set(self, "dtype", dtype)
+        _set(self, "optimizer", optimizer)
+        _set(self, "training", training)
 
 
 def check(plan: Plan, spec: Spec, flags: dict[str, int], settings: MemorySettings) -> list[BudgetCheck]:
@@ -86,15 +111,30 @@ def check(plan: Plan, spec: Spec, flags: dict[str, int], settings: MemorySetting
     return results
 
 
-@dataclass(frozen=True)
-class FileResult:
+class FileResult(Frozen):
     """The outcome of checking one spec file."""
 
+    __slots__ = ("path", "name", "checks", "diagnostics", "source")
     path: str
     name: str | None
     checks: list[BudgetCheck]
     diagnostics: list  # Diagnostic: the spec is invalid, or there is nothing to check
-    source: str | None = None
+    source: str | dict | None  # the spec's text, or its files' by path: for snippets
+
+    def __init__(
+        self,
+        path: str,
+        name: str | None,
+        checks: list[BudgetCheck],
+        diagnostics: list,
+        source: str | dict | None = None,
+    ):
+        _set = object.__setattr__
+        _set(self, "path", path)
+        _set(self, "name", name)
+        _set(self, "checks", checks)
+        _set(self, "diagnostics", diagnostics)
+        _set(self, "source", source)
 
     @property
     def status(self) -> str:

@@ -2,28 +2,45 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from cnncalc.engine import LayerResult, Plan
+from cnncalc.errors import Frozen
 from cnncalc.spec import NETWORK_INPUT
 
 TOTALS = ("params", "trainable_params", "non_trainable_params", "buffers", "macs")
 
 
-@dataclass(frozen=True)
-class LayerChange:
+class LayerChange(Frozen):
+    """One layer, matched by name, in the old plan, the new one or both."""
+
+    __slots__ = ("name", "status", "old", "new", "rewired")
     name: str
     status: str  # "added", "removed", "changed" or "unchanged"
     old: LayerResult | None
     new: LayerResult | None
-    rewired: bool = False  # reads other layers than before
+    rewired: bool  # reads other layers than before
+
+    def __init__(self, name: str, status: str, old: LayerResult | None, new: LayerResult | None, rewired: bool = False):
+        _set = object.__setattr__
+        _set(self, "name", name)
+        _set(self, "status", status)
+        _set(self, "old", old)
+        _set(self, "new", new)
+        _set(self, "rewired", rewired)
 
 
-@dataclass(frozen=True)
-class TotalChange:
+class TotalChange(Frozen):
+    """One total (params, MACs, ...) before and after."""
+
+    __slots__ = ("what", "old", "new")
     what: str
     old: int
     new: int
+
+    def __init__(self, what: str, old: int, new: int):
+        _set = object.__setattr__
+        _set(self, "what", what)
+        _set(self, "old", old)
+        _set(self, "new", new)
 
     @property
     def delta(self) -> int:
@@ -34,12 +51,21 @@ class TotalChange:
         return 100 * self.delta / self.old if self.old else None
 
 
-@dataclass(frozen=True)
-class PlanDiff:
+class PlanDiff(Frozen):
+    """What changed from one plan to another."""
+
+    __slots__ = ("old", "new", "layers", "totals")
     old: Plan
     new: Plan
     layers: list[LayerChange]
     totals: list[TotalChange]
+
+    def __init__(self, old: Plan, new: Plan, layers: list[LayerChange], totals: list[TotalChange]):
+        _set = object.__setattr__
+        _set(self, "old", old)
+        _set(self, "new", new)
+        _set(self, "layers", layers)
+        _set(self, "totals", totals)
 
     @property
     def changed(self) -> list[LayerChange]:
