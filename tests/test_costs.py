@@ -119,17 +119,24 @@ def _probe_module(module):
     in a receptive field gets a positive gradient; None if it has no such twin."""
     torch = require_torch()
     nn = torch.nn
-    if isinstance(module, nn.MaxPool2d):
-        if module.dilation not in (1, (1, 1)):
+    average = {nn.MaxPool1d: nn.AvgPool1d, nn.MaxPool2d: nn.AvgPool2d, nn.MaxPool3d: nn.AvgPool3d}
+    if type(module) in average:
+        if set(module.dilation if isinstance(module.dilation, tuple) else (module.dilation,)) != {1}:
             return None
-        module = nn.AvgPool2d(module.kernel_size, module.stride, module.padding, module.ceil_mode)
-    if isinstance(module, nn.Conv2d):
+        module = average[type(module)](module.kernel_size, module.stride, module.padding, module.ceil_mode)
+    if isinstance(module, (nn.Conv1d, nn.Conv2d, nn.Conv3d)):
         # reflect, replicate and circular padding fold the window's overhang back onto
         # real pixels; the window itself is the same as with zeros
         module.padding_mode = "zeros"
-    if isinstance(module, nn.AdaptiveMaxPool2d):
-        module = nn.AdaptiveAvgPool2d(module.output_size)
-    if isinstance(module, (nn.LocalResponseNorm, nn.BatchNorm2d, nn.Softmax, nn.LogSoftmax, nn.LayerNorm)):
+    adaptive = {
+        nn.AdaptiveMaxPool1d: nn.AdaptiveAvgPool1d,
+        nn.AdaptiveMaxPool2d: nn.AdaptiveAvgPool2d,
+        nn.AdaptiveMaxPool3d: nn.AdaptiveAvgPool3d,
+    }
+    if type(module) in adaptive:
+        module = adaptive[type(module)](module.output_size)
+    batch_norms = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
+    if isinstance(module, (nn.LocalResponseNorm, *batch_norms, nn.Softmax, nn.LogSoftmax, nn.LayerNorm)):
         # neutral for receptive fields by convention: LRN and layer norm mix channels only
         # (and a layer norm of the probe's equal channels has no gradient at all), batch
         # statistics are not a spatial window, and a softmax over channels sums to one
@@ -194,21 +201,24 @@ def _extent(mask):
 
 
 def _measured_extents(model, input_shape, where):
-    """For output pixel `where` ("first", "middle" or "last" on both axes): its position and the
-    input rows and columns it depends on."""
+    """For output pixel `where` ("first", "middle" or "last" on every spatial axis): its position
+    and, per spatial axis of the input (length; height, width; depth, height, width), the first
+    and last index it depends on."""
     torch = require_torch()
     x = torch.ones((1, *input_shape), requires_grad=True)
     out = model(x)
     pick = {"first": lambda n: 0, "middle": lambda n: n // 2, "last": lambda n: n - 1}[where]
-    yh, yw = pick(out.shape[2]), pick(out.shape[3])
-    out[0, :, yh, yw].sum().backward()
+    position = tuple(pick(n) for n in out.shape[2:])
+    out[(0, slice(None), *position)].sum().backward()
     touched = x.grad[0].abs().sum(dim=0) > 0
-    return (yh, yw), [_extent(touched.any(dim=1)), _extent(touched.any(dim=0))]
+    return position, [
+        _extent(touched.movedim(axis, 0).reshape(touched.shape[axis], -1).any(dim=1)) for axis in range(touched.dim())
+    ]
 
 
 def _expected_extents(field, position, input_shape):
     extents = []
-    for axis in range(2):
+    for axis in range(len(input_shape) - 1):
         start = position[axis] * field.stride[axis] - field.padding[axis]
         end = start + field.size[axis] - 1
         start, end = max(start, 0), min(end, input_shape[1 + axis] - 1)
@@ -230,8 +240,8 @@ def check_field_by_gradients(spec, rows, last, *, exact=True, planned=None):
     for where in ("first", "middle", "last"):
         position, seen = _measured_extents(model, spec.input_shape, where)
         expected = _expected_extents(rows[last].receptive_field, position, spec.input_shape)
-        if None in expected:  # a window entirely in padding sees nothing along either axis
-            assert seen == [None, None], (where, rows[last].name)
+        if None in expected:  # a window entirely in padding sees nothing along any axis
+            assert seen == [None] * len(expected), (where, rows[last].name)
         elif exact:
             assert seen == expected, (where, rows[last].name)
         else:
