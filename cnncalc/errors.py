@@ -65,9 +65,14 @@ class Record:
     __slots__ = ()
     __hash__ = None  # type: ignore[assignment]
 
+    def _names(self, role: str) -> list[str] | tuple[str, ...]:
+        """The fields compared ("compare") or shown ("repr"): __slots__, or a dataclass's fields
+        but those declared with field(compare=False) or field(repr=False)."""
+        fields = getattr(self, "__dataclass_fields__", None)
+        return [name for name, f in fields.items() if getattr(f, role)] if fields else self.__slots__
+
     def _values(self) -> tuple:
-        names = getattr(self, "__dataclass_fields__", None) or self.__slots__
-        return tuple([getattr(self, name) for name in names])
+        return tuple([getattr(self, name) for name in self._names("compare")])
 
     def __eq__(self, other):
         if other.__class__ is not self.__class__:
@@ -75,8 +80,7 @@ class Record:
         return self._values() == other._values()
 
     def __repr__(self) -> str:
-        names = getattr(self, "__dataclass_fields__", None) or self.__slots__
-        shown = ", ".join([f"{name}={getattr(self, name)!r}" for name in names])
+        shown = ", ".join([f"{name}={getattr(self, name)!r}" for name in self._names("repr")])
         return f"{self.__class__.__qualname__}({shown})"
 
 
@@ -97,7 +101,8 @@ class Frozen(Record):
         raise AttributeError(f"cannot delete field {name!r}")
 
     def __reduce__(self):  # copy and pickle: its state cannot be set field by field
-        return (self.__class__, self._values())
+        names = getattr(self, "__dataclass_fields__", None) or self.__slots__
+        return (self.__class__, tuple([getattr(self, name) for name in names]))
 
 
 class Loc(Frozen):
