@@ -25,22 +25,28 @@ from cnncalc.spec import NETWORK_INPUT, Group, LayerSpec, Spec
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
-_RANK_NAMES = {1: "[features]", 2: "[channels, length]", 3: "[channels, height, width]"}
+_RANK_NAMES = {
+    1: "[features]",
+    2: "[channels, length]",
+    3: "[channels, height, width]",
+    4: "[channels, depth, height, width]",
+}
 _NAMED = 3  # a note names at most this many layers, and counts the rest
 
 
 @dataclass(frozen=True)
 class ReceptiveField:
-    """What one output pixel sees, per axis (height, width), in input pixels.
+    """What one output pixel sees, per spatial axis ([length], [height, width] or [depth, height,
+    width]), in input pixels.
 
     size: the window's extent; stride: the distance in the input between
     neighbouring outputs; padding: how far the first window starts before the
     input's first pixel. Output pixel y sees input [y*stride - padding, ... + size - 1].
     """
 
-    size: tuple[int, int]
-    stride: tuple[int, int]
-    padding: tuple[int, int]
+    size: tuple[int, ...]
+    stride: tuple[int, ...]
+    padding: tuple[int, ...]
 
     def through(self, windows) -> ReceptiveField:
         """The field after a layer with these (kernel, stride, padding) windows per axis."""
@@ -51,7 +57,11 @@ class ReceptiveField:
         return ReceptiveField(*(tuple(values) for values in zip(*axes)))
 
 
-INPUT_FIELD = ReceptiveField((1, 1), (1, 1), (0, 0))
+def input_field(input_shape: Shape) -> ReceptiveField | None:
+    """The network input's own field: one pixel along each spatial axis of [C, L], [C, H, W] or
+    [C, D, H, W]; None for features [F] (and for more axes than cnncalc names)."""
+    rank = len(input_shape) - 1
+    return ReceptiveField((1,) * rank, (1,) * rank, (0,) * rank) if 1 <= rank <= 3 else None
 
 
 @dataclass(frozen=True)
@@ -252,7 +262,7 @@ class _Fields:
     [C, H, W], (1, 2, 0) after a permute to channels-last, where a linear or layer norm works per pixel."""
 
     def __init__(self, input_shape: Shape):
-        self.fields: dict[str, ReceptiveField | None] = {NETWORK_INPUT: INPUT_FIELD if len(input_shape) == 3 else None}
+        self.fields: dict[str, ReceptiveField | None] = {NETWORK_INPUT: input_field(input_shape)}
         self.layouts: dict[str, tuple[int, ...]] = {NETWORK_INPUT: _identity(len(input_shape))}
 
     def step(self, layer_spec: LayerSpec, shape: Shape, out: Shape) -> ReceptiveField | None:
@@ -596,16 +606,17 @@ def _joined_field(fields: list[ReceptiveField | None]) -> ReceptiveField | None:
     """
     if any(f is None for f in fields):
         return None
-    for axis in range(2):
+    rank = len(fields[0].size)
+    for axis in range(rank):
         strides = {f.stride[axis] for f in fields}
         centres = {(f.size[axis] - 1) / 2 - f.padding[axis] for f in fields}
         if len(strides) > 1 or len(centres) > 1:
             return None
-    widest = [max(fields, key=lambda f: f.size[axis]) for axis in range(2)]
+    widest = [max(fields, key=lambda f: f.size[axis]) for axis in range(rank)]
     return ReceptiveField(
-        (widest[0].size[0], widest[1].size[1]),
-        (widest[0].stride[0], widest[1].stride[1]),
-        (widest[0].padding[0], widest[1].padding[1]),
+        tuple(f.size[axis] for axis, f in enumerate(widest)),
+        tuple(f.stride[axis] for axis, f in enumerate(widest)),
+        tuple(f.padding[axis] for axis, f in enumerate(widest)),
     )
 
 

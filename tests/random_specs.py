@@ -490,15 +490,15 @@ class Generator:
             pass
         elif fault == "zero-output":
             f = 0.5 if min(H, W) == 1 else rng.choice([0.25, 0.3])
-            L.set("scale_factor", f, (f, f))
+            L.set("scale_factor", f, f)  # a single value stays one until planned (upsample takes any rank)
             out = (0, 0)
         elif fault == "both":
             L.set("size", [H, W], (H, W))
-            L.set("scale_factor", 2, (2, 2))
+            L.set("scale_factor", 2, 2)
         elif self.chance(0.3):
             a = rng.randint(1, 40)
             if self.chance(0.4):
-                L.set("size", a, (a, a))
+                L.set("size", a, a)
                 out = (a, a)
             else:
                 b = rng.randint(1, 40)
@@ -514,7 +514,7 @@ class Generator:
             else:
                 fs, out = [1, 1], (H, W)
             written, expected = _pair(*fs, rng)
-            L.set("scale_factor", written, expected)
+            L.set("scale_factor", written, expected if isinstance(written, list) else written)
         if mode != "nearest" or self.chance(0.15):
             L.set("mode", mode)
         if fault == "align-corners" or (mode in ("bilinear", "bicubic") and self.chance(0.4)):

@@ -110,6 +110,7 @@ def test_every_layer_class_is_registered():
         "cnncalc.render.units",
         "cnncalc.render.text",
         "cnncalc.layers.base",
+        "cnncalc.layers",
         "cnncalc.expressions",
     ],
 )

@@ -25,6 +25,14 @@ def _pair(value):
     return tuple(value) if isinstance(value, (tuple, list)) else value
 
 
+def _family_and_rank(type_name: str) -> tuple[str, int | None]:
+    """("conv", 3) for conv3d, ("dropout", None) for dropout: torch.nn's class per rank."""
+    import re
+
+    match = re.fullmatch(r"(\w+?)([123])d", type_name)
+    return (match[1], int(match[2])) if match else (type_name, None)
+
+
 def build_module(type_name: str, cfg: dict, in_shape: tuple):
     """The torch.nn module a spec layer stands for, given its input shape (no batch).
 
@@ -35,9 +43,10 @@ def build_module(type_name: str, cfg: dict, in_shape: tuple):
 
     Function, LayerScaleReference, StochasticDepthReference = reference_modules()
     c = cfg
-    if type_name == "conv2d":
+    family, rank = _family_and_rank(type_name)
+    if family == "conv":
         padding = c["padding"] if isinstance(c["padding"], str) else _pair(c["padding"])
-        return nn.Conv2d(
+        return getattr(nn, f"Conv{rank}d")(
             c["in_channels"] or in_shape[0],
             c["out_channels"],
             _pair(c["kernel_size"]),
@@ -48,8 +57,8 @@ def build_module(type_name: str, cfg: dict, in_shape: tuple):
             c["bias"],
             c["padding_mode"],
         )
-    if type_name == "conv_transpose2d":
-        return nn.ConvTranspose2d(
+    if family == "conv_transpose":
+        return getattr(nn, f"ConvTranspose{rank}d")(
             c["in_channels"] or in_shape[0],
             c["out_channels"],
             _pair(c["kernel_size"]),
@@ -60,38 +69,42 @@ def build_module(type_name: str, cfg: dict, in_shape: tuple):
             c["bias"],
             _pair(c["dilation"]),
         )
-    if type_name == "maxpool2d":
-        return nn.MaxPool2d(
+    if family == "maxpool":
+        return getattr(nn, f"MaxPool{rank}d")(
             _pair(c["kernel_size"]),
             _pair(c["stride"]),
             _pair(c["padding"]),
             _pair(c["dilation"]),
             ceil_mode=c["ceil_mode"],
         )
-    if type_name == "avgpool2d":
-        return nn.AvgPool2d(
+    if family == "avgpool":
+        extra = () if rank == 1 else (c["divisor_override"],)
+        return getattr(nn, f"AvgPool{rank}d")(
             _pair(c["kernel_size"]),
             _pair(c["stride"]),
             _pair(c["padding"]),
             c["ceil_mode"],
             c["count_include_pad"],
-            c["divisor_override"],
+            *extra,
         )
-    if type_name == "adaptive_avgpool2d":
-        return nn.AdaptiveAvgPool2d(_pair(c["output_size"]))
-    if type_name == "adaptive_maxpool2d":
-        return nn.AdaptiveMaxPool2d(_pair(c["output_size"]))
-    if type_name in ("global_avgpool2d", "global_maxpool2d"):
-        pool = nn.AdaptiveAvgPool2d(1) if type_name == "global_avgpool2d" else nn.AdaptiveMaxPool2d(1)
+    if family == "adaptive_avgpool":
+        return getattr(nn, f"AdaptiveAvgPool{rank}d")(_pair(c["output_size"]))
+    if family == "adaptive_maxpool":
+        return getattr(nn, f"AdaptiveMaxPool{rank}d")(_pair(c["output_size"]))
+    if family in ("global_avgpool", "global_maxpool"):
+        kind = "Avg" if family == "global_avgpool" else "Max"
+        pool = getattr(nn, f"Adaptive{kind}Pool{rank}d")(1)
         return pool if c["keepdims"] else nn.Sequential(pool, nn.Flatten())
+    if family == "batchnorm":
+        return getattr(nn, f"BatchNorm{rank}d")(
+            c["num_features"] or in_shape[0], c["eps"], c["momentum"], c["affine"], c["track_running_stats"]
+        )
+    if family == "dropout" and rank:
+        return getattr(nn, f"Dropout{rank}d")(c["p"], c["inplace"])
     if type_name == "linear":
         return nn.Linear(c["in_features"] or in_shape[-1], c["out_features"], c["bias"])
     if type_name == "flatten":
         return nn.Flatten(c["start_dim"], c["end_dim"])
-    if type_name == "batchnorm2d":
-        return nn.BatchNorm2d(
-            c["num_features"] or in_shape[0], c["eps"], c["momentum"], c["affine"], c["track_running_stats"]
-        )
     if type_name == "local_response_norm":
         return nn.LocalResponseNorm(c["size"], c["alpha"], c["beta"], c["k"])
     if type_name == "upsample":
@@ -103,8 +116,6 @@ def build_module(type_name: str, cfg: dict, in_shape: tuple):
         )
     if type_name == "dropout":
         return nn.Dropout(c["p"], c["inplace"])
-    if type_name == "dropout2d":
-        return nn.Dropout2d(c["p"], c["inplace"])
     if type_name == "identity":
         return nn.Identity()
     if type_name == "channel_shuffle":

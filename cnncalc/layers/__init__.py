@@ -23,33 +23,61 @@ from cnncalc.layers.activation import (
     Tanh,
 )
 from cnncalc.layers.base import LayerType
-from cnncalc.layers.conv import Conv2d, ConvTranspose2d
+from cnncalc.layers.conv import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from cnncalc.layers.dense import Flatten, Linear
 from cnncalc.layers.merge import Add, ChannelShuffle, Concat, Mul
-from cnncalc.layers.misc import Dropout, Dropout2d, Identity, LayerScale, StochasticDepth
-from cnncalc.layers.norm import BatchNorm2d, LayerNorm, LayerNorm2d, LocalResponseNorm
+from cnncalc.layers.misc import Dropout, Dropout1d, Dropout2d, Dropout3d, Identity, LayerScale, StochasticDepth
+from cnncalc.layers.norm import BatchNorm1d, BatchNorm2d, BatchNorm3d, LayerNorm, LayerNorm2d, LocalResponseNorm
 from cnncalc.layers.pool import (
+    AdaptiveAvgPool1d,
     AdaptiveAvgPool2d,
+    AdaptiveAvgPool3d,
+    AdaptiveMaxPool1d,
     AdaptiveMaxPool2d,
+    AdaptiveMaxPool3d,
+    AvgPool1d,
     AvgPool2d,
+    AvgPool3d,
+    GlobalAvgPool1d,
     GlobalAvgPool2d,
+    GlobalAvgPool3d,
+    GlobalMaxPool1d,
     GlobalMaxPool2d,
+    GlobalMaxPool3d,
+    MaxPool1d,
     MaxPool2d,
+    MaxPool3d,
 )
 from cnncalc.layers.resample import Upsample
 from cnncalc.layers.reshape import Chunk, Permute, Split
 
 LAYER_TYPES: tuple[type[LayerType], ...] = (
     # convolution
+    Conv1d,
     Conv2d,
+    Conv3d,
+    ConvTranspose1d,
     ConvTranspose2d,
+    ConvTranspose3d,
     # pooling
+    MaxPool1d,
     MaxPool2d,
+    MaxPool3d,
+    AvgPool1d,
     AvgPool2d,
+    AvgPool3d,
+    AdaptiveAvgPool1d,
     AdaptiveAvgPool2d,
+    AdaptiveAvgPool3d,
+    AdaptiveMaxPool1d,
     AdaptiveMaxPool2d,
+    AdaptiveMaxPool3d,
+    GlobalAvgPool1d,
     GlobalAvgPool2d,
+    GlobalAvgPool3d,
+    GlobalMaxPool1d,
     GlobalMaxPool2d,
+    GlobalMaxPool3d,
     # fully connected and reshaping
     Linear,
     Flatten,
@@ -57,7 +85,9 @@ LAYER_TYPES: tuple[type[LayerType], ...] = (
     Chunk,
     Split,
     # normalisation
+    BatchNorm1d,
     BatchNorm2d,
+    BatchNorm3d,
     LayerNorm,
     LayerNorm2d,
     LocalResponseNorm,
@@ -70,7 +100,9 @@ LAYER_TYPES: tuple[type[LayerType], ...] = (
     ChannelShuffle,
     # regularisation and placeholders
     Dropout,
+    Dropout1d,
     Dropout2d,
+    Dropout3d,
     Identity,
     LayerScale,
     StochasticDepth,
@@ -111,8 +143,18 @@ def lookup(name: str) -> LayerType | None:
 
 
 def suggest(name: str, candidates) -> str | None:
-    """The closest of `candidates` to a misspelt `name`, if any is close."""
+    """The closest of `candidates` to a misspelt `name`, if any is close; between equally close
+    ones, the one with the same digits ('convd2' is conv2d, not conv3d).
+
+    >>> suggest("convd2", REGISTRY), suggest("maxpol3d", REGISTRY), suggest("zzz", REGISTRY)
+    ('conv2d', 'maxpool3d', None)
+    """
     import difflib  # only needed when something is misspelt
 
-    matches = difflib.get_close_matches(_normalise(name), list(candidates), n=1, cutoff=0.6)
-    return matches[0] if matches else None
+    wanted = _normalise(name)
+    digits = [c for c in wanted if c.isdigit()]
+    matches = difflib.get_close_matches(wanted, list(candidates), n=6, cutoff=0.6)
+    if not matches:
+        return None
+    scores = {m: difflib.SequenceMatcher(None, wanted, m).ratio() for m in matches}
+    return max(matches, key=lambda m: (round(scores[m], 6), [c for c in m if c.isdigit()] == digits, m == matches[0]))

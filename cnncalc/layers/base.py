@@ -144,30 +144,45 @@ class Choice(Kind):
         return value
 
 
-class PairOf(Kind):
-    """An int for both axes, or [height, width]."""
+# The spatial axes' names at each rank: a spec's shapes are [C, L], [C, H, W] or [C, D, H, W].
+AXES: dict[int, tuple[str, ...]] = {1: ("length",), 2: ("height", "width"), 3: ("depth", "height", "width")}
 
-    def __init__(self, min: int = 0):
-        self.min = min
-        self.expected = f"an integer >= {min} or [height, width]"
 
-    def parse(self, value: Any) -> Pair:
-        items = value if isinstance(value, list) else [value, value]
-        if len(items) != 2 or not all(_is_int(v) for v in items):
+def axes_of(rank: int) -> tuple[str, ...]:
+    """The names of `rank` spatial axes: ("height", "width") for images."""
+    return AXES.get(rank) or tuple(f"axis {i + 1}" for i in range(rank))
+
+
+def per_axis_form(rank: int) -> str:
+    """How a list of one value per spatial axis is written: [height, width] at rank 2."""
+    return "[" + ", ".join(axes_of(rank)) + "]"
+
+
+class PerAxis(Kind):
+    """An int for every spatial axis, or a list of one per axis: [height, width] for 2-D layers,
+    [length] for 1-D, [depth, height, width] for 3-D."""
+
+    def __init__(self, min: int = 0, rank: int = 2):
+        self.min, self.rank = min, rank
+        self.expected = f"an integer >= {min} or {per_axis_form(rank)}"
+
+    def parse(self, value: Any) -> tuple[int, ...]:
+        items = value if isinstance(value, list) else [value] * self.rank
+        if len(items) != self.rank or not all(_is_int(v) for v in items):
             raise FieldError(f"expected {self.expected}, got {_describe(value)}")
         if any(v < self.min for v in items):
             raise FieldError(f"expected {self.expected}, got {value}")
-        return (items[0], items[1])
+        return tuple(items)
 
 
-class Padding(PairOf):
-    """Convolution padding: a pair, or 'same' / 'valid' as in torch.nn.Conv2d."""
+class Padding(PerAxis):
+    """Convolution padding: an int or one per axis, or 'same' / 'valid' as in torch.nn.Conv2d."""
 
-    def __init__(self):
-        super().__init__(min=0)
-        self.expected = "an integer >= 0, [height, width], 'same' or 'valid'"
+    def __init__(self, rank: int = 2):
+        super().__init__(min=0, rank=rank)
+        self.expected = f"an integer >= 0, {per_axis_form(rank)}, 'same' or 'valid'"
 
-    def parse(self, value: Any) -> Pair | str:
+    def parse(self, value: Any) -> tuple[int, ...] | str:
         if value in ("same", "valid"):
             return value
         if isinstance(value, str):
@@ -175,37 +190,50 @@ class Padding(PairOf):
         return super().parse(value)
 
 
-class SizePair(Kind):
-    """An adaptive-pool or upsample size: int, or [height, width] where null keeps that axis."""
+class AxisSizes(Kind):
+    """An adaptive-pool or upsample size: an int for every axis, or one per axis, where null keeps
+    that axis's size. With rank None (upsample) the list may have any length, checked against the
+    input when planned, and a single int stays one."""
 
-    def __init__(self, allow_none: bool = True):
-        self.allow_none = allow_none
+    def __init__(self, rank: int | None = 2, allow_none: bool = True):
+        self.rank, self.allow_none = rank, allow_none
         keep = " (null keeps the input's size)" if allow_none else ""
-        self.expected = f"an integer >= 1 or [height, width]{keep}"
+        form = per_axis_form(rank) if rank else "a list of one per spatial axis"
+        self.expected = f"an integer >= 1 or {form}{keep}"
 
-    def parse(self, value: Any) -> tuple[int | None, int | None]:
-        items = value if isinstance(value, list) else [value, value]
-        if isinstance(value, list) and len(items) != 2 or value is None:
+    def parse(self, value: Any) -> int | tuple[int | None, ...]:
+        if value is None or self.rank is None and isinstance(value, list) and not value:
+            raise FieldError(f"expected {self.expected}, got {_describe(value)}")
+        items = value if isinstance(value, list) else [value] * (self.rank or 1)
+        if self.rank is not None and len(items) != self.rank:
             raise FieldError(f"expected {self.expected}, got {_describe(value)}")
         for item in items:
             if item is None and self.allow_none:
                 continue
             if not _is_int(item) or item < 1:
                 raise FieldError(f"expected {self.expected}, got {_describe(value)}")
-        return (items[0], items[1])
+        return value if self.rank is None and not isinstance(value, list) else tuple(items)
 
 
-class ScalePair(Kind):
-    expected = "a number > 0 or [height, width] of numbers > 0"
+class AxisScales(Kind):
+    """Upsample's scale_factor: a number > 0 for every axis, or a list of one per axis (any length,
+    checked against the input when planned)."""
 
-    def parse(self, value: Any) -> tuple[float, float]:
-        items = [_as_number(v) for v in value] if isinstance(value, list) else [_as_number(value)] * 2
-        ok = len(items) == 2 and all(
+    expected = "a number > 0 or a list of numbers > 0, one per spatial axis"
+
+    def parse(self, value: Any) -> float | tuple[float, ...]:
+        items = [_as_number(v) for v in value] if isinstance(value, list) else [_as_number(value)]
+        ok = bool(items) and all(
             isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v and isfinite(v) for v in items
         )
         if not ok:
             raise FieldError(f"expected {self.expected}, got {_describe(value)}")
-        return (items[0], items[1])
+        return tuple(items) if isinstance(value, list) else items[0]
+
+
+def per_axis(value: Any, rank: int) -> tuple:
+    """A value given once for every axis (upsample's `scale_factor: 2`) as one per axis."""
+    return value if isinstance(value, tuple) else (value,) * rank
 
 
 @dataclass(frozen=True)
@@ -466,7 +494,7 @@ def unread_note(axes: list[tuple[str, int, int, int, int, int, int, int]]) -> st
     """
     tails, gaps, reasons = [], [], []
     for axis, size, before, after, kernel, dilation, stride, out in axes:
-        noun = "row" if axis == "height" else "column"
+        noun = _NOUNS.get(axis, "position")
         window = dilation * (kernel - 1) + 1
         if dilation == 1 and stride <= kernel:  # windows overlap or touch: only the end can be missed
             unread = size + before - ((out - 1) * stride + window)
@@ -489,8 +517,12 @@ def unread_note(axes: list[tuple[str, int, int, int, int, int, int, int]]) -> st
         return f"only {' and '.join(gaps)} are read: {'; '.join(reasons)}"
     if not tails:
         return None
-    verb = "is" if tails in (["row"], ["column"]) else "are"
+    verb = "is" if len(tails) == 1 and tails[0] in _NOUNS.values() else "are"
     return f"the last input {' and '.join(tails)} {verb} never read: {'; '.join(reasons)}"
+
+
+# What one step along each axis is called in a note: a row of an image, a slice of a volume.
+_NOUNS = {"height": "row", "width": "column", "depth": "slice", "length": "position"}
 
 
 def fmt_shape(shape: Shape) -> str:

@@ -1,8 +1,13 @@
-"""Convolutions: conv2d and conv_transpose2d, with torch.nn's exact shape rules."""
+"""Convolutions at any rank: conv1d/2d/3d and conv_transpose1d/2d/3d, with torch.nn's exact shape rules.
+
+One class per family holds the rules, generic over the number of spatial axes (`rank`); the
+registered types only name their rank, their torch class and their examples.
+"""
 
 from __future__ import annotations
 
 from math import prod
+from typing import ClassVar
 
 from cnncalc.errors import LayerError
 from cnncalc.layers.base import (
@@ -13,18 +18,18 @@ from cnncalc.layers.base import (
     Int,
     LayerType,
     Padding,
-    PairOf,
+    PerAxis,
     Saved,
     Shape,
+    axes_of,
     check_inferred,
+    per_axis_form,
     unread_note,
 )
 
-_AXES = ("height", "width")
 
-
-def _pair_text(pair) -> str:
-    return f"{pair[0]}x{pair[1]}"
+def _sizes_text(sizes) -> str:
+    return "x".join(str(n) for n in sizes)
 
 
 def _check_groups(cfg: dict, in_channels: int) -> None:
@@ -54,43 +59,39 @@ def conv_output_size(size: int, kernel: int, stride: int, pad_total: int, dilati
     return (size + pad_total - dilation * (kernel - 1) - 1) // stride + 1
 
 
-class Conv2d(LayerType):
-    """2-D convolution, as torch.nn.Conv2d.
-
-    params = out_channels * (in_channels / groups) * kh * kw (+ out_channels bias),
-    that is (n*m*l + 1)*k for an n x m kernel over l input maps and k filters (groups=1).
-
-    Example: [32, 50, 50] {out_channels: 64, kernel_size: 3, padding: 1} -> [64, 50, 50] params=18496
-    Example: [3, 224, 224] {out_channels: 64, kernel_size: 11, stride: 4, padding: 2} -> [64, 55, 55] params=23296
-    Example: [16, 50, 100] {out_channels: 33, kernel_size: [3, 5], stride: [2, 1], padding: [4, 2], dilation: [3, 1]} -> [33, 26, 100] params=7953
-    Example: [32, 28, 28] {out_channels: 32, kernel_size: 3, padding: same, groups: 32} -> [32, 28, 28] params=320
-    """
-
-    type_name = "conv2d"
-    torch_class = "nn.Conv2d"
-    torch_positional = ("in_channels", "out_channels", "kernel_size")
-    aliases = ("conv", "convolution")
-    main_field = "out_channels"
-    input_rank = 3
-    inferred_field = "in_channels"
-    out_size_field = "out_channels"
-    fields = (
+def _conv_fields(rank: int) -> tuple[Field, ...]:
+    form = per_axis_form(rank)
+    return (
         Field("in_channels", Int(min=1), None, doc="inferred from the input; checked if given"),
         Field("out_channels", Int(min=1), aliases=("filters",), doc="number of filters"),
-        Field("kernel_size", PairOf(min=1), aliases=("kernel",), doc="int or [h, w]"),
-        Field("stride", PairOf(min=1), 1, aliases=("strides",)),
-        Field("padding", Padding(), 0, aliases=("pad",), doc="int, [h, w], 'same' or 'valid'"),
-        Field("dilation", PairOf(min=1), 1, aliases=("dilation_rate",)),
+        Field("kernel_size", PerAxis(min=1, rank=rank), aliases=("kernel",), doc=f"int or {form}"),
+        Field("stride", PerAxis(min=1, rank=rank), 1, aliases=("strides",)),
+        Field("padding", Padding(rank), 0, aliases=("pad",), doc=f"int, {form}, 'same' or 'valid'"),
+        Field("dilation", PerAxis(min=1, rank=rank), 1, aliases=("dilation_rate",)),
         Field("groups", Int(min=1), 1),
         Field("bias", Bool(), True, aliases=("use_bias",)),
         Field("padding_mode", Choice("zeros", "reflect", "replicate", "circular"), "zeros"),
     )
 
-    def padding_amounts(self, cfg: dict) -> tuple[tuple[int, int], tuple[int, int]]:
+
+class _ConvNd(LayerType):
+    """A convolution over `rank` spatial axes, as torch.nn.Conv1d/2d/3d.
+
+    params = out_channels * (in_channels / groups) * prod(kernel) (+ out_channels bias),
+    that is (n*m*l + 1)*k for an n x m kernel over l input maps and k filters (groups=1).
+    """
+
+    rank: ClassVar[int]
+    torch_positional = ("in_channels", "out_channels", "kernel_size")
+    main_field = "out_channels"
+    inferred_field = "in_channels"
+    out_size_field = "out_channels"
+
+    def padding_amounts(self, cfg: dict) -> tuple[tuple[int, int], ...]:
         """(before, after) padding per axis, resolving 'same' and 'valid'."""
         padding = cfg["padding"]
         if padding == "valid":
-            return (0, 0), (0, 0)
+            return ((0, 0),) * self.rank
         if padding == "same":
             return tuple(same_padding(k, d) for k, d in zip(cfg["kernel_size"], cfg["dilation"]))
         return tuple((p, p) for p in padding)
@@ -99,17 +100,17 @@ class Conv2d(LayerType):
         channels, *spatial = shape
         check_inferred(cfg, "in_channels", channels, "channels")
         _check_groups(cfg, channels)
-        if cfg["padding"] == "same" and cfg["stride"] != (1, 1):
+        if cfg["padding"] == "same" and any(s != 1 for s in cfg["stride"]):
             raise LayerError(
                 f"padding 'same' needs stride 1 (torch refuses strided 'same' convolutions), "
-                f"got stride {_pair_text(cfg['stride'])}",
+                f"got stride {_sizes_text(cfg['stride'])}",
                 field="padding",
             )
         pads = self.padding_amounts(cfg)
         _check_padding_mode(cfg["padding_mode"], pads, spatial)
         out = []
         for axis, size, k, s, d, (before, after) in zip(
-            _AXES, spatial, cfg["kernel_size"], cfg["stride"], cfg["dilation"], pads
+            axes_of(self.rank), spatial, cfg["kernel_size"], cfg["stride"], cfg["dilation"], pads
         ):
             effective = d * (k - 1) + 1
             if size + before + after < effective:
@@ -124,8 +125,7 @@ class Conv2d(LayerType):
         return (cfg["out_channels"], *out)
 
     def params(self, cfg: dict, shape: Shape, out: Shape) -> int:
-        kh, kw = cfg["kernel_size"]
-        weights = cfg["out_channels"] * (shape[0] // cfg["groups"]) * kh * kw
+        weights = cfg["out_channels"] * (shape[0] // cfg["groups"]) * prod(cfg["kernel_size"])
         return weights + (cfg["out_channels"] if cfg["bias"] else 0)
 
     def notes(self, cfg: dict, shape: Shape, out: Shape) -> list[tuple[str | None, str]]:
@@ -133,13 +133,13 @@ class Conv2d(LayerType):
         axes = [
             (axis, size, before, after, k, d, s, n)
             for axis, size, k, s, d, (before, after), n in zip(
-                _AXES, shape[1:], cfg["kernel_size"], cfg["stride"], cfg["dilation"], pads, out[1:]
+                axes_of(self.rank), shape[1:], cfg["kernel_size"], cfg["stride"], cfg["dilation"], pads, out[1:]
             )
         ]
         found = [("stride", note)] if (note := unread_note(axes)) else []
         uneven = [
             f"{before} before and {after} after along {axis}"
-            for axis, (before, after) in zip(_AXES, pads)
+            for axis, (before, after) in zip(axes_of(self.rank), pads)
             if before != after
         ]
         if uneven:
@@ -147,9 +147,8 @@ class Conv2d(LayerType):
         return found
 
     def macs(self, cfg: dict, shape: Shape, out: Shape) -> int:
-        # every output value is a dot product over (in_channels / groups) * kh * kw inputs
-        kh, kw = cfg["kernel_size"]
-        return prod(out) * (shape[0] // cfg["groups"]) * kh * kw
+        # every output value is a dot product over (in_channels / groups) * prod(kernel) inputs
+        return prod(out) * (shape[0] // cfg["groups"]) * prod(cfg["kernel_size"])
 
     def other_ops(self, cfg: dict, shape: Shape, out: Shape) -> int:
         return prod(out) if cfg["bias"] else 0  # the bias additions
@@ -162,17 +161,17 @@ class Conv2d(LayerType):
         )
 
     def saved_for_backward(self, cfg: dict, shape: Shape, out: Shape):
-        channels, height, width = shape
-        (top, bottom), (left, right) = self.padding_amounts(cfg)
+        channels, *spatial = shape
+        pads = self.padding_amounts(cfg)
         mode = cfg["padding_mode"]
-        if mode == "zeros" and (top, left) == (bottom, right):
+        if mode == "zeros" and all(before == after for before, after in pads):
             return (Saved("input", prod(shape), needed_for="any"),)
         if mode == "zeros":
             # uneven 'same' padding: torch pads a copy by the difference and convolves that
-            padded = channels * (height + bottom - top) * (width + right - left)
+            padded = channels * prod(size + after - before for size, (before, after) in zip(spatial, pads))
             return (Saved("extra", padded, needed_for="any"),)
         # other modes pad a copy with F.pad first; reflect and replicate padding keep their input
-        padded = channels * (height + top + bottom) * (width + left + right)
+        padded = channels * prod(size + before + after for size, (before, after) in zip(spatial, pads))
         kept = () if mode == "circular" else (Saved("input", prod(shape)),)
         return (*kept, Saved("extra", padded, needed_for="any"))
 
@@ -181,7 +180,7 @@ def _check_padding_mode(mode: str, pads, spatial) -> None:
     # Non-zero modes pad a copy with F.pad first, which has limits of its own.
     if mode not in ("reflect", "circular"):
         return
-    for axis, size, (before, after) in zip(_AXES, spatial, pads):
+    for axis, size, (before, after) in zip(axes_of(len(spatial)), spatial, pads):
         biggest = max(before, after)
         if mode == "reflect" and biggest >= size:
             raise LayerError(
@@ -195,36 +194,82 @@ def _check_padding_mode(mode: str, pads, spatial) -> None:
             )
 
 
-class ConvTranspose2d(LayerType):
-    """2-D transposed convolution ("deconvolution"), as torch.nn.ConvTranspose2d.
+class Conv1d(_ConvNd):
+    """1-D convolution over [C, L] (audio, sequences), as torch.nn.Conv1d.
 
-    out = (in - 1)*stride - 2*padding + dilation*(kernel - 1) + output_padding + 1;
-    params = in_channels * (out_channels / groups) * kh * kw (+ out_channels bias).
-
-    Example: [16, 6, 6] {out_channels: 16, kernel_size: 3, stride: 2, padding: 1} -> [16, 11, 11] params=2320
-    Example: [16, 6, 6] {out_channels: 16, kernel_size: 3, stride: 2, padding: 1, output_padding: 1} -> [16, 12, 12] params=2320
-    Example: [1024, 16, 16] {out_channels: 512, kernel_size: 2, stride: 2} -> [512, 32, 32] params=2097664
+    Example: [1, 8000] {out_channels: 32, kernel_size: 80, stride: 16} -> [32, 496] params=2592
+    Example: [32, 100] {out_channels: 64, kernel_size: 3, padding: same, dilation: 2} -> [64, 100] params=6208
     """
 
-    type_name = "conv_transpose2d"
-    torch_class = "nn.ConvTranspose2d"
-    torch_positional = ("in_channels", "out_channels", "kernel_size")
-    aliases = ("convtranspose2d", "conv2d_transpose", "deconv", "deconv2d", "conv_transpose")
-    main_field = "out_channels"
+    type_name = "conv1d"
+    torch_class = "nn.Conv1d"
+    aliases = ("convolution1d",)
+    rank = 1
+    input_rank = 2
+    fields = _conv_fields(1)
+
+
+class Conv2d(_ConvNd):
+    """2-D convolution, as torch.nn.Conv2d.
+
+    params = out_channels * (in_channels / groups) * kh * kw (+ out_channels bias),
+    that is (n*m*l + 1)*k for an n x m kernel over l input maps and k filters (groups=1).
+
+    Example: [32, 50, 50] {out_channels: 64, kernel_size: 3, padding: 1} -> [64, 50, 50] params=18496
+    Example: [3, 224, 224] {out_channels: 64, kernel_size: 11, stride: 4, padding: 2} -> [64, 55, 55] params=23296
+    Example: [16, 50, 100] {out_channels: 33, kernel_size: [3, 5], stride: [2, 1], padding: [4, 2], dilation: [3, 1]} -> [33, 26, 100] params=7953
+    Example: [32, 28, 28] {out_channels: 32, kernel_size: 3, padding: same, groups: 32} -> [32, 28, 28] params=320
+    """
+
+    type_name = "conv2d"
+    torch_class = "nn.Conv2d"
+    aliases = ("conv", "convolution")
+    rank = 2
     input_rank = 3
-    inferred_field = "in_channels"
-    out_size_field = "out_channels"
-    fields = (
+    fields = _conv_fields(2)
+
+
+class Conv3d(_ConvNd):
+    """3-D convolution over [C, D, H, W] (video, volumes), as torch.nn.Conv3d.
+
+    Example: [3, 16, 112, 112] {out_channels: 64, kernel_size: [3, 7, 7], stride: [1, 2, 2], padding: [1, 3, 3], bias: false} -> [64, 16, 56, 56] params=28224
+    Example: [64, 8, 28, 28] {out_channels: 128, kernel_size: 3, stride: 2, padding: 1} -> [128, 4, 14, 14] params=221312
+    """
+
+    type_name = "conv3d"
+    torch_class = "nn.Conv3d"
+    aliases = ("convolution3d",)
+    rank = 3
+    input_rank = 4
+    fields = _conv_fields(3)
+
+
+def _transpose_fields(rank: int) -> tuple[Field, ...]:
+    return (
         Field("in_channels", Int(min=1), None, doc="inferred from the input; checked if given"),
         Field("out_channels", Int(min=1), aliases=("filters",)),
-        Field("kernel_size", PairOf(min=1), aliases=("kernel",)),
-        Field("stride", PairOf(min=1), 1, aliases=("strides",)),
-        Field("padding", PairOf(min=0), 0, aliases=("pad",)),
-        Field("output_padding", PairOf(min=0), 0),
+        Field("kernel_size", PerAxis(min=1, rank=rank), aliases=("kernel",)),
+        Field("stride", PerAxis(min=1, rank=rank), 1, aliases=("strides",)),
+        Field("padding", PerAxis(min=0, rank=rank), 0, aliases=("pad",)),
+        Field("output_padding", PerAxis(min=0, rank=rank), 0),
         Field("groups", Int(min=1), 1),
         Field("bias", Bool(), True, aliases=("use_bias",)),
-        Field("dilation", PairOf(min=1), 1, aliases=("dilation_rate",)),
+        Field("dilation", PerAxis(min=1, rank=rank), 1, aliases=("dilation_rate",)),
     )
+
+
+class _ConvTransposeNd(LayerType):
+    """A transposed convolution ("deconvolution") over `rank` spatial axes, as torch.nn.ConvTranspose1d/2d/3d.
+
+    out = (in - 1)*stride - 2*padding + dilation*(kernel - 1) + output_padding + 1;
+    params = in_channels * (out_channels / groups) * prod(kernel) (+ out_channels bias).
+    """
+
+    rank: ClassVar[int]
+    torch_positional = ("in_channels", "out_channels", "kernel_size")
+    main_field = "out_channels"
+    inferred_field = "in_channels"
+    out_size_field = "out_channels"
 
     def output_shape(self, cfg: dict, shape: Shape) -> Shape:
         channels, *spatial = shape
@@ -232,7 +277,7 @@ class ConvTranspose2d(LayerType):
         _check_groups(cfg, channels)
         out = []
         for axis, size, k, s, p, op, d in zip(
-            _AXES,
+            axes_of(self.rank),
             spatial,
             cfg["kernel_size"],
             cfg["stride"],
@@ -257,15 +302,13 @@ class ConvTranspose2d(LayerType):
         return (cfg["out_channels"], *out)
 
     def params(self, cfg: dict, shape: Shape, out: Shape) -> int:
-        kh, kw = cfg["kernel_size"]
-        weights = shape[0] * (cfg["out_channels"] // cfg["groups"]) * kh * kw
+        weights = shape[0] * (cfg["out_channels"] // cfg["groups"]) * prod(cfg["kernel_size"])
         return weights + (cfg["out_channels"] if cfg["bias"] else 0)
 
     def macs(self, cfg: dict, shape: Shape, out: Shape) -> int:
         # counted over the input positions: each input value is scattered through the kernel
         # (what torch.utils.flop_counter and fvcore count; output-based counts overstate it)
-        kh, kw = cfg["kernel_size"]
-        return prod(shape) * (cfg["out_channels"] // cfg["groups"]) * kh * kw
+        return prod(shape) * (cfg["out_channels"] // cfg["groups"]) * prod(cfg["kernel_size"])
 
     def other_ops(self, cfg: dict, shape: Shape, out: Shape) -> int:
         return prod(out) if cfg["bias"] else 0
@@ -275,3 +318,50 @@ class ConvTranspose2d(LayerType):
 
     def saved_for_backward(self, cfg: dict, shape: Shape, out: Shape):
         return (Saved("input", prod(shape), needed_for="any"),)
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    """1-D transposed convolution over [C, L], as torch.nn.ConvTranspose1d.
+
+    Example: [64, 100] {out_channels: 32, kernel_size: 4, stride: 2, padding: 1} -> [32, 200] params=8224
+    """
+
+    type_name = "conv_transpose1d"
+    torch_class = "nn.ConvTranspose1d"
+    aliases = ("convtranspose1d", "conv1d_transpose", "deconv1d")
+    rank = 1
+    input_rank = 2
+    fields = _transpose_fields(1)
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    """2-D transposed convolution ("deconvolution"), as torch.nn.ConvTranspose2d.
+
+    out = (in - 1)*stride - 2*padding + dilation*(kernel - 1) + output_padding + 1;
+    params = in_channels * (out_channels / groups) * kh * kw (+ out_channels bias).
+
+    Example: [16, 6, 6] {out_channels: 16, kernel_size: 3, stride: 2, padding: 1} -> [16, 11, 11] params=2320
+    Example: [16, 6, 6] {out_channels: 16, kernel_size: 3, stride: 2, padding: 1, output_padding: 1} -> [16, 12, 12] params=2320
+    Example: [1024, 16, 16] {out_channels: 512, kernel_size: 2, stride: 2} -> [512, 32, 32] params=2097664
+    """
+
+    type_name = "conv_transpose2d"
+    torch_class = "nn.ConvTranspose2d"
+    aliases = ("convtranspose2d", "conv2d_transpose", "deconv", "deconv2d", "conv_transpose")
+    rank = 2
+    input_rank = 3
+    fields = _transpose_fields(2)
+
+
+class ConvTranspose3d(_ConvTransposeNd):
+    """3-D transposed convolution over [C, D, H, W], as torch.nn.ConvTranspose3d.
+
+    Example: [64, 8, 16, 16] {out_channels: 32, kernel_size: 2, stride: 2} -> [32, 16, 32, 32] params=16416
+    """
+
+    type_name = "conv_transpose3d"
+    torch_class = "nn.ConvTranspose3d"
+    aliases = ("convtranspose3d", "conv3d_transpose", "deconv3d")
+    rank = 3
+    input_rank = 4
+    fields = _transpose_fields(3)

@@ -35,7 +35,26 @@ class Dropout(LayerType):
         return cfg["inplace"] or not training  # an identity at inference
 
 
-class Dropout2d(Dropout):
+class _ChannelDropout(Dropout):
+    """Channel dropout: zeroes whole feature maps, one keep-or-drop per channel."""
+
+    def mask_elements(self, shape: Shape) -> int:
+        return shape[0]  # one keep-or-drop per channel
+
+
+class Dropout1d(_ChannelDropout):
+    """Channel dropout over [C, L], as torch.nn.Dropout1d: zeroes whole channels.
+
+    Example: [64, 100] {p: 0.2} -> [64, 100] params=0
+    """
+
+    type_name = "dropout1d"
+    torch_class = "nn.Dropout1d"
+    aliases = ("spatial_dropout1d", "spatialdropout1d")
+    input_rank = 2
+
+
+class Dropout2d(_ChannelDropout):
     """Channel dropout, as torch.nn.Dropout2d: zeroes whole feature maps.
 
     Example: [64, 28, 28] {p: 0.2} -> [64, 28, 28] params=0
@@ -46,8 +65,17 @@ class Dropout2d(Dropout):
     aliases = ("spatial_dropout2d", "spatialdropout2d")
     input_rank = 3
 
-    def mask_elements(self, shape: Shape) -> int:
-        return shape[0]  # one keep-or-drop per channel
+
+class Dropout3d(_ChannelDropout):
+    """Channel dropout over [C, D, H, W], as torch.nn.Dropout3d: zeroes whole volumes.
+
+    Example: [32, 8, 16, 16] {p: 0.1} -> [32, 8, 16, 16] params=0
+    """
+
+    type_name = "dropout3d"
+    torch_class = "nn.Dropout3d"
+    aliases = ("spatial_dropout3d", "spatialdropout3d")
+    input_rank = 4
 
 
 class Identity(LayerType):

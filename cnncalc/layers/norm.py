@@ -21,22 +21,15 @@ from cnncalc.layers.base import (
 )
 
 
-class BatchNorm2d(LayerType):
-    """Batch normalisation over channels, as torch.nn.BatchNorm2d.
+class _BatchNorm(LayerType):
+    """Batch normalisation over channels, as torch.nn.BatchNorm1d/2d/3d.
 
     Learns a scale and a shift per channel (2*C parameters when affine); the
     running mean and variance (C each) and a batch counter are buffers: saved
     with the model but not trained, so torch's parameters() skips them.
-
-    Example: [64, 56, 56] {} -> [64, 56, 56] params=128
-    Example: [64, 56, 56] {affine: false} -> [64, 56, 56] params=0
     """
 
-    type_name = "batchnorm2d"
-    torch_class = "nn.BatchNorm2d"
     torch_positional = ("num_features",)
-    aliases = ("batch_norm2d", "batchnorm", "batch_norm", "bn", "batchnormalization")
-    input_rank = 3
     inferred_field = "num_features"
     fields = (
         Field("num_features", Int(min=1), None, doc="inferred from the input; checked if given"),
@@ -71,6 +64,53 @@ class BatchNorm2d(LayerType):
             Saved("input", prod(shape), needed_for="any"),
             Saved("extra", 2 * shape[0], per_sample=False, needed_for="any"),
         )
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalisation of features [C] (after a linear layer) or of sequences [C, L], as
+    torch.nn.BatchNorm1d.
+
+    Example: [512] {} -> [512] params=1024
+    Example: [32, 496] {} -> [32, 496] params=64
+    """
+
+    type_name = "batchnorm1d"
+    torch_class = "nn.BatchNorm1d"
+    aliases = ("batch_norm1d",)
+
+    def output_shape(self, cfg: dict, shape: Shape) -> Shape:
+        if len(shape) not in (1, 2):
+            raise LayerError(
+                f"needs a [features] or [channels, length] input but gets {fmt_shape(shape)}"
+                + ("; for images use batchnorm2d" if len(shape) == 3 else ""),
+                code="shape.rank",
+            )
+        return super().output_shape(cfg, shape)
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch normalisation over the channels of [C, H, W], as torch.nn.BatchNorm2d.
+
+    Example: [64, 56, 56] {} -> [64, 56, 56] params=128
+    Example: [64, 56, 56] {affine: false} -> [64, 56, 56] params=0
+    """
+
+    type_name = "batchnorm2d"
+    torch_class = "nn.BatchNorm2d"
+    aliases = ("batch_norm2d", "batchnorm", "batch_norm", "bn", "batchnormalization")
+    input_rank = 3
+
+
+class BatchNorm3d(_BatchNorm):
+    """Batch normalisation over the channels of [C, D, H, W], as torch.nn.BatchNorm3d.
+
+    Example: [64, 8, 28, 28] {} -> [64, 8, 28, 28] params=128
+    """
+
+    type_name = "batchnorm3d"
+    torch_class = "nn.BatchNorm3d"
+    aliases = ("batch_norm3d",)
+    input_rank = 4
 
 
 class LocalResponseNorm(LayerType):

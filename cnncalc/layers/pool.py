@@ -1,13 +1,28 @@
-"""Pooling: max and average, adaptive and global. None of them has parameters."""
+"""Pooling at any rank: max and average, adaptive and global. None of them has parameters.
+
+One class per family holds the rules, generic over the number of spatial axes (`rank`); the
+registered types name their rank, fields, torch class and examples.
+"""
 
 from __future__ import annotations
 
 from math import gcd, prod
+from typing import ClassVar
 
 from cnncalc.errors import LayerError
-from cnncalc.layers.base import UNDEFINED, Bool, Field, Int, LayerType, PairOf, Saved, Shape, SizePair, unread_note
-
-_AXES = ("height", "width")
+from cnncalc.layers.base import (
+    UNDEFINED,
+    AxisSizes,
+    Bool,
+    Field,
+    Int,
+    LayerType,
+    PerAxis,
+    Saved,
+    Shape,
+    axes_of,
+    unread_note,
+)
 
 
 def pool_output_size(size: int, kernel: int, stride: int, padding: int, dilation: int, ceil_mode: bool) -> int:
@@ -28,24 +43,52 @@ def pool_output_size(size: int, kernel: int, stride: int, padding: int, dilation
     return out
 
 
-class _WindowPool2d(LayerType):
-    input_rank = 3
+class _WindowPool(LayerType):
+    """Max or average pooling over `rank` spatial axes; stride defaults to the kernel size."""
+
+    rank: ClassVar[int]
     main_field = "kernel_size"
+    torch_positional = ("kernel_size",)
 
     def resolved_config(self, cfg: dict, shape: Shape) -> dict:
         return {**cfg, "stride": cfg["stride"] or cfg["kernel_size"]}
 
+    def dilations(self, cfg: dict) -> tuple[int, ...]:
+        return cfg.get("dilation") or (1,) * self.rank
+
+    def output_shape(self, cfg: dict, shape: Shape) -> Shape:
+        channels, *spatial = shape
+        stride = cfg["stride"] or cfg["kernel_size"]
+        out = []
+        for axis, size, k, s, p, d in zip(
+            axes_of(self.rank), spatial, cfg["kernel_size"], stride, cfg["padding"], self.dilations(cfg)
+        ):
+            if p > k // 2:
+                raise LayerError(
+                    f"padding {p} along {axis} is more than half the kernel size {k} (torch allows at most {k // 2})",
+                    field="padding",
+                )
+            size_out = pool_output_size(size, k, s, p, d, cfg["ceil_mode"])
+            if size_out < 1:
+                dilated = f", dilation {d}" if d > 1 else ""
+                raise LayerError(
+                    f"output {axis} would be {size_out}: input {axis} {size} with padding {p} "
+                    f"is smaller than the kernel {k}{dilated}",
+                    field="kernel_size",
+                    code="shape.nonpositive",
+                )
+            out.append(size_out)
+        return (channels, *out)
+
     def other_ops(self, cfg: dict, shape: Shape, out: Shape) -> int:
-        kh, kw = cfg["kernel_size"]
-        return prod(out) * kh * kw  # one comparison or addition per window element
+        return prod(out) * prod(cfg["kernel_size"])  # one comparison or addition per window element
 
     def notes(self, cfg: dict, shape: Shape, out: Shape) -> list[tuple[str | None, str]]:
         stride = cfg["stride"] or cfg["kernel_size"]
-        dilation = cfg.get("dilation", (1, 1))
         axes = [
             (axis, size, p, p, k, d, s, n)
             for axis, size, k, s, p, d, n in zip(
-                _AXES, shape[1:], cfg["kernel_size"], stride, cfg["padding"], dilation, out[1:]
+                axes_of(self.rank), shape[1:], cfg["kernel_size"], stride, cfg["padding"], self.dilations(cfg), out[1:]
             )
         ]
         note = unread_note(axes)
@@ -58,33 +101,18 @@ class _WindowPool2d(LayerType):
 
     def receptive_window(self, cfg: dict, shape: Shape):
         stride = cfg["stride"] or cfg["kernel_size"]
-        dilation = cfg.get("dilation", (1, 1))
         return tuple(
-            (d * (k - 1) + 1, s, p) for k, s, p, d in zip(cfg["kernel_size"], stride, cfg["padding"], dilation)
+            (d * (k - 1) + 1, s, p)
+            for k, s, p, d in zip(cfg["kernel_size"], stride, cfg["padding"], self.dilations(cfg))
         )
 
 
-def _window_output(cfg: dict, shape: Shape, dilations) -> Shape:
-    channels, *spatial = shape
-    stride = cfg["stride"] or cfg["kernel_size"]
-    out = []
-    for axis, size, k, s, p, d in zip(_AXES, spatial, cfg["kernel_size"], stride, cfg["padding"], dilations):
-        if p > k // 2:
-            raise LayerError(
-                f"padding {p} along {axis} is more than half the kernel size {k} (torch allows at most {k // 2})",
-                field="padding",
-            )
-        size_out = pool_output_size(size, k, s, p, d, cfg["ceil_mode"])
-        if size_out < 1:
-            dilated = f", dilation {d}" if d > 1 else ""
-            raise LayerError(
-                f"output {axis} would be {size_out}: input {axis} {size} with padding {p} "
-                f"is smaller than the kernel {k}{dilated}",
-                field="kernel_size",
-                code="shape.nonpositive",
-            )
-        out.append(size_out)
-    return (channels, *out)
+def _window_fields(rank: int) -> tuple[Field, ...]:
+    return (
+        Field("kernel_size", PerAxis(min=1, rank=rank), aliases=("kernel", "pool_size")),
+        Field("stride", PerAxis(min=1, rank=rank), None, aliases=("strides",), doc="defaults to kernel_size"),
+        Field("padding", PerAxis(min=0, rank=rank), 0, aliases=("pad",)),
+    )
 
 
 _NO_INDICES = Field("return_indices", Bool(), False, doc="must be false: a layer in a spec passes on one tensor")
@@ -98,7 +126,35 @@ def _refuse_indices(cfg: dict) -> None:
         )
 
 
-class MaxPool2d(_WindowPool2d):
+def _max_fields(rank: int) -> tuple[Field, ...]:
+    dilation = Field("dilation", PerAxis(min=1, rank=rank), 1)
+    return (*_window_fields(rank), dilation, Field("ceil_mode", Bool(), False), _NO_INDICES)
+
+
+class _MaxPool(_WindowPool):
+    def output_shape(self, cfg: dict, shape: Shape) -> Shape:
+        _refuse_indices(cfg)
+        return super().output_shape(cfg, shape)
+
+    def saved_for_backward(self, cfg: dict, shape: Shape, out: Shape):
+        # the input, and where each maximum came from (int64 indices)
+        return (Saved("input", prod(shape)), Saved("extra", prod(out), "int64"))
+
+
+class MaxPool1d(_MaxPool):
+    """1-D max pooling over [C, L], as torch.nn.MaxPool1d; stride defaults to the kernel size.
+
+    Example: [32, 496] {kernel_size: 4} -> [32, 124] params=0
+    """
+
+    type_name = "maxpool1d"
+    torch_class = "nn.MaxPool1d"
+    aliases = ("max_pool1d", "maxpooling1d")
+    rank, input_rank = 1, 2
+    fields = _max_fields(1)
+
+
+class MaxPool2d(_MaxPool):
     """2-D max pooling, as torch.nn.MaxPool2d; stride defaults to the kernel size.
 
     Example: [64, 55, 55] {kernel_size: 3, stride: 2} -> [64, 27, 27] params=0
@@ -108,27 +164,49 @@ class MaxPool2d(_WindowPool2d):
 
     type_name = "maxpool2d"
     torch_class = "nn.MaxPool2d"
-    torch_positional = ("kernel_size",)
     aliases = ("max_pool2d", "maxpool", "max_pool", "maxpooling2d")
-    fields = (
-        Field("kernel_size", PairOf(min=1), aliases=("kernel", "pool_size")),
-        Field("stride", PairOf(min=1), None, aliases=("strides",), doc="defaults to kernel_size"),
-        Field("padding", PairOf(min=0), 0, aliases=("pad",)),
-        Field("dilation", PairOf(min=1), 1),
-        Field("ceil_mode", Bool(), False),
-        _NO_INDICES,
-    )
+    rank, input_rank = 2, 3
+    fields = _max_fields(2)
 
-    def output_shape(self, cfg: dict, shape: Shape) -> Shape:
-        _refuse_indices(cfg)
-        return _window_output(cfg, shape, cfg["dilation"])
 
+class MaxPool3d(_MaxPool):
+    """3-D max pooling over [C, D, H, W], as torch.nn.MaxPool3d; stride defaults to the kernel size.
+
+    Example: [64, 16, 56, 56] {kernel_size: [1, 3, 3], stride: [1, 2, 2], padding: [0, 1, 1]} -> [64, 16, 28, 28] params=0
+    """
+
+    type_name = "maxpool3d"
+    torch_class = "nn.MaxPool3d"
+    aliases = ("max_pool3d", "maxpooling3d")
+    rank, input_rank = 3, 4
+    fields = _max_fields(3)
+
+
+def _avg_fields(rank: int) -> tuple[Field, ...]:
+    fields = (*_window_fields(rank), Field("ceil_mode", Bool(), False), Field("count_include_pad", Bool(), True))
+    # torch.nn.AvgPool1d has no divisor_override
+    return fields if rank == 1 else (*fields, Field("divisor_override", Int(min=1), None))
+
+
+class _AvgPool(_WindowPool):
     def saved_for_backward(self, cfg: dict, shape: Shape, out: Shape):
-        # the input, and where each maximum came from (int64 indices)
-        return (Saved("input", prod(shape)), Saved("extra", prod(out), "int64"))
+        return (Saved("input", prod(shape)),)
 
 
-class AvgPool2d(_WindowPool2d):
+class AvgPool1d(_AvgPool):
+    """1-D average pooling over [C, L], as torch.nn.AvgPool1d; stride defaults to the kernel size.
+
+    Example: [32, 100] {kernel_size: 3, stride: 2, padding: 1} -> [32, 50] params=0
+    """
+
+    type_name = "avgpool1d"
+    torch_class = "nn.AvgPool1d"
+    aliases = ("avg_pool1d", "averagepooling1d")
+    rank, input_rank = 1, 2
+    fields = _avg_fields(1)
+
+
+class AvgPool2d(_AvgPool):
     """2-D average pooling, as torch.nn.AvgPool2d; stride defaults to the kernel size.
 
     Example: [6, 28, 28] {kernel_size: 2} -> [6, 14, 14] params=0
@@ -137,28 +215,22 @@ class AvgPool2d(_WindowPool2d):
 
     type_name = "avgpool2d"
     torch_class = "nn.AvgPool2d"
-    torch_positional = ("kernel_size",)
     aliases = ("avg_pool2d", "avgpool", "avg_pool", "averagepooling2d")
-    fields = (
-        Field("kernel_size", PairOf(min=1), aliases=("kernel", "pool_size")),
-        Field("stride", PairOf(min=1), None, aliases=("strides",), doc="defaults to kernel_size"),
-        Field("padding", PairOf(min=0), 0, aliases=("pad",)),
-        Field("ceil_mode", Bool(), False),
-        Field("count_include_pad", Bool(), True),
-        Field("divisor_override", Int(min=1), None),
-    )
-
-    def output_shape(self, cfg: dict, shape: Shape) -> Shape:
-        return _window_output(cfg, shape, (1, 1))
-
-    def saved_for_backward(self, cfg: dict, shape: Shape, out: Shape):
-        return (Saved("input", prod(shape)),)
+    rank, input_rank = 2, 3
+    fields = _avg_fields(2)
 
 
-def _adaptive_output(cfg: dict, shape: Shape) -> Shape:
-    channels, height, width = shape
-    out_h, out_w = cfg["output_size"]
-    return (channels, height if out_h is None else out_h, width if out_w is None else out_w)
+class AvgPool3d(_AvgPool):
+    """3-D average pooling over [C, D, H, W], as torch.nn.AvgPool3d; stride defaults to the kernel size.
+
+    Example: [16, 8, 32, 32] {kernel_size: 2} -> [16, 4, 16, 16] params=0
+    """
+
+    type_name = "avgpool3d"
+    torch_class = "nn.AvgPool3d"
+    aliases = ("avg_pool3d", "averagepooling3d")
+    rank, input_rank = 3, 4
+    fields = _avg_fields(3)
 
 
 def _bin_total(size: int, bins: int) -> int:
@@ -173,26 +245,53 @@ def _bin_total(size: int, bins: int) -> int:
     return size + bins - gcd(size, bins)
 
 
-class _AdaptivePool2d(LayerType):
+class _AdaptivePool(LayerType):
+    """Adaptive pooling over `rank` spatial axes to a fixed output size (null keeps an axis)."""
+
+    rank: ClassVar[int]
     main_field = "output_size"
-    input_rank = 3
+    torch_positional = ("output_size",)
 
     def output_shape(self, cfg: dict, shape: Shape) -> Shape:
         _refuse_indices(cfg)
-        return _adaptive_output(cfg, shape)
+        channels, *spatial = shape
+        return (channels, *(size if bins is None else bins for size, bins in zip(spatial, cfg["output_size"])))
 
     def other_ops(self, cfg: dict, shape: Shape, out: Shape) -> int:
-        return shape[0] * _bin_total(shape[1], out[1]) * _bin_total(shape[2], out[2])
+        return shape[0] * prod(_bin_total(size, bins) for size, bins in zip(shape[1:], out[1:]))
 
     def receptive_window(self, cfg: dict, shape: Shape):
-        _, height, width = shape
-        _, out_h, out_w = _adaptive_output(cfg, shape)
-        if (out_h, out_w) == (1, 1) or height % out_h or width % out_w:
+        spatial, bins = shape[1:], self.output_shape(cfg, shape)[1:]
+        if all(n == 1 for n in bins) or any(size % n for size, n in zip(spatial, bins)):
             return UNDEFINED  # global pooling, or bins of unequal size
-        return ((height // out_h, height // out_h, 0), (width // out_w, width // out_w, 0))
+        return tuple((size // n, size // n, 0) for size, n in zip(spatial, bins))
 
 
-class AdaptiveAvgPool2d(_AdaptivePool2d):
+class _AdaptiveAvgPool(_AdaptivePool):
+    def saved_for_backward(self, cfg: dict, shape: Shape, out: Shape):
+        # an output of one value per channel is computed as a mean, whose backward needs no tensor
+        return () if all(n == 1 for n in out[1:]) else (Saved("input", prod(shape)),)
+
+
+class _AdaptiveMaxPool(_AdaptivePool):
+    def saved_for_backward(self, cfg: dict, shape: Shape, out: Shape):
+        return (Saved("input", prod(shape)), Saved("extra", prod(out), "int64"))
+
+
+class AdaptiveAvgPool1d(_AdaptiveAvgPool):
+    """Adaptive average pooling of [C, L] to a fixed length, as torch.nn.AdaptiveAvgPool1d.
+
+    Example: [64, 124] {output_size: 1} -> [64, 1] params=0
+    """
+
+    type_name = "adaptive_avgpool1d"
+    torch_class = "nn.AdaptiveAvgPool1d"
+    aliases = ("adaptive_avg_pool1d", "adaptiveavgpool1d")
+    rank, input_rank = 1, 2
+    fields = (Field("output_size", AxisSizes(1)),)
+
+
+class AdaptiveAvgPool2d(_AdaptiveAvgPool):
     """Adaptive average pooling to a fixed output size, as torch.nn.AdaptiveAvgPool2d.
 
     Example: [256, 13, 13] {output_size: 6} -> [256, 6, 6] params=0
@@ -201,16 +300,38 @@ class AdaptiveAvgPool2d(_AdaptivePool2d):
 
     type_name = "adaptive_avgpool2d"
     torch_class = "nn.AdaptiveAvgPool2d"
-    torch_positional = ("output_size",)
     aliases = ("adaptive_avg_pool2d", "adaptiveavgpool2d")
-    fields = (Field("output_size", SizePair()),)
-
-    def saved_for_backward(self, cfg: dict, shape: Shape, out: Shape):
-        # a 1x1 output is computed as a mean, whose backward needs no tensor
-        return () if out[1:] == (1, 1) else (Saved("input", prod(shape)),)
+    rank, input_rank = 2, 3
+    fields = (Field("output_size", AxisSizes(2)),)
 
 
-class AdaptiveMaxPool2d(_AdaptivePool2d):
+class AdaptiveAvgPool3d(_AdaptiveAvgPool):
+    """Adaptive average pooling of [C, D, H, W] to a fixed output size, as torch.nn.AdaptiveAvgPool3d.
+
+    Example: [512, 2, 7, 7] {output_size: 1} -> [512, 1, 1, 1] params=0
+    """
+
+    type_name = "adaptive_avgpool3d"
+    torch_class = "nn.AdaptiveAvgPool3d"
+    aliases = ("adaptive_avg_pool3d", "adaptiveavgpool3d")
+    rank, input_rank = 3, 4
+    fields = (Field("output_size", AxisSizes(3)),)
+
+
+class AdaptiveMaxPool1d(_AdaptiveMaxPool):
+    """Adaptive max pooling of [C, L] to a fixed length, as torch.nn.AdaptiveMaxPool1d.
+
+    Example: [64, 100] {output_size: 8} -> [64, 8] params=0
+    """
+
+    type_name = "adaptive_maxpool1d"
+    torch_class = "nn.AdaptiveMaxPool1d"
+    aliases = ("adaptive_max_pool1d", "adaptivemaxpool1d")
+    rank, input_rank = 1, 2
+    fields = (Field("output_size", AxisSizes(1)), _NO_INDICES)
+
+
+class AdaptiveMaxPool2d(_AdaptiveMaxPool):
     """Adaptive max pooling to a fixed output size, as torch.nn.AdaptiveMaxPool2d.
 
     Example: [64, 10, 10] {output_size: 4} -> [64, 4, 4] params=0
@@ -218,20 +339,32 @@ class AdaptiveMaxPool2d(_AdaptivePool2d):
 
     type_name = "adaptive_maxpool2d"
     torch_class = "nn.AdaptiveMaxPool2d"
-    torch_positional = ("output_size",)
     aliases = ("adaptive_max_pool2d", "adaptivemaxpool2d")
-    fields = (Field("output_size", SizePair()), _NO_INDICES)
-
-    def saved_for_backward(self, cfg: dict, shape: Shape, out: Shape):
-        return (Saved("input", prod(shape)), Saved("extra", prod(out), "int64"))
+    rank, input_rank = 2, 3
+    fields = (Field("output_size", AxisSizes(2)), _NO_INDICES)
 
 
-class _GlobalPool2d(LayerType):
-    input_rank = 3
-    fields = (Field("keepdims", Bool(), False, aliases=("keep_dims",), doc="keep [C, 1, 1] instead of [C]"),)
+class AdaptiveMaxPool3d(_AdaptiveMaxPool):
+    """Adaptive max pooling of [C, D, H, W] to a fixed output size, as torch.nn.AdaptiveMaxPool3d.
+
+    Example: [64, 8, 10, 10] {output_size: [2, 4, 4]} -> [64, 2, 4, 4] params=0
+    """
+
+    type_name = "adaptive_maxpool3d"
+    torch_class = "nn.AdaptiveMaxPool3d"
+    aliases = ("adaptive_max_pool3d", "adaptivemaxpool3d")
+    rank, input_rank = 3, 4
+    fields = (Field("output_size", AxisSizes(3)), _NO_INDICES)
+
+
+class _GlobalPool(LayerType):
+    """Pooling over every spatial axis to one value per channel: [C, ...] -> [C] (or [C, 1, ...])."""
+
+    rank: ClassVar[int]
+    fields = (Field("keepdims", Bool(), False, aliases=("keep_dims",), doc="keep [C, 1, ...] instead of [C]"),)
 
     def output_shape(self, cfg: dict, shape: Shape) -> Shape:
-        return (shape[0], 1, 1) if cfg["keepdims"] else (shape[0],)
+        return (shape[0], *(1,) * self.rank) if cfg["keepdims"] else (shape[0],)
 
     def other_ops(self, cfg: dict, shape: Shape, out: Shape) -> int:
         return prod(shape)
@@ -244,7 +377,24 @@ class _GlobalPool2d(LayerType):
         return pool if cfg["keepdims"] else f"nn.Sequential({pool}, nn.Flatten())"
 
 
-class GlobalAvgPool2d(_GlobalPool2d):
+class _GlobalMaxPool(_GlobalPool):
+    def saved_for_backward(self, cfg: dict, shape: Shape, out: Shape):
+        return (Saved("input", prod(shape)), Saved("extra", shape[0], "int64"))
+
+
+class GlobalAvgPool1d(_GlobalPool):
+    """Average over the length: [C, L] -> [C], like Keras GlobalAveragePooling1D.
+
+    Example: [64, 124] {} -> [64] params=0
+    """
+
+    type_name = "global_avgpool1d"
+    aliases = ("global_avg_pool1d", "globalaveragepooling1d")
+    torch_class = "nn.AdaptiveAvgPool1d"
+    rank, input_rank = 1, 2
+
+
+class GlobalAvgPool2d(_GlobalPool):
     """Average over all positions: [C, H, W] -> [C], like Keras GlobalAveragePooling2D.
 
     In PyTorch: nn.AdaptiveAvgPool2d(1) followed by nn.Flatten(); keepdims: true gives [C, 1, 1].
@@ -256,10 +406,35 @@ class GlobalAvgPool2d(_GlobalPool2d):
     type_name = "global_avgpool2d"
     aliases = ("global_avg_pool2d", "globalaveragepooling2d", "global_average_pooling")
     torch_class = "nn.AdaptiveAvgPool2d"
+    rank, input_rank = 2, 3
     # a mean: its backward keeps no tensor
 
 
-class GlobalMaxPool2d(_GlobalPool2d):
+class GlobalAvgPool3d(_GlobalPool):
+    """Average over all positions of a volume: [C, D, H, W] -> [C], like Keras GlobalAveragePooling3D.
+
+    Example: [512, 2, 7, 7] {} -> [512] params=0
+    """
+
+    type_name = "global_avgpool3d"
+    aliases = ("global_avg_pool3d", "globalaveragepooling3d")
+    torch_class = "nn.AdaptiveAvgPool3d"
+    rank, input_rank = 3, 4
+
+
+class GlobalMaxPool1d(_GlobalMaxPool):
+    """Maximum over the length: [C, L] -> [C], like Keras GlobalMaxPooling1D.
+
+    Example: [64, 124] {} -> [64] params=0
+    """
+
+    type_name = "global_maxpool1d"
+    aliases = ("global_max_pool1d", "globalmaxpooling1d")
+    torch_class = "nn.AdaptiveMaxPool1d"
+    rank, input_rank = 1, 2
+
+
+class GlobalMaxPool2d(_GlobalMaxPool):
     """Maximum over all positions: [C, H, W] -> [C], like Keras GlobalMaxPooling2D.
 
     Example: [512, 7, 7] {} -> [512] params=0
@@ -268,6 +443,16 @@ class GlobalMaxPool2d(_GlobalPool2d):
     type_name = "global_maxpool2d"
     aliases = ("global_max_pool2d", "globalmaxpooling2d")
     torch_class = "nn.AdaptiveMaxPool2d"
+    rank, input_rank = 2, 3
 
-    def saved_for_backward(self, cfg: dict, shape: Shape, out: Shape):
-        return (Saved("input", prod(shape)), Saved("extra", shape[0], "int64"))
+
+class GlobalMaxPool3d(_GlobalMaxPool):
+    """Maximum over all positions of a volume: [C, D, H, W] -> [C], like Keras GlobalMaxPooling3D.
+
+    Example: [64, 4, 7, 7] {} -> [64] params=0
+    """
+
+    type_name = "global_maxpool3d"
+    aliases = ("global_max_pool3d", "globalmaxpooling3d")
+    torch_class = "nn.AdaptiveMaxPool3d"
+    rank, input_rank = 3, 4

@@ -1,4 +1,4 @@
-"""Resampling: upsample (nearest, bilinear, ...) by a factor or to a size."""
+"""Resampling: upsample (nearest, linear, bilinear, ...) by a factor or to a size, at any rank."""
 
 from __future__ import annotations
 
@@ -6,46 +6,73 @@ import math
 from math import prod
 
 from cnncalc.errors import LayerError
-from cnncalc.layers.base import UNDEFINED, Bool, Choice, Field, LayerType, Saved, ScalePair, Shape, SizePair
+from cnncalc.layers.base import (
+    UNDEFINED,
+    AxisScales,
+    AxisSizes,
+    Bool,
+    Choice,
+    Field,
+    LayerType,
+    Saved,
+    Shape,
+    axes_of,
+    per_axis,
+    per_axis_form,
+)
+
+# The interpolation modes that work on one rank only, as torch.nn.functional.interpolate has them.
+_MODE_RANK = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}
+_LINEAR_MODES = {1: "linear", 2: "bilinear or bicubic", 3: "trilinear"}
 
 
 class Upsample(LayerType):
-    """Upsampling, as torch.nn.Upsample: give exactly one of size or scale_factor.
+    """Upsampling, as torch.nn.Upsample, over [C, L], [C, H, W] or [C, D, H, W]: give exactly one of
+    size or scale_factor, an int or number for every spatial axis or a list of one per axis.
 
     With scale_factor the output is floor(input * scale_factor).
 
     Example: [64, 7, 7] {scale_factor: 2} -> [64, 14, 14] params=0
     Example: [64, 7, 7] {scale_factor: 1.5} -> [64, 10, 10] params=0
     Example: [64, 7, 7] {size: [20, 30], mode: bilinear} -> [64, 20, 30] params=0
+    Example: [16, 50] {scale_factor: 2, mode: linear} -> [16, 100] params=0
+    Example: [8, 4, 8, 8] {scale_factor: [1, 2, 2], mode: trilinear} -> [8, 4, 16, 16] params=0
     """
 
     type_name = "upsample"
     torch_class = "nn.Upsample"
-    aliases = ("upsampling2d", "interpolate")
+    aliases = ("upsampling2d", "interpolate", "upsampling1d", "upsampling3d")
     main_field = "scale_factor"
-    input_rank = 3
     fields = (
-        Field("size", SizePair(allow_none=False), None),
-        Field("scale_factor", ScalePair(), None, aliases=("scale",)),
-        Field("mode", Choice("nearest", "nearest-exact", "bilinear", "bicubic", "area"), "nearest"),
+        Field("size", AxisSizes(None, allow_none=False), None),
+        Field("scale_factor", AxisScales(), None, aliases=("scale",)),
+        Field(
+            "mode",
+            Choice("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear", "area"),
+            "nearest",
+        ),
         Field("align_corners", Bool(), None),
     )
 
+    def resolved_config(self, cfg: dict, shape: Shape) -> dict:
+        """One size or factor per spatial axis, as the plan used them."""
+        rank = len(shape) - 1
+        resolved = dict(cfg)
+        for name in ("size", "scale_factor"):
+            if cfg[name] is not None:
+                resolved[name] = per_axis(cfg[name], rank)
+        return resolved
+
     def output_shape(self, cfg: dict, shape: Shape) -> Shape:
+        _check_mode(cfg, shape)
+        cfg = self.resolved_config(cfg, shape)
         size, scale = cfg["size"], cfg["scale_factor"]
-        if (size is None) == (scale is None):
-            raise LayerError("give exactly one of size and scale_factor", field="scale_factor" if scale else None)
-        if cfg["align_corners"] is not None and cfg["mode"] not in ("bilinear", "bicubic"):
-            raise LayerError(
-                f"align_corners only applies to bilinear and bicubic modes, not {cfg['mode']}",
-                field="align_corners",
-            )
         if size is not None:
             return (shape[0], *size)
         if not all(math.isfinite(n * f) for n, f in zip(shape[1:], scale)):
             raise LayerError("scale_factor makes the output size overflow", field="scale_factor")
         out = tuple(math.floor(n * f) for n, f in zip(shape[1:], scale))
-        for axis, n, f, o in zip(("height", "width"), shape[1:], scale, out):
+        for axis, n, f, o in zip(axes_of(len(out)), shape[1:], scale, out):
             if o < 1:
                 raise LayerError(
                     f"output {axis} would be {o}: floor({n} * {f})",
@@ -60,3 +87,40 @@ class Upsample(LayerType):
     def saved_for_backward(self, cfg: dict, shape: Shape, out: Shape):
         # interpolation needs only sizes; "area" is adaptive average pooling, which keeps its input
         return (Saved("input", prod(shape)),) if cfg["mode"] == "area" else ()
+
+
+def _check_mode(cfg: dict, shape: Shape) -> None:
+    """Refuse what torch's interpolate refuses: two sizes or none, a mode for another rank, a list
+    of the wrong length, align_corners where it does not apply."""
+    size, scale, mode = cfg["size"], cfg["scale_factor"], cfg["mode"]
+    if (size is None) == (scale is None):
+        raise LayerError("give exactly one of size and scale_factor", field="scale_factor" if scale else None)
+    rank = len(shape) - 1
+    if not 1 <= rank <= 3:
+        raise LayerError(
+            f"upsample needs [channels, length], [channels, height, width] or [channels, depth, height, width], "
+            f"got {len(shape)} axes",
+            code="shape.rank",
+        )
+    if _MODE_RANK.get(mode, rank) != rank:
+        raise LayerError(
+            f"mode {mode!r} interpolates {_axes_count(_MODE_RANK[mode])} but the input has {_axes_count(rank)} "
+            f"{per_axis_form(rank)}: use {_LINEAR_MODES[rank]}",
+            field="mode",
+        )
+    for name, value in (("size", size), ("scale_factor", scale)):
+        if isinstance(value, tuple) and len(value) != rank:
+            raise LayerError(
+                f"{name} has {len(value)} values but the input has {_axes_count(rank)} {per_axis_form(rank)}",
+                field=name,
+                code="shape.mismatch",
+            )
+    if cfg["align_corners"] is not None and mode not in _MODE_RANK:
+        raise LayerError(
+            f"align_corners only applies to linear, bilinear, bicubic and trilinear modes, not {mode}",
+            field="align_corners",
+        )
+
+
+def _axes_count(rank: int) -> str:
+    return "1 spatial axis" if rank == 1 else f"{rank} spatial axes"

@@ -37,8 +37,8 @@ def _share(part: int, whole: int) -> str:
 def _field(row: LayerResult, attribute: str) -> str:
     if row.receptive_field is None:
         return "-"
-    height, width = getattr(row.receptive_field, attribute)
-    return str(height) if height == width else f"{height}x{width}"
+    sizes = getattr(row.receptive_field, attribute)  # one per spatial axis
+    return str(sizes[0]) if len(set(sizes)) == 1 else "x".join(map(str, sizes))
 
 
 COLUMNS: dict[str, Column] = {
