@@ -105,6 +105,32 @@ def _column_list(ctx, param, value):
     return names
 
 
+def _settings(ctx, param, values) -> dict[str, str]:
+    """--set NAME=VALUE, given any number of times: {NAME: VALUE as text}, for the spec's `let:`."""
+    from cnncalc import expressions
+
+    found: dict[str, str] = {}
+    for item in values:
+        name, equals, value = item.partition("=")
+        name = name.strip()
+        if not equals or not expressions.is_name(name):
+            raise click.BadParameter(f"expected NAME=VALUE, e.g. width_mult=1.4, got {_shown(item)}")
+        if name in found:
+            raise click.BadParameter(f"{name} is set twice")
+        found[name] = value
+    return found
+
+
+_SET = click.option(
+    "--set",
+    "constants",
+    multiple=True,
+    callback=_settings,
+    metavar="NAME=VALUE",
+    help="replace a value of the spec's top-level `let:` (repeatable), e.g. --set width_mult=1.4",
+)
+
+
 @cli.command()
 @click.argument("spec", metavar="SPEC")
 @click.option(
@@ -144,7 +170,10 @@ def _column_list(ctx, param, value):
     show_default=True,
     help="for the training-memory estimate: sgd keeps no state, momentum one, adam(w) two per parameter",
 )
-def plan(spec: str, fmt: str, columns, depth: int | None, batch_size: int, dtype: str, optimizer: str) -> None:
+@_SET
+def plan(
+    spec: str, fmt: str, columns, depth: int | None, batch_size: int, dtype: str, optimizer: str, constants: dict
+) -> None:
     """Plan the architecture in SPEC (a YAML file, or - for standard input).
 
     Prints each layer's output shape, parameters, MACs and receptive field; the
@@ -157,7 +186,7 @@ def plan(spec: str, fmt: str, columns, depth: int | None, batch_size: int, dtype
     from cnncalc.spec import load_file
 
     try:
-        result = make_plan(load_file(spec))
+        result = make_plan(load_file(spec, constants))
     except SpecError as exc:
         _report(exc, fmt)
         sys.exit(EXIT_ERROR)
@@ -209,6 +238,7 @@ def _quantity(unit: str):
     default="table",
     show_default=True,
 )
+@_SET
 def check(
     specs,
     max_params,
@@ -221,6 +251,7 @@ def check(
     training,
     optimizer,
     fmt,
+    constants,
 ):
     """Check each SPEC against its budgets, from the spec's `budget:` or these options.
 
@@ -249,7 +280,7 @@ def check(
     for path in specs:
         shown = "<stdin>" if path == "-" else path
         try:
-            spec = load_file(path)
+            spec = load_file(path, constants)
             planned = make_plan(spec)
         except SpecError as exc:
             results.append(FileResult(shown, None, [], exc.diagnostics, exc.source))
@@ -294,7 +325,8 @@ def _print_check(results, fmt: str) -> int:
 @click.argument("old", metavar="OLD")
 @click.argument("new", metavar="NEW")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table", show_default=True)
-def diff(old: str, new: str, fmt: str) -> None:
+@_SET
+def diff(old: str, new: str, fmt: str, constants: dict) -> None:
     """Show what changed from OLD to NEW: layers added, removed or changed, and total deltas.
 
     Each spec is a file, - for standard input, or REV:PATH for a file at a git revision
@@ -311,7 +343,7 @@ def diff(old: str, new: str, fmt: str) -> None:
     plans = []
     for argument in (old, new):
         try:
-            plans.append(make_plan(load_file_or_revision(argument)))
+            plans.append(make_plan(load_file_or_revision(argument, constants)))
         except SpecError as exc:
             _report(exc, "json" if fmt == "json" else "text")
             sys.exit(EXIT_ERROR)
@@ -319,14 +351,14 @@ def diff(old: str, new: str, fmt: str) -> None:
     click.echo(formatter(compare(*plans), old, new))
 
 
-def _load_plan(path: str, fmt: str = "text"):
-    """Plan the spec at `path`, or report its errors and exit 2."""
+def _load_plan(path: str, constants: dict, fmt: str = "text"):
+    """Plan the spec at `path` (its `let:` values replaced by `constants`), or report its errors and exit 2."""
     from cnncalc.engine import plan as make_plan
     from cnncalc.errors import SpecError
     from cnncalc.spec import load_file
 
     try:
-        return make_plan(load_file(path))
+        return make_plan(load_file(path, constants))
     except SpecError as exc:
         _report(exc, fmt)
         sys.exit(EXIT_ERROR)
@@ -336,7 +368,8 @@ def _load_plan(path: str, fmt: str = "text"):
 @click.argument("spec", metavar="SPEC")
 @click.option("--to", "target", type=click.Choice(["pytorch"]), default="pytorch", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="write here, not to stdout")
-def export(spec: str, target: str, output: str | None) -> None:
+@_SET
+def export(spec: str, target: str, output: str | None, constants: dict) -> None:
     """Write SPEC as framework code: a self-contained PyTorch module, one nn.Module class.
 
     Attributes follow the spec's layer names; the class builds with no arguments.
@@ -344,7 +377,7 @@ def export(spec: str, target: str, output: str | None) -> None:
     from cnncalc.export import ExportError, to_pytorch
 
     try:
-        code = to_pytorch(_load_plan(spec), source=None if spec == "-" else spec)
+        code = to_pytorch(_load_plan(spec, constants), source=None if spec == "-" else spec)
     except ExportError as exc:
         click.echo(f"error: {_shown(exc)}", err=True)
         sys.exit(EXIT_ERROR)
@@ -368,7 +401,8 @@ def export(spec: str, target: str, output: str | None) -> None:
     "gives the same numbers as the layers run one by one (catches a miswired forward)",
 )
 @click.option("--brief", is_flag=True, help="print only the rows that differ, and the verdict")
-def verify(spec: str, values: bool, brief: bool) -> None:
+@_SET
+def verify(spec: str, values: bool, brief: bool, constants: dict) -> None:
     """Prove the plan of SPEC with PyTorch: build the exported module, run it, compare.
 
     Compares every layer's output shape, parameters, buffers and MACs, and each
@@ -381,7 +415,7 @@ def verify(spec: str, values: bool, brief: bool) -> None:
     from cnncalc.verify import TorchMissing, TorchRefused, ValuesUnavailable
     from cnncalc.verify import verify as run_verify
 
-    plan = _load_plan(spec)
+    plan = _load_plan(spec, constants)
     try:
         results = run_verify(plan, device="cpu" if values else "meta")
     except ExportError as exc:

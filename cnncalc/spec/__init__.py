@@ -58,9 +58,12 @@ __all__ = [
 ]
 
 
-def parse(text: str, path: str = "<spec>", *, default_name: str = "model", files=None) -> Spec:
+def parse(
+    text: str, path: str = "<spec>", *, default_name: str = "model", files=None, constants: dict | None = None
+) -> Spec:
     """Parse spec text; raises SpecError listing every problem found. `files` finds and reads
-    included files (cnncalc.spec.sources: from disk, inside the spec's tree, by default)."""
+    included files (cnncalc.spec.sources: from disk, inside the spec's tree, by default);
+    `constants` replaces values of the spec's top-level `let:` ({name: text}, as --set gives)."""
     from cnncalc import yamlload
     from cnncalc.gcpause import paused
 
@@ -69,19 +72,20 @@ def parse(text: str, path: str = "<spec>", *, default_name: str = "model", files
 
     with paused():
         root = yamlload.load(text, path)
-        return read(root, Report(path, text), default_name, files)
+        return read(root, Report(path, text), default_name, files, constants or {})
 
 
-def load_file(path: str) -> Spec:
-    """Read and parse the spec at `path` ('-' reads standard input); see cnncalc.spec.sources."""
+def load_file(path: str, constants: dict | None = None) -> Spec:
+    """Read and parse the spec at `path` ('-' reads standard input); see cnncalc.spec.sources.
+    `constants`: values for the spec's `let:` names, as parse() takes them."""
     from . import sources
 
     text, shown = sources.read_spec(path)
     default_name = "spec" if path == "-" else _stem(path)
-    return parse(text, shown, default_name=default_name)
+    return parse(text, shown, default_name=default_name, constants=constants)
 
 
-def load_file_or_revision(argument: str) -> Spec:
+def load_file_or_revision(argument: str, constants: dict | None = None) -> Spec:
     """A spec from a file, '-' for standard input, or REV:PATH for a file at a git revision.
 
     REV:PATH is read from git when REV is a revision; PATH is relative to the current directory
@@ -93,11 +97,11 @@ def load_file_or_revision(argument: str) -> Spec:
 
     found = sources.revision_argument(argument)
     if found is None:
-        return load_file(argument)
+        return load_file(argument, constants)
     revision, path, commit = found
     files = sources.GitFiles(argument, revision, commit)
     text = files.read_top(path)
-    return parse(text, argument, default_name=_stem(path), files=files)
+    return parse(text, argument, default_name=_stem(path), files=files, constants=constants)
 
 
 def _stem(path: str) -> str:

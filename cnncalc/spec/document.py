@@ -14,8 +14,9 @@ from .model import TOP_LEVEL_KEYS, Block, Group, LayerSpec, Spec, dependency_ord
 from .report import Report
 
 
-def read(root: YNode | None, report: Report, default_name: str, files) -> Spec:
-    """The Spec a parsed file describes; raises SpecError (every diagnostic) if it is wrong."""
+def read(root: YNode | None, report: Report, default_name: str, files, overrides: dict[str, str]) -> Spec:
+    """The Spec a parsed file describes, its constants replaced by `overrides` (--set NAME=VALUE);
+    raises SpecError (every diagnostic) if it is wrong."""
     path = report.path
     if root is None:
         report.error("spec.empty", "spec is empty; it needs `input:` and `layers:`", Loc(path, 1, 1))
@@ -37,15 +38,16 @@ def read(root: YNode | None, report: Report, default_name: str, files) -> Spec:
         report.error("spec.missing-key", "missing `input:`, the input shape, e.g. [3, 224, 224]", root.loc)
     includes = Includes(report, files)
     blocks = _blocks(report, top, includes)
+    values = _constants(report, top.get("let"), overrides, blocks)
     root_group = Group("", "", None, Loc(path, 1, 1), -1)
-    expander = Expander(report, blocks, root_group, input_shape, quiet=includes.failed)
+    expander = Expander(report, blocks, root_group, input_shape, quiet=includes.failed, constants=values or {})
     layers: list[LayerSpec] = []
     if "layers" not in top:
         if "layers" not in misspelt:
             report.error("spec.missing-key", "missing `layers:`, the list of layers", root.loc)
     elif not isinstance(top["layers"].value, list) or not top["layers"].value:
         report.error("spec.bad-value", "layers: expected a non-empty list of layers", top["layers"].loc)
-    else:
+    elif values is not None:  # with a wrong constant, the layers using it would only repeat the mistake
         layers = expander.layers(top["layers"].value)
     order = _order(report, layers) if not report.diagnostics else ()
     budget = _budget(report, top["budget"]) if "budget" in top else None
@@ -110,6 +112,15 @@ def _blocks(report: Report, top: dict, includes: Includes) -> dict[str, Block]:
         else:
             blocks[block.name] = block
     return blocks
+
+
+def _constants(report: Report, node: YNode | None, overrides: dict[str, str], blocks: dict[str, Block]) -> dict:
+    from cnncalc.layers import REGISTRY
+
+    from .constants import constants
+
+    taken = {**{name: "layer type" for name in REGISTRY}, **{name: "block" for name in blocks}}
+    return constants(report, node, overrides, taken)
 
 
 def _order(report: Report, layers: list[LayerSpec]) -> tuple[int, ...]:

@@ -128,8 +128,11 @@ class _Item:
 
 
 class Expander:
-    def __init__(self, report: Report, blocks: dict[str, Block], root: Group, input_shape, quiet: bool):
+    def __init__(
+        self, report: Report, blocks: dict[str, Block], root: Group, input_shape, quiet: bool, constants=EMPTY
+    ):
         self.report = report
+        self.constants = constants  # the spec's `let:`: seen at the top level and in every block
         self.blocks = blocks
         self.root = root
         self.quiet = quiet  # an include failed: unknown types are likely its blocks, not reported
@@ -143,7 +146,7 @@ class Expander:
 
     def layers(self, entries: list) -> list[LayerSpec]:
         """Expand `layers:` (block calls, repeats, sequential lists) into located LayerSpecs."""
-        top = Scope(prefix="", env=None, names={NETWORK_INPUT: NETWORK_INPUT}, group=self.root)
+        top = Scope(prefix="", env=self.constants, names={NETWORK_INPUT: NETWORK_INPUT}, group=self.root)
         try:
             self.bounds.of_entries(entries, "")  # refuse a spec too large before expanding any of it
             self.expand(entries, top, NETWORK_INPUT)
@@ -357,7 +360,7 @@ class Expander:
                 name = f"{kind_name}_{state.counters[kind_name]}"
         if name in state.seen or name in state.explicit and "name" not in common:
             self.duplicate_name(state, index, node, name, name_loc, "name" in common)
-        if scope.env is not None and name in scope.names and not scope.sequential and name not in state.seen:
+        if scope.blocks_open and name in scope.names and not scope.sequential and name not in state.seen:
             self.report.error(
                 "spec.duplicate-name",
                 f"layer name {name!r} is the block's input; give the layer another name",
@@ -406,7 +409,7 @@ class Expander:
                 self.report.error(
                     "graph.unknown-input",
                     f"{label}: no layer is named {item.value!r}"
-                    + (" in this block" if scope.env is not None else "")
+                    + (" in this block" if scope.blocks_open else "")
                     + (f"; did you mean {hint!r}?" if hint else ""),
                     item.loc,
                 )
@@ -583,7 +586,7 @@ class Expander:
         if call.first is not None and repetition == 0:
             arguments = {**arguments, **call.first.value}
             key_locs = {**item.key_locs, **call.first.key_locs}
-        known = {}
+        known = dict(self.constants)
         if block.reads_input_channels:  # the block's input's channels, worked out from the layers so far
             first_input = previous if repetition else (item.inputs[0] if item.inputs else None)
             known["in_channels"] = self.channels_of(first_input)
@@ -600,7 +603,10 @@ class Expander:
             )
             groups, prefix = (*scope.groups, group, instance), f"{item.full}.{local}."
         names = dict(zip(block.inputs, [previous] + list(item.inputs[1:]) if repetition else item.inputs))
-        instance.arguments = bound
+        # the call's own values: the spec's constants stay out of what the export writes a class from
+        instance.arguments = {
+            k: v for k, v in bound.items() if k not in self.constants or k in block.params or k in block.let
+        }
         instance.call = {key: python_source(node) for key, node in arguments.items() if key} if arguments else EMPTY
         instance.inputs = tuple(names[n] for n in block.inputs)
         child = Scope(

@@ -16,7 +16,7 @@ from cnncalc.errors import Frozen, Loc, Record
 from cnncalc.layers.base import COMMON_KEYS, LayerType, Shape
 
 NETWORK_INPUT = "input"  # what `inputs:` calls the network's input
-TOP_LEVEL_KEYS = ("name", "input", "layers", "description", "budget", "blocks", "include")
+TOP_LEVEL_KEYS = ("name", "input", "layers", "description", "budget", "blocks", "include", "let")
 # Keys an entry of `layers:` may carry besides its type and fields.
 ENTRY_KEYS = (*COMMON_KEYS, "when", "repeat", "first", "repeat_name", "outputs")
 MAX_LAYERS = 100_000  # a spec expanding to more is a mistake (repeat: 1000 inside repeat: 1000)
