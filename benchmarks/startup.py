@@ -1,6 +1,7 @@
 """Time `cnncalc plan` against the floor its dependencies set: `python -c "import click, yaml"`.
 
 Usage: python benchmarks/startup.py [--runs N] [--spec PATH] [--all] [--imports] [--check]
+                                    [--baseline PYTHON]
 
 Target (issue 11): `cnncalc plan architectures/resnet50.yaml --format json` within 30 ms of
 `python -c "import click, yaml"`, the cost of starting Python and importing cnncalc's two
@@ -11,9 +12,12 @@ processes hold the CPU, which says nothing about cnncalc. --check exits 1 when i
 
 --imports lists what the JSON path imports beyond click and yaml, each module with its own
 import time (from `python -X importtime`), largest first. --all also times every spec in
-architectures/, JSON and table. Measure in a non-editable install (`pip install .`): an editable
-install adds an import hook that costs milliseconds per run. Timing lives here rather than in the
-test suite because wall-clock tests are flaky on shared machines.
+architectures/, JSON and table. --baseline times another install's JSON path and floor in the
+same turns (PYTHON: the interpreter of a virtualenv holding, say, the last release), so that a
+change is compared with what it replaces under the same load. Measure in a non-editable install
+(`pip install .`): an editable install adds an import hook that costs milliseconds per run.
+Timing lives here rather than in the test suite because wall-clock tests are flaky on shared
+machines.
 """
 
 from __future__ import annotations
@@ -38,12 +42,13 @@ ROOT = Path(__file__).resolve().parent.parent
 ELSEWHERE = tempfile.gettempdir()
 TARGET_MS = 30.0  # over the floor
 FLOOR = [sys.executable, "-c", "import click, yaml"]
+FLOOR_LABEL = 'python -c "import click, yaml"'
 
 
-def cnncalc_command() -> list[str]:
-    """The installed `cnncalc` script beside this Python, else `python -m cnncalc`."""
-    script = Path(sys.executable).with_name("cnncalc")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "cnncalc"]
+def cnncalc_command(python: str = sys.executable) -> list[str]:
+    """The installed `cnncalc` script beside `python`, else `python -m cnncalc`."""
+    script = Path(python).with_name("cnncalc")
+    return [str(script)] if script.exists() else [python, "-m", "cnncalc"]
 
 
 def run_once(command: list[str]) -> tuple[float, float]:
@@ -103,6 +108,7 @@ def main() -> int:
     parser.add_argument("--all", action="store_true", help="also time every spec in architectures/")
     parser.add_argument("--imports", action="store_true", help="list the modules imported beyond click and yaml")
     parser.add_argument("--check", action="store_true", help="exit 1 if the JSON path misses the target")
+    parser.add_argument("--baseline", metavar="PYTHON", help="also time the JSON path of the cnncalc beside PYTHON")
     args = parser.parse_args()
 
     cnncalc = cnncalc_command()
@@ -111,10 +117,13 @@ def main() -> int:
     json_label = f"cnncalc plan {shown} --format json"
     commands = {
         "python -c pass": [sys.executable, "-c", "pass"],
-        'python -c "import click, yaml"': FLOOR,
+        FLOOR_LABEL: FLOOR,
         json_label: [*cnncalc, "plan", str(spec), "--format", "json"],
         f"cnncalc plan {shown}": [*cnncalc, "plan", str(spec)],
     }
+    if args.baseline:
+        commands["baseline: " + FLOOR_LABEL] = [args.baseline, "-c", "import click, yaml"]
+        commands["baseline: " + json_label] = [*cnncalc_command(args.baseline), "plan", str(spec), "--format", "json"]
     if args.all:
         for path in sorted((ROOT / "architectures").glob("*.yaml")):
             for fmt in ("json", "table"):
@@ -126,16 +135,21 @@ def main() -> int:
                     fmt,
                 ]
     results = measure(commands, args.runs)
-    floor = results['python -c "import click, yaml"'][0]
-    print(f"{'command':<62} {'CPU':>8} {'wall':>8} {'min':>8} {'CPU - floor':>12}")
+    floor = results[FLOOR_LABEL][0]
+    width = max(62, *map(len, results))
+    print(f"{'command':<{width}} {'CPU':>8} {'wall':>8} {'min':>8} {'CPU - floor':>12}")
     for label, (cpu, wall, fastest) in results.items():
-        print(f"{label:<62} {cpu:>6.1f}ms {wall:>6.1f}ms {fastest:>6.1f}ms {cpu - floor:>+10.1f}ms")
+        own_floor = results["baseline: " + FLOOR_LABEL][0] if label.startswith("baseline: ") else floor
+        print(f"{label:<{width}} {cpu:>6.1f}ms {wall:>6.1f}ms {fastest:>6.1f}ms {cpu - own_floor:>+10.1f}ms")
     over = results[json_label][0] - floor
     met = over <= TARGET_MS
     print(
         f'\nJSON path: {over:+.1f} ms of CPU over `python -c "import click, yaml"` '
         f"(target: at most {TARGET_MS:.0f} ms): {'met' if met else 'MISSED'}"
     )
+    if args.baseline:
+        before = results["baseline: " + json_label][0] - results["baseline: " + FLOOR_LABEL][0]
+        print(f"baseline's JSON path: {before:+.1f} ms over its floor; this one {over - before:+.1f} ms against it")
     if args.imports:
         modules = extra_imports(commands[json_label])
         print(f"\nimported beyond click and yaml: {len(modules)} modules, {sum(t for t, _ in modules):.1f} ms in all")
