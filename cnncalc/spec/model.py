@@ -87,7 +87,7 @@ class Group:
         self.call = {} if call is None else call
         self.repeat_name = repeat_name
 
-    __repr__ = Record.__repr__
+    _names, __repr__ = Record._names, Record.__repr__  # shown as a dataclass is
 
     @property
     def kind(self) -> str:
