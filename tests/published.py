@@ -46,6 +46,11 @@ PUBLISHED_PARAMS: dict[str, int] = {
     # issue 12: 1-D, 3-D and GAN (tests/zoo_torch_wide.py; not in ZOO, whose table is 2-D classifiers)
     "dcgan_generator": 3_576_704,  # PyTorch's DCGAN tutorial: nz 100, ngf 64, nc 3
     "dcgan_discriminator": 2_765_568,  # the same tutorial: ndf 64, nc 3
+    "r3d_18": 33_371_472,  # torchvision num_params, as are the two video ResNets below
+    "mc3_18": 11_695_440,  # r3d_18 less 18 x 1,204,224: stages 2-4's 3x3x3 kernels made 1x3x3
+    "r2plus1d_18": 31_505_325,
+    "m5": 26_915,  # torchaudio's speech-command tutorial: n_channel 32, stride 16, 35 classes
+    "unet3d": 287_227,  # cnncalc's own small 3-D U-Net (tests/zoo_torch_wide.py, UNet3d)
 }
 
 # Published counts of models that have a torch.nn twin (tests/zoo_torch_*.py) but no spec in
@@ -57,12 +62,6 @@ AWAITING_SPEC: dict[str, int] = {
     "resnet50_gn": 25_557_032,  # timm; GroupNorm has BatchNorm's 2C affine params (and no buffers)
     "cyclegan_generator": 11_378_179,  # junyanz/pytorch-CycleGAN-and-pix2pix ResnetGenerator, 9 blocks
     "espcn": 22_729,  # Shi et al. 2016, x3 on one channel, as yjn870/ESPCN-pytorch writes it
-    # issue 12: 1-D, 3-D and GAN (tests/zoo_torch_wide.py): their specs need conv1d/conv3d & co.
-    "r3d_18": 33_371_472,  # torchvision num_params, as are the two video ResNets below
-    "mc3_18": 11_695_440,  # r3d_18 less 18 x 1,204,224: stages 2-4's 3x3x3 kernels made 1x3x3
-    "r2plus1d_18": 31_505_325,
-    "m5": 26_915,  # torchaudio's speech-command tutorial: n_channel 32, stride 16, 35 classes
-    "unet3d": 287_227,  # cnncalc's own small 3-D U-Net (tests/zoo_torch_wide.py, UNet3d)
 }
 
 # The models with a hand-written torch.nn twin (tests/zoo_torch_classic.py, zoo_torch_mobile.py),

@@ -66,6 +66,11 @@ FIRST_LINEAR_IN_FEATURES = {
     "fcn_resnet50": None,
     "dcgan_generator": None,  # transposed convs only
     "dcgan_discriminator": None,  # a 4x4 conv makes the 1x1 output
+    "r3d_18": 512,  # 512 x 1 x 1 x 1, after the adaptive average pool
+    "mc3_18": 512,
+    "r2plus1d_18": 512,
+    "m5": None,  # fc1 works on the last axis of [1, 64] (the tutorial permutes, not flattens)
+    "unet3d": None,  # fully convolutional
 }
 
 
