@@ -136,11 +136,14 @@ def _probe_module(module):
     if type(module) in adaptive:
         module = adaptive[type(module)](module.output_size)
     batch_norms = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
-    if isinstance(module, (nn.LocalResponseNorm, *batch_norms, nn.Softmax, nn.LogSoftmax, nn.LayerNorm)):
+    statistics = (nn.GroupNorm, nn.InstanceNorm1d, nn.InstanceNorm2d, nn.InstanceNorm3d, *batch_norms)
+    normalize = type(module).__name__ in ("Normalize", "NormalizeReference")  # the export's, the reference's
+    if normalize or isinstance(module, (nn.LocalResponseNorm, *statistics, nn.Softmax, nn.LogSoftmax, nn.LayerNorm)):
         # neutral for receptive fields by convention: LRN and layer norm mix channels only
-        # (and a layer norm of the probe's equal channels has no gradient at all), batch
-        # statistics are not a spatial window, and a softmax over channels sums to one
-        # (a spatial softmax already ends the field in cnncalc, so it never gets here)
+        # (and a layer norm of the probe's equal channels has no gradient at all), batch, group
+        # and instance statistics are not a spatial window (and the probe's constant input has
+        # none to normalise), and a softmax or an Lp normalisation over channels sums to one
+        # (a spatial one already ends the field in cnncalc, so it never gets here)
         module = nn.Identity()
     if isinstance(module, (nn.Sigmoid, nn.Tanh)):
         # element-wise and increasing, so neutral; on the probe's growing values (270,000

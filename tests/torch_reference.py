@@ -99,6 +99,8 @@ def build_module(type_name: str, cfg: dict, in_shape: tuple):
         return getattr(nn, f"BatchNorm{rank}d")(
             c["num_features"] or in_shape[0], c["eps"], c["momentum"], c["affine"], c["track_running_stats"]
         )
+    if family in ("instancenorm", "groupnorm", "frozen_batchnorm", "normalize"):
+        return _normalisation_module(family, rank, c, in_shape)
     if family == "dropout" and rank:
         return getattr(nn, f"Dropout{rank}d")(c["p"], c["inplace"])
     if type_name == "linear":
@@ -162,6 +164,57 @@ def build_module(type_name: str, cfg: dict, in_shape: tuple):
     if "inplace" in c:
         return simple[type_name](inplace=c["inplace"])
     return simple[type_name]()
+
+
+def _normalisation_module(family: str, rank: int | None, c: dict, in_shape: tuple):
+    """Instance, group and frozen batch norm, and F.normalize as a module."""
+    import torch.nn as nn
+
+    if family == "instancenorm":
+        return getattr(nn, f"InstanceNorm{rank}d")(
+            c["num_features"] or in_shape[0], c["eps"], c["momentum"], c["affine"], c["track_running_stats"]
+        )
+    if family == "groupnorm":
+        return nn.GroupNorm(c["num_groups"], c["num_channels"] or in_shape[0], c["eps"], c["affine"])
+    FrozenBatchNorm2dReference, NormalizeReference = normalisation_references()
+    if family == "frozen_batchnorm":
+        return FrozenBatchNorm2dReference(c["num_features"] or in_shape[0], c["eps"])
+    return NormalizeReference(c["p"], c["dim"], c["eps"])
+
+
+@cache
+def normalisation_references():
+    """torchvision.ops.FrozenBatchNorm2d, as torchvision writes it, and F.normalize as a module."""
+    import torch
+    import torch.nn as nn
+
+    class FrozenBatchNorm2dReference(nn.Module):
+        def __init__(self, num_features, eps):
+            super().__init__()
+            self.eps = eps
+            self.register_buffer("weight", torch.ones(num_features))
+            self.register_buffer("bias", torch.zeros(num_features))
+            self.register_buffer("running_mean", torch.zeros(num_features))
+            self.register_buffer("running_var", torch.ones(num_features))
+
+        def forward(self, x):
+            w = self.weight.reshape(1, -1, 1, 1)
+            b = self.bias.reshape(1, -1, 1, 1)
+            rv = self.running_var.reshape(1, -1, 1, 1)
+            rm = self.running_mean.reshape(1, -1, 1, 1)
+            scale = w * (rv + self.eps).rsqrt()
+            bias = b - rm * scale
+            return x * scale + bias
+
+    class NormalizeReference(nn.Module):
+        def __init__(self, p, dim, eps):
+            super().__init__()
+            self.p, self.dim, self.eps = p, dim, eps
+
+        def forward(self, x):
+            return nn.functional.normalize(x, self.p, self.dim, self.eps)
+
+    return FrozenBatchNorm2dReference, NormalizeReference
 
 
 @cache

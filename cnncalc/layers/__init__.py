@@ -27,7 +27,20 @@ from cnncalc.layers.conv import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTra
 from cnncalc.layers.dense import Flatten, Linear
 from cnncalc.layers.merge import Add, ChannelShuffle, Concat, Mul
 from cnncalc.layers.misc import Dropout, Dropout1d, Dropout2d, Dropout3d, Identity, LayerScale, StochasticDepth
-from cnncalc.layers.norm import BatchNorm1d, BatchNorm2d, BatchNorm3d, LayerNorm, LayerNorm2d, LocalResponseNorm
+from cnncalc.layers.norm import (
+    BatchNorm1d,
+    BatchNorm2d,
+    BatchNorm3d,
+    FrozenBatchNorm2d,
+    GroupNorm,
+    InstanceNorm1d,
+    InstanceNorm2d,
+    InstanceNorm3d,
+    LayerNorm,
+    LayerNorm2d,
+    LocalResponseNorm,
+    Normalize,
+)
 from cnncalc.layers.pool import (
     AdaptiveAvgPool1d,
     AdaptiveAvgPool2d,
@@ -88,9 +101,15 @@ LAYER_TYPES: tuple[type[LayerType], ...] = (
     BatchNorm1d,
     BatchNorm2d,
     BatchNorm3d,
+    FrozenBatchNorm2d,
+    InstanceNorm1d,
+    InstanceNorm2d,
+    InstanceNorm3d,
+    GroupNorm,
     LayerNorm,
     LayerNorm2d,
     LocalResponseNorm,
+    Normalize,
     # resampling
     Upsample,
     # joining branches and reordering channels

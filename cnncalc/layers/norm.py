@@ -1,4 +1,5 @@
-"""Normalisation: batch norm, layer norm (last axes, or channels per pixel) and local response norm."""
+"""Normalisation: batch norm (also frozen), instance and group norm, layer norm (last axes, or channels
+per pixel), local response norm and Lp normalisation (F.normalize)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from math import prod
 
 from cnncalc.errors import LayerError
 from cnncalc.layers.base import (
+    NEUTRAL,
+    UNDEFINED,
     Bool,
     Field,
     FieldError,
@@ -111,6 +114,193 @@ class BatchNorm3d(_BatchNorm):
     torch_class = "nn.BatchNorm3d"
     aliases = ("batch_norm3d",)
     input_rank = 4
+
+
+class _InstanceNorm(_BatchNorm):
+    """Instance normalisation, as torch.nn.InstanceNorm1d/2d/3d: each sample's channels are
+    normalised over their own spatial axes, so the statistics never mix samples.
+
+    Batch norm's fields, with other defaults: no scale and shift and no running statistics
+    unless asked for. With `track_running_stats` the buffers are batch norm's (running mean and
+    variance, C each, and a batch counter) and eval mode normalises with them.
+    """
+
+    fields = (
+        Field("num_features", Int(min=1), None, doc="inferred from the input; checked if given"),
+        Field("eps", Float(min=0, min_open=True), 1e-5),
+        Field("momentum", Float(min=0, max=1), 0.1, nullable=True, doc="null: a cumulative average"),
+        Field("affine", Bool(), False, doc="learn a scale and a shift per channel"),
+        Field("track_running_stats", Bool(), False, doc="keep running statistics, used in eval mode"),
+    )
+
+    def output_shape(self, cfg: dict, shape: Shape) -> Shape:
+        shape = super().output_shape(cfg, shape)
+        if prod(shape[1:]) <= 1:
+            raise LayerError(
+                f"needs more than 1 spatial element per channel, as PyTorch does in training: "
+                f"each sample's channels would be normalised over {fmt_shape(shape[1:])} alone",
+            )
+        return shape
+
+    def other_ops(self, cfg: dict, shape: Shape, out: Shape) -> int:
+        # at inference, with running statistics, a per-channel multiply and add as in batch norm;
+        # without, each sample's mean and variance first, as in a layer norm
+        return 2 * prod(out) if cfg["track_running_stats"] else 5 * prod(out)
+
+    def saved_for_backward(self, cfg: dict, shape: Shape, out: Shape):
+        # torch runs batch norm on the input viewed as [1, N*C, ...]: it keeps the input, a mean
+        # and an inverse deviation per sample and channel, and the weight and the running
+        # statistics repeated for every sample (new tensors, not the parameter and buffers)
+        per_channel = 2 + (1 if cfg["affine"] else 0) + (2 if cfg["track_running_stats"] else 0)
+        return (
+            Saved("input", prod(shape), needed_for="any"),
+            Saved("extra", per_channel * shape[0], needed_for="any"),
+        )
+
+
+class InstanceNorm1d(_InstanceNorm):
+    """Instance normalisation of sequences [C, L], as torch.nn.InstanceNorm1d.
+
+    Example: [64, 100] {} -> [64, 100] params=0
+    Example: [64, 100] {affine: true, track_running_stats: true} -> [64, 100] params=128
+    """
+
+    type_name = "instancenorm1d"
+    torch_class = "nn.InstanceNorm1d"
+    aliases = ("instance_norm1d",)
+    input_rank = 2
+
+
+class InstanceNorm2d(_InstanceNorm):
+    """Instance normalisation over each sample's [H, W] per channel, as torch.nn.InstanceNorm2d
+    (style transfer, CycleGAN and pix2pix generators).
+
+    Example: [64, 256, 256] {} -> [64, 256, 256] params=0
+    Example: [64, 64, 64] {affine: true} -> [64, 64, 64] params=128
+    """
+
+    type_name = "instancenorm2d"
+    torch_class = "nn.InstanceNorm2d"
+    aliases = ("instance_norm2d", "instancenorm", "instance_norm", "instancenormalization")
+    input_rank = 3
+
+
+class InstanceNorm3d(_InstanceNorm):
+    """Instance normalisation over each sample's [D, H, W] per channel, as torch.nn.InstanceNorm3d
+    (3-D U-Nets for medical volumes).
+
+    Example: [32, 16, 64, 64] {affine: true} -> [32, 16, 64, 64] params=64
+    """
+
+    type_name = "instancenorm3d"
+    torch_class = "nn.InstanceNorm3d"
+    aliases = ("instance_norm3d",)
+    input_rank = 4
+
+
+class FrozenBatchNorm2d(LayerType):
+    """Batch normalisation with fixed statistics and affine, as torchvision.ops.FrozenBatchNorm2d
+    (detection backbones): x * weight / sqrt(running_var + eps) + (bias - running_mean * that).
+
+    No parameters: weight, bias, running mean and running variance are 4*C buffers, loaded from
+    a checkpoint and never trained. PyTorch has no such class in torch.nn, so the export defines
+    torchvision's.
+
+    Example: [256, 56, 56] {} -> [256, 56, 56] params=0
+    """
+
+    type_name = "frozen_batchnorm2d"
+    aliases = ("frozenbatchnorm2d", "frozen_batch_norm2d")
+    input_rank = 3
+    inferred_field = "num_features"
+    torch_class = "FrozenBatchNorm2d"
+    torch_positional = ("num_features",)
+    fields = (
+        Field("num_features", Int(min=1), None, doc="inferred from the input; checked if given"),
+        Field("eps", Float(min=0, min_open=True), 1e-5),
+    )
+    torch_helper = '''class FrozenBatchNorm2d(nn.Module):
+    """Batch norm with fixed statistics and affine, all buffers (torchvision.ops.FrozenBatchNorm2d)."""
+
+    def __init__(self, num_features: int, eps: float = 1e-5) -> None:
+        super().__init__()
+        self.eps = eps
+        self.register_buffer("weight", torch.ones(num_features))
+        self.register_buffer("bias", torch.zeros(num_features))
+        self.register_buffer("running_mean", torch.zeros(num_features))
+        self.register_buffer("running_var", torch.ones(num_features))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        w = self.weight.reshape(1, -1, 1, 1)
+        b = self.bias.reshape(1, -1, 1, 1)
+        rv = self.running_var.reshape(1, -1, 1, 1)
+        rm = self.running_mean.reshape(1, -1, 1, 1)
+        scale = w * (rv + self.eps).rsqrt()
+        bias = b - rm * scale
+        return x * scale + bias
+'''
+
+    def output_shape(self, cfg: dict, shape: Shape) -> Shape:
+        check_inferred(cfg, "num_features", shape[0], "channels")
+        return shape
+
+    def buffers(self, cfg: dict, shape: Shape, out: Shape) -> int:
+        return 4 * shape[0]  # weight, bias, running_mean, running_var
+
+    def other_ops(self, cfg: dict, shape: Shape, out: Shape) -> int:
+        return 2 * prod(out)  # a per-channel multiply and add
+
+    def saved_for_backward(self, cfg: dict, shape: Shape, out: Shape):
+        # `x * scale` keeps the per-channel scale (made from buffers, so a new tensor) for x's gradient
+        return (Saved("extra", shape[0], per_sample=False),)
+
+
+class GroupNorm(LayerType):
+    """Group normalisation, as torch.nn.GroupNorm: each sample's channels are split into
+    `num_groups` groups, each normalised over its channels and all positions; a scale and a
+    shift per channel (2*C parameters) when affine. Any input [C, ...]; no buffers.
+
+    num_groups 1 normalises each sample as a whole; num_groups C is instance norm with affine.
+
+    Example: [256, 56, 56] {num_groups: 32} -> [256, 56, 56] params=512
+    Example: [64, 100] {num_groups: 8, affine: false} -> [64, 100] params=0
+    Example: [128] {num_groups: 4} -> [128] params=256
+    """
+
+    type_name = "groupnorm"
+    torch_class = "nn.GroupNorm"
+    torch_positional = ("num_groups", "num_channels")
+    aliases = ("group_norm", "groupnormalization", "gn")
+    main_field = "num_groups"
+    inferred_field = "num_channels"
+    fields = (
+        Field("num_groups", Int(min=1), aliases=("groups",), doc="groups the channels are split into"),
+        Field("num_channels", Int(min=1), None, doc="inferred from the input; checked if given"),
+        Field("eps", Float(min=0, min_open=True), 1e-5),
+        Field("affine", Bool(), True),
+    )
+
+    def output_shape(self, cfg: dict, shape: Shape) -> Shape:
+        check_inferred(cfg, "num_channels", shape[0], "channels")
+        if shape[0] % cfg["num_groups"]:
+            raise LayerError(
+                f"num_channels ({shape[0]:,}) must be divisible by num_groups ({cfg['num_groups']:,})",
+                field="num_groups",
+            )
+        return shape
+
+    def params(self, cfg: dict, shape: Shape, out: Shape) -> int:
+        return 2 * shape[0] if cfg["affine"] else 0
+
+    def other_ops(self, cfg: dict, shape: Shape, out: Shape) -> int:
+        return 5 * prod(out)  # mean, variance, normalise, scale, shift
+
+    def saved_for_backward(self, cfg: dict, shape: Shape, out: Shape):
+        # the input, and a mean and an inverse standard deviation per sample and group
+        return (
+            Saved("input", prod(shape), needed_for="any"),
+            Saved("extra", 2 * cfg["num_groups"], needed_for="any"),
+        )
 
 
 class LocalResponseNorm(LayerType):
@@ -265,3 +455,66 @@ class LayerNorm2d(LayerType):
     def saved_for_backward(self, cfg: dict, shape: Shape, out: Shape):
         # the (permuted view of the) input, and a mean and an inverse deviation per pixel
         return (Saved("input", prod(shape), needed_for="any"), Saved("extra", 2 * prod(shape[1:]), needed_for="any"))
+
+
+class Normalize(LayerType):
+    """Lp normalisation along `dim`, as torch.nn.functional.normalize: x / max(||x||_p, eps).
+
+    `dim` counts the batch as axis 0, so the default 1 is the features or channels. No
+    parameters: SSD's L2Norm is this and a learned scale per channel; embeddings are normalised
+    so for a cosine similarity. torch.nn has no such module, so the export defines one.
+
+    Example: [128] {} -> [128] params=0
+    Example: [512, 38, 38] {} -> [512, 38, 38] params=0
+    Example: [16, 49] {p: 1.0, dim: -1} -> [16, 49] params=0
+    """
+
+    type_name = "normalize"
+    aliases = ("unitnormalization", "unit_normalization")
+    torch_class = "Normalize"
+    main_field = "dim"
+    fields = (
+        Field("p", Float(), 2.0, doc="the norm's exponent"),
+        Field("dim", Int(), 1, aliases=("axis",), doc="the axis to normalise along; the batch is 0"),
+        Field("eps", Float(min=0), 1e-12, doc="the smallest divisor"),
+    )
+    torch_helper = '''class Normalize(nn.Module):
+    """Lp normalisation along a dim, as torch.nn.functional.normalize."""
+
+    def __init__(self, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> None:
+        super().__init__()
+        self.p, self.dim, self.eps = p, dim, eps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return nn.functional.normalize(x, self.p, self.dim, self.eps)
+'''
+
+    def axis(self, cfg: dict, shape: Shape) -> int:
+        """`dim` counted from the batch axis 0."""
+        rank = len(shape) + 1
+        if not -rank <= cfg["dim"] < rank:
+            raise LayerError(
+                f"dim {cfg['dim']} is out of range for a {rank}-axis tensor (batch included)",
+                field="dim",
+            )
+        return cfg["dim"] % rank
+
+    def output_shape(self, cfg: dict, shape: Shape) -> Shape:
+        self.axis(cfg, shape)
+        return shape
+
+    def other_ops(self, cfg: dict, shape: Shape, out: Shape) -> int:
+        return 3 * prod(out)  # power, sum and divide per element
+
+    def receptive_window(self, cfg: dict, shape: Shape):
+        # along the channels (or features) each position keeps its field; along a spatial axis
+        # every output depends on that whole axis
+        return NEUTRAL if self.axis(cfg, shape) <= 1 else UNDEFINED
+
+    def saved_for_backward(self, cfg: dict, shape: Shape, out: Shape):
+        # torch computes x / norm(x).clamp_min(eps): the norm keeps the input and its result, the
+        # division the input and the clamped norm, one value per position along `dim`
+        axis = self.axis(cfg, shape)
+        if axis == 0:  # across the batch: one norm per element of a sample, whatever the batch
+            return (Saved("input", prod(shape)), Saved("extra", 2 * prod(shape), per_sample=False))
+        return (Saved("input", prod(shape)), Saved("extra", 2 * prod(shape) // shape[axis - 1]))
