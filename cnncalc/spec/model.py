@@ -111,7 +111,13 @@ class Entry(Record):
     present: bool
 
     def __init__(
-        self, local: str, kind: str, target: object, inputs: tuple[str, ...], when: str | None = None, present=True
+        self,
+        local: str,
+        kind: str,
+        target: object,
+        inputs: tuple[str, ...],
+        when: str | None = None,
+        present: bool = True,
     ):
         self.local, self.kind, self.target = local, kind, target
         self.inputs, self.when, self.present = inputs, when, present
