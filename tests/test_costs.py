@@ -128,6 +128,11 @@ def _probe_module(module):
         # reflect, replicate and circular padding fold the window's overhang back onto
         # real pixels; the window itself is the same as with zeros
         module.padding_mode = "zeros"
+    kinds = ("Reflection", "Replication", "Circular")
+    folded = tuple(getattr(nn, f"{kind}Pad{rank}d") for kind in kinds for rank in (1, 2, 3))
+    if isinstance(module, folded):
+        # the same: their borders fold back onto real pixels, but the window is that of zeros
+        module = getattr(nn, f"ZeroPad{len(module.padding) // 2}d")(module.padding)
     adaptive = {
         nn.AdaptiveMaxPool1d: nn.AdaptiveAvgPool1d,
         nn.AdaptiveMaxPool2d: nn.AdaptiveAvgPool2d,

@@ -103,6 +103,15 @@ def build_module(type_name: str, cfg: dict, in_shape: tuple):
         return _normalisation_module(family, rank, c, in_shape)
     if family == "dropout" and rank:
         return getattr(nn, f"Dropout{rank}d")(c["p"], c["inplace"])
+    pads = {"zero_pad": "Zero", "reflection_pad": "Reflection", "replication_pad": "Replication"}
+    if family in (*pads, "circular_pad"):
+        return getattr(nn, f"{pads.get(family, 'Circular')}Pad{rank}d")(_pair(c["padding"]))
+    if family == "constant_pad":
+        return getattr(nn, f"ConstantPad{rank}d")(_pair(c["padding"]), c["value"])
+    if type_name == "pixel_shuffle":
+        return nn.PixelShuffle(c["upscale_factor"])
+    if type_name == "pixel_unshuffle":
+        return nn.PixelUnshuffle(c["downscale_factor"])
     if type_name == "linear":
         return nn.Linear(c["in_features"] or in_shape[-1], c["out_features"], c["bias"])
     if type_name == "flatten":

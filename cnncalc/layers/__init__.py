@@ -41,6 +41,23 @@ from cnncalc.layers.norm import (
     LocalResponseNorm,
     Normalize,
 )
+from cnncalc.layers.padding import (
+    CircularPad1d,
+    CircularPad2d,
+    CircularPad3d,
+    ConstantPad1d,
+    ConstantPad2d,
+    ConstantPad3d,
+    ReflectionPad1d,
+    ReflectionPad2d,
+    ReflectionPad3d,
+    ReplicationPad1d,
+    ReplicationPad2d,
+    ReplicationPad3d,
+    ZeroPad1d,
+    ZeroPad2d,
+    ZeroPad3d,
+)
 from cnncalc.layers.pool import (
     AdaptiveAvgPool1d,
     AdaptiveAvgPool2d,
@@ -63,6 +80,7 @@ from cnncalc.layers.pool import (
 )
 from cnncalc.layers.resample import Upsample
 from cnncalc.layers.reshape import Chunk, Permute, Split
+from cnncalc.layers.shuffle import PixelShuffle, PixelUnshuffle
 
 LAYER_TYPES: tuple[type[LayerType], ...] = (
     # convolution
@@ -112,6 +130,24 @@ LAYER_TYPES: tuple[type[LayerType], ...] = (
     Normalize,
     # resampling
     Upsample,
+    PixelShuffle,
+    PixelUnshuffle,
+    # padding
+    ZeroPad1d,
+    ZeroPad2d,
+    ZeroPad3d,
+    ConstantPad1d,
+    ConstantPad2d,
+    ConstantPad3d,
+    ReflectionPad1d,
+    ReflectionPad2d,
+    ReflectionPad3d,
+    ReplicationPad1d,
+    ReplicationPad2d,
+    ReplicationPad3d,
+    CircularPad1d,
+    CircularPad2d,
+    CircularPad3d,
     # joining branches and reordering channels
     Add,
     Concat,
