@@ -4,12 +4,19 @@ receptive fields (issue 12)."""
 
 import pytest
 from layer_cases import check_layer, check_refused
-from test_costs import check_field_by_gradients
-from torch_reference import build_sequential, measure_macs, measure_saved_bytes, require_torch
+from test_costs import _exported, check_field_by_gradients
+from torch_reference import (
+    build_sequential,
+    measure_macs,
+    measure_saved_bytes,
+    measure_saved_bytes_of,
+    require_torch,
+)
 
 from cnncalc.engine import plan
 from cnncalc.memory import estimate
 from cnncalc.spec import parse
+from cnncalc.verify import verify
 
 
 @pytest.mark.parametrize(
@@ -213,3 +220,43 @@ def test_newer_norms_keep_the_receptive_field(text, last):
         if "norm" in row.type_name:
             assert row.receptive_field == before.receptive_field, row.name
     check_field_by_gradients(spec, rows, with_field[-1])
+
+
+# A branch through a normalize, and a block whose widths and groups the export writes as arguments
+EXPORTED = """
+name: norm_export
+input: [3, 16, 16]
+blocks:
+  unit:
+    args: [planes, groups: 4]
+    layers:
+      - {type: conv2d, name: conv, out_channels: planes, kernel_size: 3, padding: 1, bias: false}
+      - {type: groupnorm, name: gn, num_groups: groups}
+      - {type: frozen_batchnorm2d, name: fbn, eps: 0.001}
+      - {type: instancenorm2d, name: inorm, affine: true, track_running_stats: true}
+      - {type: relu, name: relu}
+layers:
+  - frozen_batchnorm2d
+  - {type: unit, name: layer1, planes: 8}
+  - {type: unit, name: layer2, planes: 16, groups: 8}
+  - {type: normalize, name: l1, p: 1.0}
+  - {type: add, inputs: [layer2, l1]}
+  - {type: groupnorm, num_groups: 16, affine: false}
+  - global_avgpool2d
+  - linear: 4
+  - {type: normalize, dim: 0}
+"""
+
+
+def test_newer_norms_export_and_verify():
+    """The export builds each type (torchvision's FrozenBatchNorm2d and a Normalize module
+    defined in it); verify finds every layer equal to PyTorch's, and autograd keeps what the
+    estimate says."""
+    require_torch()
+    planned = plan(parse(EXPORTED, "net.yaml"))
+    results = verify(planned)
+    assert results and all(result.ok for result in results), [r for r in results if not r.ok]
+    model = _exported(planned)
+    assert {type(module).__name__ for module in model.modules()} >= {"FrozenBatchNorm2d", "Normalize", "GroupNorm"}
+    estimated = estimate(planned, batch_size=2).saved_activations_bytes
+    assert estimated == measure_saved_bytes_of(model, planned.input_shape, batch_size=2)
