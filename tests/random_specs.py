@@ -12,6 +12,14 @@ rules only to steer itself, so that most networks are valid but reach small
 and boundary sizes (kernel == padded input, ceil_mode's last window, output
 sizes of 1), and about a quarter contain one layer torch refuses.
 
+`generate(seed)` gives the 2-D networks the test has always had, seed for
+seed. `generate(seed, rank)` (rank 1, 2 or 3; case ids `1d-s0042`, ...) uses
+the same layer recipes over [C, L], [C, H, W] or [C, D, H, W] (small volumes),
+from a random stream of its own: conv1d/2d/3d, the transposed ones, every
+pool, batchnorm1d/2d/3d, dropout1d/2d/3d, upsample in the rank's modes;
+batchnorm1d after a linear layer; after flattening to [C, L], 1-D layers; and
+among the faults, a layer of a rank torch refuses on its input ("wrong-rank").
+
 Things deliberately never generated, because cnncalc is meant to differ
 from torch there (the test would report a false disagreement):
 
@@ -21,8 +29,21 @@ from torch there (the test would report a false disagreement):
   with in_features stated (right or wrong).
 * 2-D spatial layers (conv, pools, upsample, dropout2d) on a rank-2 [C, L]
   input: torch treats the 3-D tensor as an unbatched image and accepts it,
-  cnncalc plans channels-first shapes without a batch and refuses.
+  cnncalc plans channels-first shapes without a batch and refuses. In
+  general a layer of rank r + 1 on a rank-r input (a 1-D pool on [F], a 3-D
+  conv on [C, H, W]), for the same reason; batch norm, which has no
+  unbatched form, and 1-D channel dropout on 4-D and 5-D tensors are refused
+  by torch, and are generated (Generator.refused_ranks).
 * dropout2d on a flat input: torch only warns (deprecated), cnncalc refuses.
+  The same for dropout1d on [F] (torch: an unbatched [C, L]) and for
+  dropout2d/3d on any input of the wrong rank.
+* upsample in a mode of another rank (bilinear on [C, L], linear on
+  [C, H, W]): torch raises NotImplementedError, which the oracle does not
+  treat as a refusal.
+* avgpool3d with a window larger than the unpadded input on some axis:
+  torch.nn.AvgPool3d refuses it, cnncalc plans it (a known difference,
+  pinned by tests/test_torch_random.py's
+  test_avgpool3d_window_larger_than_unpadded_input).
 * upsample on a flat input: torch raises NotImplementedError, which the
   oracle does not treat as a refusal.
 * batchnorm2d with track_running_stats: false on a 1x1 map: torch refuses
@@ -129,12 +150,18 @@ class GenLayer:
         return f"{self.type_name}.{self.fault}" if self.fault else self.type_name
 
 
+def case_key(seed: int, rank: int | None = None) -> str:
+    """The short id of a case (`-k` selects it): s0042, or 1d-s0042 with a rank."""
+    return f"s{seed:04d}" if rank is None else f"{rank}d-s{seed:04d}"
+
+
 @dataclass
 class Case:
     seed: int
     text: str
     input_shape: tuple
     layers: list[GenLayer]
+    rank: int | None = None  # None: the first generator's 2-D networks
 
     @property
     def fault_index(self) -> int | None:
@@ -145,14 +172,16 @@ class Case:
         i = self.fault_index
         what = f"{self.layers[i].label}@{i}" if i is not None else "valid"
         shape = "x".join(map(str, self.input_shape))
-        return f"s{self.seed:04d}-{shape}-{len(self.layers)}L-{what}"
+        return f"{case_key(self.seed, self.rank)}-{shape}-{len(self.layers)}L-{what}"
 
 
-def _pair(a: int, b: int, rng: random.Random):
-    """Written as an int when both axes agree (usually), else [a, b]; parsed as (a, b)."""
-    if a == b and rng.random() < 0.7:
-        return a, (a, a)
-    return [a, b], (a, b)
+def _axes(values, rng: random.Random):
+    """One value per spatial axis: written as an int when all axes agree (usually), else as a
+    list; parsed as a tuple either way."""
+    values = list(values)
+    if all(v == values[0] for v in values) and rng.random() < 0.7:
+        return values[0], tuple(values)
+    return values, tuple(values)
 
 
 def conv_out(n, k, s, pad_total, d):
@@ -171,9 +200,17 @@ def _divisors(n):
 
 
 class Generator:
-    def __init__(self, seed: int):
+    """rank None: the sequential 2-D networks of the first random test, seed for seed as they
+    were. rank 1, 2 or 3: networks on [C, L], [C, H, W] or [C, D, H, W] from a random stream of
+    their own, which may also use every rank's layers where torch and cnncalc agree (a layer
+    of the wrong rank is one of their faults)."""
+
+    def __init__(self, seed: int, rank: int | None = None):
         self.seed = seed
-        self.rng = random.Random(seed)
+        self.wide = rank is not None
+        self.rank = rank or 2
+        # a str seed is hashed by random itself (sha512), the same on every run and platform
+        self.rng = random.Random(seed if rank is None else f"{rank}d-{seed}")
         self.layers: list[GenLayer] = []
 
     # ---------------------------------------------------------------- helpers
@@ -222,11 +259,12 @@ class Generator:
         elif self.chance(0.04):
             layer.trainable = True
 
-    # ---------------------------------------------------------------- spatial layers, on [C, H, W]
-    def conv2d(self, shape, fault):
+    # ---------------------------------------------------------------- spatial layers, on [C, *spatial]
+    def conv(self, shape, fault):
         rng = self.rng
-        C, H, W = shape
-        L = GenLayer("conv2d", fault)
+        C, *sides = shape
+        rank = len(sides)
+        L = GenLayer(f"conv{rank}d", fault)
         self.stated_channels(L, "in_channels", C, fault)
         groups, out_c = self.groups_for(L, C, fault)
         L.set("out_channels", out_c)
@@ -239,8 +277,8 @@ class Generator:
             padding_kind = rng.choice(["int", "int", "valid"])
         if fault in ("reflect-too-big", "circular-too-big"):
             padding_kind = "int"
-        bad_axis = rng.randrange(2)
-        for axis, n in enumerate((H, W)):
+        bad_axis = rng.randrange(rank)
+        for axis, n in enumerate(sides):
             d = rng.choices([1, 2, 3], [0.75, 0.18, 0.07])[0]
             s = rng.choices([1, 2, 3, 4], [0.62, 0.25, 0.08, 0.05])[0]
             k = rng.choices([1, 2, 3, 4, 5, 7, 11], [0.15, 0.12, 0.38, 0.08, 0.16, 0.08, 0.03])[0]
@@ -272,24 +310,24 @@ class Generator:
         if fault == "same-stride":
             ss[bad_axis] = rng.randint(2, 3)
 
-        written, expected = _pair(*ks, rng)
+        written, expected = _axes(ks, rng)
         L.set("kernel_size", written, expected)
-        if ss != [1, 1] or self.chance(0.2):
-            written, expected = _pair(*ss, rng)
+        if ss != [1] * rank or self.chance(0.2):
+            written, expected = _axes(ss, rng)
             L.set("stride", written, expected)
         if padding_kind in ("same", "valid"):
             L.set("padding", padding_kind)
             if padding_kind == "valid":
-                pad_amounts = [(0, 0), (0, 0)]
+                pad_amounts = [(0, 0)] * rank
             else:
                 pad_amounts = [(d * (k - 1) // 2, d * (k - 1) - d * (k - 1) // 2) for k, d in zip(ks, ds)]
         else:
-            if pads != [0, 0] or self.chance(0.2):
-                written, expected = _pair(*pads, rng)
+            if pads != [0] * rank or self.chance(0.2):
+                written, expected = _axes(pads, rng)
                 L.set("padding", written, expected)
             pad_amounts = [(p, p) for p in pads]
-        if ds != [1, 1] or self.chance(0.1):
-            written, expected = _pair(*ds, rng)
+        if ds != [1] * rank or self.chance(0.1):
+            written, expected = _axes(ds, rng)
             L.set("dilation", written, expected)
         if groups != 1 or self.chance(0.1):
             L.set("groups", groups)
@@ -303,26 +341,27 @@ class Generator:
             mode = "reflect"
         elif fault == "circular-too-big":
             mode = "circular"
-        elif mode == "reflect" and any(max(pa) >= n for pa, n in zip(pad_amounts, (H, W))):
+        elif mode == "reflect" and any(max(pa) >= n for pa, n in zip(pad_amounts, sides)):
             mode = "replicate"
-        elif mode == "circular" and any(max(pa) > n for pa, n in zip(pad_amounts, (H, W))):
+        elif mode == "circular" and any(max(pa) > n for pa, n in zip(pad_amounts, sides)):
             mode = "zeros"
         if mode != "zeros" or self.chance(0.05):
             L.set("padding_mode", mode)
         self.common(L, True)
-        out = tuple(conv_out(n, k, s, sum(pa), d) for n, k, s, pa, d in zip((H, W), ks, ss, pad_amounts, ds))
+        out = tuple(conv_out(n, k, s, sum(pa), d) for n, k, s, pa, d in zip(sides, ks, ss, pad_amounts, ds))
         return L, (out_c, *out)
 
-    def conv_transpose2d(self, shape, fault):
+    def conv_transpose(self, shape, fault):
         rng = self.rng
-        C, H, W = shape
-        L = GenLayer("conv_transpose2d", fault)
+        C, *sides = shape
+        rank = len(sides)
+        L = GenLayer(f"conv_transpose{rank}d", fault)
         self.stated_channels(L, "in_channels", C, fault)
         groups, out_c = self.groups_for(L, C, fault)
         L.set("out_channels", out_c)
-        bad_axis = rng.randrange(2)
+        bad_axis = rng.randrange(rank)
         ks, ss, ps, ops, ds, out = [], [], [], [], [], []
-        for axis, n in enumerate((H, W)):
+        for axis, n in enumerate(sides):
             s = rng.choices([1, 2, 3], [0.45, 0.4, 0.15])[0] if n <= 20 else rng.choice([1, 1, 2])
             d = rng.choices([1, 2], [0.8, 0.2])[0]
             k = rng.randint(1, 4)
@@ -342,12 +381,12 @@ class Generator:
                 p = min(p_max, rng.choices([0, 1, 2], [0.5, 0.35, 0.15])[0])
             ks.append(k), ss.append(s), ps.append(p), ops.append(op), ds.append(d)
             out.append((n - 1) * s - 2 * p + d * (k - 1) + op + 1)
-        written, expected = _pair(*ks, rng)
+        written, expected = _axes(ks, rng)
         L.set("kernel_size", written, expected)
         for name, values in (("stride", ss), ("padding", ps), ("output_padding", ops), ("dilation", ds)):
-            default = [1, 1] if name in ("stride", "dilation") else [0, 0]
+            default = [1 if name in ("stride", "dilation") else 0] * rank
             if values != default or self.chance(0.1):
-                written, expected = _pair(*values, rng)
+                written, expected = _axes(values, rng)
                 L.set(name, written, expected)
         if groups != 1 or self.chance(0.1):
             L.set("groups", groups)
@@ -356,17 +395,18 @@ class Generator:
         self.common(L, True)
         return L, (out_c, *out)
 
-    def _pool(self, type_name, shape, fault):
+    def _pool(self, family, shape, fault):
         rng = self.rng
-        C, H, W = shape
-        L = GenLayer(type_name, fault)
-        dilated = type_name == "maxpool2d"
+        C, *sides = shape
+        rank = len(sides)
+        L = GenLayer(f"{family}{rank}d", fault)
+        dilated = family == "maxpool"
         ceil = self.chance(0.35) and fault != "too-small"
         explicit_stride = self.chance(0.5)
-        bad_axis = rng.randrange(2)
+        bad_axis = rng.randrange(rank)
         for _attempt in range(30):
             ks, ss, ps, ds, out = [], [], [], [], []
-            for axis, n in enumerate((H, W)):
+            for axis, n in enumerate(sides):
                 k = rng.choices([1, 2, 3, 4, 5, 7], [0.1, 0.38, 0.3, 0.1, 0.07, 0.05])[0]
                 s = rng.choices([1, 2, 3, 4], [0.3, 0.45, 0.15, 0.1])[0] if explicit_stride else k
                 d = rng.choices([1, 2], [0.8, 0.2])[0] if dilated else 1
@@ -380,75 +420,88 @@ class Generator:
                     s = rng.randint(1, 2) if explicit_stride else k
                 ks.append(k), ss.append(s), ps.append(p), ds.append(d)
                 out.append(pool_out(n, k, s, p, d, ceil))
-            if fault or all(o >= 1 for o in out):
+            if fault or (all(o >= 1 for o in out) and not self.avgpool3d_known_difference(family, ks, sides)):
                 break
         else:  # a 1x1 window always fits
-            ks, ss, ps, ds, explicit_stride = [1, 1], [1, 1], [0, 0], [1, 1], False
-            out = [H, W]
-        written, expected = _pair(*ks, rng)
+            ks, ss, ps, ds, explicit_stride = [1] * rank, [1] * rank, [0] * rank, [1] * rank, False
+            out = sides
+        written, expected = _axes(ks, rng)
         L.set("kernel_size", written, expected)
         if explicit_stride:
-            written, expected = _pair(*ss, rng)
+            written, expected = _axes(ss, rng)
             L.set("stride", written, expected)
         elif self.chance(0.1):
             L.set("stride", None, None)
-        if ps != [0, 0] or self.chance(0.1):
-            written, expected = _pair(*ps, rng)
+        if ps != [0] * rank or self.chance(0.1):
+            written, expected = _axes(ps, rng)
             L.set("padding", written, expected)
-        if dilated and (ds != [1, 1] or self.chance(0.1)):
-            written, expected = _pair(*ds, rng)
+        if dilated and (ds != [1] * rank or self.chance(0.1)):
+            written, expected = _axes(ds, rng)
             L.set("dilation", written, expected)
         if ceil or self.chance(0.1):
             L.set("ceil_mode", ceil)
-        if type_name == "avgpool2d":
+        if family == "avgpool":
             if self.chance(0.3):
                 L.set("count_include_pad", self.chance(0.5))
-            if self.chance(0.15):
+            if rank > 1 and self.chance(0.15):  # torch.nn.AvgPool1d has no divisor_override
                 L.set("divisor_override", rng.randint(1, 9))
         self.common(L, False)
         return L, (C, *out)
 
-    def maxpool2d(self, shape, fault):
-        return self._pool("maxpool2d", shape, fault)
+    @staticmethod
+    def avgpool3d_known_difference(family: str, ks, sides) -> bool:
+        """torch.nn.AvgPool3d refuses a window larger than the unpadded input ("input image (T: 1
+        H: 1 W: 1) smaller than kernel size"), which cnncalc plans: not generated until that is
+        settled (tests/test_torch_random.py's test_avgpool3d_window_larger_than_unpadded_input)."""
+        return family == "avgpool" and len(sides) == 3 and any(k > n for k, n in zip(ks, sides))
 
-    def avgpool2d(self, shape, fault):
-        return self._pool("avgpool2d", shape, fault)
+    def maxpool(self, shape, fault):
+        return self._pool("maxpool", shape, fault)
+
+    def avgpool(self, shape, fault):
+        return self._pool("avgpool", shape, fault)
 
     def adaptive(self, shape, fault):
         rng = self.rng
-        C, H, W = shape
-        L = GenLayer(rng.choice(["adaptive_avgpool2d", "adaptive_maxpool2d"]))
+        C, *sides = shape
+        rank = len(sides)
+        L = GenLayer(rng.choice([f"adaptive_avgpool{rank}d", f"adaptive_maxpool{rank}d"]))
         r = rng.random()
         if r < 0.4:
             n = rng.randint(1, 7)
-            L.set("output_size", n, (n, n))
-            out = (n, n)
-        elif r < 0.75:
-            a, b = rng.randint(1, 8), rng.randint(1, 8)
-            L.set("output_size", [a, b], (a, b))
-            out = (a, b)
-        else:
+            L.set("output_size", n, (n,) * rank)
+            out = (n,) * rank
+        elif r < 0.75 or rank == 1:  # null (keep the input's size) only where torch takes it
+            out = tuple(rng.randint(1, 8) for _ in sides)
+            L.set("output_size", list(out), out)
+        elif rank == 2:
             a, b = rng.choice([(None, rng.randint(1, 6)), (rng.randint(1, 6), None), (None, None)])
             L.set("output_size", [a, b], (a, b))
-            out = (H if a is None else a, W if b is None else b)
+            out = (sides[0] if a is None else a, sides[1] if b is None else b)
+        else:
+            sizes = tuple(None if self.chance(0.5) else rng.randint(1, 6) for _ in sides)
+            L.set("output_size", list(sizes), sizes)
+            out = tuple(n if size is None else size for n, size in zip(sides, sizes))
         self.common(L, False)
         return L, (C, *out)
 
     def global_pool(self, shape, fault, keepdims=None):
         C = shape[0]
-        L = GenLayer(self.rng.choice(["global_avgpool2d", "global_maxpool2d"]))
+        rank = len(shape) - 1
+        L = GenLayer(self.rng.choice([f"global_avgpool{rank}d", f"global_maxpool{rank}d"]))
         if keepdims is None:
             keepdims = self.chance(0.25)
         if keepdims or self.chance(0.15):
             L.set("keepdims", keepdims)
         self.common(L, False)
-        return L, ((C, 1, 1) if keepdims else (C,))
+        return L, ((C,) + (1,) * rank if keepdims else (C,))
 
-    def batchnorm2d(self, shape, fault):
-        C, H, W = shape
-        L = GenLayer("batchnorm2d", fault)
+    def batchnorm(self, shape, fault):
+        C = shape[0]
+        L = GenLayer(f"batchnorm{max(1, len(shape) - 1)}d", fault)  # batchnorm1d also takes [F]
         affine = self.chance(0.8)
-        track = self.chance(0.8) or H * W == 1  # see the module docstring: a batch of one on 1x1
+        # see the module docstring: a batch of one on 1x1 (or of [F])
+        track = self.chance(0.8) or math.prod(shape[1:]) == 1
         if fault == "num_features-wrong" and not (affine or track):
             affine = True
         self.stated_channels(L, "num_features", C, fault)
@@ -476,48 +529,60 @@ class Generator:
         self.common(L, False)
         return L, shape
 
+    # interpolation modes of each rank (torch raises NotImplementedError, not a refusal the
+    # oracle counts, for a mode of another rank), and the largest side upsample makes
+    UPSAMPLE_MODES: ClassVar[dict] = {
+        1: (["nearest", "linear", "area", "nearest-exact"], [0.5, 0.25, 0.1, 0.15]),
+        2: (["nearest", "bilinear", "bicubic", "area", "nearest-exact"], [0.5, 0.2, 0.1, 0.1, 0.1]),
+        3: (["nearest", "trilinear", "area", "nearest-exact"], [0.5, 0.25, 0.1, 0.15]),
+    }
+    INTERPOLATING = ("linear", "bilinear", "bicubic", "trilinear")
+    MAX_SIDE: ClassVar[dict] = {1: 64, 2: 64, 3: 12}
+
     def upsample(self, shape, fault):
         rng = self.rng
-        C, H, W = shape
+        C, *sides = shape
+        rank = len(sides)
         L = GenLayer("upsample", fault)
-        mode = rng.choices(["nearest", "bilinear", "bicubic", "area", "nearest-exact"], [0.5, 0.2, 0.1, 0.1, 0.1])[0]
-        if fault == "align-corners" and mode in ("bilinear", "bicubic"):
+        mode = rng.choices(*self.UPSAMPLE_MODES[rank])[0]
+        if fault == "align-corners" and mode in self.INTERPOLATING:
             mode = rng.choice(["nearest", "area", "nearest-exact"])
         if fault == "zero-output" and mode == "area":  # see the module docstring
             mode = "nearest"
-        out = (H, W)
+        out = tuple(sides)
         if fault == "neither":
             pass
         elif fault == "zero-output":
-            f = 0.5 if min(H, W) == 1 else rng.choice([0.25, 0.3])
+            f = 0.5 if min(sides) == 1 else rng.choice([0.25, 0.3])
             L.set("scale_factor", f, f)  # a single value stays one until planned (upsample takes any rank)
-            out = (0, 0)
+            out = (0,) * rank
         elif fault == "both":
-            L.set("size", [H, W], (H, W))
+            L.set("size", list(sides), tuple(sides))
             L.set("scale_factor", 2, 2)
         elif self.chance(0.3):
-            a = rng.randint(1, 40)
+            top = 40 if rank < 3 else self.MAX_SIDE[3]
+            a = rng.randint(1, top)
             if self.chance(0.4):
                 L.set("size", a, a)
-                out = (a, a)
+                out = (a,) * rank
             else:
-                b = rng.randint(1, 40)
-                L.set("size", [a, b], (a, b))
-                out = (a, b)
+                out = (a, *(rng.randint(1, top) for _ in sides[1:]))
+                L.set("size", list(out), out)
         else:
             for _attempt in range(20):
                 fs = [rng.choice([2, 2, 3, 0.5, 0.75, 1.5, 1.25, 2.5, 0.3, 1.7, 1.1, 0.9, 1.0])]
-                fs.append(fs[0] if self.chance(0.6) else rng.choice([2, 0.5, 1.5, 0.7, 1.3, 3]))
-                out = tuple(math.floor(n * f) for n, f in zip((H, W), fs))
-                if min(out) >= 1 and max(out) <= 64:
+                for _ in sides[1:]:
+                    fs.append(fs[0] if self.chance(0.6) else rng.choice([2, 0.5, 1.5, 0.7, 1.3, 3]))
+                out = tuple(math.floor(n * f) for n, f in zip(sides, fs))
+                if min(out) >= 1 and max(out) <= self.MAX_SIDE[rank]:
                     break
             else:
-                fs, out = [1, 1], (H, W)
-            written, expected = _pair(*fs, rng)
+                fs, out = [1] * rank, tuple(sides)
+            written, expected = _axes(fs, rng)
             L.set("scale_factor", written, expected if isinstance(written, list) else written)
         if mode != "nearest" or self.chance(0.15):
             L.set("mode", mode)
-        if fault == "align-corners" or (mode in ("bilinear", "bicubic") and self.chance(0.4)):
+        if fault == "align-corners" or (mode in self.INTERPOLATING and self.chance(0.4)):
             L.set("align_corners", self.chance(0.5))
         self.common(L, False)
         return L, (C, *out)
@@ -560,7 +625,7 @@ class Generator:
         return L, shape
 
     def dropout(self, shape, fault):
-        kind = "dropout2d" if len(shape) == 3 and self.chance(0.4) else "dropout"
+        kind = f"dropout{len(shape) - 1}d" if len(shape) > 1 and self.chance(0.4) else "dropout"
         L = GenLayer(kind, fault)
         if self.chance(0.6):
             L.set("p", self.rng.choice([0.1, 0.25, 0.5, 0.0, 1.0, 0]))
@@ -602,17 +667,16 @@ class Generator:
             if self.chance(0.2):
                 L.set("end_dim", -1)
             return L, (math.prod(shape),)
-        C, H, W = shape
-        if variant == "spatial":  # [C, H*W]
+        if variant == "spatial":  # [C, H*W] ([C, D*H*W]; on [C, L] nothing to merge)
             L.set("start_dim", 2)
             if self.chance(0.4):
-                L.set("end_dim", rng.choice([3, -1]))
-            return L, (C, H * W)
-        # variant "leading": [C*H, W]
+                L.set("end_dim", rng.choice([rank - 1, -1]))
+            return L, (shape[0], math.prod(shape[1:]))
+        # variant "leading": [C*H, W] ([C*D*H, W])
         if self.chance(0.5):
             L.set("start_dim", 1)
-        L.set("end_dim", rng.choice([2, -2]))
-        return L, (C * H, W)
+        L.set("end_dim", rng.choice([rank - 2, -2]))
+        return L, (math.prod(shape[:-1]), shape[-1])
 
     def linear(self, shape, fault):
         rng = self.rng
@@ -666,14 +730,56 @@ class Generator:
             L.set("size", 2)
         return L, shape
 
+    # which ranks of each family torch refuses on an input of spatial rank r (0: flat [F]), a
+    # batched (r + 2)-D tensor: a layer of rank q takes a batched (q + 2)-D tensor or an
+    # unbatched (q + 1)-D one, so a rank r + 1 layer sees an unbatched input, which torch takes
+    # and cnncalc refuses (see the module docstring); batch norm has no unbatched form, channel
+    # dropout of rank 2 and 3 only warns, and the 1x1 adaptive average takes any rank
+    WRONG_RANK_FAMILIES = (
+        "conv",
+        "conv_transpose",
+        "maxpool",
+        "avgpool",
+        "adaptive_avgpool",
+        "adaptive_maxpool",
+        "global_maxpool",
+        "batchnorm",
+        "dropout",
+    )
+
+    @staticmethod
+    def refused_ranks(family: str, r: int) -> list[int]:
+        if family == "batchnorm":
+            return [q for q in (1, 2, 3) if r not in ((0, 1) if q == 1 else (q,))]
+        if family == "dropout":
+            return [1] if r >= 2 else []
+        return [q for q in (1, 2, 3) if q not in (r, r + 1)]
+
+    def wrong_rank(self, shape, fault):
+        """A layer of another rank, which torch refuses on this input (and so must cnncalc)."""
+        rng = self.rng
+        r = len(shape) - 1
+        options = [(f, q) for f in self.WRONG_RANK_FAMILIES for q in self.refused_ranks(f, r)]
+        family, q = rng.choice(options)
+        L = GenLayer(f"{family}{q}d", fault)
+        if family in ("conv", "conv_transpose"):
+            L.set("out_channels", rng.randint(1, 8))
+        if family in ("conv", "conv_transpose", "maxpool", "avgpool"):
+            k = rng.choice([1, 1, 2]) if min(shape[1:], default=1) >= 2 else 1
+            L.set("kernel_size", k, (k,) * q)
+        elif family.startswith("adaptive"):  # not 1: see WRONG_RANK_FAMILIES
+            n = rng.randint(2, 4)
+            L.set("output_size", n, (n,) * q)
+        return L, shape
+
     # ---------------------------------------------------------------- the network
     SPATIAL: ClassVar[dict] = {
-        "conv2d": 26,
-        "conv_transpose2d": 8,
-        "maxpool2d": 12,
-        "avgpool2d": 8,
+        "conv": 26,
+        "conv_transpose": 8,
+        "maxpool": 12,
+        "avgpool": 8,
         "adaptive": 4,
-        "batchnorm2d": 8,
+        "batchnorm": 8,
         "lrn": 3,
         "upsample": 6,
         "prelu": 3,
@@ -684,8 +790,10 @@ class Generator:
         "flatten": 1,
         "global_keep": 1,
     }
+    # the rank-generic networks' layers besides those (never drawn for a valid layer: faults only)
+    WIDE: ClassVar[dict] = {"wrong_rank": 0}
     SPATIAL_FAULTS: ClassVar[dict] = {
-        "conv2d": [
+        "conv": [
             "groups-in",
             "groups-out",
             "same-stride",
@@ -694,28 +802,33 @@ class Generator:
             "circular-too-big",
             "in_channels-wrong",
         ],
-        "conv_transpose2d": ["output-padding", "nonpositive", "groups-in", "groups-out", "in_channels-wrong"],
-        "maxpool2d": ["pad-gt-half", "too-small"],
-        "avgpool2d": ["pad-gt-half", "too-small"],
-        "batchnorm2d": ["num_features-wrong"],
+        "conv_transpose": ["output-padding", "nonpositive", "groups-in", "groups-out", "in_channels-wrong"],
+        "maxpool": ["pad-gt-half", "too-small"],
+        "avgpool": ["pad-gt-half", "too-small"],
+        "batchnorm": ["num_features-wrong"],
         "upsample": ["zero-output", "both", "neither", "align-corners"],
         "prelu": ["num_parameters-wrong"],
         "activation": ["dim-out-of-range"],
         "flatten": ["end-before-start", "out-of-range"],
         "linear": ["in_features-wrong"],
+        "wrong_rank": ["wrong-rank"],
     }
 
     SPATIAL_FAULT_WEIGHTS: ClassVar[dict] = {
-        "conv2d": 4,
-        "conv_transpose2d": 2,
-        "maxpool2d": 2,
-        "avgpool2d": 1.5,
-        "batchnorm2d": 0.7,
+        "conv": 4,
+        "conv_transpose": 2,
+        "maxpool": 2,
+        "avgpool": 1.5,
+        "batchnorm": 0.7,
         "upsample": 1.5,
         "prelu": 0.5,
         "activation": 0.3,
         "linear": 0.3,
     }
+    WIDE_FAULT_WEIGHTS: ClassVar[dict] = {"wrong_rank": 1.5}
+
+    # keep torch quick: past these sizes (elements, longest side) prefer layers that shrink
+    CROWDED: ClassVar[dict] = {1: (8 * 512, 1024), 2: (40 * 40 * 8, 64), 3: (4 * 10 * 10 * 10, 16)}
 
     @staticmethod
     def fault_available(fault: str, shape) -> bool:
@@ -728,15 +841,23 @@ class Generator:
     def add(self, layer: GenLayer) -> None:
         self.layers.append(layer)
 
+    def spatial_weights(self, shape) -> tuple[dict, dict]:
+        """The weights of the layer kinds on this input, for valid layers and for faults."""
+        weights = dict(self.SPATIAL)
+        fault_weights = dict(self.SPATIAL_FAULT_WEIGHTS)
+        if self.wide:
+            weights.update(self.WIDE)
+            fault_weights.update(self.WIDE_FAULT_WEIGHTS)
+        elements, side = self.CROWDED[len(shape) - 1]
+        if math.prod(shape) > elements or max(shape[1:]) > side:
+            weights.update(conv_transpose=0, upsample=0, maxpool=30, adaptive=10)
+        return weights, {k: w for k, w in fault_weights.items() if k in weights and (weights[k] or k in self.WIDE)}
+
     def spatial_layer(self, shape, fault_here: bool):
         rng = self.rng
-        C, H, W = shape
-        weights = dict(self.SPATIAL)
-        if H * W * C > 40 * 40 * 8 or max(H, W) > 64:  # keep torch quick: prefer shrinking
-            weights.update(conv_transpose2d=0, upsample=0, maxpool2d=30, adaptive=10)
+        weights, fault_weights = self.spatial_weights(shape)
         if fault_here:
-            kinds = {k: w for k, w in self.SPATIAL_FAULT_WEIGHTS.items() if weights.get(k)}
-            kind = rng.choices(list(kinds), list(kinds.values()))[0]
+            kind = rng.choices(list(fault_weights), list(fault_weights.values()))[0]
             fault = rng.choice([f for f in self.SPATIAL_FAULTS[kind] if self.fault_available(f, shape)])
         else:
             kind = rng.choices(list(weights), list(weights.values()))[0]
@@ -752,6 +873,8 @@ class Generator:
 
     def dense_layer(self, shape, fault_here: bool):
         rng = self.rng
+        if self.wide and len(shape) == 2 and self.chance(0.4):  # [C, L]: a 1-D network goes on
+            return self.spatial_layer(shape, fault_here)
         if fault_here:
             options = {"linear": 3, "prelu": 1, "softmax": 0.6}
             if len(shape) == 1:
@@ -765,6 +888,8 @@ class Generator:
                 return self.prelu(shape, "num_parameters-wrong")
             if kind == "softmax":
                 return self.activation(shape, "dim-out-of-range")
+            if self.wide:
+                return self.wrong_rank(shape, "wrong-rank")
             if kind == "bn_rank2":
                 L = GenLayer("batchnorm2d", "rank2")
                 return L, shape
@@ -780,20 +905,31 @@ class Generator:
             return self.identity(shape, None)
         if r < 0.95 and len(shape) > 1:
             return self.lrn(shape, None)
+        if self.wide and len(shape) == 1 and self.chance(0.5):  # batchnorm1d after a linear layer
+            return self.batchnorm(shape, None)
         return self.prelu(shape, None)
+
+    def input_shape(self) -> tuple:
+        rng = self.rng
+        if self.rank == 1:
+            L = self.small_size() if self.chance(0.8) else rng.randint(41, 400)
+            return (rng.choice([1, 1, 2, 3, 4, 6, 8, 16]), L)
+        if self.rank == 3:
+            D = rng.randint(1, 8)
+            H = rng.randint(1, 10)
+            W = H if self.chance(0.3) else rng.randint(1, 10)
+            return (rng.choice([1, 1, 2, 3, 3, 4]), D, H, W)
+        H = self.small_size()
+        W = self.small_size() if self.chance(0.85) else H
+        return (rng.choice([1, 1, 2, 3, 3, 3, 4, 6, 8]), H, W)
 
     def network(self) -> tuple[tuple, list[GenLayer]]:
         rng = self.rng
         flat_input = self.chance(0.05)
-        if flat_input:
-            shape = (rng.randint(1, 64),)
-        else:
-            H = self.small_size()
-            W = self.small_size() if self.chance(0.85) else H
-            shape = (rng.choice([1, 1, 2, 3, 3, 3, 4, 6, 8]), H, W)
+        shape = (rng.randint(1, 64),) if flat_input else self.input_shape()
         input_shape = shape
 
-        n_spatial = 0 if flat_input else rng.randint(0, 7)
+        n_spatial = 0 if flat_input else rng.randint(0, 7 if self.rank < 3 else 5)
         ending = (
             "none"
             if flat_input
@@ -817,7 +953,7 @@ class Generator:
             layer, shape = self.spatial_layer(shape, fault_here())
             self.add(layer)
             if layer.fault:
-                shape = shape if len(shape) == 3 and min(shape) >= 1 else input_shape
+                shape = shape if len(shape) == len(input_shape) and min(shape) >= 1 else input_shape
 
         if ending not in ("none", "end"):
             f = fault_here()
@@ -854,8 +990,9 @@ class Generator:
             if len(shape) == 2 and i == n_dense - 1 and self.chance(0.5):
                 layer, shape = self.flatten(shape, None)
                 self.add(layer)
-            layer, shape = self.dense_layer(shape, fault_here())
+            layer, after = self.dense_layer(shape, fault_here())
             self.add(layer)
+            shape = shape if layer.fault and min(after) < 1 else after
         return input_shape, self.layers
 
 
@@ -971,14 +1108,17 @@ def render(seed: int, input_shape: tuple, layers: list[GenLayer], rng: random.Ra
     return "\n".join(lines) + "\n"
 
 
-def generate(seed: int) -> Case:
-    gen = Generator(seed)
+def generate(seed: int, rank: int | None = None) -> Case:
+    """The case of a seed: without a rank, the 2-D network the sequential random test has always
+    had for it; with rank 1, 2 or 3, a network of that rank from the rank-generic generator
+    (case ids "1d-s0042", "2d-s0042", "3d-s0042")."""
+    gen = Generator(seed, rank)
     input_shape, layers = gen.network()
     if not layers:  # a spec needs at least one layer
         layer, _ = gen.activation(input_shape, None)
         layers.append(layer)
     text = render(seed, input_shape, layers, gen.rng)
-    return Case(seed, text, input_shape, layers)
+    return Case(seed, text, input_shape, layers, rank)
 
 
 @functools.cache
