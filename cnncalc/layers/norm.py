@@ -137,8 +137,8 @@ class _InstanceNorm(_BatchNorm):
         shape = super().output_shape(cfg, shape)
         if prod(shape[1:]) <= 1:
             raise LayerError(
-                f"needs more than 1 spatial element per channel, as PyTorch does in training: "
-                f"each sample's channels would be normalised over {fmt_shape(shape[1:])} alone",
+                f"needs more than 1 spatial element per channel, as PyTorch requires in training, "
+                f"but the input {fmt_shape(shape)} has {prod(shape[1:])}",
             )
         return shape
 
