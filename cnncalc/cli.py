@@ -466,9 +466,12 @@ def layers(type_name: str | None) -> None:
         return
     layer = lookup(type_name)
     if layer is None:
-        hint = suggest(type_name, REGISTRY)
+        from cnncalc.layers.unsupported import unsupported
+
+        known = unsupported(type_name)
+        hint = None if known else suggest(type_name, REGISTRY)
         click.echo(
-            f"error: unknown layer type {type_name!r}" + (f"; did you mean {hint!r}?" if hint else ""),
+            f"error: {known or f'unknown layer type {type_name!r}'}" + (f"; did you mean {hint!r}?" if hint else ""),
             err=True,
         )
         sys.exit(EXIT_ERROR)

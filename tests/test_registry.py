@@ -113,6 +113,7 @@ def test_every_layer_class_is_registered():
         "cnncalc.render.text",
         "cnncalc.layers.base",
         "cnncalc.layers",
+        "cnncalc.layers.unsupported",
         "cnncalc.expressions",
     ],
 )

@@ -62,8 +62,8 @@ def _definition(report: Report, name: str, node: YNode, name_loc: Loc) -> Block 
         report.error("spec.bad-name", f"{label}: a block's name is letters, digits and '_', at most 100", name_loc)
         return None
     if lookup(name) is not None or name == "sequential":
+        # reported once, here; still defined, so that its calls are not also read as that layer type
         report.error("spec.bad-name", f"{label}: {name!r} is a layer type; give the block another name", name_loc)
-        return None
     if isinstance(node.value, list):  # a block with no arguments: just its layers
         node = YNode({"layers": node}, node.loc, {"layers": node.loc})
     if not isinstance(node.value, dict):
