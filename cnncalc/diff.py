@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from cnncalc.engine import LayerResult, Plan
 from cnncalc.errors import Frozen
-from cnncalc.spec import NETWORK_INPUT
 
 TOTALS = ("params", "trainable_params", "non_trainable_params", "buffers", "macs")
 
@@ -101,7 +100,7 @@ def compare(old: Plan, new: Plan) -> PlanDiff:
     """Match layers by name (renaming a layer shows as removed + added), in the new plan's order."""
     old_by_name = {row.name: row for row in old.layers}
     new_names = {row.name for row in new.layers}
-    in_both = (set(old_by_name) & new_names) | {NETWORK_INPUT}
+    in_both = (set(old_by_name) & new_names) | (set(old.input_shapes) & set(new.input_shapes))
     changes = []
     for row in new.layers:
         before = old_by_name.get(row.name)

@@ -170,7 +170,23 @@ class Plan:
 
     @property
     def output_shape(self) -> Shape:
-        return self.layers[-1].output_shape if self.layers else self.input_shape
+        """The network's output's shape; with several outputs, the first's (see output_shapes)."""
+        return next(iter(self.output_shapes.values()), self.input_shape)
+
+    @property
+    def input_shapes(self) -> dict[str, Shape]:
+        """The network's inputs' shapes by name ("input" for a spec's one `input:`)."""
+        return self.spec.inputs if self.spec is not None else {NETWORK_INPUT: self.input_shape}
+
+    @cached_property
+    def output_shapes(self) -> dict[str, Shape]:
+        """The shapes of what the network returns, by layer name: the last layer's, or those `outputs:` lists."""
+        if not self.layers:
+            return {}
+        if self.spec is None or not self.spec.outputs:
+            return {self.layers[-1].name: self.layers[-1].output_shape}
+        rows = {row.name: row for row in self.layers}
+        return {name: rows[name].output_shape for name in self.spec.outputs}
 
     @cached_property
     def _totals_by_group(self) -> dict[int, GroupTotals]:
@@ -188,7 +204,7 @@ def plan(spec: Spec) -> Plan:
 
 
 def _plan(spec: Spec) -> Plan:
-    costs, fields, flattening = _Costs(spec.input_shape), _Fields(spec.input_shape), _Flattening()
+    costs, fields, flattening = _Costs(spec.inputs), _Fields(spec.inputs), _Flattening(spec.inputs)
     notes, readers = _Notes(), _Readers()
     rows: dict[str, LayerResult] = {}
     for step, position in enumerate(spec.order):
@@ -224,9 +240,9 @@ class _Costs:
     """Shapes and counts: each layer's output shape from its inputs', and its params, buffers,
     MACs and other operations."""
 
-    def __init__(self, input_shape: Shape):
-        self.shapes: dict[str, Shape] = {NETWORK_INPUT: input_shape}
-        self.input_shape = input_shape
+    def __init__(self, inputs: dict[str, Shape]):
+        self.shapes: dict[str, Shape] = dict(inputs)
+        self.input_shape = next(iter(inputs.values()), ())
 
     def step(self, layer_spec: LayerSpec) -> tuple[Shape, Shape, int, int, int, int]:
         """(first input's shape, output shape, params, buffers, MACs, other ops); raises LayerError."""
@@ -261,9 +277,9 @@ class _Fields:
     """Receptive fields, and each tensor's axes as the input's axes they came from: (0, 1, 2) for
     [C, H, W], (1, 2, 0) after a permute to channels-last, where a linear or layer norm works per pixel."""
 
-    def __init__(self, input_shape: Shape):
-        self.fields: dict[str, ReceptiveField | None] = {NETWORK_INPUT: input_field(input_shape)}
-        self.layouts: dict[str, tuple[int, ...]] = {NETWORK_INPUT: _identity(len(input_shape))}
+    def __init__(self, inputs: dict[str, Shape]):
+        self.fields: dict[str, ReceptiveField | None] = {name: input_field(shape) for name, shape in inputs.items()}
+        self.layouts: dict[str, tuple[int, ...]] = {name: _identity(len(shape)) for name, shape in inputs.items()}
 
     def step(self, layer_spec: LayerSpec, shape: Shape, out: Shape) -> ReceptiveField | None:
         """The layer's output's receptive field (None once it no longer maps to input windows)."""
@@ -292,8 +308,8 @@ class _Flattening:
     """For each tensor that is a flatten's output (perhaps through shape-neutral layers): what was
     flattened, and by which layer; and the first fully connected layer, the network's head."""
 
-    def __init__(self):
-        self.flattened: dict[str, tuple[Shape, str] | None] = {NETWORK_INPUT: None}
+    def __init__(self, inputs: dict[str, Shape]):
+        self.flattened: dict[str, tuple[Shape, str] | None] = dict.fromkeys(inputs)
         self.first: FirstLinear | None = None
         self.first_position = -1
 
@@ -446,8 +462,8 @@ def _in_place_hazards(spec: Spec, shapes: dict[str, Shape]) -> list[Diagnostic]:
     writes = [p for p in spec.order if spec.layers[p].cfg.get("inplace")]
     if not writes:
         return []
-    step_of = {NETWORK_INPUT: -1, **{spec.layers[p].name: step for step, p in enumerate(spec.order)}}
-    root = {NETWORK_INPUT: NETWORK_INPUT}  # the tensor whose storage a tensor shares
+    step_of = {**dict.fromkeys(spec.inputs, -1), **{spec.layers[p].name: step for step, p in enumerate(spec.order)}}
+    root = {name: name for name in spec.inputs}  # the tensor whose storage a tensor shares
     for position in spec.order:
         layer_spec = spec.layers[position]
         aliases = not layer_spec.layer.merges and layer_spec.layer.output_aliases_input(layer_spec.cfg, training=False)
@@ -562,18 +578,23 @@ def _stale_savers(spec: Spec, shapes, root: dict, step_of: dict, writes: list[in
 
 
 def _unread_outputs(spec: Spec, last_read: dict[str, int]) -> list[Diagnostic]:
-    """A layer nothing reads is computed for nothing: the network's output is its last layer."""
-    last = spec.layers[-1].name
+    """A layer nothing reads is computed for nothing: the network returns its last layer, or the
+    layers `outputs:` lists."""
+    returned = set(spec.outputs) or {spec.layers[-1].name}
+    what = (
+        f"the network's outputs are {', '.join(map(repr, spec.outputs))}"
+        if len(spec.outputs) > 1
+        else f"the network's output is {'the last layer, ' if not spec.outputs else ''}{next(iter(returned))!r}"
+    )
     return [
         Diagnostic(
             "note.unread",
-            f"layer {layer_spec.name!r} ({layer_spec.type_name}): nothing reads its output, and the network's "
-            f"output is the last layer, {last!r}",
+            f"layer {layer_spec.name!r} ({layer_spec.type_name}): nothing reads its output, and {what}",
             layer_spec.loc,
             "warning",
         )
-        for layer_spec in spec.layers[:-1]
-        if layer_spec.name not in last_read
+        for layer_spec in spec.layers
+        if layer_spec.name not in last_read and layer_spec.name not in returned
     ]
 
 

@@ -17,7 +17,6 @@ from cnncalc.dtypes import DEFAULT_DTYPE, DEFAULT_OPTIMIZER, DTYPE_BYTES, OPTIMI
 from cnncalc.engine import Plan
 from cnncalc.errors import Frozen
 from cnncalc.gcpause import paused
-from cnncalc.spec import NETWORK_INPUT
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -84,17 +83,18 @@ class Memory(Frozen):
         )
 
 
-def _inference_peak(plan: Plan, order, output_bytes: list[int], input_bytes: int) -> int:
+def _inference_peak(plan: Plan, order, output_bytes: list[int], element_bytes: int) -> int:
     """The most activation bytes alive at once in an inference pass that frees each tensor after
     its last reader: layer by layer, what is still to be read plus the new output.
 
     One walk over the layers: a tensor is released at the step of its last reader (the plan's
     index of readers), or right after it is made if nothing reads it."""
-    last_read, last_name = plan.last_read, plan.layers[-1].name
-    storage_of = {NETWORK_INPUT: 0}
-    storage_bytes = [input_bytes]
-    references = [1]
-    live = peak = input_bytes
+    last_read, returned = plan.last_read, plan.output_shapes
+    # storages 0, 1, ...: the network's inputs, there from the start
+    storage_of = {name: key for key, name in enumerate(plan.input_shapes)}
+    storage_bytes = [prod(shape) * element_bytes for shape in plan.input_shapes.values()]
+    references = [1] * len(storage_bytes)
+    live = peak = sum(storage_bytes)
     layers = plan.layers
     for step, position in enumerate(order):
         row = layers[position]
@@ -114,14 +114,14 @@ def _inference_peak(plan: Plan, order, output_bytes: list[int], input_bytes: int
         temporaries = out_bytes * (len(inputs) - 2) if layer.merges and len(inputs) > 2 else 0
         if live + temporaries > peak:
             peak = live + temporaries
-        # the tensors read for the last time, and an output nothing reads (the network's is returned)
+        # the tensors read for the last time, and an output nothing reads (the network's are returned)
         for tensor in inputs if len(inputs) == 1 else dict.fromkeys(inputs):
             if last_read[tensor] == step:
                 key = storage_of[tensor]
                 references[key] -= 1
                 if not references[key]:
                     live -= storage_bytes[key]
-        if name not in last_read and name != last_name:
+        if name not in last_read and name not in returned:
             key = storage_of[name]
             references[key] -= 1
             if not references[key]:
@@ -131,12 +131,13 @@ def _inference_peak(plan: Plan, order, output_bytes: list[int], input_bytes: int
 
 def _saved_activations(plan: Plan, order, output_bytes: list[int], size: int, batch_size: int) -> list[int]:
     """What each layer adds to the tensors autograd keeps for backward, each storage counted once."""
-    # Storages: 0 is the network's input, which exists anyway and is never counted as saved.
-    storage_of = {NETWORK_INPUT: 0}
-    storage_bytes = [prod(plan.input_shape) * size * batch_size]
-    requires_grad = {NETWORK_INPUT: False}  # a tensor requires grad once a trained layer made it
-    shapes = {NETWORK_INPUT: plan.input_shape}
-    saved = [True]  # by storage: already counted (the input never is)
+    # Storages 0, 1, ...: the network's inputs, which exist anyway and are never counted as saved.
+    inputs = plan.input_shapes
+    storage_of = {name: key for key, name in enumerate(inputs)}
+    storage_bytes = [prod(shape) * size * batch_size for shape in inputs.values()]
+    requires_grad = dict.fromkeys(inputs, False)  # a tensor requires grad once a trained layer made it
+    shapes = dict(inputs)
+    saved = [True] * len(inputs)  # by storage: already counted (the inputs never are)
     layer_saved = [0] * len(plan.layers)
     layers = plan.layers
     for position in order:
@@ -169,10 +170,13 @@ def _saved_activations(plan: Plan, order, output_bytes: list[int], size: int, ba
                 saved[key] = True
                 # the whole storage stays: a piece of a chunk keeps its siblings alive
                 layer_saved[position] += storage_bytes[key]
-    # the network's output (its last layer's) is held until the loss is computed
-    key = storage_of[plan.layers[-1].name]
-    if not saved[key]:
-        layer_saved[-1] += storage_bytes[key]
+    # the network's outputs (its last layer's, or those `outputs:` lists) are held until the loss is computed
+    positions = {row.name: position for position, row in enumerate(layers)} if plan.spec and plan.spec.outputs else {}
+    for name in plan.output_shapes:
+        key = storage_of[name]
+        if not saved[key]:
+            saved[key] = True
+            layer_saved[positions.get(name, -1)] += storage_bytes[key]
     return layer_saved
 
 
@@ -206,7 +210,7 @@ def _estimate(plan: Plan, batch_size: int, dtype: str, optimizer: str) -> Memory
     order = plan.order or tuple(range(len(plan.layers)))
     element_bytes = size * batch_size
     output_bytes = [prod(row.output_shape) * element_bytes for row in plan.layers]
-    peak_activations = _inference_peak(plan, order, output_bytes, prod(plan.input_shape) * element_bytes)
+    peak_activations = _inference_peak(plan, order, output_bytes, element_bytes)
     layer_saved = _saved_activations(plan, order, output_bytes, size, batch_size)
     trainable_bytes = totals.trainable_params * size
     running = list(accumulate(layer_saved, initial=0)) if plan.group_totals else []

@@ -32,11 +32,11 @@ class PartialShapes:
     """Output shapes of the layers met so far, each worked out when first asked for, once.
 
     `resolve` turns what a layer reads (as the front end holds it) into a tensor's name;
-    `input_name` names the network's input, of shape `input_shape` (empty: unknown).
+    `inputs` are the network's inputs' shapes by name (an empty shape: unknown).
     """
 
-    def __init__(self, input_name: str, input_shape: Shape, resolve: Callable):
-        self.known: dict[str, Shape | None] = {input_name: input_shape or None}
+    def __init__(self, inputs: dict[str, Shape], resolve: Callable):
+        self.known: dict[str, Shape | None] = {name: shape or None for name, shape in inputs.items()}
         self.layers: dict[str, tuple] = {}
         self.resolve = resolve
 

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 from cnncalc.engine import Plan
 from cnncalc.export import export
-from cnncalc.spec import NETWORK_INPUT
 
 
 class TorchMissing(Exception):
@@ -71,12 +70,28 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0][:300] if text else type(exc).__name__
 
 
-def _meta_input(torch, plan: Plan):
-    """A batch of two on the meta device; an input larger than PyTorch's sizes is its refusal."""
+_BATCH = 2  # a batch of one would hide a layer that mixes up the batch axis
+
+
+def _meta_inputs(torch, plan: Plan) -> dict:
+    """Each network input, a batch of two on the meta device; an input larger than PyTorch's
+    sizes is its refusal."""
     try:
-        return torch.zeros((2, *plan.input_shape), device="meta")
+        return {name: torch.zeros((_BATCH, *shape), device="meta") for name, shape in plan.input_shapes.items()}
     except (RuntimeError, TypeError, ValueError, OverflowError) as exc:
         raise TorchRefused(_first_line(exc)) from None
+
+
+def _shapes_of(output) -> tuple:
+    """forward()'s output shape, or for a tuple of outputs the tuple of their shapes."""
+    if isinstance(output, (tuple, list)):
+        return tuple(tuple(item.shape[1:]) for item in output)
+    return tuple(output.shape[1:])
+
+
+def _planned_output(plan: Plan) -> tuple:
+    shapes = [tuple(shape) for shape in plan.output_shapes.values()]
+    return shapes[0] if len(shapes) == 1 else tuple(shapes)
 
 
 def _verify(plan: Plan, *, device: str = "meta") -> list[Comparison]:
@@ -92,8 +107,7 @@ def _verify(plan: Plan, *, device: str = "meta") -> list[Comparison]:
     build = namespace[exported.model_class]
     with torch.device("meta"):
         model = build().eval()
-    # batch 2: a batch of one would hide a layer that mixes up the batch axis
-    x = _meta_input(torch, plan)
+    inputs = _meta_inputs(torch, plan)
 
     def run_layer(module, row, arguments):
         if row.spec.layer.functional:  # evaluated from the same expression forward() contains
@@ -102,12 +116,12 @@ def _verify(plan: Plan, *, device: str = "meta") -> list[Comparison]:
         return module.get_submodule(exported.paths[row.name])(arguments[0])
 
     with torch.no_grad():
-        measured = _each_layer(torch, plan, model, exported.paths, x, run_layer)
-        whole, group_shapes = _whole(plan, model, exported.paths, x)
+        measured = _each_layer(torch, plan, model, exported.paths, inputs, run_layer)
+        whole, group_shapes = _whole(plan, model, exported.paths, inputs)
     # real arithmetic: a miswired forward() gives other numbers even where every shape agrees
     # (in-place layers that overwrite what others read make the two runs differ by design)
     in_place = any(w.code == "note.in-place" for w in plan.warnings)
-    if device != "meta" and whole == tuple(plan.output_shape) and not in_place:
+    if device != "meta" and whole == _planned_output(plan) and not in_place:
         try:
             same = _same_values(torch, build, plan, device, run_layer)
         except (RuntimeError, MemoryError) as exc:
@@ -131,12 +145,12 @@ def _import_torch():
     return torch
 
 
-def _each_layer(torch, plan: Plan, model, paths: dict, x, run_layer) -> dict[str, tuple]:
+def _each_layer(torch, plan: Plan, model, paths: dict, inputs: dict, run_layer) -> dict[str, tuple]:
     """Each layer run alone, in dependency order: (output shape, params, buffers, MACs) by name."""
     from torch.utils.flop_counter import FlopCounterMode
 
     measured: dict[str, tuple] = {}
-    tensors = {NETWORK_INPUT: x}
+    tensors = dict(inputs)
     for position in plan.order:
         row = plan.layers[position]
         with FlopCounterMode(display=False) as counter:
@@ -148,11 +162,11 @@ def _each_layer(torch, plan: Plan, model, paths: dict, x, run_layer) -> dict[str
             params = sum(p.numel() for p in module.parameters())
             buffers = sum(b.numel() for b in module.buffers())
         tensors[row.name] = out
-        measured[row.name] = (tuple(out.shape[1:]), params, buffers, counter.get_total_flops() // 2 // len(x))
+        measured[row.name] = (tuple(out.shape[1:]), params, buffers, counter.get_total_flops() // 2 // _BATCH)
     return measured
 
 
-def _whole(plan: Plan, model, paths: dict, x) -> tuple[tuple, dict[str, tuple]]:
+def _whole(plan: Plan, model, paths: dict, inputs: dict) -> tuple[tuple, dict[str, tuple]]:
     """The exported forward() as a whole: its output shape, and each block's and list's on the way."""
     group_shapes: dict[str, tuple] = {}
     handles = []
@@ -164,7 +178,7 @@ def _whole(plan: Plan, model, paths: dict, x) -> tuple[tuple, dict[str, tuple]]:
                 group_shapes.setdefault(name, tuple(output.shape[1:]))
 
             handles.append(model.get_submodule(path).register_forward_hook(record))
-    whole = tuple(model(x).shape[1:])
+    whole = _shapes_of(model(*inputs.values()))
     for handle in handles:
         handle.remove()
     return whole, group_shapes
@@ -182,11 +196,15 @@ def _comparisons(plan: Plan, measured: dict, group_shapes: dict, whole) -> list[
     for group in plan.groups:
         if group.name in group_shapes:
             # a call whose layers pass its input on (all left out) outputs that input
-            shape = rows[group.output].output_shape if group.output in rows else plan.input_shape
+            shape = (
+                rows[group.output].output_shape
+                if group.output in rows
+                else plan.input_shapes.get(group.output, plan.input_shape)
+            )
             planned = (tuple(shape), None, None, None)
             measured_shape = (group_shapes[group.name], None, None, None)
             results.append(Comparison(group.name, group.kind, planned, measured_shape, "block"))
-    planned_whole = (tuple(plan.output_shape), None, None, None)
+    planned_whole = (_planned_output(plan), None, None, None)
     results.append(Comparison("forward()", "the whole module", planned_whole, (whole, None, None, None), "forward"))
     return results
 
@@ -196,15 +214,18 @@ def _same_values(torch, build, plan: Plan, device: str, run_layer) -> bool:
     torch.manual_seed(0)
     with torch.device(device):
         model = build().eval()
-    x = torch.randn((2, *plan.input_shape), generator=torch.Generator().manual_seed(0)).to(device)
-    last = plan.layers[-1].name
+    generator = torch.Generator().manual_seed(0)
+    inputs = {
+        name: torch.randn((_BATCH, *shape), generator=generator).to(device) for name, shape in plan.input_shapes.items()
+    }
+    returned = set(plan.output_shapes)
     # each output is let go once the last layer reading it has run: a deep model's outputs
     # would not all fit in memory at once
     readers_left: dict[str, int] = {}
     for row in plan.layers:
         for source in row.spec.inputs:
             readers_left[source] = readers_left.get(source, 0) + 1
-    tensors = {NETWORK_INPUT: x}
+    tensors = dict(inputs)
     with torch.no_grad():
         for position in plan.order:
             row = plan.layers[position]
@@ -213,14 +234,17 @@ def _same_values(torch, build, plan: Plan, device: str, run_layer) -> bool:
                 arguments = [argument.clone() for argument in arguments]
             tensors[row.name] = run_layer(model, row, arguments)
             del arguments
-            if row.name not in readers_left and row.name != last:  # read by nothing: kept by nothing
+            if row.name not in readers_left and row.name not in returned:  # read by nothing: kept by nothing
                 del tensors[row.name]
             for source in row.spec.inputs:
                 readers_left[source] -= 1
-                if not readers_left[source] and source != last:
+                if not readers_left[source] and source not in returned:
                     tensors.pop(source, None)
-        expected = tensors[last]
+        expected = [tensors[name] for name in plan.output_shapes]
         tensors.clear()
-        output = model(x)
+        output = model(*inputs.values())
+    outputs = list(output) if isinstance(output, (tuple, list)) else [output]
     # equal_nan: a max pool's padding can give -inf, and later layers nan, in both runs alike
-    return torch.allclose(output, expected, rtol=1e-4, atol=1e-4, equal_nan=True)
+    return len(outputs) == len(expected) and all(
+        torch.allclose(got, want, rtol=1e-4, atol=1e-4, equal_nan=True) for got, want in zip(outputs, expected)
+    )

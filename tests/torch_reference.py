@@ -355,15 +355,17 @@ def measure_saved_bytes_of(model, input_shape, *, batch_size: int = 2, dtype=Non
     """Bytes autograd keeps between forward and backward, for any module (such as an export).
 
     Train mode on the CPU, under saved_tensors_hooks; each saved storage counted once;
-    parameters, buffers and the input skipped; the output added if no layer saved it
-    (unless it is a view of the input).
+    parameters, buffers and the inputs skipped; each output added if no layer saved it
+    (unless it is a view of an input). `input_shape` is one shape, or a dict of the
+    network's inputs' shapes (forward() takes them in that order and may return a tuple).
     """
     torch = require_torch()
 
     torch.manual_seed(0)
     model = model.train()
-    x = torch.randn((batch_size, *input_shape), dtype=dtype or torch.float32)
-    skip = {t.untyped_storage().data_ptr() for t in [*model.parameters(), *model.buffers(), x]}
+    shapes = list(input_shape.values()) if isinstance(input_shape, dict) else [input_shape]
+    xs = [torch.randn((batch_size, *shape), dtype=dtype or torch.float32) for shape in shapes]
+    skip = {t.untyped_storage().data_ptr() for t in [*model.parameters(), *model.buffers(), *xs]}
     storages: dict[int, int] = {}
 
     def pack(tensor):
@@ -375,7 +377,8 @@ def measure_saved_bytes_of(model, input_shape, *, batch_size: int = 2, dtype=Non
         return tensor.detach()
 
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
-        y = model(x)
-    if y.untyped_storage().data_ptr() not in skip:
-        storages.setdefault(y.untyped_storage().data_ptr(), y.untyped_storage().nbytes())
+        ys = model(*xs)
+    for y in ys if isinstance(ys, (tuple, list)) else [ys]:
+        if y.untyped_storage().data_ptr() not in skip:
+            storages.setdefault(y.untyped_storage().data_ptr(), y.untyped_storage().nbytes())
     return sum(storages.values())

@@ -22,13 +22,14 @@ from cnncalc.export.naming import (
     claim_exact,
     input_variable,
     model_class_name,
+    model_input_variables,
     module_names,
 )
 from cnncalc.export.paths import module_paths
 from cnncalc.export.symbols import layer_symbols, when_symbols
 from cnncalc.export.values import bounded, condition, hoist, substitute, value_code
 from cnncalc.layers.base import LayerType, fmt_shape
-from cnncalc.spec import NETWORK_INPUT, REQUIRED_ARGUMENT, Entry, Group, LayerSpec
+from cnncalc.spec import REQUIRED_ARGUMENT, Entry, Group, LayerSpec
 
 
 @dataclass
@@ -71,7 +72,8 @@ class _Exporter:
     # ---- shapes of the planned tensors ----------------------------------------------------------
 
     def shape(self, tensor: str) -> tuple:
-        return tuple(self.plan.input_shape) if tensor == NETWORK_INPUT else self.rows[tensor].output_shape
+        inputs = self.plan.input_shapes
+        return tuple(inputs[tensor]) if tensor in inputs else self.rows[tensor].output_shape
 
     def channels(self, tensor: str) -> int:
         return self.shape(tensor)[0] if self.shape(tensor) else 0
@@ -100,7 +102,7 @@ class _Exporter:
         if spec is not None and spec.root is not None and spec.root.entries:
             return spec.root
         root = Group("", self.plan.name, None, None, -1)
-        previous = NETWORK_INPUT
+        previous = next(iter(self.plan.input_shapes))
         for row in self.plan.layers:
             given = row.spec.inputs != (previous,)
             root.entries.append(Entry(row.name, "layer", row.name, row.spec.inputs if given else (previous,)))
@@ -145,14 +147,16 @@ class _Exporter:
         self.finish(cls, walk)
 
     def start(self, cls: Draft, scopes: list[Group]) -> _Walk:
-        first_names = cls.block.inputs if cls.block else (NETWORK_INPUT,)
+        first_names = cls.block.inputs if cls.block else tuple(self.plan.input_shapes)
         per_call = [scope.entries for scope in scopes]
         if len({len(entries) for entries in per_call}) > 1:
             raise Irregular()
         local_names, canonical = _line_up(per_call, first_names)
         walk = _Walk(first_names, per_call, local_names, canonical, claim_exact(local_names, cls.taken))
+        if not cls.block:
+            cls.input_variables = model_input_variables(first_names)
         for i, name in enumerate(first_names):
-            walk.variables[name] = input_variable(name, i) if cls.block else "x"
+            walk.variables[name] = input_variable(name, i) if cls.block else cls.input_variables[i]
             if cls.block:
                 walk.symbols[name] = {0: cls.channel_params[i]}
         walk.chain = cls.block is not None and len(first_names) == 1
@@ -240,7 +244,28 @@ class _Exporter:
             cls.init = emit.sequential_init(walk.members, cls.names)
             return
         cls.init += emit.member_lines(walk.members)
-        cls.forward = emit.forward_lines(walk.steps, walk.variables, chain_style=cls.block is None)
+        returns = self.returned_locals(walk) if cls.block is None else ()
+        cls.forward = emit.forward_lines(walk.steps, walk.variables, chain_style=cls.block is None, returns=returns)
+
+    def returned_locals(self, walk: _Walk) -> tuple[str, ...]:
+        """The model's forward() returns: the locals of the top-level entries whose outputs the
+        spec's `outputs:` lists (empty: the last entry's, as a plain model returns)."""
+        outputs = self.spec.outputs if self.spec is not None else ()
+        if not outputs:
+            return ()
+        local_of = {}
+        for position, entry in enumerate(walk.per_call[0]):
+            tensor = entry.target if entry.kind == "layer" else entry.target.output
+            local_of[tensor] = walk.local_names[position]
+        inside = [name for name in outputs if name not in local_of]
+        if inside:
+            from cnncalc.export import ExportError
+
+            raise ExportError(
+                f"outputs: {inside[0]!r} is a layer inside a block call; the export returns only "
+                f"top-level layers and block calls"
+            )
+        return tuple(local_of[name] for name in outputs)
 
     def functional_expression(self, cls: Draft, live, name: str) -> str:
         """forward()'s expression for a merge, chunk or split; a setting that differs between

@@ -38,6 +38,7 @@ class Draft:
     output_channels: str | None = None  # the output's channels as an expression of the arguments
     done: bool = False
     sequential_chain: bool = False  # written as an nn.Sequential subclass
+    input_variables: list[str] = field(default_factory=list)  # the model's forward() arguments
 
 
 class Code(str):

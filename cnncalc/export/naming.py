@@ -116,3 +116,17 @@ def input_variable(name: str, position: int) -> str:
     if position == 0:
         return "x"
     return name if name.isidentifier() and not keyword.iskeyword(name) and name not in RESERVED else f"input_{position}"
+
+
+def model_input_variables(names) -> list[str]:
+    """The model's forward() arguments: x for one input; for named inputs their names where each
+    is a free Python name (else input_1, input_2, ...): forward(self, image, t)."""
+    names = list(names)
+    if len(names) == 1:
+        return ["x"]
+    variables: list[str] = []
+    for position, name in enumerate(names):
+        free = name.isidentifier() and not keyword.iskeyword(name) and not hasattr(builtins, name)
+        free = free and name not in RESERVED and name not in variables and name not in ("x", "out", "_")
+        variables.append(name if free else f"input_{position + 1}")
+    return variables

@@ -215,8 +215,11 @@ def _document(plan: Plan, memory: Memory, layers: list, blocks: list) -> dict:
         "cnncalc_version": __version__,
         "name": plan.name,
         "description": plan.description,
-        "input_shape": list(plan.input_shape),
-        "output_shape": list(plan.output_shape),
+        # one input (output): its shape; several: null, and each by name in input_shapes (output_shapes)
+        "input_shape": list(plan.input_shape) if len(plan.input_shapes) == 1 else None,
+        "output_shape": list(plan.output_shape) if len(plan.output_shapes) == 1 else None,
+        "input_shapes": {name: list(shape) for name, shape in plan.input_shapes.items()},
+        "output_shapes": {name: list(shape) for name, shape in plan.output_shapes.items()},
         "layers": layers,
         "blocks": blocks,
         "totals": {

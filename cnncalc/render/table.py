@@ -249,10 +249,17 @@ class _Rows:
 _ROWS_A_PRINT = 1000  # rows printed at a time: rich holds what one print makes in memory
 
 
+def _named_shapes(one: str, shapes: dict) -> str:
+    """'input [3, 224, 224]' for one unnamed input; 'image [3, 64, 64], t [1]' for named ones."""
+    if one and len(shapes) == 1 and one in shapes:
+        return f"{one} {fmt_shape(shapes[one])}"
+    return ", ".join(f"{terminal(name)} {fmt_shape(shape)}" for name, shape in shapes.items())
+
+
 def _print_table(console: Console, plan: Plan, columns: list[str], rows) -> None:
     nested = bool(plan.groups)
     # spec text on one line each (a description may have several), control characters written out
-    title = f"{terminal(plan.name)}  (input {fmt_shape(plan.input_shape)})"
+    title = f"{terminal(plan.name)}  ({_named_shapes('input', plan.input_shapes)})"
     if plan.description:
         title += "\n" + "\n".join(terminal_lines(plan.description))
     # Text, not a str: a spec's name or description is never read as rich markup
@@ -310,7 +317,10 @@ def render(
         note.append(terminal(first.name), style="bold")
         note.append(f", in_features = {first.derivation()}")
         console.print(note)
-    console.print(f"Output shape: {fmt_shape(plan.output_shape)}")
+    if len(plan.output_shapes) == 1:
+        console.print(f"Output shape: {fmt_shape(plan.output_shape)}")
+    else:
+        console.print(Text(f"Outputs: {_named_shapes('', plan.output_shapes)}"))  # Text: names are never markup
     if plan.warnings:
         console.print()
         _print_notes(console, plan.warnings)

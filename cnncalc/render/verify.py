@@ -14,6 +14,8 @@ def _cell(values: tuple, position: int) -> str:
         return "-"
     if isinstance(value, str):
         return terminal(value)
+    if position == 0 and value and isinstance(value[0], tuple):  # a forward() returning several tensors
+        return ", ".join(fmt_shape(shape) for shape in value)
     return fmt_shape(value) if position == 0 else f"{value:,}"
 
 

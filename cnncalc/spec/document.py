@@ -10,7 +10,7 @@ from cnncalc.yamlload import YNode
 from . import blocks as block_definitions
 from .expand import Expander
 from .includes import Includes
-from .model import TOP_LEVEL_KEYS, Block, Group, LayerSpec, Spec, dependency_order
+from .model import NAME_PATTERN, NETWORK_INPUT, TOP_LEVEL_KEYS, Block, Group, LayerSpec, Spec, dependency_order
 from .report import Report
 
 
@@ -31,16 +31,13 @@ def read(root: YNode | None, report: Report, default_name: str, files, overrides
         if k not in TOP_LEVEL_KEYS
     }
     name = _name(report, top, default_name)
-    input_shape: Shape = ()
-    if "input" in top:
-        input_shape = _input_shape(report, top["input"])
-    elif "input" not in misspelt:
-        report.error("spec.missing-key", "missing `input:`, the input shape, e.g. [3, 224, 224]", root.loc)
+    inputs = _inputs(report, root, misspelt)
+    input_shape: Shape = next(iter(inputs.values()), ())
     includes = Includes(report, files)
     blocks = _blocks(report, top, includes)
     values = _constants(report, top.get("let"), overrides, blocks)
     root_group = Group("", "", None, Loc(path, 1, 1), -1)
-    expander = Expander(report, blocks, root_group, input_shape, quiet=includes.failed, constants=values or {})
+    expander = Expander(report, blocks, root_group, inputs, quiet=includes.failed, constants=values or {})
     layers: list[LayerSpec] = []
     if "layers" not in top:
         if "layers" not in misspelt:
@@ -49,6 +46,7 @@ def read(root: YNode | None, report: Report, default_name: str, files, overrides
         report.error("spec.bad-value", "layers: expected a non-empty list of layers", top["layers"].loc)
     elif values is not None:  # with a wrong constant, the layers using it would only repeat the mistake
         layers = expander.layers(top["layers"].value)
+    outputs = _outputs(report, top.get("outputs"), layers, inputs, expander.groups) if layers else ()
     order = _order(report, layers) if not report.diagnostics else ()
     budget = _budget(report, top["budget"]) if "budget" in top else None
     if report.diagnostics:
@@ -61,13 +59,15 @@ def read(root: YNode | None, report: Report, default_name: str, files, overrides
         layers,
         path,
         report.text,
-        top["input"].loc if "input" in top else root.loc,
+        (top.get("input") or top.get("inputs") or root).loc,
         budget,
         tuple(group for group in expander.groups if group.layer_count),
         report.sources,
         blocks,
         root_group,
         tuple(expander.groups),
+        inputs,
+        outputs,
     ).ordered(order)
 
 
@@ -82,18 +82,88 @@ def _name(report: Report, top: dict, default_name: str) -> str:
     return default_name
 
 
-def _input_shape(report: Report, node: YNode) -> Shape:
+def _inputs(report: Report, root: YNode, misspelt: set) -> dict[str, Shape]:
+    """The network's inputs by name: `input: [3, 224, 224]` is one called "input"; `inputs:` names
+    several, `{image: [3, 64, 64], t: [1]}`, the first being what the first layer reads."""
+    top = root.value
+    if "input" in top and "inputs" in top:
+        report.error(
+            "spec.bad-value", "give `input:` (one input) or `inputs:` (named inputs), not both", top["inputs"].loc
+        )
+    if "input" in top:
+        shape = _input_shape(report, top["input"], "input")
+        return {NETWORK_INPUT: shape} if shape else {}
+    if "inputs" not in top:
+        if not {"input", "inputs"} & misspelt:
+            report.error("spec.missing-key", "missing `input:`, the input shape, e.g. [3, 224, 224]", root.loc)
+        return {}
+    node = top["inputs"]
+    if not isinstance(node.value, dict) or not node.value:
+        report.error(
+            "spec.bad-value",
+            "inputs: expected a mapping of names to shapes, e.g. {image: [3, 64, 64], t: [1]}",
+            node.loc,
+        )
+        return {}
+    inputs = {}
+    for key, value in node.value.items():
+        if not isinstance(key, str) or not NAME_PATTERN.fullmatch(key) or key.isdigit():
+            report.error(
+                "spec.bad-name",
+                f"inputs: {yaml_text(key)} is not a name (letters, digits, '_' or '-')",
+                node.key_locs[key],
+            )
+            continue
+        shape = _input_shape(report, value, f"inputs: {key}")
+        if shape:
+            inputs[key] = shape
+    return inputs
+
+
+def _input_shape(report: Report, node: YNode, where: str) -> Shape:
     items = node.value if isinstance(node.value, list) else None
     ok = bool(items) and all(isinstance(i.value, int) and not isinstance(i.value, bool) and i.value >= 1 for i in items)
     if not ok:
         report.error(
             "spec.bad-value",
-            f"input: expected a shape such as [3, 224, 224] (channels, height, width) "
+            f"{where}: expected a shape such as [3, 224, 224] (channels, height, width) "
             f"or [784] (features), got {yaml_text(node.plain())}",
             node.loc,
         )
         return ()
     return tuple(i.value for i in items)
+
+
+def _outputs(report: Report, node: YNode | None, layers: list[LayerSpec], inputs: dict, groups) -> tuple[str, ...]:
+    """`outputs: [p3, p4, p5]`: the layers (or block calls: their last layers) whose values the
+    network returns, checked to exist; none given, the last layer. A layer named like an input
+    is refused here too."""
+    names = {layer.name: layer for layer in layers}
+    calls = {group.name: group.output for group in groups if group.output}
+    for name in inputs:
+        if name in names and name != NETWORK_INPUT:
+            report.error("spec.duplicate-name", f"layer name {name!r} is the name of an input", names[name].loc)
+    if node is None:
+        return ()
+    items = node.value if isinstance(node.value, list) else [node]
+    outputs: list[str] = []
+    for item in items:
+        if not isinstance(item.value, str):
+            report.error("spec.bad-value", "outputs: expected a layer name or a list of them", item.loc)
+        elif item.value not in names and item.value not in calls:
+            from cnncalc.layers import suggest
+
+            hint = suggest(item.value, sorted(names))
+            where = " (an input is not an output)" if item.value in inputs else ""
+            message = f"outputs: no layer is named {item.value!r}{where}" + (
+                f"; did you mean {hint!r}?" if hint else ""
+            )
+            report.error("graph.unknown-input", message, item.loc)
+        elif calls.get(item.value, item.value) in outputs:
+            report.error("spec.duplicate-name", f"outputs: {item.value!r} is listed twice", item.loc)
+        else:
+            outputs.append(calls.get(item.value, item.value))  # a call's output is its last layer's
+    return tuple(outputs)
 
 
 def _blocks(report: Report, top: dict, includes: Includes) -> dict[str, Block]:
@@ -111,6 +181,11 @@ def _blocks(report: Report, top: dict, includes: Includes) -> dict[str, Block]:
             report.error("spec.duplicate-name", message, block.loc)
         else:
             blocks[block.name] = block
+    for block in blocks.values():  # `type: name` would call the block, not read the argument
+        for name in (*block.params, *block.let):
+            if name in blocks:
+                message = f"block {block.name!r}: argument {name!r} is the name of a block; call it something else"
+                report.error("spec.bad-name", message, block.loc)
     return blocks
 
 

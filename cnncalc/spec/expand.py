@@ -129,7 +129,7 @@ class _Item:
 
 class Expander:
     def __init__(
-        self, report: Report, blocks: dict[str, Block], root: Group, input_shape, quiet: bool, constants=EMPTY
+        self, report: Report, blocks: dict[str, Block], root: Group, inputs: dict, quiet: bool, constants=EMPTY
     ):
         self.report = report
         self.constants = constants  # the spec's `let:`: seen at the top level and in every block
@@ -137,7 +137,8 @@ class Expander:
         self.root = root
         self.quiet = quiet  # an include failed: unknown types are likely its blocks, not reported
         self.bounds = Bounds(report, blocks)
-        self.shapes = PartialShapes(NETWORK_INPUT, input_shape, resolve)
+        self.inputs = inputs  # the network's inputs' shapes, by name; the first is what layer 1 reads
+        self.shapes = PartialShapes(inputs, resolve)
         self.scopes: list[Scope] = []  # the scopes a Ref points into, to let go of at the end
         self.explicit: dict[int, tuple] = {}  # id of a list of entries -> (the list, the names written in it)
         self.drafts: list[Draft] = []
@@ -146,10 +147,12 @@ class Expander:
 
     def layers(self, entries: list) -> list[LayerSpec]:
         """Expand `layers:` (block calls, repeats, sequential lists) into located LayerSpecs."""
-        top = Scope(prefix="", env=self.constants, names={NETWORK_INPUT: NETWORK_INPUT}, group=self.root)
+        first = next(iter(self.inputs), NETWORK_INPUT)
+        names = {name: name for name in self.inputs} or {NETWORK_INPUT: NETWORK_INPUT}
+        top = Scope(prefix="", env=self.constants, names=names, group=self.root, first_input=first)
         try:
             self.bounds.of_entries(entries, "")  # refuse a spec too large before expanding any of it
-            self.expand(entries, top, NETWORK_INPUT)
+            self.expand(entries, top, first)
             if not self.drafts and not self.report.diagnostics:
                 self.report.error(
                     "spec.bad-value",

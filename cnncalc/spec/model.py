@@ -16,7 +16,7 @@ from cnncalc.errors import Frozen, Loc, Record
 from cnncalc.layers.base import COMMON_KEYS, LayerType, Shape
 
 NETWORK_INPUT = "input"  # what `inputs:` calls the network's input
-TOP_LEVEL_KEYS = ("name", "input", "layers", "description", "budget", "blocks", "include", "let")
+TOP_LEVEL_KEYS = ("name", "input", "inputs", "outputs", "layers", "description", "budget", "blocks", "include", "let")
 # Keys an entry of `layers:` may carry besides its type and fields.
 ENTRY_KEYS = (*COMMON_KEYS, "when", "repeat", "first", "repeat_name", "outputs")
 MAX_LAYERS = 100_000  # a spec expanding to more is a mistake (repeat: 1000 inside repeat: 1000)
@@ -223,6 +223,9 @@ class Spec(Frozen):
     blocks: dict[str, Block] = field(default_factory=dict)
     root: Group | None = None  # the top level's entries, for the export
     every_group: tuple[Group, ...] = ()  # `groups`, and calls whose layers were all left out
+    # the network's inputs by name, in order (one `input:` is named "input"); input_shape is the first's
+    inputs: dict[str, Shape] = field(default_factory=dict)
+    outputs: tuple[str, ...] = ()  # the layers whose values the network returns; () means the last layer
 
     def __init__(
         self,
@@ -239,6 +242,8 @@ class Spec(Frozen):
         blocks: dict[str, Block] | None = None,
         root: Group | None = None,
         every_group: tuple[Group, ...] = (),
+        inputs: dict[str, Shape] | None = None,
+        outputs: tuple[str, ...] = (),
     ):
         for key, value in (
             ("name", name),
@@ -254,6 +259,8 @@ class Spec(Frozen):
             ("blocks", {} if blocks is None else blocks),
             ("root", root),
             ("every_group", every_group),
+            ("inputs", {NETWORK_INPUT: input_shape} if inputs is None else inputs),
+            ("outputs", outputs),
         ):
             _set(self, key, value)
 
