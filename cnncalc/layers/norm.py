@@ -292,6 +292,13 @@ class GroupNorm(LayerType):
     def params(self, cfg: dict, shape: Shape, out: Shape) -> int:
         return 2 * shape[0] if cfg["affine"] else 0
 
+    def notes(self, cfg: dict, shape: Shape, out: Shape) -> list[tuple[str | None, str]]:
+        if prod(shape) != cfg["num_groups"]:
+            return []
+        # PyTorch allows it, but x - mean is 0 for every value
+        what = "the bias alone" if cfg["affine"] else "zeros"
+        return [("num_groups", f"each of the {prod(shape):,} groups holds a single value, so the output is {what}")]
+
     def other_ops(self, cfg: dict, shape: Shape, out: Shape) -> int:
         return 5 * prod(out)  # mean, variance, normalise, scale, shift
 
@@ -502,6 +509,13 @@ class Normalize(LayerType):
     def output_shape(self, cfg: dict, shape: Shape) -> Shape:
         self.axis(cfg, shape)
         return shape
+
+    def notes(self, cfg: dict, shape: Shape, out: Shape) -> list[tuple[str | None, str]]:
+        axis = self.axis(cfg, shape)
+        if axis == 0 or shape[axis - 1] != 1 or cfg["p"] <= 0:
+            return []
+        sign = "so each value is divided by its own absolute value: the output is its sign"
+        return [("dim", f"dim {cfg['dim']} has size 1, {sign}")]
 
     def other_ops(self, cfg: dict, shape: Shape, out: Shape) -> int:
         return 3 * prod(out)  # power, sum and divide per element

@@ -260,3 +260,21 @@ def test_newer_norms_export_and_verify():
     assert {type(module).__name__ for module in model.modules()} >= {"FrozenBatchNorm2d", "Normalize", "GroupNorm"}
     estimated = estimate(planned, batch_size=2).saved_activations_bytes
     assert estimated == measure_saved_bytes_of(model, planned.input_shape, batch_size=2)
+
+
+def _notes(text: str) -> list[str]:
+    return [warning.message for warning in plan(parse(text, "n.yaml")).warnings]
+
+
+def test_groups_of_one_value_and_norms_along_one_value_are_noted():
+    notes = _notes(
+        "input: [8, 1]\nlayers:\n  - {type: normalize, dim: -1}\n  - groupnorm: 8\n"
+        "  - {type: groupnorm, num_groups: 8, affine: false}\n  - {type: normalize, p: 0}\n"
+    )
+    assert notes == [
+        "layer 'normalize_1' (normalize): dim -1 has size 1, so each value is divided by its own "
+        "absolute value: the output is its sign",
+        "layer 'groupnorm_1' (groupnorm): each of the 8 groups holds a single value, so the output is the bias alone",
+        "layer 'groupnorm_2' (groupnorm): each of the 8 groups holds a single value, so the output is zeros",
+    ]
+    assert _notes("input: [8, 2]\nlayers:\n  - groupnorm: 8\n  - {type: normalize, dim: 1}\n") == []
