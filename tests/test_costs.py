@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from random_specs import generate
+from random_specs import case_key, generate
 from torch_reference import (
     build_sequential,
     measure_macs,
@@ -214,7 +214,7 @@ def _measured_extents(model, input_shape, where):
     and last index it depends on."""
     torch = require_torch()
     x = torch.ones((1, *input_shape), requires_grad=True)
-    out = model(x)
+    out = model(x * 1)  # not the leaf itself: a first layer may work in place
     pick = {"first": lambda n: 0, "middle": lambda n: n // 2, "last": lambda n: n - 1}[where]
     position = tuple(pick(n) for n in out.shape[2:])
     out[(0, slice(None), *position)].sum().backward()
@@ -272,11 +272,24 @@ def test_architecture_receptive_fields_match_gradients(path):
     check_field_by_gradients(spec, rows, last, exact=exact, planned=planned)
 
 
-@pytest.mark.parametrize("seed", range(400), ids=lambda seed: f"s{seed:04d}")
-def test_random_network_costs_match_torch(seed):
+# the first generator's 2-D networks, and some 1-D, 2-D and 3-D ones of the rank-generic one
+RANDOM_CASES = [pytest.param(None, seed, id=case_key(seed)) for seed in range(400)] + [
+    pytest.param(rank, seed, id=case_key(seed, rank)) for rank in (1, 2, 3) for seed in range(40)
+]
+
+
+def _avg_twin_refused(row) -> bool:
+    """A max pool the receptive-field probe cannot average: torch.nn.AvgPool3d refuses a window
+    larger than the unpadded input, which MaxPool3d takes."""
+    sides = row.input_shape[1:]
+    return row.type_name == "maxpool3d" and any(k > n for k, n in zip(row.spec.cfg["kernel_size"], sides))
+
+
+@pytest.mark.parametrize(("rank", "seed"), RANDOM_CASES)
+def test_random_network_costs_match_torch(rank, seed):
     """MACs per layer, saved activations and receptive fields on random valid networks (generated
     here, not when pytest collects the file; tests/test_torch_random.py checks the refused ones)."""
-    case = generate(seed)
+    case = generate(seed, rank)
     if case.fault_index is not None:
         pytest.skip(f"{case.id} is meant to be refused")
     require_torch()
@@ -291,9 +304,21 @@ def test_random_network_costs_match_torch(seed):
         measured = measure_saved_bytes(spec, batch_size=2)
         # within 1%, or a few bytes: dropout with p = 1 keeps a scalar the model leaves out
         assert abs(estimated - measured) <= max(0.01 * measured, 16), (estimated, measured, case.text)
-    with_field = [i for i, row in enumerate(result.layers) if row.receptive_field is not None]
+    probed = next((i for i, row in enumerate(result.layers) if _avg_twin_refused(row)), len(result.layers))
+    with_field = [i for i, row in enumerate(result.layers[:probed]) if row.receptive_field is not None]
     if with_field:
         check_field_by_gradients(spec, result.layers, with_field[-1], exact=False)
+
+
+@pytest.mark.xfail(strict=True, reason="cnncalc counts the output of a dropout with p = 0, which is its input")
+def test_dropout_p0_in_a_network_of_views_saves_nothing():
+    """torch returns the input itself from a dropout with p = 0 (ATen's _dropout), so a network
+    whose other layers are views keeps nothing for backward; cnncalc counts the output (192 bytes
+    here, at batch 2). Found by the random networks (2d-s0043, 3d-s0041 of the rank generator)."""
+    require_torch()
+    spec = parse("input: [2, 3, 4]\nlayers:\n  - dropout: 0\n  - flatten\n")
+    assert measure_saved_bytes(spec, batch_size=2) == 0
+    assert estimate(plan(spec), batch_size=2).saved_activations_bytes == 0
 
 
 def test_resnet50_main_path_receptive_field():
