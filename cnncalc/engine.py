@@ -247,7 +247,7 @@ class _Costs:
     def step(self, layer_spec: LayerSpec) -> tuple[Shape, Shape, int, int, int, int]:
         """(first input's shape, output shape, params, buffers, MACs, other ops); raises LayerError."""
         layer, cfg, inputs = layer_spec.layer, layer_spec.cfg, layer_spec.inputs
-        shape = self.shapes[inputs[0]]
+        shape = self.shapes[inputs[0]] if inputs else ()  # a learned tensor reads nothing
         in_shapes = [shape] if len(inputs) == 1 else [self.shapes[source] for source in inputs]
         rank = layer.input_rank
         if rank is not None:
@@ -284,6 +284,9 @@ class _Fields:
     def step(self, layer_spec: LayerSpec, shape: Shape, out: Shape) -> ReceptiveField | None:
         """The layer's output's receptive field (None once it no longer maps to input windows)."""
         layer, cfg, inputs = layer_spec.layer, layer_spec.cfg, layer_spec.inputs
+        if not inputs:  # a learned tensor: no input pixel behind it
+            self.fields[layer_spec.name], self.layouts[layer_spec.name] = None, _identity(len(out))
+            return None
         layout = self.layouts[inputs[0]]
         if layer.merges:
             joined = layer.keeps_receptive_field(cfg, out)
@@ -314,7 +317,11 @@ class _Flattening:
         self.first_position = -1
 
     def step(self, position: int, layer_spec: LayerSpec, shape: Shape, out: Shape, layouts: dict) -> None:
-        layer, name, source = layer_spec.layer, layer_spec.name, layer_spec.inputs[0]
+        layer, name = layer_spec.layer, layer_spec.name
+        if not layer_spec.inputs:
+            self.flattened[name] = None
+            return
+        source = layer_spec.inputs[0]
         if layer.flattens and len(out) == 1 and len(shape) > 1:
             self.flattened[name] = (shape, name)
         elif not layer.merges and out == shape:
@@ -368,7 +375,7 @@ def _located(spec: Spec, layer_spec: LayerSpec, shapes: dict[str, Shape], exc: L
     message = f"layer {layer_spec.name!r} ({layer_spec.type_name}): {exc.message}"
     for i, (source, source_shape) in enumerate(zip(layer_spec.inputs, in_shapes)):
         message = message.replace(f"\x00{i}\x00", f"{source!r} {fmt_shape(source_shape)}")
-    shape = in_shapes[0]
+    shape = in_shapes[0] if in_shapes else ()
     if shape == spec.input_shape and _looks_channels_last(shape):
         c, h, w = shape
         message += f"; the input is channels first, [C, H, W]: did you mean [{w}, {c}, {h}]?"

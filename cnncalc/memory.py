@@ -101,7 +101,11 @@ def _inference_peak(plan: Plan, order, output_bytes: list[int], element_bytes: i
         layer_spec = row.spec
         layer, inputs, name = layer_spec.layer, layer_spec.inputs, layer_spec.name
         out_bytes = output_bytes[position]
-        if not layer.merges and layer.output_aliases_input(layer_spec.cfg, False):
+        if not inputs:  # a learned tensor, expanded over the batch: a view of a parameter
+            key = len(storage_bytes)
+            storage_bytes.append(0)
+            references.append(1)
+        elif not layer.merges and layer.output_aliases_input(layer_spec.cfg, False):
             key = storage_of[inputs[0]]  # a view, or in place: no new memory
             references[key] += 1
         else:
@@ -144,7 +148,11 @@ def _saved_activations(plan: Plan, order, output_bytes: list[int], size: int, ba
         row = layers[position]
         layer_spec = row.spec
         layer, cfg, inputs, name = layer_spec.layer, layer_spec.cfg, layer_spec.inputs, layer_spec.name
-        if not layer.merges and layer.output_aliases_input(cfg, True):
+        if not inputs:  # a learned tensor, expanded over the batch: a view of a parameter
+            storage_of[name] = len(storage_bytes)
+            storage_bytes.append(0)
+            saved.append(True)
+        elif not layer.merges and layer.output_aliases_input(cfg, True):
             storage_of[name] = storage_of[inputs[0]]
         else:
             storage_of[name] = len(storage_bytes)
@@ -153,6 +161,8 @@ def _saved_activations(plan: Plan, order, output_bytes: list[int], size: int, ba
         shapes[name] = row.output_shape
         if len(inputs) == 1:
             grads, in_shapes = (requires_grad[inputs[0]],), [row.input_shape]
+        elif not inputs:
+            grads, in_shapes = (), []
         else:
             grads, in_shapes = [requires_grad[source] for source in inputs], [shapes[source] for source in inputs]
         trains = row.params > 0 and layer_spec.trainable

@@ -151,10 +151,12 @@ def _each_layer(torch, plan: Plan, model, paths: dict, inputs: dict, run_layer) 
 
     measured: dict[str, tuple] = {}
     tensors = dict(inputs)
+    first = next(iter(inputs.values()))
     for position in plan.order:
         row = plan.layers[position]
         with FlopCounterMode(display=False) as counter:
-            out = run_layer(model, row, [tensors[source] for source in row.spec.inputs])
+            # a learned tensor reads nothing: it is given the input, for the batch size
+            out = run_layer(model, row, [tensors[source] for source in row.spec.inputs] or [first])
         if row.spec.layer.functional:
             params = buffers = 0
         else:
@@ -229,7 +231,7 @@ def _same_values(torch, build, plan: Plan, device: str, run_layer) -> bool:
     with torch.no_grad():
         for position in plan.order:
             row = plan.layers[position]
-            arguments = [tensors[source] for source in row.spec.inputs]
+            arguments = [tensors[source] for source in row.spec.inputs] or [next(iter(inputs.values()))]
             if row.spec.cfg.get("inplace"):  # keep the input as it was, for its other readers
                 arguments = [argument.clone() for argument in arguments]
             tensors[row.name] = run_layer(model, row, arguments)

@@ -139,6 +139,16 @@ def build_module(type_name: str, cfg: dict, in_shape: tuple):
         return nn.Sequential(Function(lambda x: x.permute(0, 2, 3, 1)), norm, Function(lambda x: x.permute(0, 3, 1, 2)))
     if type_name == "layer_scale":
         return LayerScaleReference(c["num_channels"] or in_shape[0], c["init"])
+    if type_name == "parameter":  # a learned tensor; the input only gives the batch size
+        import torch
+
+        weight = nn.Parameter(torch.zeros(1, *c["shape"]))
+
+        def expanded(x):
+            held = weight if torch.is_grad_enabled() else weight.detach()
+            return held.expand(x.shape[0], *held.shape[1:])
+
+        return Function(expanded, weight)
     if type_name == "stochastic_depth":
         return StochasticDepthReference(c["p"], c["mode"])
     if type_name == "permute":
@@ -233,9 +243,10 @@ def reference_modules():
     import torch.nn as nn
 
     class Function(nn.Module):
-        def __init__(self, function):
+        def __init__(self, function, weight=None):
             super().__init__()
             self.function = function
+            self.weight = weight  # a parameter the function uses, counted as the module's
 
         def forward(self, x):
             return self.function(x)

@@ -217,10 +217,14 @@ class _Exporter:
             code, symbol = self.hoist_module(cls, items, name), {}
         walk.symbols[template.local] = when_symbols(when, symbol, walk.symbols, template)
         walk.members.append((template.local, name, code, when, self.shape_comment(cls, live[0][1])))
-        call = f"self.{name}({', '.join(f'{{{k}}}' for k in range(len(template.inputs)))})"
+        reads = template.inputs
+        spec = self.layer_of(live[0][1])
+        if spec is not None and not spec.layer.takes_input:  # a learned tensor takes the batch size from the input
+            reads = (walk.first_names[0],)
+        call = f"self.{name}({', '.join(f'{{{k}}}' for k in range(len(reads)))})"
         if when is not None:
             call = f"{{0}} if self.{name} is None else {call}"
-        walk.steps.append((template.local, call, template.inputs))
+        walk.steps.append((template.local, call, reads))
 
     def shape_comment(self, cls: Draft, entry: Entry) -> str:
         """`-> [64, 56, 56]` after a member of the model's class."""

@@ -26,7 +26,16 @@ from cnncalc.layers.base import LayerType
 from cnncalc.layers.conv import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from cnncalc.layers.dense import Flatten, Linear
 from cnncalc.layers.merge import Add, ChannelShuffle, Concat, Mul
-from cnncalc.layers.misc import Dropout, Dropout1d, Dropout2d, Dropout3d, Identity, LayerScale, StochasticDepth
+from cnncalc.layers.misc import (
+    Dropout,
+    Dropout1d,
+    Dropout2d,
+    Dropout3d,
+    Identity,
+    LayerScale,
+    Parameter,
+    StochasticDepth,
+)
 from cnncalc.layers.norm import (
     BatchNorm1d,
     BatchNorm2d,
@@ -161,6 +170,7 @@ LAYER_TYPES: tuple[type[LayerType], ...] = (
     Identity,
     LayerScale,
     StochasticDepth,
+    Parameter,
     # activations
     ReLU,
     ReLU6,

@@ -305,6 +305,7 @@ class LayerType:
     # whose in_features the plan reports
     fully_connected: ClassVar[bool] = False
     merges: ClassVar[bool] = False  # takes two or more inputs (add, concat, mul)
+    takes_input: ClassVar[bool] = True  # False: makes a tensor from nothing (a learned `parameter`)
     # written in forward() as an expression (torch_forward), not a module: merges, chunk, split
     functional: ClassVar[bool] = False
     splits: ClassVar[bool] = False  # makes several tensors, named with `outputs:` (chunk, split)

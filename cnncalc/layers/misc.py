@@ -3,8 +3,24 @@
 from __future__ import annotations
 
 from math import prod
+from typing import Any
 
-from cnncalc.layers.base import INPLACE, Choice, Field, Float, Int, LayerType, Saved, Shape, check_inferred
+from cnncalc.layers.base import (
+    INPLACE,
+    MAX_INT,
+    UNDEFINED,
+    Choice,
+    Field,
+    FieldError,
+    Float,
+    Int,
+    Kind,
+    LayerType,
+    Saved,
+    Shape,
+    check_inferred,
+    yaml_text,
+)
 
 
 class Dropout(LayerType):
@@ -186,3 +202,67 @@ class StochasticDepth(LayerType):
 
     def output_aliases_input(self, cfg: dict, training: bool) -> bool:
         return not training or cfg["p"] == 0
+
+
+class _Shape(Kind):
+    expected = "a shape: a list of integers >= 1, e.g. [1, 768]"
+
+    def parse(self, value: Any) -> tuple[int, ...]:
+        items = value if isinstance(value, list) else None
+        if not items or not all(isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= MAX_INT for v in items):
+            raise FieldError(f"expected {self.expected}, got {yaml_text(value)}")
+        return tuple(items)
+
+
+class Parameter(LayerType):
+    """A learned tensor that reads no input: ViT's class token and position embedding, a DETR
+    query: prod(shape) parameters, repeated over the batch (a view, no activation memory). (In
+    the examples below the input shape is the network's, which the layer does not read.)
+
+    In PyTorch: an nn.Parameter of shape [1, *shape], expanded to the batch; the export defines
+    a small module for it. `std` 0 starts it at zeros, else normal with that deviation.
+
+    Example: [3, 224, 224] {shape: [1, 768]} -> [1, 768] params=768
+    Example: [768, 14, 14] {shape: [197, 768], std: 0.02} -> [197, 768] params=151296
+    """
+
+    type_name = "parameter"
+    aliases = ("learned_tensor",)
+    takes_input = False
+    main_field = "shape"
+    torch_class = "LearnedTensor"
+    torch_positional = ("shape",)
+    fields = (
+        Field("shape", _Shape(), doc="the tensor's shape without the batch axis"),
+        Field("std", Float(min=0), 0.0, doc="0: zeros; else a normal start with this deviation"),
+    )
+    torch_helper = '''class LearnedTensor(nn.Module):
+    """A learned tensor with no input (a class token, a position embedding), repeated over the batch."""
+
+    def __init__(self, shape: tuple[int, ...], std: float = 0.0) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(1, *shape) * std if std else torch.zeros(1, *shape))
+
+    def forward(self, like: torch.Tensor) -> torch.Tensor:
+        # without autograd, a view of the parameter alone (one made under no_grad would still ask for a gradient)
+        weight = self.weight if torch.is_grad_enabled() else self.weight.detach()
+        return weight.expand(like.shape[0], *weight.shape[1:])
+'''
+
+    def output_shape_of(self, cfg: dict, shapes: list[Shape]) -> Shape:
+        return cfg["shape"]
+
+    def output_shape(self, cfg: dict, shape: Shape) -> Shape:
+        return cfg["shape"]
+
+    def params(self, cfg: dict, shape: Shape, out: Shape) -> int:
+        return prod(cfg["shape"])
+
+    def other_ops_of(self, cfg: dict, shapes: list[Shape], out: Shape) -> int:
+        return 0
+
+    def saved_for_backward_of(self, cfg: dict, shapes: list[Shape], out: Shape):
+        return ()
+
+    def receptive_window(self, cfg: dict, shape: Shape):
+        return UNDEFINED

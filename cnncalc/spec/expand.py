@@ -182,7 +182,7 @@ class Expander:
         `partial`: the expansion stopped part way; only layers whose inputs were made before them
         are kept (the layer that does not plan is one, as its shape was worked out)."""
         result = []
-        made = {NETWORK_INPUT}
+        made = {NETWORK_INPUT, *self.inputs}
         for draft in self.drafts:
             inputs = tuple(resolve(item) for item in draft.inputs)
             if None in inputs or partial and not made.issuperset(inputs):
@@ -338,6 +338,10 @@ class Expander:
         item = _Item(index, node, kind, name, full, label, raw, key_locs, common)
         item.inputs, inputs_given = self.entry_inputs(label, common.get("inputs"), state)
         item.locals_read = tuple(r.name for r in item.inputs) if inputs_given else (state.previous_local,)
+        if isinstance(kind, LayerType) and not kind.takes_input:  # a learned tensor: it reads nothing
+            if inputs_given:
+                self.report.error("graph.arity", f"{label}: takes no input", common["inputs"].loc)
+            item.inputs, item.locals_read = [], ()
         if "when" in common:
             item.when = common["when"].source or yaml_text(common["when"].value)
         item.trainable = entry_fields.flag(self.report, label, common, "trainable") and scope.trainable
@@ -504,7 +508,7 @@ class Expander:
         name = full[len(scope.prefix) :]
         if inputs_node is not None and any(isinstance(r, Ref) and r.scope is scope and r.name == name for r in inputs):
             self.report.error("graph.cycle", f"{label}: takes its own output as input", where)
-        if cfg is not None and inputs:
+        if cfg is not None and (inputs or not layer.takes_input):
             draft = Draft(full, entry, cfg, item.trainable, inputs, inputs_node is not None, scope.groups)
             self.drafts.append(draft)
             self.shapes.add(full, layer, cfg, inputs)
