@@ -20,7 +20,7 @@ from cnncalc.layers.base import Field, LayerType
 EXAMPLE = re.compile(r"^\s*Example: (\[[^\]]*\]) (\{.*\}) -> (\[[^\]]*\]) params=(\d+)\s*$")
 
 
-MERGE_EXAMPLE = re.compile(r"^\s*Example: (\[[^\]]*\]) ([+*]) (\[[^\]]*\]) -> (\[[^\]]*\]) params=0\s*$")
+MERGE_EXAMPLE = re.compile(r"^\s*Example: (\[[^\]]*\]) ([+*@]) (\[[^\]]*\]) -> (\[[^\]]*\]) params=0\s*$")
 
 
 def _merge_examples():
@@ -38,13 +38,18 @@ def _merge_examples():
 
 @pytest.mark.parametrize("type_name, first, second, out", list(_merge_examples()))
 def test_merge_docstring_example(type_name, first, second, out):
-    """A merge's `Example:` holds in cnncalc and in torch (add, cat along channels, mul)."""
+    """A merge's `Example:` holds in cnncalc and in torch (add, cat along channels, mul, matmul)."""
     layer = lookup(type_name)
     cfg = {f.name: f.default for f in layer.fields}
     assert list(layer.output_shape_of(cfg, [tuple(first), tuple(second)])) == out
     torch = require_torch()
     a, b = torch.zeros(1, *first), torch.zeros(1, *second)
-    result = {"add": lambda: a + b, "mul": lambda: a * b, "concat": lambda: torch.cat([a, b], dim=1)}[type_name]()
+    result = {
+        "add": lambda: a + b,
+        "mul": lambda: a * b,
+        "concat": lambda: torch.cat([a, b], dim=1),
+        "matmul": lambda: torch.matmul(a, b),
+    }[type_name]()
     assert list(result.shape[1:]) == out
 
 

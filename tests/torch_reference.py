@@ -153,6 +153,8 @@ def build_module(type_name: str, cfg: dict, in_shape: tuple):
         return StochasticDepthReference(c["p"], c["mode"])
     if type_name == "permute":
         return Function(lambda x: x.permute(*c["dims"]))
+    if type_name in ("transpose", "reshape", "unflatten", "select", "multihead_attention", "embedding"):
+        return _sequence_module(type_name, c, in_shape)
     if type_name == "chunk":
         return Function(lambda x: x.chunk(c["chunks"], dim=c["dim"])[c["index"]])
     if type_name == "split":
@@ -183,6 +185,51 @@ def build_module(type_name: str, cfg: dict, in_shape: tuple):
     if "inplace" in c:
         return simple[type_name](inplace=c["inplace"])
     return simple[type_name]()
+
+
+def _sequence_module(type_name: str, c: dict, in_shape: tuple):
+    """The reshaping views, self-attention and embedding, as torch writes them."""
+    import torch.nn as nn
+
+    Function = reference_modules()[0]
+    if type_name == "transpose":
+        return Function(lambda x: x.transpose(c["dim0"], c["dim1"]))
+    if type_name == "reshape":
+        return Function(lambda x: x.reshape(x.shape[0], *c["shape"]))
+    if type_name == "unflatten":
+        return nn.Unflatten(c["dim"], tuple(c["unflattened_size"]))
+    if type_name == "select":
+        return Function(lambda x: x.select(c["dim"], c["index"]))
+    SelfAttentionReference, EmbeddingReference = sequence_references()
+    if type_name == "multihead_attention":
+        options = {k: c[k] for k in ("dropout", "bias", "add_bias_kv", "add_zero_attn")}
+        return SelfAttentionReference(c["embed_dim"] or in_shape[-1], c["num_heads"], **options)
+    return EmbeddingReference(c["num_embeddings"], c["embedding_dim"], c["padding_idx"])
+
+
+@cache
+def sequence_references():
+    """nn.MultiheadAttention as self-attention on one tensor, and nn.Embedding fed the run's
+    float zeros as the indices they stand for."""
+    import torch.nn as nn
+
+    class SelfAttentionReference(nn.Module):
+        def __init__(self, embed_dim, num_heads, **options):
+            super().__init__()
+            self.attention = nn.MultiheadAttention(embed_dim, num_heads, batch_first=True, **options)
+
+        def forward(self, x):
+            return self.attention(x, x, x, need_weights=False)[0]
+
+    class EmbeddingReference(nn.Module):
+        def __init__(self, num_embeddings, embedding_dim, padding_idx):
+            super().__init__()
+            self.embedding = nn.Embedding(num_embeddings, embedding_dim, padding_idx)
+
+        def forward(self, x):
+            return self.embedding(x if not x.is_floating_point() else x.long())
+
+    return SelfAttentionReference, EmbeddingReference
 
 
 def _normalisation_module(family: str, rank: int | None, c: dict, in_shape: tuple):

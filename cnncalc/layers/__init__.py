@@ -22,6 +22,7 @@ from cnncalc.layers.activation import (
     Softmax,
     Tanh,
 )
+from cnncalc.layers.attention import Embedding, Matmul, MultiheadAttention
 from cnncalc.layers.base import LayerType
 from cnncalc.layers.conv import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from cnncalc.layers.dense import Flatten, Linear
@@ -88,7 +89,7 @@ from cnncalc.layers.pool import (
     MaxPool3d,
 )
 from cnncalc.layers.resample import Upsample
-from cnncalc.layers.reshape import Chunk, Permute, Split
+from cnncalc.layers.reshape import Chunk, Permute, Reshape, Select, Split, Transpose, Unflatten
 from cnncalc.layers.shuffle import PixelShuffle, PixelUnshuffle
 
 LAYER_TYPES: tuple[type[LayerType], ...] = (
@@ -122,8 +123,16 @@ LAYER_TYPES: tuple[type[LayerType], ...] = (
     Linear,
     Flatten,
     Permute,
+    Transpose,
+    Reshape,
+    Unflatten,
+    Select,
     Chunk,
     Split,
+    # sequences and attention
+    Embedding,
+    MultiheadAttention,
+    Matmul,
     # normalisation
     BatchNorm1d,
     BatchNorm2d,

@@ -36,24 +36,30 @@ class _Merge(LayerType):
 
 
 class Add(_Merge):
-    """Element-wise sum of two or more inputs of the same shape: a residual connection.
+    """Element-wise sum of two or more inputs: a residual connection. As torch's `+`, it
+    broadcasts: each axis must match or be 1 in one input (a position embedding [1, E] added to
+    tokens [L, E]); the inputs need the same number of axes, as `mul`'s do.
 
     Example: [64, 56, 56] + [64, 56, 56] -> [64, 56, 56] params=0
+    Example: [197, 768] + [1, 768] -> [197, 768] params=0
     """
 
     type_name = "add"
     aliases = ("sum", "residual")
 
     def output_shape_of(self, cfg: dict, shapes: list[Shape]) -> Shape:
+        out = shapes[0]
         for position, shape in enumerate(shapes[1:], start=1):
-            if shape != shapes[0]:
+            if len(shape) != len(out) or any(x != y and 1 not in (x, y) for x, y in zip(out, shape)):
                 raise LayerError(
-                    f"cannot add {input_ref(position)} to {input_ref(0)}: add needs equal shapes "
-                    f"(a projection, e.g. a 1x1 convolution with a stride, can make them match)",
+                    f"cannot add {input_ref(position)} to {input_ref(0)}: add needs equal shapes, or axes "
+                    f"of size 1 to broadcast (a projection, e.g. a 1x1 convolution with a stride, can make "
+                    f"them match)",
                     field="inputs",
                     code="shape.mismatch",
                 )
-        return shapes[0]
+            out = tuple(max(x, y) for x, y in zip(out, shape))
+        return out
 
     def torch_forward(self, cfg: dict, arguments: list[str]) -> str:
         return " + ".join(arguments)

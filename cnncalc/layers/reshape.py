@@ -1,12 +1,14 @@
-"""Reordering and cutting tensors: permute, chunk and split.
+"""Reordering, reshaping and cutting tensors: permute, transpose, reshape, unflatten, select,
+chunk and split.
 
 Axes are numbered as PyTorch numbers them, with the batch as axis 0: channels are
-axis 1 of an [N, C, H, W] tensor. All three give views, so they copy nothing.
+axis 1 of an [N, C, H, W] tensor. All give views, so they copy nothing (torch.reshape
+copies a tensor a permute or transpose left non-contiguous; cnncalc counts it as a view).
 """
 
 from __future__ import annotations
 
-from math import ceil
+from math import ceil, prod
 
 from cnncalc.errors import LayerError
 from cnncalc.layers.base import (
@@ -53,7 +55,6 @@ class Permute(LayerType):
     """
 
     type_name = "permute"
-    aliases = ("transpose",)
     main_field = "dims"
     torch_class = "Permute"
     torch_positional = ("dims",)
@@ -93,6 +94,225 @@ class Permute(LayerType):
 
     def other_ops(self, cfg: dict, shape: Shape, out: Shape) -> int:
         return 0
+
+    def output_aliases_input(self, cfg: dict, training: bool) -> bool:
+        return True
+
+
+def _axis(cfg: dict, field: str, shape: Shape) -> int:
+    """Field `field`'s axis (the batch axis 0 first, negative from the end, as torch counts) as an
+    index into `shape`, which leaves the batch out; the batch axis itself is refused."""
+    dim, rank = cfg[field], len(shape) + 1
+    if not -rank <= dim < rank:
+        raise LayerError(
+            f"{field} {dim} is not an axis of the {rank}-axis tensor [N, {fmt_shape(shape)[1:]} "
+            f"(axes {-rank} to {rank - 1}, the batch axis 0 first)",
+            field=field,
+        )
+    if dim % rank == 0:
+        raise LayerError(f"{field} {dim} is the batch axis, which must stay as it is", field=field)
+    return dim % rank - 1
+
+
+class _NotTransposeDims(Kind):
+    expected = "nothing: transpose swaps two axes"
+
+    def parse(self, value):
+        raise FieldError(
+            f"transpose swaps two axes, dim0 and dim1, as torch.transpose; to give every axis its "
+            f"place with dims: {yaml_text(value)}, write `permute` (transpose no longer means permute)"
+        )
+
+
+class Transpose(LayerType):
+    """Swap two axes, as torch.transpose: a view, no copy. `dim0` and `dim1` count the batch as
+    axis 0, as torch does; negative ones count from the end. A ViT turns its patch grid
+    [E, L] into tokens [L, E] with {dim0: 1, dim1: 2}. To reorder every axis, use permute.
+
+    Example: [768, 196] {dim0: 1, dim1: 2} -> [196, 768] params=0
+    Example: [64, 8, 16] {dim0: -1, dim1: -2} -> [64, 16, 8] params=0
+    """
+
+    type_name = "transpose"
+    aliases = ("swapaxes", "swapdims")
+    functional = True
+    fields = (
+        Field("dim0", Int(), None, doc="one axis to swap, the batch axis 0 first"),
+        Field("dim1", Int(), None, doc="the other axis"),
+        Field("dims", _NotTransposeDims(), None, doc="refused: a list of every axis is permute's"),
+    )
+
+    def swapped(self, cfg: dict, shape: Shape) -> tuple[int, int]:
+        for name in ("dim0", "dim1"):
+            if cfg[name] is None:
+                raise LayerError(f"missing required field {name} (the two axes to swap)", code="spec.missing-key")
+        return _axis(cfg, "dim0", shape), _axis(cfg, "dim1", shape)
+
+    def output_shape(self, cfg: dict, shape: Shape) -> Shape:
+        return self.reordered_axes(cfg, shape)
+
+    def reordered_axes(self, cfg: dict, axes: tuple[int, ...]) -> tuple[int, ...]:
+        a, b = self.swapped(cfg, axes)
+        moved = list(axes)
+        moved[a], moved[b] = moved[b], moved[a]
+        return tuple(moved)
+
+    def torch_forward(self, cfg: dict, arguments: list[str]) -> str:
+        return f"{arguments[0]}.transpose({cfg['dim0']}, {cfg['dim1']})"
+
+    def channel_symbols(self, cfg: dict, exprs: dict, sources: list[dict], shape: Shape, out: Shape) -> dict[int, str]:
+        moved = self.reordered_axes(cfg, tuple(range(len(shape))))
+        return {j: sources[0][axis] for j, axis in enumerate(moved) if axis in sources[0]}
+
+    def other_ops(self, cfg: dict, shape: Shape, out: Shape) -> int:
+        return 0
+
+    def output_aliases_input(self, cfg: dict, training: bool) -> bool:
+        return True
+
+
+class _ShapeList(Kind):
+    expected = "a list of sizes >= 1, one of which may be -1 (worked out from the rest)"
+
+    def parse(self, value):
+        ok = isinstance(value, list) and value and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+        if not ok or any(v < 1 and v != -1 for v in value):
+            raise FieldError(f"expected {self.expected}, got {yaml_text(value)}")
+        if value.count(-1) > 1:
+            raise FieldError(f"only one size may be -1, got {yaml_text(value)}")
+        return tuple(value)
+
+
+def _fill_sizes(sizes: tuple[int, ...], total: int, what: str, field: str) -> Shape:
+    """`sizes` with its -1 worked out so that they hold `total` values; a mismatch is refused."""
+    known = prod(v for v in sizes if v != -1)
+    if -1 in sizes:
+        if total % known:
+            raise LayerError(
+                f"{field} {list(sizes)}: {what} has {total:,} values, not a multiple of the other sizes' "
+                f"{known:,}, so -1 cannot be worked out",
+                field=field,
+                code="shape.mismatch",
+            )
+        return tuple(total // known if v == -1 else v for v in sizes)
+    if known != total:
+        raise LayerError(
+            f"{field} {list(sizes)} holds {known:,} values but {what} has {total:,}",
+            field=field,
+            code="shape.mismatch",
+        )
+    return sizes
+
+
+class Reshape(LayerType):
+    """The same values in another shape, as torch.reshape of the axes after the batch: the sizes'
+    product must equal the input's; one size may be -1, worked out from the rest. A view of a
+    contiguous input (after a permute or transpose, torch copies; cnncalc counts no copy).
+
+    Example: [768, 14, 14] {shape: [768, 196]} -> [768, 196] params=0
+    Example: [64, 8, 8] {shape: [4, 16, -1]} -> [4, 16, 64] params=0
+    """
+
+    type_name = "reshape"
+    aliases = ("view",)
+    main_field = "shape"
+    functional = True
+    fields = (Field("shape", _ShapeList(), doc="the new sizes after the batch; one may be -1"),)
+
+    def output_shape(self, cfg: dict, shape: Shape) -> Shape:
+        return _fill_sizes(cfg["shape"], prod(shape), f"the input {fmt_shape(shape)}", "shape")
+
+    def torch_forward(self, cfg: dict, arguments: list[str]) -> str:
+        sizes = ", ".join(str(v) for v in cfg["shape"])
+        return f"{arguments[0]}.reshape({arguments[0]}.shape[0], {sizes})"
+
+    def other_ops(self, cfg: dict, shape: Shape, out: Shape) -> int:
+        return 0
+
+    def receptive_window(self, cfg: dict, shape: Shape):
+        return NEUTRAL if self.output_shape(cfg, shape) == shape else UNDEFINED
+
+    def channel_symbols(self, cfg: dict, exprs: dict, sources: list[dict], shape: Shape, out: Shape) -> dict[int, str]:
+        return {}
+
+    def output_aliases_input(self, cfg: dict, training: bool) -> bool:
+        return True
+
+
+class Unflatten(LayerType):
+    """Split one axis into several, as torch.nn.Unflatten: `dim` counts the batch as axis 0 (as
+    permute's dims do), `unflattened_size` the new sizes, whose product is the axis's size (one
+    may be -1). A view, no copy.
+
+    Example: [768, 196] {dim: 2, unflattened_size: [14, 14]} -> [768, 14, 14] params=0
+    Example: [64, 32] {dim: 1, unflattened_size: [4, -1]} -> [4, 16, 32] params=0
+    """
+
+    type_name = "unflatten"
+    torch_class = "nn.Unflatten"
+    fields = (
+        Field("dim", Int(), doc="the axis to split, the batch axis 0 first"),
+        Field("unflattened_size", _ShapeList(), aliases=("sizes",), doc="the sizes it becomes; one may be -1"),
+    )
+
+    def output_shape(self, cfg: dict, shape: Shape) -> Shape:
+        axis = _axis(cfg, "dim", shape)
+        what = f"axis {cfg['dim']} of the input {fmt_shape(shape)}"
+        sizes = _fill_sizes(cfg["unflattened_size"], shape[axis], what, "unflattened_size")
+        return (*shape[:axis], *sizes, *shape[axis + 1 :])
+
+    def pytorch(self, cfg: dict, shape: Shape) -> str:
+        return f"nn.Unflatten({cfg['dim']}, {tuple(cfg['unflattened_size'])!r})"
+
+    def other_ops(self, cfg: dict, shape: Shape, out: Shape) -> int:
+        return 0
+
+    def receptive_window(self, cfg: dict, shape: Shape):
+        return NEUTRAL if self.output_shape(cfg, shape) == shape else UNDEFINED
+
+    def output_aliases_input(self, cfg: dict, training: bool) -> bool:
+        return True
+
+
+class Select(LayerType):
+    """One position along an axis, the axis removed, as torch.select (x[:, index] for dim 1): a
+    view. `dim` counts the batch as axis 0; a negative index counts from the end, as torch's.
+    ViT's class token is x[:, 0] of its tokens [L, E]: {dim: 1, index: 0}.
+
+    Example: [197, 768] {dim: 1, index: 0} -> [768] params=0
+    Example: [64, 8, 8] {dim: -1, index: -1} -> [64, 8] params=0
+    """
+
+    type_name = "select"
+    functional = True
+    fields = (
+        Field("dim", Int(), doc="the axis to index, the batch axis 0 first"),
+        Field("index", Int(), doc="the position along it; negative counts from the end"),
+    )
+
+    def output_shape(self, cfg: dict, shape: Shape) -> Shape:
+        axis = _axis(cfg, "dim", shape)
+        size, index = shape[axis], cfg["index"]
+        if not -size <= index < size:
+            raise LayerError(
+                f"index {index} is out of range for axis {cfg['dim']} of the input {fmt_shape(shape)}, "
+                f"which has {size:,} positions ({-size} to {size - 1})",
+                field="index",
+            )
+        return (*shape[:axis], *shape[axis + 1 :])
+
+    def torch_forward(self, cfg: dict, arguments: list[str]) -> str:
+        return f"{arguments[0]}.select({cfg['dim']}, {cfg['index']})"
+
+    def other_ops(self, cfg: dict, shape: Shape, out: Shape) -> int:
+        return 0
+
+    def receptive_window(self, cfg: dict, shape: Shape):
+        return UNDEFINED  # an axis goes: the remaining ones no longer line up with the input's
+
+    def channel_symbols(self, cfg: dict, exprs: dict, sources: list[dict], shape: Shape, out: Shape) -> dict[int, str]:
+        axis = _axis(cfg, "dim", shape)
+        return {j - (j > axis): text for j, text in sources[0].items() if j != axis}
 
     def output_aliases_input(self, cfg: dict, training: bool) -> bool:
         return True

@@ -96,7 +96,6 @@ UNSUPPORTED: dict[str, tuple[str, str | None]] = {
     "alphadropout": ("not a type yet; the same shapes and counts as dropout", "dropout"),
     "featurealphadropout": ("not a type yet; the same shapes and counts as channel dropout", "dropout2d"),
     "glu": ("not a type yet (it halves the given dim)", "chunk with chunks: 2 and mul"),
-    "embedding": ("not a type yet", None),
     "embeddingbag": ("not a type yet", None),
     "bilinear": ("not a type yet (two inputs)", None),
     "fold": ("not a type yet", None),
@@ -113,11 +112,8 @@ UNSUPPORTED: dict[str, tuple[str, str | None]] = {
     "cosinesimilarity": ("not a type yet", None),
     "pairwisedistance": ("not a type yet", None),
     "adaptivelogsoftmaxwithloss": (_LOSS, None),
-    "multiheadattention": ("not a type yet", None),
-    "attention": ("not a type yet", None),
+    "attention": ("self-attention is nn.MultiheadAttention's", "multihead_attention"),
     "additiveattention": ("not a type yet", None),
-    "unflatten": ("not a type yet", None),
-    "reshape": ("not a type yet", None),
 }
 UNSUPPORTED.update(
     {
