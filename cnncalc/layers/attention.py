@@ -61,8 +61,7 @@ class Matmul(LayerType):
             )
         if any(x != y and 1 not in (x, y) for x, y in zip(a[:-2], b[:-2])):
             raise LayerError(
-                f"cannot multiply {input_ref(0)} by {input_ref(1)}: the axes before the last two must "
-                f"match or be 1",
+                f"cannot multiply {input_ref(0)} by {input_ref(1)}: the axes before the last two must match or be 1",
                 field="inputs",
                 code="shape.mismatch",
             )
