@@ -168,3 +168,20 @@ def test_every_function_of_the_expressions_is_defined_or_builtin():
     exec(HELPER_FUNCTIONS["make_divisible"], namespace)  # the module's own text, not a spec's
     for value, divisor in [(32 * 0.25, 8), (960 * 0.25, 8), (100, 8), (17, 4), (3, 8)]:
         assert namespace["make_divisible"](value, divisor) == expressions.make_divisible(value, divisor)
+
+
+def test_a_per_axis_list_of_expressions_is_written_as_a_tuple_of_them():
+    """`kernel_size: [k, 3]` in a block is `(k, 3)` in its class, not a new constructor argument
+    per call (and a `let:` used only there is used)."""
+    from cnncalc.engine import plan
+    from cnncalc.export import to_pytorch
+    from cnncalc.spec import parse
+
+    text = (
+        "input: [4, 16, 16]\nblocks:\n  b:\n    args: [k: 3]\n    let: {p: k // 2}\n    layers:\n"
+        "      - {type: conv2d, out_channels: 8, kernel_size: [k, 3], padding: [p, 1]}\n"
+        "layers:\n  - {type: b, name: b1}\n  - {type: b, name: b2, k: 1}\n"
+    )
+    code = to_pytorch(plan(parse(text, "b.yaml")))
+    assert "nn.Conv2d(in_channels, 8, (k, 3), padding=(p, 1))" in code
+    assert "B(8, k=1)" in code and "conv2d_1_kernel_size" not in code

@@ -52,24 +52,41 @@ def substitute(text: str, mapping: dict[str, str]) -> str:
     return ast.unparse(Replace().visit(tree))
 
 
+def _elements(tree) -> list | None:
+    """A per-axis list written with expressions (`kernel_size: [k, 3]`) as its items' trees; a
+    single expression as itself; None for any other list or tuple."""
+    if isinstance(tree, (ast.List, ast.Tuple)):
+        return None if any(isinstance(item, (ast.List, ast.Tuple)) for item in tree.elts) else list(tree.elts)
+    return [tree]
+
+
 def regenerated(text: str, env: dict) -> str | None:
     """Expression text, the spec's or one built here from checked pieces, written anew from its
-    checked tree (expressions.python_source), if it uses only the names in `env`; else None."""
+    checked tree (expressions.python_source), if it uses only the names in `env`; else None. A
+    list of expressions is written as a tuple of them, each checked alike."""
     try:
         tree = ast.parse(text.strip(), mode="eval").body
-        if not expressions.names_in(tree) <= set(env):
+        items = _elements(tree)
+        if not items or not all(expressions.names_in(item) <= set(env) for item in items):
             return None
-        return expressions.python_source(tree)
+        sources = [expressions.python_source(item) for item in items]
+        return sources[0] if items == [tree] else "(" + ", ".join(sources) + ("," if len(sources) == 1 else "") + ")"
     except _REFUSED:
         return None
 
 
 def evaluates_to(text: str, env: dict, value, field_) -> bool:
-    """Whether expression `text` gives `value` in `env` (as the field `field_` reads it, if any)."""
+    """Whether expression `text` (or a list of them) gives `value` in `env` (as the field `field_`
+    reads it, if any)."""
     try:
-        result = expressions.evaluate(ast.parse(text.strip(), mode="eval").body, env)
+        tree = ast.parse(text.strip(), mode="eval").body
+        items = _elements(tree)
+        if not items:
+            return False
+        results = [expressions.evaluate(item, env) for item in items]
     except _REFUSED:
         return False
+    result = results[0] if items == [tree] else results
     if python_literal(result) == python_literal(value):
         return True
     if field_ is None:
@@ -81,7 +98,7 @@ def evaluates_to(text: str, env: dict, value, field_) -> bool:
 
 
 def annotation(value, optional: bool = False) -> str:
-    kinds = {bool: "bool", int: "int", float: "float", str: "str"}
+    kinds = {bool: "bool", int: "int", float: "float", str: "str", tuple: "tuple"}
     kind = kinds.get(type(value))
     if kind is None:
         return ""
