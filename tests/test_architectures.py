@@ -64,6 +64,9 @@ FIRST_LINEAR_IN_FEATURES = {
     "convnext_tiny": 768,  # the head's linear; the blocks' linears work per pixel (channels-last)
     "unet": None,  # fully convolutional
     "fcn_resnet50": None,
+    "resnet50_gn": 2_048,  # after global_pool (its pool and flatten)
+    "cyclegan_generator": None,  # fully convolutional
+    "espcn": None,  # fully convolutional
     "dcgan_generator": None,  # transposed convs only
     "dcgan_discriminator": None,  # a 4x4 conv makes the 1x1 output
     "r3d_18": 512,  # 512 x 1 x 1 x 1, after the adaptive average pool
