@@ -19,6 +19,12 @@ from a random stream of its own: conv1d/2d/3d, the transposed ones, every
 pool, batchnorm1d/2d/3d, dropout1d/2d/3d, upsample in the rank's modes;
 batchnorm1d after a linear layer; after flattening to [C, L], 1-D layers; and
 among the faults, a layer of a rank torch refuses on its input ("wrong-rank").
+They also use issue 12's new families: groupnorm, instancenorm1d/2d/3d,
+normalize, the zero/constant/reflection/replication/circular pads of the
+rank (PyTorch's side order, negative padding cropping), and on [C, H, W]
+frozen_batchnorm2d, pixel_shuffle and pixel_unshuffle, each with the faults
+torch refuses (groups not dividing, a stated size wrong, reflection or
+circular padding too big, a crop past the input, not divisible, ...).
 
 Things deliberately never generated, because cnncalc is meant to differ
 from torch there (the test would report a false disagreement):
@@ -53,6 +59,22 @@ from torch there (the test would report a false disagreement):
 * a wrong num_features on batchnorm2d with affine: false and
   track_running_stats: false: torch.nn.BatchNorm2d then holds nothing sized
   by num_features and never checks it; cnncalc checks every stated size.
+  The same for instancenorm (torch only warns) and groupnorm's num_channels
+  with affine: false.
+* groupnorm with one value per group (num_groups == C on [C, 1]): torch
+  refuses ("Expected more than 1 value per channel") only because the
+  oracle's batch is one, as for batchnorm2d on 1x1.
+* instancenorm on one position with track_running_stats: true: cnncalc
+  refuses it, as torch does in training; the oracle runs in eval mode, where
+  torch normalises with the running statistics and accepts it. (On one
+  position without running statistics both refuse: "one-position".)
+* a zero or constant pad cropping an axis to exactly 0: torch returns an
+  empty tensor; cnncalc refuses, and "crop-too-much" aims at -1 or less.
+* frozen_batchnorm2d with a wrong num_features of 1, or on one channel: the
+  reference module's (1, n, 1, 1) statistics broadcast instead of refusing.
+* pads, instance norms, frozen_batchnorm2d, normalize and pixel_shuffle on an
+  input of another rank: torch acts on the last axes of a tensor of any rank
+  (or an unbatched one), cnncalc refuses; never generated as "wrong-rank".
 * adaptive_avgpool2d to 1x1 (and so global_avgpool2d) on a flat input:
   torch's 1x1 fast path takes the mean of the last two axes without checking
   the rank, so it "accepts" a [batch, features] tensor (averaging over the
@@ -587,6 +609,144 @@ class Generator:
         self.common(L, False)
         return L, (C, *out)
 
+    # ---------------------------------------------------------------- issue 12's new families
+    def groupnorm(self, shape, fault):
+        rng = self.rng
+        C, values = shape[0], math.prod(shape[1:])
+        L = GenLayer("groupnorm", fault)
+        if fault == "groups-in":  # num_groups must divide the channels
+            groups = rng.choice([g for g in range(2, C + 3) if C % g])
+        elif C * values > 1:  # more than one value per group: see the module docstring
+            groups = rng.choice([g for g in _divisors(C) if C // g * values > 1])
+        else:
+            return self.normalize(shape, None)  # no group of more than one value
+        L.set("num_groups", groups)
+        affine = self.chance(0.8) or fault == "num_channels-wrong"
+        self.stated_channels(L, "num_channels", C, fault)
+        if not affine or self.chance(0.1):
+            L.set("affine", affine)
+        if self.chance(0.15):
+            L.set("eps", *rng.choice([(0.001, 0.001), ("1e-6", 1e-6)]))
+        self.common(L, affine)
+        return L, shape
+
+    def instancenorm(self, shape, fault):
+        rng = self.rng
+        C, positions = shape[0], math.prod(shape[1:])
+        if positions == 1 and not fault:  # refused in training, see below
+            return self.groupnorm(shape, None)
+        L = GenLayer(f"instancenorm{len(shape) - 1}d", fault)
+        affine = self.chance(0.3)
+        # one position: torch refuses in training, cnncalc always; the oracle's eval mode takes
+        # it from the running statistics (see the module docstring)
+        track = self.chance(0.25) and positions > 1
+        if fault == "num_features-wrong" and not (affine or track):
+            affine = True
+        if fault == "one-position":
+            track = False
+        self.stated_channels(L, "num_features", C, fault)
+        if affine or self.chance(0.1):
+            L.set("affine", affine)
+        if track or self.chance(0.1):
+            L.set("track_running_stats", track)
+        if track and self.chance(0.3):
+            L.set("momentum", rng.choice([0.01, 0.5, None]))
+        if self.chance(0.1):
+            L.set("eps", 0.001)
+        self.common(L, affine)
+        return L, shape
+
+    def frozen_batchnorm(self, shape, fault):
+        C = shape[0]
+        L = GenLayer("frozen_batchnorm2d", fault)
+        if fault == "num_features-wrong":  # not 1: the reference's (1, n, 1, 1) would broadcast
+            L.set("num_features", self.rng.choice([n for n in range(2, C + 4) if n != C]))
+        elif self.chance(0.2):
+            L.set("num_features", C)
+        if self.chance(0.2):
+            L.set("eps", 0.001)
+        self.common(L, False)
+        return L, shape
+
+    def normalize(self, shape, fault):
+        rng = self.rng
+        L = GenLayer("normalize", fault)
+        rank = len(shape) + 1  # with the batch axis
+        if fault == "dim-out-of-range":
+            L.set("dim", rng.choice([rank, rank + 1, -rank - 1]))
+        elif self.chance(0.6):
+            L.set("dim", rng.randint(-rank, rank - 1))
+        if self.chance(0.3):
+            L.set("p", rng.choice([1, 2.0, 3, 0.5]))
+        if self.chance(0.1):
+            L.set("eps", *rng.choice([(1e-6, 1e-6), ("1e-8", 1e-8)]))
+        self.common(L, False)
+        return L, shape
+
+    PAD_FAULTS: ClassVar[dict] = {"crop-too-much": "zero", "reflect-too-big": "reflection", "wrap-twice": "circular"}
+
+    def pad(self, shape, fault):
+        """Padding as torch writes it: an int, or (left, right) of the last axis, then of the one before, ..."""
+        rng = self.rng
+        C, *sides = shape
+        rank = len(sides)
+        kinds = ["zero", "constant", "reflection", "replication", "circular"]
+        kind = self.PAD_FAULTS.get(fault) or rng.choices(kinds, [3, 2, 3, 2, 2])[0]
+        if fault == "crop-too-much":
+            kind = rng.choice(["zero", "constant"])
+        L = GenLayer(f"{kind}_pad{rank}d", fault)
+        bad = rng.randrange(2 * rank)
+        pads, out = [], list(sides)
+        for i in range(2 * rank):
+            n = sides[rank - 1 - i // 2]  # (left, right) of the last axis first
+            if kind == "reflection":
+                p = rng.randint(0, min(3, n - 1))
+            elif kind == "circular":
+                p = rng.randint(0, min(3, n))
+            else:
+                p = rng.choices([0, 1, 2, 3, -1], [0.3, 0.3, 0.2, 0.1, 0.1])[0]
+            if i == bad and fault == "reflect-too-big":
+                p = n + rng.randint(0, 1)
+            elif i == bad and fault == "wrap-twice":
+                p = n + 1 + rng.randint(0, 1)
+            pads.append(p)
+        for i in range(rank):  # negative padding crops; at least one element left on each axis
+            axis = rank - 1 - i
+            if fault != "crop-too-much" and sides[axis] + pads[2 * i] + pads[2 * i + 1] < 1:
+                pads[2 * i] = pads[2 * i + 1] = 0
+            out[axis] = sides[axis] + pads[2 * i] + pads[2 * i + 1]
+        if fault == "crop-too-much":  # an output of -1 or less: 0 gives an empty tensor, see the docstring
+            axis = rank - 1 - bad // 2
+            pads[bad - bad % 2], pads[bad - bad % 2 + 1] = -(sides[axis] // 2) - 1, -(sides[axis] // 2) - 1
+        if all(p == pads[0] for p in pads) and self.chance(0.6):
+            L.set("padding", pads[0])
+        else:
+            L.set("padding", pads, tuple(pads))
+        if kind == "constant":
+            L.set("value", rng.choice([0, 0.5, -1.0, 2]))
+        self.common(L, False)
+        return L, (C, *out)
+
+    def pixel_shuffle(self, shape, fault):
+        C, H, W = shape
+        L = GenLayer("pixel_shuffle", fault)
+        fits = [r for r in (1, 2, 3) if C % (r * r) == 0]
+        r = self.rng.choice([r for r in (2, 3, 4) if C % (r * r)] if fault else fits[1:] or fits)
+        L.set("upscale_factor", r)
+        self.common(L, False)
+        return L, (C // (r * r), H * r, W * r)
+
+    def pixel_unshuffle(self, shape, fault):
+        C, H, W = shape
+        L = GenLayer("pixel_unshuffle", fault)
+        if fault:
+            r = self.rng.choice([r for r in (2, 3, 4, 5) if H % r or W % r])
+        else:
+            r = self.rng.choice([r for r in (1, 2, 3) if H % r == 0 and W % r == 0][-2:])
+        L.set("downscale_factor", r)
+        self.common(L, False)
+        return L, (C * r * r, H // r, W // r)
+
     # ---------------------------------------------------------------- layers for any rank
     def prelu(self, shape, fault):
         C = shape[0]
@@ -790,8 +950,18 @@ class Generator:
         "flatten": 1,
         "global_keep": 1,
     }
-    # the rank-generic networks' layers besides those (never drawn for a valid layer: faults only)
-    WIDE: ClassVar[dict] = {"wrong_rank": 0}
+    # the rank-generic networks' layers besides those (wrong_rank only as a fault)
+    WIDE: ClassVar[dict] = {
+        "groupnorm": 4,
+        "instancenorm": 4,
+        "frozen_batchnorm": 2,
+        "normalize": 2,
+        "pad": 6,
+        "pixel_shuffle": 2,
+        "pixel_unshuffle": 2,
+        "wrong_rank": 0,
+    }
+    ONLY_2D = ("frozen_batchnorm", "pixel_shuffle", "pixel_unshuffle")  # cnncalc's, on [C, H, W]
     SPATIAL_FAULTS: ClassVar[dict] = {
         "conv": [
             "groups-in",
@@ -812,6 +982,13 @@ class Generator:
         "flatten": ["end-before-start", "out-of-range"],
         "linear": ["in_features-wrong"],
         "wrong_rank": ["wrong-rank"],
+        "groupnorm": ["groups-in", "num_channels-wrong"],
+        "instancenorm": ["num_features-wrong", "one-position"],
+        "frozen_batchnorm": ["num_features-wrong"],
+        "normalize": ["dim-out-of-range"],
+        "pad": list(PAD_FAULTS),
+        "pixel_shuffle": ["not-divisible"],
+        "pixel_unshuffle": ["not-divisible"],
     }
 
     SPATIAL_FAULT_WEIGHTS: ClassVar[dict] = {
@@ -825,7 +1002,16 @@ class Generator:
         "activation": 0.3,
         "linear": 0.3,
     }
-    WIDE_FAULT_WEIGHTS: ClassVar[dict] = {"wrong_rank": 1.5}
+    WIDE_FAULT_WEIGHTS: ClassVar[dict] = {
+        "wrong_rank": 1.5,
+        "groupnorm": 0.7,
+        "instancenorm": 0.7,
+        "frozen_batchnorm": 0.3,
+        "normalize": 0.3,
+        "pad": 1.2,
+        "pixel_shuffle": 0.5,
+        "pixel_unshuffle": 0.5,
+    }
 
     # keep torch quick: past these sizes (elements, longest side) prefer layers that shrink
     CROWDED: ClassVar[dict] = {1: (8 * 512, 1024), 2: (40 * 40 * 8, 64), 3: (4 * 10 * 10 * 10, 16)}
@@ -836,6 +1022,8 @@ class Generator:
             return shape[0] > 1
         if fault == "zero-output":  # floor(n * 0.25) == 0 needs a small side
             return min(shape[1:]) <= 3
+        if fault == "one-position":
+            return math.prod(shape[1:]) == 1
         return True
 
     def add(self, layer: GenLayer) -> None:
@@ -848,10 +1036,26 @@ class Generator:
         if self.wide:
             weights.update(self.WIDE)
             fault_weights.update(self.WIDE_FAULT_WEIGHTS)
+            if len(shape) != 3:
+                for kind in self.ONLY_2D:
+                    del weights[kind], fault_weights[kind]
+            else:
+                C, H, W = shape
+                if all(C % (r * r) for r in (2, 3)):  # nothing to shuffle into space
+                    weights["pixel_shuffle"] = 0
+                if all(H % r or W % r for r in (2, 3)) or not any(H % r or W % r for r in (2, 3, 4, 5)):
+                    weights["pixel_unshuffle"] = fault_weights["pixel_unshuffle"] = 0
+                if C == 1:
+                    fault_weights["frozen_batchnorm"] = 0
         elements, side = self.CROWDED[len(shape) - 1]
         if math.prod(shape) > elements or max(shape[1:]) > side:
             weights.update(conv_transpose=0, upsample=0, maxpool=30, adaptive=10)
-        return weights, {k: w for k, w in fault_weights.items() if k in weights and (weights[k] or k in self.WIDE)}
+            if self.wide:
+                weights.update(pad=0, pixel_shuffle=0)
+        fault_weights = {
+            k: w for k, w in fault_weights.items() if w and k in weights and (weights[k] or k in self.WIDE)
+        }
+        return weights, fault_weights
 
     def spatial_layer(self, shape, fault_here: bool):
         rng = self.rng
@@ -905,8 +1109,8 @@ class Generator:
             return self.identity(shape, None)
         if r < 0.95 and len(shape) > 1:
             return self.lrn(shape, None)
-        if self.wide and len(shape) == 1 and self.chance(0.5):  # batchnorm1d after a linear layer
-            return self.batchnorm(shape, None)
+        if self.wide and len(shape) == 1:  # batchnorm1d (group norm, normalize) after a linear layer
+            return self.rng.choice([self.batchnorm, self.groupnorm, self.normalize, self.prelu])(shape, None)
         return self.prelu(shape, None)
 
     def input_shape(self) -> tuple:
