@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from cnncalc.engine import Plan
 from cnncalc.export import export
+from cnncalc.layers.attention import index_inputs
 
 
 class TorchMissing(Exception):
@@ -77,7 +78,11 @@ def _meta_inputs(torch, plan: Plan) -> dict:
     """Each network input, a batch of two on the meta device; an input larger than PyTorch's
     sizes is its refusal."""
     try:
-        return {name: torch.zeros((_BATCH, *shape), device="meta") for name, shape in plan.input_shapes.items()}
+        indices = index_inputs(plan)  # an embedding's input holds integer indices
+        return {
+            name: torch.zeros((_BATCH, *shape), device="meta", dtype=torch.long if name in indices else None)
+            for name, shape in plan.input_shapes.items()
+        }
     except (RuntimeError, TypeError, ValueError, OverflowError) as exc:
         raise TorchRefused(_first_line(exc)) from None
 
@@ -211,14 +216,23 @@ def _comparisons(plan: Plan, measured: dict, group_shapes: dict, whole) -> list[
     return results
 
 
+def _random_input(torch, shape, indices: int | None, generator):
+    """Random values for a network input, or random indices below `indices` for one an embedding reads."""
+    if indices is None:
+        return torch.randn((_BATCH, *shape), generator=generator)
+    return torch.randint(0, indices, (_BATCH, *shape), generator=generator)
+
+
 def _same_values(torch, build, plan: Plan, device: str, run_layer) -> bool:
     """The whole forward() and the layers run one by one give the same output on random input."""
     torch.manual_seed(0)
     with torch.device(device):
         model = build().eval()
     generator = torch.Generator().manual_seed(0)
+    indices = index_inputs(plan)
     inputs = {
-        name: torch.randn((_BATCH, *shape), generator=generator).to(device) for name, shape in plan.input_shapes.items()
+        name: _random_input(torch, shape, indices.get(name), generator).to(device)
+        for name, shape in plan.input_shapes.items()
     }
     returned = set(plan.output_shapes)
     # each output is let go once the last layer reading it has run: a deep model's outputs

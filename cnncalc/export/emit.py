@@ -9,6 +9,7 @@ from cnncalc.export.drafts import Draft
 from cnncalc.export.naming import RESERVED, identifier, input_variable
 from cnncalc.export.prelude import FUTURE, HELPER_FUNCTIONS, IMPORTS
 from cnncalc.export.values import annotation, expression_source, substitute
+from cnncalc.layers.attention import index_inputs
 from cnncalc.layers.base import python_literal
 from cnncalc.spec import REQUIRED_ARGUMENT
 
@@ -65,7 +66,11 @@ def _model_class(plan, model: Draft, frozen: list[str]) -> list[str]:
 
 
 def _main(plan, model_name: str) -> list[str]:
-    inputs = ", ".join(f"torch.zeros(1, {_dims(shape)})" for shape in plan.input_shapes.values())
+    indices = index_inputs(plan)  # an embedding's input holds integer indices
+    inputs = ", ".join(
+        f"torch.zeros(1, {_dims(shape)}{', dtype=torch.long' if name in indices else ''})"
+        for name, shape in plan.input_shapes.items()
+    )
     if len(plan.output_shapes) == 1:
         shown = f"print(model({inputs}).shape)  # torch.Size([1, {_dims(plan.output_shape)}])"
     else:

@@ -196,6 +196,7 @@ class Embedding(LayerType):
     """
 
     type_name = "embedding"
+    reads_indices = True  # verify and the export feed the input it reads integers
     torch_class = "nn.Embedding"
     torch_positional = ("num_embeddings", "embedding_dim")
     main_field = "embedding_dim"
@@ -228,3 +229,15 @@ class Embedding(LayerType):
 
     def channel_symbols(self, cfg: dict, exprs: dict, sources: list[dict], shape: Shape, out: Shape) -> dict[int, str]:
         return {len(out) - 1: exprs.get("embedding_dim", str(cfg["embedding_dim"]))}
+
+
+def index_inputs(plan) -> dict[str, int]:
+    """The network inputs an embedding reads, each with how many indices every reader takes
+    (the smallest num_embeddings): verify and the export's example feed these integers."""
+    found: dict[str, int] = {}
+    inputs = plan.input_shapes
+    for row in plan.layers:
+        if getattr(row.spec.layer, "reads_indices", False) and row.spec.inputs[0] in inputs:
+            name = row.spec.inputs[0]
+            found[name] = min(found.get(name, row.spec.cfg["num_embeddings"]), row.spec.cfg["num_embeddings"])
+    return found
