@@ -24,8 +24,9 @@ from cnncalc.layers.merge import input_ref
 
 
 class Matmul(LayerType):
-    """Matrix product of two inputs, as torch.matmul: [..., n, m] @ [..., m, p] -> [..., n, p],
-    the axes before the last two broadcast (each equal, or 1 in one of them). Attention scores
+    """Matrix product of two inputs, as torch.matmul: [..., n, m] @ [..., m, p] -> [..., n, p].
+
+    The axes before the last two broadcast (each equal, or 1 in one of them). Attention scores
     are q @ k^T: [h, L, d] @ [h, d, L] -> [h, L, L]. MACs n x m x p per product, as
     torch.utils.flop_counter counts bmm.
 
@@ -96,8 +97,9 @@ class Matmul(LayerType):
 
 
 class MultiheadAttention(LayerType):
-    """Self-attention on tokens [L, E], as torch.nn.MultiheadAttention(batch_first=True) called
-    with the input as query, key and value and need_weights=False. Parameters as PyTorch
+    """Self-attention on tokens [L, E], as torch.nn.MultiheadAttention(batch_first=True).
+
+    Called with the input as query, key and value and need_weights=False. Parameters as PyTorch
     counts them: in_proj 3E^2 (+ 3E bias), out_proj E^2 (+ E), add_bias_kv 2E. MACs: the four
     projections, 4 L E^2, and the two attention products, 2 L S E, where S, the keys' length, is
     L (+ 1 with add_bias_kv, + 1 with add_zero_attn).
@@ -188,9 +190,10 @@ class MultiheadAttention(LayerType):
 
 
 class Embedding(LayerType):
-    """A lookup table, as torch.nn.Embedding: each index of the input becomes a vector of
-    `embedding_dim` values, [L] -> [L, embedding_dim]; num_embeddings x embedding_dim
-    parameters. The input holds indices (integers from 0 to num_embeddings - 1), not values.
+    """A lookup table, as torch.nn.Embedding: indices [L] -> vectors [L, embedding_dim].
+
+    num_embeddings x embedding_dim parameters. The input holds indices (integers from 0 to
+    num_embeddings - 1), not values: verify and the export's example feed it integers.
 
     Example: [16] {num_embeddings: 1000, embedding_dim: 64} -> [16, 64] params=64000
     """

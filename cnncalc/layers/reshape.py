@@ -115,7 +115,7 @@ def _axis(cfg: dict, field: str, shape: Shape) -> int:
 
 
 class _NotTransposeDims(Kind):
-    expected = "nothing: transpose swaps two axes"
+    expected = "not taken (use permute)"
 
     def parse(self, value):
         raise FieldError(
@@ -125,9 +125,11 @@ class _NotTransposeDims(Kind):
 
 
 class Transpose(LayerType):
-    """Swap two axes, as torch.transpose: a view, no copy. `dim0` and `dim1` count the batch as
-    axis 0, as torch does; negative ones count from the end. A ViT turns its patch grid
-    [E, L] into tokens [L, E] with {dim0: 1, dim1: 2}. To reorder every axis, use permute.
+    """Swap two axes, as torch.transpose: a view, no copy.
+
+    `dim0` and `dim1` count the batch as axis 0, as torch does; negative ones count from the
+    end. A ViT turns its patch grid [E, L] into tokens [L, E] with {dim0: 1, dim1: 2}. To
+    reorder every axis, use permute (a `dims:` list is refused here, pointing to it).
 
     Example: [768, 196] {dim0: 1, dim1: 2} -> [196, 768] params=0
     Example: [64, 8, 16] {dim0: -1, dim1: -2} -> [64, 16, 8] params=0
@@ -137,9 +139,9 @@ class Transpose(LayerType):
     aliases = ("swapaxes", "swapdims")
     functional = True
     fields = (
-        Field("dim0", Int(), None, doc="one axis to swap, the batch axis 0 first"),
-        Field("dim1", Int(), None, doc="the other axis"),
-        Field("dims", _NotTransposeDims(), None, doc="refused: a list of every axis is permute's"),
+        Field("dim0", Int(), None, doc="required: one axis to swap, the batch axis 0 first"),
+        Field("dim1", Int(), None, doc="required: the other axis"),
+        Field("dims", _NotTransposeDims(), None, doc="not taken: a list of every axis is permute's"),
     )
 
     def swapped(self, cfg: dict, shape: Shape) -> tuple[int, int]:
@@ -205,9 +207,10 @@ def _fill_sizes(sizes: tuple[int, ...], total: int, what: str, field: str) -> Sh
 
 
 class Reshape(LayerType):
-    """The same values in another shape, as torch.reshape of the axes after the batch: the sizes'
-    product must equal the input's; one size may be -1, worked out from the rest. A view of a
-    contiguous input (after a permute or transpose, torch copies; cnncalc counts no copy).
+    """The same values in another shape, as torch.reshape of the axes after the batch.
+
+    The sizes' product must equal the input's; one size may be -1, worked out from the rest. A
+    view of a contiguous input (after a permute or transpose, torch copies; cnncalc counts no copy).
 
     Example: [768, 14, 14] {shape: [768, 196]} -> [768, 196] params=0
     Example: [64, 8, 8] {shape: [4, 16, -1]} -> [4, 16, 64] params=0
@@ -240,9 +243,10 @@ class Reshape(LayerType):
 
 
 class Unflatten(LayerType):
-    """Split one axis into several, as torch.nn.Unflatten: `dim` counts the batch as axis 0 (as
-    permute's dims do), `unflattened_size` the new sizes, whose product is the axis's size (one
-    may be -1). A view, no copy.
+    """Split one axis into several, as torch.nn.Unflatten: a view, no copy.
+
+    `dim` counts the batch as axis 0 (as permute's dims do); `unflattened_size` lists the new
+    sizes, whose product is the axis's size (one may be -1).
 
     Example: [768, 196] {dim: 2, unflattened_size: [14, 14]} -> [768, 14, 14] params=0
     Example: [64, 32] {dim: 1, unflattened_size: [4, -1]} -> [4, 16, 32] params=0
@@ -275,9 +279,10 @@ class Unflatten(LayerType):
 
 
 class Select(LayerType):
-    """One position along an axis, the axis removed, as torch.select (x[:, index] for dim 1): a
-    view. `dim` counts the batch as axis 0; a negative index counts from the end, as torch's.
-    ViT's class token is x[:, 0] of its tokens [L, E]: {dim: 1, index: 0}.
+    """One position along an axis, the axis removed, as torch.select: a view.
+
+    x[:, index] is {dim: 1, index: index}: `dim` counts the batch as axis 0; a negative index
+    counts from the end, as torch's. ViT's class token is x[:, 0] of its tokens [L, E].
 
     Example: [197, 768] {dim: 1, index: 0} -> [768] params=0
     Example: [64, 8, 8] {dim: -1, index: -1} -> [64, 8] params=0
