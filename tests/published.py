@@ -54,6 +54,8 @@ PUBLISHED_PARAMS: dict[str, int] = {
     "r2plus1d_18": 31_505_325,
     "m5": 26_915,  # torchaudio's speech-command tutorial: n_channel 32, stride 16, 35 classes
     "unet3d": 287_227,  # cnncalc's own small 3-D U-Net (tests/zoo_torch_wide.py, UNet3d)
+    # issue 12: detection (tests/zoo_torch_yolo.py; several outputs, not in ZOO)
+    "yolov5s": 7_235_389,  # ultralytics v6.0-v7.0 model summary, 80 classes; fused for inference: 7,225,885
 }
 
 # Published counts of models that have a torch.nn twin (tests/zoo_torch_*.py) but no spec in

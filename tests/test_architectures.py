@@ -16,6 +16,7 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+from export_refused import exported
 from published import PUBLISHED_PARAMS
 from torch_reference import require_torch, run_torch
 
@@ -28,6 +29,7 @@ from cnncalc.verify import verify
 ARCH_DIR = Path(__file__).resolve().parent.parent / "architectures"
 SPECS = sorted(ARCH_DIR.glob("*.yaml"))
 STEMS = [p.stem for p in SPECS]
+EXPORTED_STEMS = exported(STEMS)  # yolov5s's export is refused for now: see tests/export_refused.py
 
 PUBLISHED = PUBLISHED_PARAMS
 
@@ -74,6 +76,7 @@ FIRST_LINEAR_IN_FEATURES = {
     "r2plus1d_18": 512,
     "m5": None,  # fc1 works on the last axis of [1, 64] (the tutorial permutes, not flattens)
     "unet3d": None,  # fully convolutional
+    "yolov5s": None,  # fully convolutional: three 1x1 conv outputs
 }
 
 
@@ -150,7 +153,7 @@ def test_total_params_match_published(stem):
     assert result.totals.non_trainable_params == 0
 
 
-@pytest.mark.parametrize("stem", STEMS)
+@pytest.mark.parametrize("stem", EXPORTED_STEMS)
 def test_every_layer_matches_torch(stem):
     spec, result = _planned(stem)
     if spec.is_graph:
@@ -169,7 +172,7 @@ def test_every_layer_matches_torch(stem):
         assert got == want, f"{stem}: layer {layer.name!r} ({layer.type_name}): cnncalc {got} != torch {want}"
 
 
-@pytest.mark.parametrize("stem", STEMS)
+@pytest.mark.parametrize("stem", EXPORTED_STEMS)
 def test_json_totals_match_torch(stem):
     spec, result = _planned(stem)
     totals = plan_document(result)["totals"]
