@@ -43,6 +43,7 @@ PUBLISHED_PARAMS: dict[str, int] = {
     "unet": 31_037_698,  # milesial/Pytorch-UNet(3, 2, bilinear=False), bias-free convs
     # issue 12: segmentation, GroupNorm, CycleGAN, super-resolution (tests/zoo_torch_dense.py twins them)
     "fcn_resnet50": 32_957_013,  # torchvision, aux_loss off (its num_params, 35,322,218, has the aux head)
+    "deeplabv3_resnet50": 39_638_869,  # torchvision, aux_loss off (num_params with the aux head: 42,004,074)
     "resnet50_gn": 25_557_032,  # timm; GroupNorm has BatchNorm's 2C affine params (and no buffers)
     "cyclegan_generator": 11_378_179,  # junyanz/pytorch-CycleGAN-and-pix2pix ResnetGenerator, 9 blocks
     "espcn": 22_729,  # Shi et al. 2016, x3 on one channel, as yjn870/ESPCN-pytorch writes it
@@ -61,10 +62,7 @@ PUBLISHED_PARAMS: dict[str, int] = {
 # Published counts of models that have a torch.nn twin (tests/zoo_torch_*.py) but no spec in
 # architectures/ yet, because cnncalc lacks something the spec needs (see the twin's module);
 # each moves to PUBLISHED_PARAMS with its architectures/<name>.yaml.
-AWAITING_SPEC: dict[str, int] = {
-    # issue 12: segmentation, GroupNorm, CycleGAN, super-resolution (tests/zoo_torch_dense.py)
-    "deeplabv3_resnet50": 39_638_869,  # torchvision, aux_loss off (num_params with the aux head: 42,004,074)
-}
+AWAITING_SPEC: dict[str, int] = {}
 
 # The models with a hand-written torch.nn twin (tests/zoo_torch_classic.py, zoo_torch_mobile.py),
 # which docs/costs.md's zoo table lists (tools/zoo_table.py).

@@ -66,6 +66,7 @@ FIRST_LINEAR_IN_FEATURES = {
     "convnext_tiny": 768,  # the head's linear; the blocks' linears work per pixel (channels-last)
     "unet": None,  # fully convolutional
     "fcn_resnet50": None,
+    "deeplabv3_resnet50": None,
     "resnet50_gn": 2_048,  # after global_pool (its pool and flatten)
     "cyclegan_generator": None,  # fully convolutional
     "espcn": None,  # fully convolutional

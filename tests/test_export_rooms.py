@@ -185,3 +185,24 @@ def test_a_per_axis_list_of_expressions_is_written_as_a_tuple_of_them():
     code = to_pytorch(plan(parse(text, "b.yaml")))
     assert "nn.Conv2d(in_channels, 8, (k, 3), padding=(p, 1))" in code
     assert "B(8, k=1)" in code and "conv2d_1_kernel_size" not in code
+
+
+def test_members_named_by_digits_keep_their_names_outside_a_sequential():
+    """torchvision's ASPP.convs: branches named 0, 1, ... that all read the block's input are
+    registered by those names (add_module), so the module paths are the spec's names."""
+    from cnncalc.engine import plan
+    from cnncalc.export import export
+    from cnncalc.spec import parse
+
+    text = (
+        "input: [8, 4, 4]\nblocks:\n  branches:\n"
+        '    - {type: conv2d, name: "0", inputs: input, out_channels: 2, kernel_size: 1}\n'
+        '    - {type: conv2d, name: "1", inputs: input, out_channels: 2, kernel_size: 1, trainable: false}\n'
+        '    - {type: concat, name: cat, inputs: ["0", "1"]}\n'
+        "layers:\n  - {type: branches, name: convs}\n"
+    )
+    exported = export(plan(parse(text, "b.yaml")))
+    assert exported.paths["convs.0"] == "convs.0" and exported.paths["convs.1"] == "convs.1"
+    assert 'self.add_module("0", nn.Conv2d(in_channels, 2, 1))' in exported.code
+    assert 'getattr(self, "1")(x)' in exported.code
+    assert "self.get_submodule('convs.1').requires_grad_(False)" in exported.code

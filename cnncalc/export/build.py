@@ -185,7 +185,10 @@ class _Exporter:
             walk.steps.append((template.local, None, template.inputs))
             return
         name = attribute(template.local or f"layer{position}", cls.taken, walk.claimed)
-        cls.attributes[position] = name
+        # a member named by digits (a branch of torchvision's ASPP.convs) keeps them as its module
+        # name, registered with add_module; `name` stays the identifier the rest is derived from
+        registered = template.local if template.local.isdigit() else name
+        cls.attributes[position] = registered
         # a written `when:` stays in a block's class even where every call agrees, so the
         # class still means what the block says
         keep = template.when is not None and not cls.literal
@@ -195,7 +198,7 @@ class _Exporter:
         if spec is not None and spec.layer.functional:
             self.write_functional(cls, walk, live, template, name, when)
         else:
-            self.write_member(cls, walk, items, live, template, name, when)
+            self.write_member(cls, walk, items, live, template, (name, registered), when)
 
     def write_functional(self, cls: Draft, walk: _Walk, live, template: Entry, name: str, when) -> None:
         """A merge, chunk or split: an expression in forward()."""
@@ -209,21 +212,24 @@ class _Exporter:
         made = layer_symbols(spec, self.rows[spec.name], walk.symbols, template.inputs)
         walk.symbols[template.local] = when_symbols(when, made, walk.symbols, template)
 
-    def write_member(self, cls: Draft, walk: _Walk, items, live, template: Entry, name: str, when) -> None:
-        """A module: an attribute set in __init__, called in forward()."""
+    def write_member(self, cls: Draft, walk: _Walk, items, live, template: Entry, names: tuple, when) -> None:
+        """A module: an attribute set in __init__, called in forward(). `names` are (the identifier
+        derived names start from, the module's registered name)."""
+        name, registered = names
         try:
             code, symbol = self.module_code(cls, live, walk.symbols, template.inputs, name)
         except Irregular:
             code, symbol = self.hoist_module(cls, items, name), {}
         walk.symbols[template.local] = when_symbols(when, symbol, walk.symbols, template)
-        walk.members.append((template.local, name, code, when, self.shape_comment(cls, live[0][1])))
+        walk.members.append((template.local, registered, code, when, self.shape_comment(cls, live[0][1])))
         reads = template.inputs
         spec = self.layer_of(live[0][1])
         if spec is not None and not spec.layer.takes_input:  # a learned tensor takes the batch size from the input
             reads = (walk.first_names[0],)
-        call = f"self.{name}({', '.join(f'{{{k}}}' for k in range(len(reads)))})"
+        member = emit.member(registered)
+        call = f"{member}({', '.join(f'{{{k}}}' for k in range(len(reads)))})"
         if when is not None:
-            call = f"{{0}} if self.{name} is None else {call}"
+            call = f"{{0}} if {member} is None else {call}"
         walk.steps.append((template.local, call, reads))
 
     def shape_comment(self, cls: Draft, entry: Entry) -> str:

@@ -97,7 +97,7 @@ def frozen_lines(plan, paths: dict) -> list[str]:
         path = paths.get(row.name)
         if row.trainable or not path:
             continue
-        if "." in path:
+        if "." in path or path.isdigit():
             lines.append(f"        self.get_submodule({path!r}).requires_grad_(False)")
         else:
             lines.append(f"        self.{path}.requires_grad_(False)")
@@ -178,15 +178,25 @@ def _let_lines(cls: Draft) -> list[str]:
     return lines
 
 
+def member(attribute: str) -> str:
+    """How forward() reaches a member: self.conv1; a member named by digits, getattr(self, "0")."""
+    return f"self.{attribute}" if not attribute.isdigit() else f'getattr(self, "{attribute}")'
+
+
+def _assigned(attribute: str, code: str) -> str:
+    """`self.conv1 = code`; a member named by digits (not an identifier) is registered by name."""
+    return f"self.{attribute} = {code}" if not attribute.isdigit() else f'self.add_module("{attribute}", {code})'
+
+
 def member_lines(members) -> list[str]:
     """__init__'s lines that make each member: `self.conv1 = ...`, under its `if` where conditional."""
     lines = []
     for _, attribute, code, condition, comment in members:
         if condition is None:
-            lines.append(with_comment(f"        self.{attribute} = {indent(code, 8)}", comment))
+            lines.append(with_comment(f"        {_assigned(attribute, indent(code, 8))}", comment))
         else:
-            lines += [f"        self.{attribute} = None", f"        if {condition}:"]
-            lines.append(f"            self.{attribute} = {indent(code, 12)}")
+            lines += [f"        {_assigned(attribute, 'None')}", f"        if {condition}:"]
+            lines.append(f"            {_assigned(attribute, indent(code, 12))}")
     return lines
 
 
