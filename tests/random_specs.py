@@ -1332,9 +1332,10 @@ def valid_seeds(count: int) -> tuple[int, ...]:
     return tuple(seed for seed in range(count) if generate(seed).fault_index is None)
 
 
-if __name__ == "__main__":  # print a few, to look at
+if __name__ == "__main__":  # print a few, to look at: [count [rank]]
     import sys
 
+    rank = int(sys.argv[2]) if len(sys.argv) > 2 else None
     for s in range(int(sys.argv[1]) if len(sys.argv) > 1 else 3):
-        c = generate(s)
+        c = generate(s, rank)
         print(f"# {c.id}\n{c.text}")

@@ -314,9 +314,11 @@ def test_random_network_costs_match_torch(rank, seed):
 
 @pytest.mark.xfail(strict=True, reason="cnncalc counts the output of a dropout with p = 0, which is its input")
 def test_dropout_p0_in_a_network_of_views_saves_nothing():
-    """torch returns the input itself from a dropout with p = 0 (ATen's _dropout), so a network
-    whose other layers are views keeps nothing for backward; cnncalc counts the output (192 bytes
-    here, at batch 2). Found by the random networks (2d-s0043, 3d-s0041 of the rank generator)."""
+    """torch returns the input itself from a dropout with p = 0 (ATen's _dropout, also dropout1d/2d/3d),
+    so a network whose other layers are views keeps nothing for backward; cnncalc counts the output
+    as a new tensor (192 bytes here, at batch 2). It shows wherever the dropout's input is not
+    already saved: the network's input, or an in-place layer on it. Found by the random networks
+    (2d-s0043, 3d-s0041, 3d-s0142, 1d-s0154, 1d-s0213 of the rank generator)."""
     require_torch()
     spec = parse("input: [2, 3, 4]\nlayers:\n  - dropout: 0\n  - flatten\n")
     assert measure_saved_bytes(spec, batch_size=2) == 0
