@@ -115,7 +115,7 @@ def _verify(plan: Plan, *, device: str = "meta") -> list[Comparison]:
     inputs = _meta_inputs(torch, plan)
 
     def run_layer(module, row, arguments):
-        if row.spec.layer.functional:  # evaluated from the same expression forward() contains
+        if row.spec.layer.inline(len(row.spec.inputs)):  # evaluated from the same expression forward() contains
             names = [f"inputs[{i}]" for i in range(len(arguments))]
             return eval(row.spec.layer.torch_forward(row.spec.cfg, names), {"torch": torch, "inputs": arguments})
         return module.get_submodule(exported.paths[row.name])(arguments[0])
@@ -162,7 +162,7 @@ def _each_layer(torch, plan: Plan, model, paths: dict, inputs: dict, run_layer) 
         with FlopCounterMode(display=False) as counter:
             # a learned tensor reads nothing: it is given the input, for the batch size
             out = run_layer(model, row, [tensors[source] for source in row.spec.inputs] or [first])
-        if row.spec.layer.functional:
+        if row.spec.layer.inline(len(row.spec.inputs)):
             params = buffers = 0
         else:
             module = model.get_submodule(paths[row.name])

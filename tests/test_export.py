@@ -278,7 +278,8 @@ def test_verify_brief_prints_only_what_differs(monkeypatch):
 
 
 def test_a_name_that_is_already_an_attribute_keeps_it_when_another_is_cleaned_into_it():
-    """`my_layer` stays `self.my_layer`; `my-layer`, cleaned to the same, takes `my_layer_2`."""
+    """`my_layer` stays `self.my_layer`; `my-layer`, cleaned to the same, takes `my_layer_2`; `3`
+    stays `3` (registered by name), beside `layer_3`."""
     text = (
         "input: [3, 8, 8]\nlayers:\n  - {type: relu, name: my-layer}\n  - {type: relu, name: my_layer}\n"
         '  - {type: relu, name: "3"}\n  - {type: relu, name: layer_3}\n'
@@ -286,4 +287,5 @@ def test_a_name_that_is_already_an_attribute_keeps_it_when_another_is_cleaned_in
     code = to_pytorch(plan(parse(text)))
     assert "self.my_layer_2 = nn.ReLU()" in code and "self.my_layer = nn.ReLU()" in code
     assert code.index("self.my_layer_2 =") < code.index("self.my_layer =")
-    assert "self.layer_3_2 = nn.ReLU()" in code and "self.layer_3 = nn.ReLU()" in code
+    # a name of digits is no identifier: it is registered as it is, so its module path is the spec's name
+    assert 'self.add_module("3", nn.ReLU())' in code and "self.layer_3 = nn.ReLU()" in code

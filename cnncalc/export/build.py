@@ -195,7 +195,7 @@ class _Exporter:
         when = None if all(built) and not keep else condition(cls, items, name)
         live = [(context, entry) for context, entry in items if present(entry)]
         spec = self.layer_of(live[0][1])
-        if spec is not None and spec.layer.functional:
+        if spec is not None and spec.layer.inline(len(spec.inputs)):
             self.write_functional(cls, walk, live, template, name, when)
         else:
             self.write_member(cls, walk, items, live, template, (name, registered), when)

@@ -25,7 +25,7 @@ class _Paths:
             path = prefix + (cls.attributes.get(position, entry.local) if cls is not None else entry.local)
             if entry.kind == "layer":
                 spec = layer_spec(self.rows, entry)
-                self.paths[entry.target] = None if spec is not None and spec.layer.functional else path
+                self.paths[entry.target] = None if spec is not None and spec.layer.inline(len(spec.inputs)) else path
                 continue
             child: Group = entry.target
             self.paths[child.name] = path

@@ -306,6 +306,8 @@ class LayerType:
     fully_connected: ClassVar[bool] = False
     merges: ClassVar[bool] = False  # takes two or more inputs (add, concat, mul)
     takes_input: ClassVar[bool] = True  # False: makes a tensor from nothing (a learned `parameter`)
+    # a layer that is no merge reads one input, or up to this many (upsample to another's size)
+    max_inputs: ClassVar[int] = 1
     # written in forward() as an expression (torch_forward), not a module: merges, chunk, split
     functional: ClassVar[bool] = False
     splits: ClassVar[bool] = False  # makes several tensors, named with `outputs:` (chunk, split)
@@ -413,6 +415,11 @@ class LayerType:
     def torch_forward(self, cfg: dict, arguments: list[str]) -> str:
         """For functional types: the expression forward() computes from its inputs' variables."""
         raise NotImplementedError
+
+    def inline(self, inputs: int) -> bool:
+        """Whether forward() writes the layer as an expression (torch_forward) rather than a module
+        call, when it reads `inputs` tensors: the functional types, and upsample to another's size."""
+        return self.functional
 
     def pytorch_arguments(self, cfg: dict, shape: Shape) -> list[tuple[str, bool, Any]]:
         """The constructor's arguments as (field, written as a keyword, value): the positional

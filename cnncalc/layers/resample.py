@@ -19,7 +19,9 @@ from cnncalc.layers.base import (
     axes_of,
     per_axis,
     per_axis_form,
+    python_literal,
 )
+from cnncalc.layers.merge import input_ref
 
 # The interpolation modes that work on one rank only, as torch.nn.functional.interpolate has them.
 _MODE_RANK = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}
@@ -28,7 +30,9 @@ _LINEAR_MODES = {1: "linear", 2: "bilinear or bicubic", 3: "trilinear"}
 
 class Upsample(LayerType):
     """Upsampling, as torch.nn.Upsample, over [C, L], [C, H, W] or [C, D, H, W]: give exactly one of
-    size or scale_factor, an int or number for every spatial axis or a list of one per axis.
+    size or scale_factor, an int or number for every spatial axis or a list of one per axis; or
+    `size_of: layer` (a second input) to interpolate to that layer's spatial size, as
+    F.interpolate(x, size=other.shape[2:]) does in FCN, DeepLab and FPN.
 
     With scale_factor the output is floor(input * scale_factor).
 
@@ -41,6 +45,7 @@ class Upsample(LayerType):
 
     type_name = "upsample"
     torch_class = "nn.Upsample"
+    max_inputs = 2  # a second input: interpolate to its spatial size (`size_of:`), as FCN and FPN do
     aliases = ("upsampling2d", "interpolate", "upsampling1d", "upsampling3d")
     main_field = "scale_factor"
     fields = (
@@ -62,6 +67,29 @@ class Upsample(LayerType):
             if cfg[name] is not None:
                 resolved[name] = per_axis(cfg[name], rank)
         return resolved
+
+    def output_shape_of(self, cfg: dict, shapes: list[Shape]) -> Shape:
+        if len(shapes) == 1:
+            return self.output_shape(cfg, shapes[0])
+        shape, like = shapes
+        _check_mode(cfg, shape, sized=True)
+        if len(like) != len(shape):
+            raise LayerError(
+                f"size_of: {input_ref(1)} has {len(like) - 1} spatial axes but the input {input_ref(0)} has "
+                f"{len(shape) - 1}",
+                field="size_of",
+                code="shape.mismatch",
+            )
+        return (shape[0], *like[1:])
+
+    def inline(self, inputs: int) -> bool:
+        return inputs == 2  # F.interpolate to the other tensor's size, in forward()
+
+    def torch_forward(self, cfg: dict, arguments: list[str]) -> str:
+        options = "" if cfg["mode"] == "nearest" else f", mode={python_literal(cfg['mode'])}"
+        if cfg["align_corners"] is not None:
+            options += f", align_corners={cfg['align_corners']!r}"
+        return f"torch.nn.functional.interpolate({arguments[0]}, size={arguments[1]}.shape[2:]{options})"
 
     def output_shape(self, cfg: dict, shape: Shape) -> Shape:
         _check_mode(cfg, shape)
@@ -89,12 +117,18 @@ class Upsample(LayerType):
         return (Saved("input", prod(shape)),) if cfg["mode"] == "area" else ()
 
 
-def _check_mode(cfg: dict, shape: Shape) -> None:
+def _check_mode(cfg: dict, shape: Shape, sized: bool = False) -> None:
     """Refuse what torch's interpolate refuses: two sizes or none, a mode for another rank, a list
-    of the wrong length, align_corners where it does not apply."""
+    of the wrong length, align_corners where it does not apply. `sized`: a second input gives the size."""
     size, scale, mode = cfg["size"], cfg["scale_factor"], cfg["mode"]
-    if (size is None) == (scale is None):
-        raise LayerError("give exactly one of size and scale_factor", field="scale_factor" if scale else None)
+    if sized and (size is not None or scale is not None):
+        field = "size" if size is not None else "scale_factor"
+        raise LayerError(f"give one of size, scale_factor and size_of, not size_of and {field}", field=field)
+    if not sized and (size is None) == (scale is None):
+        raise LayerError(
+            "give exactly one of size, scale_factor and size_of (another layer's size)",
+            field="scale_factor" if scale else None,
+        )
     rank = len(shape) - 1
     if not 1 <= rank <= 3:
         raise LayerError(

@@ -338,6 +338,8 @@ class Expander:
         item = _Item(index, node, kind, name, full, label, raw, key_locs, common)
         item.inputs, inputs_given = self.entry_inputs(label, common.get("inputs"), state)
         item.locals_read = tuple(r.name for r in item.inputs) if inputs_given else (state.previous_local,)
+        if isinstance(kind, LayerType) and "size_of" in raw and kind.max_inputs > 1:
+            self.size_of(item, raw.pop("size_of"), state)
         if isinstance(kind, LayerType) and not kind.takes_input:  # a learned tensor: it reads nothing
             if inputs_given:
                 self.report.error("graph.arity", f"{label}: takes no input", common["inputs"].loc)
@@ -425,6 +427,15 @@ class Expander:
             self.scopes.append(scope)
         return [Ref(scope, item.value) for item in items], True
 
+    def size_of(self, item: _Item, node: YNode, state: _List) -> None:
+        """`size_of: skip`: the layer reads `skip` too, as its second input (upsample to its size)."""
+        if len(item.inputs) != 1:
+            self.report.error("graph.arity", f"{item.label}: size_of: needs the layer to read one input", node.loc)
+            return
+        extra, _ = self.entry_inputs(item.label, node, state)
+        item.inputs = [*item.inputs, *extra]
+        item.locals_read = (*item.locals_read, *(r.name for r in extra))
+
     # ---- what an entry makes -------------------------------------------------------------------
 
     def place(self, state: _List, item: _Item) -> None:
@@ -503,8 +514,9 @@ class Expander:
             entry.field_locs["inputs"] = where = inputs_node.loc
         if inputs and layer.merges and len(inputs) < 2:
             self.report.error("graph.arity", f"{label}: needs two or more inputs, e.g. inputs: [a, b]", where)
-        elif inputs and not layer.merges and len(inputs) != 1:
-            self.report.error("graph.arity", f"{label}: takes one input, got {len(inputs)}", where)
+        elif inputs and not layer.merges and not 1 <= len(inputs) <= layer.max_inputs:
+            most = "one input" if layer.max_inputs == 1 else f"one to {layer.max_inputs} inputs"
+            self.report.error("graph.arity", f"{label}: takes {most}, got {len(inputs)}", where)
         name = full[len(scope.prefix) :]
         if inputs_node is not None and any(isinstance(r, Ref) and r.scope is scope and r.name == name for r in inputs):
             self.report.error("graph.cycle", f"{label}: takes its own output as input", where)
