@@ -160,3 +160,13 @@ def test_an_output_inside_a_block_call_is_refused_by_the_export():
     text = SPEC.replace("outputs: [p4, stage, head]", "outputs: [stage.conv, head]")
     with pytest.raises(ExportError, match="'stage.conv' is a layer inside a block call"):
         to_pytorch(plan(parse(text, "two_heads.yaml")))
+
+
+def test_a_block_of_several_inputs_given_inputs_in_a_sequential_list_is_an_error_not_a_crash():
+    text = (
+        "input: [3, 8, 8]\nblocks:\n  two: {inputs: [a, b], layers: [{type: add, inputs: [a, b]}]}\n"
+        "layers:\n  - sequential:\n      - {type: conv2d, name: c, out_channels: 3, kernel_size: 1}\n"
+        "      - {type: two, inputs: [c, c]}\n"
+    )
+    ((code, line, _, message),) = _errors(text)
+    assert (code, line) == ("spec.misplaced-key", 7) and "move this layer out of the list" in message

@@ -42,7 +42,9 @@ class Call:
             chain = " -> ".join((*scope.blocks_open, block.name))
             report.error("spec.block-cycle", f"{label}: blocks use each other without end: {chain}", item.node.loc)
             return None
-        if item.inputs and len(item.inputs) != len(block.inputs):
+        if not item.inputs:  # its `inputs:` were wrong (reported): nothing to call the block with
+            return None
+        if len(item.inputs) != len(block.inputs):
             report.error(
                 "graph.arity",
                 f"{label}: block {block.name!r} takes {len(block.inputs)} input(s) ({', '.join(block.inputs)}), "
