@@ -129,7 +129,9 @@ class MultiheadAttention(LayerType):
 
     def __init__(self, embed_dim: int, num_heads: int, **options) -> None:
         super().__init__()
-        self.attention = nn.MultiheadAttention(embed_dim, num_heads, batch_first=True, **options)
+        self.attention = nn.MultiheadAttention(
+            embed_dim, num_heads, batch_first=True, **options
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.attention(x, x, x, need_weights=False)[0]

@@ -405,3 +405,29 @@ def test_matmul_of_unfoldable_views_is_a_known_difference():
     for batch_size in (2, 3):
         measured = measure_saved_bytes_of(model, result.input_shape, batch_size=batch_size)
         assert measured - estimate(result, batch_size=batch_size).saved_activations_bytes == q_bytes * batch_size
+
+
+VIT_STEM = """
+input: [3, 32, 32]
+layers:
+  - {type: conv2d, name: patches, out_channels: 16, kernel_size: 8, stride: 8}   # [16, 4, 4]
+  - {type: flatten, name: grid, start_dim: 2}                                   # [16, 16]
+  - {type: transpose, name: tokens, dim0: 1, dim1: 2}                           # [16, 16]
+  - {type: parameter, name: position, shape: [1, 16]}
+  - {type: add, name: embedded, inputs: [tokens, position]}                     # broadcast
+  - {type: multihead_attention, name: attention, num_heads: 4, dropout: 0.1}
+  - {type: select, name: class_token, dim: 1, index: 0}
+  - {type: linear, name: head, out_features: 10}
+"""
+
+
+def test_vit_stem_with_a_broadcast_position_embedding_verifies_and_saves_what_autograd_saves():
+    from cnncalc.verify import verify
+
+    result = plan(parse(VIT_STEM, "stem.yaml"))
+    comparisons = verify(result, device="cpu")
+    assert all(comparison.ok for comparison in comparisons), [c for c in comparisons if not c.ok]
+    model = _exported(result)
+    for batch_size in (1, 2):
+        measured = measure_saved_bytes_of(model, result.input_shape, batch_size=batch_size)
+        assert estimate(result, batch_size=batch_size).saved_activations_bytes == measured

@@ -223,8 +223,13 @@ def test_receptive_fields():
     assert kept[0].receptive_field.size == (1, 1)
 
 
-def test_export_writes_the_views_as_torch_does():
-    code = export(plan(parse(NETWORK, "net.yaml"))).code
+def test_export_writes_the_views_as_torch_does_and_verifies():
+    from cnncalc.verify import verify
+
+    result = plan(parse(NETWORK, "net.yaml"))
+    comparisons = verify(result, device="cpu")
+    assert all(comparison.ok for comparison in comparisons), [c for c in comparisons if not c.ok]
+    code = export(result).code
     assert ".transpose(1, 2)" in code and ".transpose(-1, -2)" in code
     assert ".reshape(" in code and ".select(2, 0)" in code
     assert "nn.Unflatten(2, (4, 4))" in code
