@@ -17,7 +17,7 @@ from functools import cached_property
 from itertools import accumulate
 from typing import TYPE_CHECKING, NamedTuple
 
-from cnncalc.errors import Diagnostic, LayerError, SpecError
+from cnncalc.errors import Diagnostic, Frozen, LayerError, SpecError
 from cnncalc.gcpause import paused
 from cnncalc.layers.base import NEUTRAL, UNDEFINED, Shape, fmt_shape
 from cnncalc.spec import NETWORK_INPUT, Group, LayerSpec, Spec
@@ -32,10 +32,12 @@ _RANK_NAMES = {
     4: "[channels, depth, height, width]",
 }
 _NAMED = 3  # a note names at most this many layers, and counts the rest
+_set = object.__setattr__  # how a Frozen class's __init__ sets its fields
+_PLAN_FIELDS = ("name", "description", "input_shape", "layers", "totals", "first_linear", "order", "warnings")
+_PLAN_FIELDS += ("spec", "group_totals")
 
 
-@dataclass(frozen=True)
-class ReceptiveField:
+class ReceptiveField(Frozen):
     """What one output pixel sees, per spatial axis ([length], [height, width] or [depth, height,
     width]), in input pixels.
 
@@ -44,9 +46,15 @@ class ReceptiveField:
     input's first pixel. Output pixel y sees input [y*stride - padding, ... + size - 1].
     """
 
+    __slots__ = ("size", "stride", "padding")
     size: tuple[int, ...]
     stride: tuple[int, ...]
     padding: tuple[int, ...]
+
+    def __init__(self, size: tuple[int, ...], stride: tuple[int, ...], padding: tuple[int, ...]):
+        _set(self, "size", size)
+        _set(self, "stride", stride)
+        _set(self, "padding", padding)
 
     def through(self, windows) -> ReceptiveField:
         """The field after a layer with these (kernel, stride, padding) windows per axis."""
@@ -64,8 +72,10 @@ def input_field(input_shape: Shape) -> ReceptiveField | None:
     return ReceptiveField((1,) * rank, (1,) * rank, (0,) * rank) if 1 <= rank <= 3 else None
 
 
-@dataclass(frozen=True)
-class LayerResult:
+class LayerResult(Frozen):
+    """One layer as planned: its shapes, counts and receptive field."""
+
+    __slots__ = ("spec", "input_shape", "output_shape", "params", "buffers", "macs", "other_ops", "receptive_field")
     spec: LayerSpec
     input_shape: Shape
     output_shape: Shape
@@ -74,6 +84,11 @@ class LayerResult:
     macs: int
     other_ops: int
     receptive_field: ReceptiveField | None  # None once outputs no longer map to input windows
+
+    def __init__(self, spec, input_shape, output_shape, params, buffers, macs, other_ops, receptive_field):
+        for name, value in zip(self.__slots__, (spec, input_shape, output_shape, params, buffers, macs, other_ops)):
+            _set(self, name, value)
+        _set(self, "receptive_field", receptive_field)
 
     @property
     def name(self) -> str:
@@ -97,8 +112,10 @@ class LayerResult:
         return self.spec.layer.resolved_config(self.spec.cfg, self.input_shape)
 
 
-@dataclass(frozen=True)
-class Totals:
+class Totals(Frozen):
+    """The network's sums."""
+
+    __slots__ = ("params", "trainable_params", "non_trainable_params", "buffers", "macs", "other_ops")
     params: int
     trainable_params: int
     non_trainable_params: int
@@ -106,20 +123,30 @@ class Totals:
     macs: int
     other_ops: int
 
+    def __init__(self, params, trainable_params, non_trainable_params, buffers, macs, other_ops):
+        for name, value in zip(
+            self.__slots__, (params, trainable_params, non_trainable_params, buffers, macs, other_ops)
+        ):
+            _set(self, name, value)
+
     @property
     def flops(self) -> int:
         return 2 * self.macs  # a multiply-accumulate is two floating-point operations
 
 
-@dataclass(frozen=True)
-class FirstLinear:
+class FirstLinear(Frozen):
     """The first fully connected layer, and where its in_features come from."""
 
+    __slots__ = ("name", "index", "in_features", "flattened_shape", "flattened_by")
     name: str
     index: int
     in_features: int
     flattened_shape: Shape | None  # what the flatten before it collapsed, if any
     flattened_by: str | None
+
+    def __init__(self, name, index, in_features, flattened_shape, flattened_by):
+        for key, value in zip(self.__slots__, (name, index, in_features, flattened_shape, flattened_by)):
+            _set(self, key, value)
 
     def derivation(self) -> str:
         """'64 x 12 x 12 = 9,216', or just '9,216' when nothing was flattened."""
@@ -149,8 +176,10 @@ class GroupTotals(NamedTuple):
         return self.stop - self.first
 
 
-@dataclass(frozen=True)
-class Plan:
+@dataclass(init=False, repr=False, eq=False)  # a dataclass for dataclasses.replace; see errors.Record
+class Plan(Frozen):
+    """A spec planned: each layer's result, the totals, the first linear layer, the notes."""
+
     name: str
     description: str | None
     input_shape: Shape
@@ -163,6 +192,25 @@ class Plan:
     group_totals: tuple[GroupTotals, ...] = ()  # one for each of `groups`, in the same order
     # each tensor's last reader, as its step in `order`; a tensor nothing reads is absent
     last_read: dict[str, int] = dataclasses.field(default_factory=dict, repr=False, compare=False)
+
+    def __init__(
+        self,
+        name: str,
+        description: str | None,
+        input_shape: Shape,
+        layers: list[LayerResult],
+        totals: Totals,
+        first_linear: FirstLinear | None,
+        order: tuple[int, ...] = (),
+        warnings: tuple[Diagnostic, ...] = (),
+        spec: Spec | None = None,
+        group_totals: tuple[GroupTotals, ...] = (),
+        last_read: dict[str, int] | None = None,
+    ):
+        values = (name, description, input_shape, layers, totals, first_linear, order, warnings, spec, group_totals)
+        for key, value in zip(_PLAN_FIELDS, values):
+            _set(self, key, value)
+        _set(self, "last_read", {} if last_read is None else last_read)
 
     @property
     def groups(self) -> tuple:

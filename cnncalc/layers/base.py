@@ -7,16 +7,16 @@ images, (F,) for features. Pairs are (height, width).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from math import isfinite, prod
 from typing import Any, ClassVar
 
-from cnncalc.errors import LayerError
+from cnncalc.errors import Frozen, LayerError
 
 Shape = tuple[int, ...]
 Pair = tuple[int, int]
 
 REQUIRED = object()
+_set = object.__setattr__  # how a Frozen class's __init__ sets its fields
 
 
 class FieldError(Exception):
@@ -236,16 +236,28 @@ def per_axis(value: Any, rank: int) -> tuple:
     return value if isinstance(value, tuple) else (value,) * rank
 
 
-@dataclass(frozen=True)
-class Field:
+class Field(Frozen):
     """One config key of a layer type, named as torch.nn's constructor names it."""
 
+    __slots__ = ("name", "kind", "default", "aliases", "doc", "nullable")
     name: str
     kind: Kind
-    default: Any = REQUIRED
-    aliases: tuple[str, ...] = ()
-    doc: str = ""
-    nullable: bool = False  # null is a meaningful value, as batch norm's momentum: null
+    default: Any
+    aliases: tuple[str, ...]
+    doc: str
+    nullable: bool  # null is a meaningful value, as batch norm's momentum: null
+
+    def __init__(
+        self,
+        name: str,
+        kind: Kind,
+        default: Any = REQUIRED,
+        aliases: tuple[str, ...] = (),
+        doc: str = "",
+        nullable: bool = False,
+    ):
+        for key, value in zip(self.__slots__, (name, kind, default, aliases, doc, nullable)):
+            _set(self, key, value)
 
     @property
     def required(self) -> bool:
@@ -264,8 +276,7 @@ NEUTRAL = "neutral"
 UNDEFINED = "undefined"
 
 
-@dataclass(frozen=True)
-class Saved:
+class Saved(Frozen):
     """A tensor autograd keeps for the backward pass.
 
     `what` is "input" or "output" (the layer's own tensors, which other layers
@@ -273,15 +284,28 @@ class Saved:
     holds, such as max-pool indices). `dtype` None means the activations' dtype.
     """
 
+    __slots__ = ("what", "elements", "dtype", "per_sample", "needed_for", "position")
     what: str
     elements: int
-    dtype: str | None = None
-    per_sample: bool = True  # False for per-channel statistics, whatever the batch size
+    dtype: str | None
+    per_sample: bool  # False for per-channel statistics, whatever the batch size
     # Autograd saves a tensor only if a gradient needs it: "input" when the layer's input
     # requires grad, "params" when its parameters are trained, "any" when either holds,
     # "other" when another input (than `position`) requires grad.
-    needed_for: str = "input"
-    position: int = 0  # which input, for layers with several
+    needed_for: str
+    position: int  # which input, for layers with several
+
+    def __init__(
+        self,
+        what: str,
+        elements: int,
+        dtype: str | None = None,
+        per_sample: bool = True,
+        needed_for: str = "input",
+        position: int = 0,
+    ):
+        for key, value in zip(self.__slots__, (what, elements, dtype, per_sample, needed_for, position)):
+            _set(self, key, value)
 
 
 class LayerType:
