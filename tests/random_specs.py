@@ -24,7 +24,10 @@ normalize, the zero/constant/reflection/replication/circular pads of the
 rank (PyTorch's side order, negative padding cropping), and on [C, H, W]
 frozen_batchnorm2d, pixel_shuffle and pixel_unshuffle, each with the faults
 torch refuses (groups not dividing, a stated size wrong, reflection or
-circular padding too big, a crop past the input, not divisible, ...).
+circular padding too big, a crop past the input, not divisible, ...), the
+views transpose, reshape, unflatten and select (which may change the rank
+the network goes on at: select of an axis turns a 3-D network into a 2-D
+one), and multihead_attention on tokens [C, L].
 
 Things deliberately never generated, because cnncalc is meant to differ
 from torch there (the test would report a false disagreement):
@@ -89,6 +92,11 @@ from torch there (the test would report a false disagreement):
   refuses on others ("Output size is too small"); from -1 down it always
   refuses. cnncalc refuses 0 everywhere; the generator's "nonpositive" fault
   aims at -1 or less.
+* a view (transpose, select, ...) of the batch axis, dim 0: torch does it,
+  cnncalc refuses on purpose ("the batch axis, which must stay as it is").
+* a faulty multihead_attention (num_heads not dividing the width, a wrong
+  embed_dim): torch raises AssertionError, which the oracle does not treat
+  as a refusal; self-attention on anything but [C, L].
 * values cnncalc's schema rejects at parse time (kernel_size: 0, negative
   padding, ...): the oracle builds torch modules from cnncalc's parsed
   config, so it cannot judge them.
@@ -747,6 +755,105 @@ class Generator:
         self.common(L, False)
         return L, (C * r * r, H // r, W // r)
 
+    # ---------------------------------------------------------------- views and self-attention
+    def view(self, shape, fault, grow: bool = True, shrink: bool = True):
+        """transpose, reshape, unflatten or select (dims count the batch, never touched: cnncalc
+        refuses it on purpose). unflatten adds an axis and select removes one, where allowed."""
+        rng = self.rng
+        kinds = ["transpose", "reshape"] + ["unflatten"] * grow + ["select"] * (shrink and len(shape) > 1)
+        if fault:
+            kinds = [k for k in kinds if k != "unflatten" or math.prod(shape) > 1]
+        kind = rng.choice(kinds)
+        return getattr(self, f"_{kind}")(shape, fault and self.VIEW_FAULTS[kind])
+
+    VIEW_FAULTS: ClassVar[dict] = {
+        "transpose": "dim-out-of-range",
+        "reshape": "size-mismatch",
+        "unflatten": "size-mismatch",
+        "select": "index-out-of-range",
+    }
+
+    def _axis(self, shape) -> tuple[int, int]:
+        """A non-batch axis, as written (1.., or negative), and its index in shape."""
+        i = self.rng.randrange(len(shape))
+        return (i + 1 if self.chance(0.7) else i - len(shape)), i
+
+    def _transpose(self, shape, fault):
+        L = GenLayer("transpose", fault)
+        (d0, i0), (d1, i1) = self._axis(shape), self._axis(shape)
+        if fault:
+            d1 = self.rng.choice([len(shape) + 1, len(shape) + 2, -len(shape) - 2])
+        L.set("dim0", d0)
+        L.set("dim1", d1)
+        out = list(shape)
+        if not fault:
+            out[i0], out[i1] = shape[i1], shape[i0]
+        self.common(L, False)
+        return L, tuple(out)
+
+    def _reshape(self, shape, fault):
+        rng = self.rng
+        L = GenLayer("reshape", fault)
+        out = list(shape)
+        rng.shuffle(out)
+        if fault:  # sizes whose product is not the input's
+            out[rng.randrange(len(out))] += rng.randint(1, 3)
+            written = list(out)
+        else:
+            written = list(out)
+            if self.chance(0.4):
+                written[rng.randrange(len(out))] = -1
+        L.set("shape", written, tuple(written))  # always a list: cnncalc's schema wants one
+        self.common(L, False)
+        return L, tuple(out)
+
+    def _unflatten(self, shape, fault):
+        rng = self.rng
+        L = GenLayer("unflatten", fault)
+        d, i = self._axis(shape)
+        n = shape[i]
+        a = rng.choice(_divisors(n))
+        sizes = [a, n // a]
+        if fault:
+            sizes = [a, n // a + rng.randint(1, 2)]
+        written = list(sizes)
+        if not fault and self.chance(0.3):
+            written[rng.randrange(2)] = -1
+        L.set("dim", d)
+        L.set("unflattened_size", written, tuple(written))
+        self.common(L, False)
+        return L, (*shape[:i], *sizes, *shape[i + 1 :])
+
+    def _select(self, shape, fault):
+        rng = self.rng
+        L = GenLayer("select", fault)
+        d, i = self._axis(shape)
+        n = shape[i]
+        index = rng.choice([n, n + 1, -n - 1]) if fault else rng.randint(-n, n - 1)
+        L.set("dim", d)
+        L.set("index", index)
+        self.common(L, False)
+        return L, (*shape[:i], *shape[i + 1 :])
+
+    def attention(self, shape, fault):
+        """nn.MultiheadAttention(batch_first=True) as self-attention on tokens [L, E]."""
+        rng = self.rng
+        E = shape[-1]
+        L = GenLayer("multihead_attention", fault)
+        L.set("num_heads", rng.choice([h for h in _divisors(E) if h <= 8]))
+        if self.chance(0.2):
+            L.set("embed_dim", E)
+        if self.chance(0.15):
+            L.set("bias", self.chance(0.3))
+        if self.chance(0.15):
+            L.set("add_bias_kv", True)
+        if self.chance(0.15):
+            L.set("add_zero_attn", True)
+        if self.chance(0.1):
+            L.set("dropout", 0.1)
+        self.common(L, True)
+        return L, shape
+
     # ---------------------------------------------------------------- layers for any rank
     def prelu(self, shape, fault):
         C = shape[0]
@@ -959,6 +1066,8 @@ class Generator:
         "pad": 6,
         "pixel_shuffle": 2,
         "pixel_unshuffle": 2,
+        "view": 3,
+        "attention": 3,  # on [C, L] only: tokens
         "wrong_rank": 0,
     }
     ONLY_2D = ("frozen_batchnorm", "pixel_shuffle", "pixel_unshuffle")  # cnncalc's, on [C, H, W]
@@ -989,6 +1098,7 @@ class Generator:
         "pad": list(PAD_FAULTS),
         "pixel_shuffle": ["not-divisible"],
         "pixel_unshuffle": ["not-divisible"],
+        "view": ["view-wrong"],
     }
 
     SPATIAL_FAULT_WEIGHTS: ClassVar[dict] = {
@@ -1011,6 +1121,7 @@ class Generator:
         "pad": 1.2,
         "pixel_shuffle": 0.5,
         "pixel_unshuffle": 0.5,
+        "view": 0.8,
     }
 
     # keep torch quick: past these sizes (elements, longest side) prefer layers that shrink
@@ -1036,6 +1147,8 @@ class Generator:
         if self.wide:
             weights.update(self.WIDE)
             fault_weights.update(self.WIDE_FAULT_WEIGHTS)
+            if len(shape) != 2:
+                del weights["attention"]
             if len(shape) != 3:
                 for kind in self.ONLY_2D:
                     del weights[kind], fault_weights[kind]
@@ -1072,6 +1185,8 @@ class Generator:
             return self.global_pool(shape, None, keepdims=True)
         if kind == "linear":  # acts on the width; in_features must be stated, see the module docstring
             return self.linear(shape, "in_features-wrong" if fault else None)
+        if kind == "view":  # the rank stays 1, 2 or 3
+            return self.view(shape, fault, grow=len(shape) < 4, shrink=len(shape) > 2)
         method = {"lrn": self.lrn, "adaptive": self.adaptive}.get(kind) or getattr(self, kind)
         return method(shape, fault)
 
@@ -1081,6 +1196,8 @@ class Generator:
             return self.spatial_layer(shape, fault_here)
         if fault_here:
             options = {"linear": 3, "prelu": 1, "softmax": 0.6}
+            if self.wide:
+                options["view"] = 1
             if len(shape) == 1:
                 options["spatial_on_flat"] = 3
             else:  # [C, L]: batchnorm2d wants a 4-D tensor
@@ -1092,6 +1209,8 @@ class Generator:
                 return self.prelu(shape, "num_parameters-wrong")
             if kind == "softmax":
                 return self.activation(shape, "dim-out-of-range")
+            if kind == "view":
+                return self.view(shape, "view-wrong", shrink=len(shape) > 1)
             if self.wide:
                 return self.wrong_rank(shape, "wrong-rank")
             if kind == "bn_rank2":
@@ -1109,8 +1228,8 @@ class Generator:
             return self.identity(shape, None)
         if r < 0.95 and len(shape) > 1:
             return self.lrn(shape, None)
-        if self.wide and len(shape) == 1:  # batchnorm1d (group norm, normalize) after a linear layer
-            return self.rng.choice([self.batchnorm, self.groupnorm, self.normalize, self.prelu])(shape, None)
+        if self.wide and len(shape) == 1:  # batchnorm1d (group norm, normalize, a view) after a linear layer
+            return self.rng.choice([self.batchnorm, self.groupnorm, self.normalize, self.view])(shape, None)
         return self.prelu(shape, None)
 
     def input_shape(self) -> tuple:

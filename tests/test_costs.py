@@ -168,6 +168,9 @@ def _probe_model(spec, upto: int):
     layers = [_probe_module(module) for module in list(build_sequential(spec))[:upto]]
     if None in layers:
         return None
+    for module in layers:  # an in-place layer would overwrite what the one before saved
+        if getattr(module, "inplace", False):
+            module.inplace = False
     return torch.nn.Sequential(*layers).eval()
 
 
@@ -280,9 +283,13 @@ RANDOM_CASES = [pytest.param(None, seed, id=case_key(seed)) for seed in range(40
 ]
 
 
-def _avg_twin_refused(row) -> bool:
-    """A max pool the receptive-field probe cannot average: torch.nn.AvgPool3d refuses a window
-    larger than the unpadded input, which MaxPool3d takes."""
+def _unprobed(row) -> bool:
+    """Where the random networks' receptive-field probe stops: a max pool it cannot average
+    (torch.nn.AvgPool3d refuses a window larger than the unpadded input, which MaxPool3d takes),
+    and a transpose, whose field cnncalc does not move with the axes
+    (test_transpose_receptive_field_follows_the_axes)."""
+    if row.type_name == "transpose":
+        return True
     sides = row.input_shape[1:]
     return row.type_name == "maxpool3d" and any(k > n for k, n in zip(row.spec.cfg["kernel_size"], sides))
 
@@ -300,16 +307,44 @@ def test_random_network_costs_match_torch(rank, seed):
         result = plan(spec)
     except SpecError as exc:  # pragma: no cover - the shape test reports these
         pytest.fail(f"valid network refused: {exc}")
-    assert [row.macs for row in result.layers] == measure_macs(spec), case.text
+    # the flop counter misses the CPU's fused self-attention in eval mode, counted on the meta
+    # device instead (tests/layers/test_attention.py): compare the other layers
+    counted = [row.type_name != "multihead_attention" for row in result.layers]
+    macs = [(row.macs, measured) for row, measured in zip(result.layers, measure_macs(spec))]
+    assert [pair[0] for pair, c in zip(macs, counted) if c] == [pair[1] for pair, c in zip(macs, counted) if c], (
+        case.text
+    )
     if min(spec.input_shape) >= 1:
         estimated = estimate(result, batch_size=2).saved_activations_bytes
         measured = measure_saved_bytes(spec, batch_size=2)
         # within 1%, or a few bytes: dropout with p = 1 keeps a scalar the model leaves out
         assert abs(estimated - measured) <= max(0.01 * measured, 16), (estimated, measured, case.text)
-    probed = next((i for i, row in enumerate(result.layers) if _avg_twin_refused(row)), len(result.layers))
+    probed = next((i for i, row in enumerate(result.layers) if _unprobed(row)), len(result.layers))
     with_field = [i for i, row in enumerate(result.layers[:probed]) if row.receptive_field is not None]
     if with_field:
         check_field_by_gradients(spec, result.layers, with_field[-1], exact=False)
+
+
+@pytest.mark.xfail(strict=True, reason="a transpose keeps the field of its input's axes, in their old order")
+def test_transpose_receptive_field_follows_the_axes():
+    """[2, 5] transposed to [5, 2]: output position 0 along the length is input channel 0, every
+    position of it, but cnncalc gives the transpose a field of size 1 at position 0 (the field
+    before it, unmoved; the layer after it has none). Swapping height and width after a [1, 3]
+    kernel keeps (1, 3) where the output's axes see (3, 1). Found by the random networks
+    (1d-s0265, 1d-s0294, 2d-s0088, 2d-s0214, 3d-s0164, 3d-s0185 of the rank generator)."""
+    spec = parse("input: [2, 5]\nlayers:\n  - transpose: {dim0: 1, dim1: 2}\n")
+    check_field_by_gradients(spec, plan(spec).layers, 0, exact=True)
+
+
+@pytest.mark.xfail(strict=True, reason="a frozen multihead_attention does not keep its input; cnncalc counts it")
+def test_frozen_attention_keeps_no_input():
+    """With trainable: false, nn.MultiheadAttention's in-projection needs no weight gradient, so
+    autograd does not keep its input ([6, 8] here: 384 bytes at batch 2; 2,016 measured, 2,400
+    estimated, as for a trainable one). Found by the random networks (1d-s0099, 1d-s0141)."""
+    require_torch()
+    layers = "  - conv1d: {out_channels: 6, kernel_size: 1}\n  - {mha: {num_heads: 2}, trainable: false}\n"
+    spec = parse("input: [4, 8]\nlayers:\n" + layers)
+    assert estimate(plan(spec), batch_size=2).saved_activations_bytes == measure_saved_bytes(spec, batch_size=2)
 
 
 @pytest.mark.xfail(strict=True, reason="cnncalc counts the output of a dropout with p = 0, which is its input")
