@@ -294,8 +294,11 @@ def test_generator_mix_of_each_rank(rank):
     families += ["global_avgpool", "global_maxpool", "dropout", "instancenorm"]
     families += ["zero_pad", "constant_pad", "reflection_pad", "replication_pad", "circular_pad"]
     assert {f"{family}{rank}d" for family in families} | {"groupnorm", "normalize"} <= types
+    assert {"transpose", "reshape", "unflatten"} <= types
+    if rank == 1:
+        assert "multihead_attention" in types
     if rank == 2:
-        assert {"frozen_batchnorm2d", "pixel_shuffle", "pixel_unshuffle"} <= types
+        assert {"frozen_batchnorm2d", "pixel_shuffle", "pixel_unshuffle", "select"} <= types
     modes = {layer.expect.get("mode") for c in cases for layer in c.layers if layer.type_name == "upsample"}
     assert {"nearest", "area", {1: "linear", 2: "bilinear", 3: "trilinear"}[rank]} <= modes
     faults = {c.layers[c.fault_index].fault for c in cases if c.fault_index is not None}
