@@ -168,22 +168,28 @@ class MultiheadAttention(LayerType):
 
     def saved_for_backward(self, cfg: dict, shape: Shape, out: Shape):
         """As PyTorch 2.x on the CPU keeps them, measured: the input projection's input (a copy,
-        the batch axis moved), the projected q, k, v (one storage), and then, without dropout,
+        the batch axis moved), and then, without dropout, the projected q, k, v (one storage) and
         scaled_dot_product_attention's flash kernel's output and log-sum-exp (float32, one per
-        head and token), or with dropout its math path's scaled q and k, the attention weights
-        before and after dropout, the dropout mask (one zero for the batch at dropout 1) and the
-        output projection's input."""
+        head and token); with dropout, its math path's tensors, in float32 (it upcasts float16
+        and bfloat16): the scaled q and k, the attention weights before and after dropout, the
+        dropout mask (one zero for the batch at dropout 1) and v; and the output projection's
+        input. In float16 and bfloat16 with dropout and keys = tokens, PyTorch keeps a float32
+        copy of v (4 L E bytes) where cnncalc counts q, k, v's storage (6 L E bytes)."""
         tokens, e = shape
         keys, heads = self.keys(cfg, shape), cfg["num_heads"]
         le, se = tokens * e, keys * e
         saved = [Saved("extra", le, needed_for="any")]  # in_proj's input, transposed into a copy
         if cfg["dropout"] > 0:
-            values = 3 * le if keys == tokens else se  # v: a view of q, k, v's storage, or its own
             # the weights, the dropped weights, and the mask (at p = 1, a single zero for the batch)
             weights = (3 if cfg["dropout"] < 1 else 2) * heads * tokens * keys
-            saved += [Saved("extra", le + se + values + weights + le, needed_for="any")]
+            saved += [Saved("extra", le + se + weights, dtype="float32", needed_for="any")]
+            if keys == tokens:  # v: a view of q, k, v's storage
+                saved += [Saved("extra", 3 * le, needed_for="any")]
+            else:  # v with the rows appended: its own tensor
+                saved += [Saved("extra", se, dtype="float32", needed_for="any")]
+            saved += [Saved("extra", le, needed_for="any")]  # the output projection's input
             if cfg["dropout"] == 1:
-                saved += [Saved("extra", 1, per_sample=False, needed_for="any")]
+                saved += [Saved("extra", 1, dtype="float32", per_sample=False, needed_for="any")]
         else:
             appended = 2 * se if keys != tokens else 0  # k and v with the rows appended: new tensors
             saved += [Saved("extra", 3 * le + appended + le, needed_for="any")]

@@ -431,3 +431,20 @@ def test_vit_stem_with_a_broadcast_position_embedding_verifies_and_saves_what_au
     for batch_size in (1, 2):
         measured = measure_saved_bytes_of(model, result.input_shape, batch_size=batch_size)
         assert estimate(result, batch_size=batch_size).saved_activations_bytes == measured
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+@pytest.mark.parametrize("tokens, width, heads, options", CONFIGS, ids=str)
+def test_vit_block_saved_activations_in_half_precision(tokens, width, heads, options, dtype):
+    """In float16 and bfloat16 the flash kernel's log-sum-exp stays float32, and the math path
+    (dropout) upcasts its tensors to float32; all exact but one pinned difference: with dropout
+    and no appended keys, PyTorch keeps a float32 copy of v (4 L E bytes), where cnncalc counts
+    q, k, v's storage (6 L E bytes)."""
+    torch = require_torch()
+    result = _vit(tokens, width, heads, options)
+    torch_dtype = getattr(torch, dtype)
+    model = _exported(result).to(torch_dtype)
+    measured = measure_saved_bytes_of(model, result.input_shape, batch_size=2, dtype=torch_dtype)
+    estimated = estimate(result, batch_size=2, dtype=dtype).saved_activations_bytes
+    known = "dropout" in options and "add_" not in options
+    assert estimated - measured == (2 * tokens * width * 2 if known else 0)  # 2 L E bytes a sample, a batch of 2
