@@ -94,6 +94,10 @@ from torch there (the test would report a false disagreement):
   aims at -1 or less.
 * a view (transpose, select, ...) of the batch axis, dim 0: torch does it,
   cnncalc refuses on purpose ("the batch axis, which must stay as it is").
+* local_response_norm after a transpose: torch's F.local_response_norm
+  reshapes a 4-D or 5-D input with .view, which a transposed (not contiguous)
+  tensor refuses ("view size is not compatible with input tensor's size and
+  stride"), a matter of memory layout cnncalc does not plan.
 * a faulty multihead_attention (num_heads not dividing the width, a wrong
   embed_dim): torch raises AssertionError, which the oracle does not treat
   as a refusal; self-attention on anything but [C, L].
@@ -242,6 +246,7 @@ class Generator:
         # a str seed is hashed by random itself (sha512), the same on every run and platform
         self.rng = random.Random(seed if rank is None else f"{rank}d-{seed}")
         self.layers: list[GenLayer] = []
+        self.transposed = False  # a transpose came before: no local_response_norm (see the docstring)
 
     # ---------------------------------------------------------------- helpers
     def chance(self, p: float) -> bool:
@@ -788,6 +793,7 @@ class Generator:
         out = list(shape)
         if not fault:
             out[i0], out[i1] = shape[i1], shape[i0]
+            self.transposed = self.transposed or i0 != i1
         self.common(L, False)
         return L, tuple(out)
 
@@ -1160,6 +1166,8 @@ class Generator:
                     weights["pixel_unshuffle"] = fault_weights["pixel_unshuffle"] = 0
                 if C == 1:
                     fault_weights["frozen_batchnorm"] = 0
+        if self.transposed:
+            weights["lrn"] = 0
         elements, side = self.CROWDED[len(shape) - 1]
         if math.prod(shape) > elements or max(shape[1:]) > side:
             weights.update(conv_transpose=0, upsample=0, maxpool=30, adaptive=10)
@@ -1227,7 +1235,7 @@ class Generator:
         if r < 0.9:
             return self.identity(shape, None)
         if r < 0.95 and len(shape) > 1:
-            return self.lrn(shape, None)
+            return self.identity(shape, None) if self.transposed else self.lrn(shape, None)
         if self.wide and len(shape) == 1:  # batchnorm1d (group norm, normalize, a view) after a linear layer
             return self.rng.choice([self.batchnorm, self.groupnorm, self.normalize, self.view])(shape, None)
         return self.prelu(shape, None)
