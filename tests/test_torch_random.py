@@ -17,7 +17,10 @@ The same holds for networks of every rank (issue 12): 1-D networks on
 [C, L] (conv1d, the 1-D pools, batchnorm1d, dropout1d, upsample's linear
 mode), 3-D ones on small [C, D, H, W] volumes, and 2-D ones from the same
 rank-generic generator, each also meeting layers of another rank, which
-torch refuses (`wrong-rank`), and flattening to [C, L] to go on in 1-D.
+torch refuses (`wrong-rank`), and flattening to [C, L] to go on in 1-D; they
+also use issue 12's new families (group and instance norm, normalize, the
+pads, pixel shuffles, the views and self-attention). 100 seeds per rank by
+default; CNNCALC_RANDOM_RANK_CASES=3000 searches further (about a minute).
 
 The generator is seeded per case, so every case id (the seed, e.g. `s0042`,
 or with a rank `1d-s0042`, `2d-s0042`, `3d-s0042`; `-k s0042` runs them) reproduces
