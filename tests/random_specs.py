@@ -486,8 +486,8 @@ class Generator:
     @staticmethod
     def avgpool3d_known_difference(family: str, ks, sides) -> bool:
         """torch.nn.AvgPool3d refuses a window larger than the unpadded input ("input image (T: 1
-        H: 1 W: 1) smaller than kernel size"), which cnncalc plans: not generated until that is
-        settled (tests/test_torch_random.py's test_avgpool3d_window_larger_than_unpadded_input)."""
+        H: 1 W: 1) smaller than kernel size"), and so does cnncalc: not generated as a valid layer
+        (tests/test_torch_random.py's test_avgpool3d_window_larger_than_unpadded_input checks it)."""
         return family == "avgpool" and len(sides) == 3 and any(k > n for k, n in zip(ks, sides))
 
     def maxpool(self, shape, fault):

@@ -178,7 +178,8 @@ class MultiheadAttention(LayerType):
         tokens, e = shape
         keys, heads = self.keys(cfg, shape), cfg["num_heads"]
         le, se = tokens * e, keys * e
-        saved = [Saved("extra", le, needed_for="any")]  # in_proj's input, transposed into a copy
+        # in_proj's input, transposed into a copy: kept for the weights' gradient only (frozen: not kept)
+        saved = [Saved("extra", le, needed_for="params")]
         if cfg["dropout"] > 0:
             # the weights, the dropped weights, and the mask (at p = 1, a single zero for the batch)
             weights = (3 if cfg["dropout"] < 1 else 2) * heads * tokens * keys

@@ -48,7 +48,8 @@ class Dropout(LayerType):
         return (Saved("extra", self.mask_elements(shape)),) if 0 < cfg["p"] < 1 else ()
 
     def output_aliases_input(self, cfg: dict, training: bool) -> bool:
-        return cfg["inplace"] or not training  # an identity at inference
+        # an identity at inference, and at p = 0 (ATen's dropout returns its input)
+        return cfg["inplace"] or not training or cfg["p"] == 0
 
 
 class _ChannelDropout(Dropout):

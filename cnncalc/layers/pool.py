@@ -189,6 +189,18 @@ def _avg_fields(rank: int) -> tuple[Field, ...]:
 
 
 class _AvgPool(_WindowPool):
+    def output_shape(self, cfg: dict, shape: Shape) -> Shape:
+        if self.rank == 3:  # torch's avg_pool3d alone checks the window against the unpadded input
+            for axis, size, k in zip(axes_of(3), shape[1:], cfg["kernel_size"]):
+                if size < k:
+                    raise LayerError(
+                        f"input {axis} {size} is smaller than the kernel {k} (avgpool3d, as torch's "
+                        f"avg_pool3d, compares the window with the input before padding)",
+                        field="kernel_size",
+                        code="shape.nonpositive",
+                    )
+        return super().output_shape(cfg, shape)
+
     def saved_for_backward(self, cfg: dict, shape: Shape, out: Shape):
         return (Saved("input", prod(shape)),)
 
