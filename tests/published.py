@@ -57,6 +57,8 @@ PUBLISHED_PARAMS: dict[str, int] = {
     "unet3d": 287_227,  # cnncalc's own small 3-D U-Net (tests/zoo_torch_wide.py, UNet3d)
     # issue 12: detection (tests/zoo_torch_yolo.py; several outputs, not in ZOO)
     "yolov5s": 7_235_389,  # ultralytics v6.0-v7.0 model summary, 80 classes; fused for inference: 7,225,885
+    # issue 12: a vision transformer (tests/zoo_torch_vit.py; not in ZOO, whose table is CNNs)
+    "vit_b_16": 86_567_656,  # torchvision num_params
 }
 
 # Published counts of models that have a torch.nn twin (tests/zoo_torch_*.py) but no spec in

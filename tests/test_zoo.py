@@ -42,6 +42,8 @@ def measure(model, in_shape):
 
     def hook(path):
         def record(module, inputs, output):
+            if isinstance(module, torch.nn.MultiheadAttention):
+                output = output[0]  # (attention output, weights or None)
             if isinstance(output, torch.Tensor):
                 shapes.setdefault(path, tuple(output.shape[1:]))
 
@@ -55,12 +57,15 @@ def measure(model, in_shape):
     for handle in handles:
         handle.remove()
     leaves = {path for path, module in model.named_modules() if not list(module.children())}
+    # nn.MultiheadAttention holds in_proj_weight itself and its out_proj as a child: one layer in a spec
+    attentions = tuple(path + "." for path, m in model.named_modules() if isinstance(m, torch.nn.MultiheadAttention))
     owners: dict[str, int] = {}
     for name, parameter in model.named_parameters():
         module_path, _, short = name.rpartition(".")
         # a conv's weight and bias belong to the conv; a parameter held by a block itself
         # (ConvNeXt's layer_scale) is a layer of its own in the spec
         owner = module_path if module_path in leaves and short in ("weight", "bias") else name
+        owner = next((path[:-1] for path in attentions if name.startswith(path)), owner)
         owners[owner] = owners.get(owner, 0) + parameter.numel()
     # a model that returns a tuple of tensors (a detector's levels) gives a tuple of shapes
     out_shape = tuple(tuple(o.shape[1:]) for o in out) if isinstance(out, tuple) else tuple(out.shape[1:])
