@@ -328,14 +328,17 @@ class _Fields:
     def __init__(self, inputs: dict[str, Shape]):
         self.fields: dict[str, ReceptiveField | None] = {name: input_field(shape) for name, shape in inputs.items()}
         self.layouts: dict[str, tuple[int, ...]] = {name: _identity(len(shape)) for name, shape in inputs.items()}
+        self.learned: set[str] = set()  # the `parameter` layers' outputs
 
     def step(self, layer_spec: LayerSpec, shape: Shape, out: Shape) -> ReceptiveField | None:
         """The layer's output's receptive field (None once it no longer maps to input windows)."""
         layer, cfg, inputs = layer_spec.layer, layer_spec.cfg, layer_spec.inputs
-        if not inputs:  # a learned tensor: no input pixel behind it
+        if not inputs:  # a learned tensor: no input pixel behind it, and no axis order of its own
             self.fields[layer_spec.name], self.layouts[layer_spec.name] = None, _identity(len(out))
+            self.learned.add(layer_spec.name)
             return None
-        layout = self.layouts[inputs[0]]
+        # a merge's axes are its inputs' (a learned tensor, such as ViT's class token, follows them)
+        layout = self.layouts[next((source for source in inputs if source not in self.learned), inputs[0])]
         if layer.merges:
             joined = layer.keeps_receptive_field(cfg, out)
             aligned = len({self.layouts[source] for source in inputs}) == 1

@@ -84,3 +84,18 @@ def test_tiny_vit_exports_verifies_and_its_memory_is_autograds(tmp_path):
     path.write_text(TINY_VIT)
     verified = runner().invoke(cli, ["verify", str(path), "--values"])
     assert verified.exit_code == 0, verified.stdout + verified.stderr
+
+
+def test_a_concat_led_by_a_parameter_keeps_the_tokens_axes():
+    """ViT's class token leads the concat of channels-last tokens: a linear on each token after it
+    is not the head (found by the vit_b_16 work: the first linear was reported as the MLP's)."""
+    text = (
+        "input: [3, 32, 32]\nlayers:\n  - {type: conv2d, out_channels: 64, kernel_size: 8, stride: 8}\n"
+        "  - {type: flatten, start_dim: 2}\n  - {type: permute, name: tokens, dims: [0, 2, 1]}\n"
+        "  - {type: parameter, name: class_token, shape: [1, 64]}\n"
+        "  - {type: concat, name: cat, inputs: [class_token, tokens], dim: 1}\n"
+        "  - {type: linear, name: mlp, in_features: 64, out_features: 128}\n"
+        "  - {type: select, dim: 1, index: 0}\n  - {type: linear, name: head, out_features: 10}\n"
+    )
+    first = plan(parse(text, "vit.yaml")).first_linear
+    assert (first.name, first.in_features) == ("head", 128)
