@@ -144,6 +144,10 @@ class Transpose(LayerType):
         Field("dims", _NotTransposeDims(), None, doc="not taken: a list of every axis is permute's"),
     )
 
+    def resolved_config(self, cfg: dict, shape: Shape) -> dict:
+        """dim0 and dim1; `dims` is only there to be refused."""
+        return {key: value for key, value in cfg.items() if key != "dims"}
+
     def swapped(self, cfg: dict, shape: Shape) -> tuple[int, int]:
         for name in ("dim0", "dim1"):
             if cfg[name] is None:
