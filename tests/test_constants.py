@@ -150,3 +150,49 @@ def test_export_with_constants_verifies(tmp_path):
     assert result.exit_code == 0, result.stdout + result.stderr
     code = _run(["export", str(path), "--set", "width_mult=1.5"]).stdout
     assert "width_mult" not in code  # a constant is written as its value, never as an unbound name
+
+
+def test_a_block_argument_default_is_not_replaced_by_a_constant_of_its_name():
+    """The block's own names come first: `args: {k: 1}` stays 1 beside a constant k: 3 (found by
+    review: the constant had silently won)."""
+    text = (
+        "let: {k: 3}\ninput: [3, 16, 16]\nblocks:\n"
+        "  b: {args: {k: 1}, layers: [{type: conv2d, out_channels: 4, kernel_size: k, padding: k // 2}]}\n"
+        "layers: [{type: b}, {type: b, k: k}]\n"
+    )
+    rows = {row.name: row for row in plan(parse(text, "k.yaml")).layers}
+    assert rows["b_1.conv2d_1"].spec.cfg["kernel_size"] == (1, 1)
+    assert rows["b_2.conv2d_1"].spec.cfg["kernel_size"] == (3, 3)  # passed as an argument, by the call
+
+
+BLOCK_USES_CONSTANTS = """\
+let: {width: 8, m: nearest}
+input: [3, 16, 16]
+blocks:
+  b:
+    args: {c: width, k: 1}
+    let: {w2: width * 2, mode: m}
+    layers:
+      - {type: conv2d, out_channels: w2, kernel_size: k}
+      - {type: conv2d, out_channels: c, kernel_size: 1}
+      - {type: upsample, scale_factor: 2, mode: mode}
+layers:
+  - {type: b}
+  - {type: b, c: 4, k: 3}
+"""
+
+
+@pytest.mark.torch
+def test_a_blocks_defaults_and_let_values_write_the_constants_values(tmp_path):
+    from torch_reference import require_torch
+
+    from cnncalc.export import to_pytorch
+
+    require_torch()
+    code = to_pytorch(plan(parse(BLOCK_USES_CONSTANTS, "b.yaml")))
+    assert "w2 = 8 * 2" in code and 'mode = "nearest"' in code and "c = 8 if c is None else c" in code
+    assert "width" not in code.split("class Model")[0].split('"""', 2)[-1]  # no unbound name in the class
+    path = tmp_path / "b.yaml"
+    path.write_text(BLOCK_USES_CONSTANTS)
+    result = _run(["verify", str(path), "--values"])
+    assert result.exit_code == 0, result.stdout + result.stderr

@@ -170,3 +170,12 @@ def test_a_block_of_several_inputs_given_inputs_in_a_sequential_list_is_an_error
     )
     ((code, line, _, message),) = _errors(text)
     assert (code, line) == ("spec.misplaced-key", 7) and "move this layer out of the list" in message
+
+
+def test_forward_arguments_are_distinct_whatever_the_input_names():
+    """`input_2` and `a-b` (written input_2 too, by position) were the same argument (found by review)."""
+    from cnncalc.export.naming import model_input_variables
+
+    assert model_input_variables(["input_2", "a-b"]) == ["input_2", "input_2_2"]
+    assert model_input_variables(["a-b", "input_1"]) == ["input_1_2", "input_1"]
+    assert model_input_variables(["image", "t"]) == ["image", "t"]

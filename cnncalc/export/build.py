@@ -129,6 +129,7 @@ class _Exporter:
             contexts.append(Context(group, env))
         cls = Draft(self.block_class[block_name], block, contexts, literal=False)
         cls.channel_params = names
+        cls.constants = self.spec.constants
         cls.names = set(RESERVED) | set(block.params) | set(block.let) | set(cls.channel_params)
         self.classes[block_name] = cls
         self.write_class(cls, [c.group for c in contexts])

@@ -39,6 +39,7 @@ class Draft:
     done: bool = False
     sequential_chain: bool = False  # written as an nn.Sequential subclass
     input_variables: list[str] = field(default_factory=list)  # the model's forward() arguments
+    constants: dict = field(default_factory=dict)  # the spec's `let:` values, written as values
 
 
 class Code(str):

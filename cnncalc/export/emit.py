@@ -157,6 +157,10 @@ def _computed_default(cls: Draft, default) -> str | None:
     named = default.value.strip() if isinstance(default.value, str) else None
     if computed is None and named in (*block.params, *cls.channel_params, "in_channels"):
         computed = named  # `out: c`: another argument's value
+    elif computed is None and named in cls.constants:
+        computed = python_literal(cls.constants[named])  # `c: width`: the spec's constant's value
+    if computed is not None:
+        computed = _with_constants(cls, computed, {*block.params, *cls.channel_params, "in_channels"})
     if computed is not None and cls.channel_params[0] != "in_channels" and "in_channels" not in block.params:
         # a default reads the input's channels, not a `let:` value of that name set after it
         computed = substitute(computed, {"in_channels": cls.channel_params[0]})
@@ -171,11 +175,22 @@ def _let_lines(cls: Draft) -> list[str]:
     for name, node in block.let.items():
         text = node.value.strip() if isinstance(node.value, str) else None
         value = expression_source(node)
-        if value is None:  # another argument's or value's name; else a number or text ('same')
+        if value is None and text in cls.constants and text not in defined:
+            value = python_literal(cls.constants[text])  # the spec's constant, by value
+        elif value is None:  # another argument's or value's name; else a number or text ('same')
             value = text if text in defined else python_literal(node.plain())
+        else:
+            value = _with_constants(cls, value, defined)
         defined.add(name)
         lines.append(f"        {name} = {value}")
     return lines
+
+
+def _with_constants(cls: Draft, code: str, defined) -> str:
+    """Expression code with the spec's constants it names (and the class does not define) written
+    as their values: the exported module has no such names."""
+    used = {name: python_literal(value) for name, value in cls.constants.items() if name not in defined}
+    return substitute(code, used) if used and any(name in code for name in used) else code
 
 
 def member(attribute: str) -> str:

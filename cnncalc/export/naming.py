@@ -127,6 +127,9 @@ def model_input_variables(names) -> list[str]:
     variables: list[str] = []
     for position, name in enumerate(names):
         free = name.isidentifier() and not keyword.iskeyword(name) and not hasattr(builtins, name)
-        free = free and name not in RESERVED and name not in variables and name not in ("x", "out", "_")
-        variables.append(name if free else f"input_{position + 1}")
+        free = free and name not in RESERVED and name not in ("x", "out", "_")
+        variable, n = (name if free else f"input_{position + 1}"), 2
+        while variable in variables or variable in names[position + 1 :]:  # never one another input takes
+            variable, n = f"input_{position + 1}_{n}", n + 1
+        variables.append(variable)
     return variables

@@ -300,6 +300,11 @@ class Select(LayerType):
     )
 
     def output_shape(self, cfg: dict, shape: Shape) -> Shape:
+        if len(shape) < 2:  # a sample of one number: no layer after it takes a tensor of no axis
+            raise LayerError(
+                f"select needs an input of two or more axes (it removes one), got {fmt_shape(shape)}",
+                code="shape.rank",
+            )
         axis = _axis(cfg, "dim", shape)
         size, index = shape[axis], cfg["index"]
         if not -size <= index < size:

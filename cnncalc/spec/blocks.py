@@ -8,7 +8,7 @@ import re
 
 from cnncalc.errors import Loc
 from cnncalc.layers import lookup, suggest
-from cnncalc.yamlload import YNode
+from cnncalc.yamlload import EMPTY, YNode
 
 from .fields import INVALID
 from .model import ENTRY_KEYS, NETWORK_INPUT, REQUIRED_ARGUMENT, RESERVED_ARGUMENTS, Block
@@ -197,9 +197,10 @@ def _is_expression_default(default, params: dict) -> bool:
         return True
 
 
-def bind(report: Report, block: Block, label: str, arguments: dict[str, YNode], loc: Loc, key_locs, known):
+def bind(report: Report, block: Block, label: str, arguments: dict[str, YNode], loc: Loc, key_locs, known, outer=EMPTY):
     """The block's argument values for one call, then its `let:` values; None if any is wrong.
-    `known` holds names the call gives besides its arguments (in_channels)."""
+    `known` holds names the call gives besides its arguments (in_channels); `outer` the spec's
+    constants, which the defaults and `let:` values may use but never replace."""
     if not arguments and not block.params and not block.let:
         return dict(known)  # nothing to bind (a block of plain layers, called many times)
     env: dict = dict(known)
@@ -222,9 +223,9 @@ def bind(report: Report, block: Block, label: str, arguments: dict[str, YNode], 
         return None
     for param, default in block.params.items():
         if param not in env:  # a default may use the arguments before it: `args: [c, mid: c // 4]`
-            env[param] = substitute(report, default, dict(env), f"{label}: argument {param}").plain()
+            env[param] = substitute(report, default, {**outer, **env}, f"{label}: argument {param}").plain()
     for key, node in block.let.items():
-        env[key] = substitute(report, node, env, f"{label}: let: {key}").plain()
+        env[key] = substitute(report, node, {**outer, **env}, f"{label}: let: {key}").plain()
     if any(value is INVALID for value in env.values()):
         return None
     return env

@@ -68,6 +68,7 @@ def read(root: YNode | None, report: Report, default_name: str, files, overrides
         tuple(expander.groups),
         inputs,
         outputs,
+        values or {},
     ).ordered(order)
 
 

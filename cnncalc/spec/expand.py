@@ -8,7 +8,7 @@ Where the expansion is (the top level, a block call, a list) travels as a Scope;
 from __future__ import annotations
 
 from cnncalc.errors import Loc
-from cnncalc.layers import suggest
+from cnncalc.layers import lookup, suggest
 from cnncalc.layers.base import LayerType, yaml_text
 from cnncalc.shapes import FAILS, PartialShapes
 from cnncalc.yamlload import EMPTY, YNode
@@ -252,6 +252,10 @@ class Expander:
         named = isinstance(written, str) and NAME_PATTERN.fullmatch(written)
         early = f"layer {scope.prefix + written!r}" if named else nth
         common = {k: v if k in NAMES_ONLY else self.substitute(v, scope, f"{early}: {k}") for k, v in common.items()}
+        if "when" in common and _reads_nothing(type_node):  # left out, it would stand for what it reads
+            message = f"{early}: when: cannot leave out a layer that reads no input"
+            self.report.error("spec.misplaced-key", message, common["when"].loc)
+            return
         if "when" in common and not self.when(early, common["when"]):
             self.left_out(state, index, nth, node, type_node, common)
             return
@@ -605,11 +609,11 @@ class Expander:
         if call.first is not None and repetition == 0:
             arguments = {**arguments, **call.first.value}
             key_locs = {**item.key_locs, **call.first.key_locs}
-        known = dict(self.constants)
+        known = {}
         if block.reads_input_channels:  # the block's input's channels, worked out from the layers so far
             first_input = previous if repetition else (item.inputs[0] if item.inputs else None)
             known["in_channels"] = self.channels_of(first_input)
-        bound = bind(self.report, block, item.label, arguments, item.node.loc, key_locs, known)
+        bound = bind(self.report, block, item.label, arguments, item.node.loc, key_locs, known, self.constants)
         if bound is None:
             return _FAILED
         instance, groups, prefix = group, (*scope.groups, group), f"{item.full}."
@@ -622,15 +626,12 @@ class Expander:
             )
             groups, prefix = (*scope.groups, group, instance), f"{item.full}.{local}."
         names = dict(zip(block.inputs, [previous] + list(item.inputs[1:]) if repetition else item.inputs))
-        # the call's own values: the spec's constants stay out of what the export writes a class from
-        instance.arguments = {
-            k: v for k, v in bound.items() if k not in self.constants or k in block.params or k in block.let
-        }
+        instance.arguments = bound  # the call's own values: the spec's constants are not among them
         instance.call = {key: python_source(node) for key, node in arguments.items() if key} if arguments else EMPTY
         instance.inputs = tuple(names[n] for n in block.inputs)
         child = Scope(
             prefix=prefix,
-            env=bound,
+            env={**self.constants, **bound} if self.constants else bound,
             names=names,
             groups=groups,
             blocks_open=(*scope.blocks_open, block.name),
@@ -657,6 +658,12 @@ def resolve(item) -> str | None:
             return item
         item = item.scope.names.get(item.name)
     return None  # pragma: no cover - references always end in a layer
+
+
+def _reads_nothing(type_node: YNode) -> bool:
+    """The entry is a layer type that makes its tensor from nothing (a `parameter`)."""
+    layer = lookup(type_node.value) if isinstance(type_node.value, str) else None
+    return layer is not None and not layer.takes_input
 
 
 def _explicit_names(nodes: list) -> set:

@@ -226,6 +226,7 @@ class Spec(Frozen):
     # the network's inputs by name, in order (one `input:` is named "input"); input_shape is the first's
     inputs: dict[str, Shape] = field(default_factory=dict)
     outputs: tuple[str, ...] = ()  # the layers whose values the network returns; () means the last layer
+    constants: dict = field(default_factory=dict)  # the top-level `let:` values, --set applied
 
     def __init__(
         self,
@@ -244,6 +245,7 @@ class Spec(Frozen):
         every_group: tuple[Group, ...] = (),
         inputs: dict[str, Shape] | None = None,
         outputs: tuple[str, ...] = (),
+        constants: dict | None = None,
     ):
         for key, value in (
             ("name", name),
@@ -261,6 +263,7 @@ class Spec(Frozen):
             ("every_group", every_group),
             ("inputs", {NETWORK_INPUT: input_shape} if inputs is None else inputs),
             ("outputs", outputs),
+            ("constants", {} if constants is None else constants),
         ):
             _set(self, key, value)
 

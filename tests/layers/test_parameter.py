@@ -99,3 +99,12 @@ def test_a_concat_led_by_a_parameter_keeps_the_tokens_axes():
     )
     first = plan(parse(text, "vit.yaml")).first_linear
     assert (first.name, first.in_features) == ("head", 128)
+
+
+def test_a_parameter_cannot_be_left_out_by_when():
+    text = "input: [3, 8, 8]\nlayers:\n  - relu\n  - {type: parameter, shape: [4], when: false}\n"
+    with pytest.raises(SpecError) as caught:
+        plan(parse(text, "p.yaml"))
+    (diagnostic,) = caught.value.diagnostics
+    assert (diagnostic.code, diagnostic.loc.line) == ("spec.misplaced-key", 4)
+    assert "cannot leave out a layer that reads no input" in diagnostic.message

@@ -233,3 +233,16 @@ def test_export_writes_the_views_as_torch_does_and_verifies():
     assert ".transpose(1, 2)" in code and ".transpose(-1, -2)" in code
     assert ".reshape(" in code and ".select(2, 0)" in code
     assert "nn.Unflatten(2, (4, 4))" in code
+
+
+def test_select_needs_two_axes():
+    """select on [3] would leave a sample of no axis, which the layers after it cannot take (found
+    by review: linear, layernorm and prelu crashed on it)."""
+    from cnncalc.engine import plan
+    from cnncalc.errors import SpecError
+    from cnncalc.spec import parse
+
+    with pytest.raises(SpecError) as caught:
+        plan(parse("input: [3]\nlayers:\n  - {type: select, dim: 1, index: 0}\n  - linear: 2\n", "s.yaml"))
+    (diagnostic,) = caught.value.diagnostics
+    assert (diagnostic.code, diagnostic.loc.line) == ("shape.rank", 3) and "two or more axes" in diagnostic.message
