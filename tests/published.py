@@ -59,6 +59,8 @@ PUBLISHED_PARAMS: dict[str, int] = {
     "yolov5s": 7_235_389,  # ultralytics v6.0-v7.0 model summary, 80 classes; fused for inference: 7,225,885
     # issue 12: a vision transformer (tests/zoo_torch_vit.py; not in ZOO, whose table is CNNs)
     "vit_b_16": 86_567_656,  # torchvision num_params
+    # issue 12: a diffusion UNet with two inputs (tests/zoo_torch_ddpm.py; not in ZOO)
+    "ddpm_unet": 35_746_307,  # Ho et al. 2020's CIFAR-10 model ("35.7 million"), as diffusers' and ddim's print it
 }
 
 # Published counts of models that have a torch.nn twin (tests/zoo_torch_*.py) but no spec in

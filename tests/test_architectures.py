@@ -79,6 +79,7 @@ FIRST_LINEAR_IN_FEATURES = {
     "unet3d": None,  # fully convolutional
     "yolov5s": None,  # fully convolutional: three 1x1 conv outputs
     "vit_b_16": 768,  # the class token's output; the encoder's linears work per token
+    "ddpm_unet": 128,  # temb.dense.0, on the timestep's sinusoidal embedding (the second input)
 }
 
 

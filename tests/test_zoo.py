@@ -52,8 +52,10 @@ def measure(model, in_shape):
     handles = [module.register_forward_hook(hook(path)) for path, module in model.named_modules() if path]
     from torch.utils.flop_counter import FlopCounterMode
 
+    # several inputs (a dict of shapes by name) are passed in order
+    shapes_in = in_shape.values() if isinstance(in_shape, dict) else (in_shape,)
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
-        out = model(torch.empty(1, *in_shape, device="meta"))
+        out = model(*(torch.empty(1, *shape, device="meta") for shape in shapes_in))
     for handle in handles:
         handle.remove()
     leaves = {path for path, module in model.named_modules() if not list(module.children())}
@@ -85,16 +87,25 @@ def test_zoo_spec_matches_its_reference_layer_by_layer(name, zoo_torch):
     assert_matches_reference(ARCHITECTURES / f"{name}.yaml", build, in_shape, PUBLISHED_PARAMS[name])
 
 
-def assert_matches_reference(spec_path, build, in_shape, published):
+def assert_matches_reference(spec_path, build, in_shape, published, rename=None):
     """The spec at `spec_path` plans as the torch.nn model `build()` runs on `in_shape`, layer by layer
     (module paths), in total (`published` parameters), in output shape (each, in order, for a model
-    that returns a tuple: the spec's `outputs:`) and in MACs."""
+    that returns a tuple: the spec's `outputs:`) and in MACs. `in_shape` may be a dict of the spec's
+    `inputs:` by name (the model called with each, in order); `rename` maps a module path to the
+    spec's name for it, where the two differ."""
     torch = require_torch()
     result = plan(load_file(str(spec_path)))
-    assert tuple(result.input_shape) == in_shape
+    if isinstance(in_shape, dict):
+        assert {name: tuple(shape) for name, shape in result.input_shapes.items()} == in_shape
+        assert list(result.input_shapes) == list(in_shape)
+    else:
+        assert tuple(result.input_shape) == in_shape
     with torch.device("meta"):
         model = build().eval()
     shapes, owners, macs, out = measure(model, in_shape)
+    rename = rename or (lambda path: path)
+    shapes = {rename(path): shape for path, shape in shapes.items()}
+    owners = {rename(owner): count for owner, count in owners.items()}
     rows = {row.name: row for row in result.layers}
 
     missing = sorted(owner for owner in owners if owner not in rows)
@@ -112,7 +123,7 @@ def assert_matches_reference(spec_path, build, in_shape, published):
     ]
     assert not wrong_shapes, f"(layer, planned, torch) shapes differ: {wrong_shapes[:10]}"
     # every module with parameters had its shape checked (a parameter a block holds itself has no output)
-    assert {owner for owner in owners if owner in dict(model.named_modules())} <= set(compared)
+    assert {owner for owner in owners if owner in {rename(path) for path, _ in model.named_modules()}} <= set(compared)
 
     assert result.totals.params == published
     outs = out if out and isinstance(out[0], tuple) else (out,)  # the shapes of what the model returns
