@@ -457,7 +457,7 @@ def _torch_version() -> str:
 @click.argument("type_name", required=False, metavar="[TYPE]")
 def layers(type_name: str | None) -> None:
     """List the layer types, or describe one TYPE: its fields, defaults and examples."""
-    from cnncalc.layers import LAYER_TYPES, REGISTRY, lookup, suggest
+    from cnncalc.layers import LAYER_TYPES, REGISTRY, lookup
 
     if type_name is None:
         for cls in LAYER_TYPES:
@@ -466,14 +466,9 @@ def layers(type_name: str | None) -> None:
         return
     layer = lookup(type_name)
     if layer is None:
-        from cnncalc.layers.unsupported import unsupported
+        from cnncalc.layers.unsupported import unknown_type_message
 
-        known = unsupported(type_name)
-        hint = None if known else suggest(type_name, REGISTRY)
-        click.echo(
-            f"error: {known or f'unknown layer type {type_name!r}'}" + (f"; did you mean {hint!r}?" if hint else ""),
-            err=True,
-        )
+        click.echo(f"error: {unknown_type_message(type_name, REGISTRY)}", err=True)
         sys.exit(EXIT_ERROR)
     import inspect
 

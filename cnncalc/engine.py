@@ -86,9 +86,9 @@ class LayerResult(Frozen):
     receptive_field: ReceptiveField | None  # None once outputs no longer map to input windows
 
     def __init__(self, spec, input_shape, output_shape, params, buffers, macs, other_ops, receptive_field):
-        for name, value in zip(self.__slots__, (spec, input_shape, output_shape, params, buffers, macs, other_ops)):
+        values = (spec, input_shape, output_shape, params, buffers, macs, other_ops, receptive_field)
+        for name, value in zip(self.__slots__, values):  # one value for each of the 8 fields
             _set(self, name, value)
-        _set(self, "receptive_field", receptive_field)
 
     @property
     def name(self) -> str:

@@ -179,3 +179,8 @@ def test_forward_arguments_are_distinct_whatever_the_input_names():
     assert model_input_variables(["input_2", "a-b"]) == ["input_2", "input_2_2"]
     assert model_input_variables(["a-b", "input_1"]) == ["input_1_2", "input_1"]
     assert model_input_variables(["image", "t"]) == ["image", "t"]
+
+
+def test_an_empty_outputs_list_is_refused():
+    ((code, line, _, message),) = _errors("input: [3]\noutputs: []\nlayers: [relu]\n")
+    assert (code, line) == ("spec.bad-value", 2) and "got []" in message

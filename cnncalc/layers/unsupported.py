@@ -150,3 +150,17 @@ def unsupported(name: str) -> str | None:
         return None
     why, instead = found
     return f"{name!r} is not supported: {why}" + (f"; use {instead}" if instead else "")
+
+
+def unknown_type_message(name: str, candidates) -> str:
+    """What to say of a layer type cnncalc does not have: "not supported" and the alternative,
+    for one it knows it lacks; else "unknown" with the closest of `candidates`, or where to look."""
+    from cnncalc.layers import suggest
+
+    known = unsupported(name)
+    if known:
+        return known
+    hint = suggest(name, candidates)
+    return f"unknown layer type {name!r}" + (
+        f"; did you mean {hint!r}?" if hint else "; `cnncalc layers` lists the types"
+    )

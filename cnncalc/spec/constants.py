@@ -12,7 +12,7 @@ from .blocks import unusable_name
 from .report import Report
 from .substitute import INVALID, shown, substitute
 
-_INT = re.compile(r"[-+]?\d{1,30}")
+_INT = re.compile(r"[-+]?\d+")  # any length: a number of more than 30 digits is refused as anywhere else
 _FLOAT = re.compile(r"[-+]?(\d+\.\d*|\.\d+|\d+)([eE][-+]?\d+)?")
 MAX_OVERRIDE = 500  # characters in one --set value, as in an expression
 

@@ -147,6 +147,8 @@ def _outputs(report: Report, node: YNode | None, layers: list[LayerSpec], inputs
     if node is None:
         return ()
     items = node.value if isinstance(node.value, list) else [node]
+    if not items:
+        report.error("spec.bad-value", "outputs: expected a layer name or a list of them, got []", node.loc)
     outputs: list[str] = []
     for item in items:
         if not isinstance(item.value, str):

@@ -86,17 +86,10 @@ def layer_type(report: Report, nth: str, type_node: YNode, blocks: dict, quiet: 
         return None
     layer = lookup(type_node.value)
     if layer is None and not quiet:
-        from cnncalc.layers.unsupported import unsupported
+        from cnncalc.layers.unsupported import unknown_type_message
 
-        known = unsupported(type_node.value)
-        hint = None if known else suggest(type_node.value, [*REGISTRY, *blocks])
-        report.error(
-            "spec.unknown-type",
-            f"{nth}: "
-            + (known or f"unknown layer type {type_node.value!r}")
-            + (f"; did you mean {hint!r}?" if hint else "" if known else "; `cnncalc layers` lists the types"),
-            type_node.loc,
-        )
+        message = unknown_type_message(type_node.value, [*REGISTRY, *blocks])
+        report.error("spec.unknown-type", f"{nth}: {message}", type_node.loc)
     return layer
 
 
