@@ -111,16 +111,11 @@ def test_spec_matches_its_reference_layer_by_layer(zoo_torch):
     assert_matches_reference(spec, build, in_shapes, PUBLISHED_PARAMS["ddpm_unet"], rename=ddpm.spec_name)
 
 
-# cnncalc bugs met while writing architectures/ddpm_unet.yaml, each with a minimal spec (pinned)
+# cnncalc bugs met while writing architectures/ddpm_unet.yaml, each with a minimal spec (fixed)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a `reshape` whose shape differs between a block's calls is exported as the attribute's name "
-    "spelt out letter by letter, x.reshape(x.shape[0], s, e, l, f, ., r, _, s, h, a, p, e): a SyntaxError "
-    "(the spec's attention uses flatten and unflatten instead)",
-)
 def test_a_reshape_that_differs_between_calls_exports(zoo_torch):
+    """It was exported as the attribute's name spelt out letter by letter (a SyntaxError)."""
     from cnncalc.engine import plan
     from cnncalc.spec import parse
     from cnncalc.verify import verify
@@ -137,13 +132,8 @@ def test_a_reshape_that_differs_between_calls_exports(zoo_torch):
     assert all(result.ok for result in verify(plan(parse(text, "reshape.yaml")), device="cpu"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a sequential list (or block call) named like an input is not refused as a layer is "
-    "('layer name 't' is the name of an input'): its layers read the list as the input, a cycle; "
-    "in a larger spec the blocks reading it report 'in_channels is not known here' instead",
-)
 def test_a_list_named_like_an_input_is_refused_at_its_name():
+    """It was read as the input by its own layers: a cycle, or 'in_channels is not known here'."""
     from cnncalc.engine import plan
     from cnncalc.errors import SpecError
     from cnncalc.spec import parse

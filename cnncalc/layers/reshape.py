@@ -230,7 +230,9 @@ class Reshape(LayerType):
         return _fill_sizes(cfg["shape"], prod(shape), f"the input {fmt_shape(shape)}", "shape")
 
     def torch_forward(self, cfg: dict, arguments: list[str]) -> str:
-        sizes = ", ".join(str(v) for v in cfg["shape"])
+        shape = cfg["shape"]
+        # the sizes; or, where the calls of a block differ, the code of the attribute that holds them
+        sizes = f"*{shape}" if isinstance(shape, str) else ", ".join(str(v) for v in shape)
         return f"{arguments[0]}.reshape({arguments[0]}.shape[0], {sizes})"
 
     def other_ops(self, cfg: dict, shape: Shape, out: Shape) -> int:

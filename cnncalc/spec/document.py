@@ -141,9 +141,14 @@ def _outputs(report: Report, node: YNode | None, layers: list[LayerSpec], inputs
     is refused here too."""
     names = {layer.name: layer for layer in layers}
     calls = {group.name: group.output for group in groups if group.output}
+    lists = {group.name: group for group in groups}
     for name in inputs:
         if name in names and name != NETWORK_INPUT:
             report.error("spec.duplicate-name", f"layer name {name!r} is the name of an input", names[name].loc)
+        elif name in lists and name != NETWORK_INPUT:
+            report.error(
+                "spec.duplicate-name", f"the block call or list {name!r} is the name of an input", lists[name].loc
+            )
     if node is None:
         return ()
     items = node.value if isinstance(node.value, list) else [node]
