@@ -43,11 +43,7 @@ def test_architecture_exports_and_verifies(path):
 
 
 # stem -> why its exported code is known to fail ruff (the code itself runs and verifies)
-RUFF_PINNED = {
-    "ddpm_unet": "a block whose output width is `out if in_channels != out else in_channels` (DDPM's "
-    "ResnetBlock), called with out_channels: in_channels and read by a later call, is exported as "
-    "`in_channels if in_channels != in_channels else in_channels` (PLR0124, RUF034)",
-}
+RUFF_PINNED: dict[str, str] = {}
 
 
 @pytest.mark.parametrize(

@@ -206,3 +206,15 @@ def test_members_named_by_digits_keep_their_names_outside_a_sequential():
     assert 'self.add_module("0", nn.Conv2d(in_channels, 2, 1))' in exported.code
     assert 'getattr(self, "1")(x)' in exported.code
     assert "self.get_submodule('convs.1').requires_grad_(False)" in exported.code
+
+
+def test_a_comparison_of_a_name_with_itself_is_written_as_the_branch_it_takes():
+    """`out if in_channels != out else in_channels` called with out = in_channels is written
+    `in_channels`, not `in_channels if in_channels != in_channels else in_channels` (ruff's
+    PLR0124; found by the DDPM UNet's ResnetBlock)."""
+    from cnncalc.export.values import substitute
+
+    text = "out if in_channels != out else in_channels"
+    assert substitute(text, {"out": "in_channels"}) == "in_channels"
+    assert substitute("a if b == b else c", {}) == "a"
+    assert substitute(text, {"out": "64"}) == "64 if in_channels != 64 else in_channels"

@@ -49,6 +49,15 @@ def substitute(text: str, mapping: dict[str, str]) -> str:
                 return ast.parse(mapping[node.id], mode="eval").body
             return node
 
+        def visit_IfExp(self, node):
+            """`a if c != c else b` once both sides are the same: the branch it always takes."""
+            self.generic_visit(node)
+            test = node.test
+            if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], (ast.Eq, ast.NotEq)):
+                if ast.dump(test.left) == ast.dump(test.comparators[0]):
+                    return node.body if isinstance(test.ops[0], ast.Eq) else node.orelse
+            return node
+
     return ast.unparse(Replace().visit(tree))
 
 
