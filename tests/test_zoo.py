@@ -87,6 +87,22 @@ def test_zoo_spec_matches_its_reference_layer_by_layer(name, zoo_torch):
     assert_matches_reference(ARCHITECTURES / f"{name}.yaml", build, in_shape, PUBLISHED_PARAMS[name])
 
 
+def assert_counts_and_runs(build, in_shape, count: int, output_shape) -> None:
+    """The reference `build()` makes has `count` parameters, and its forward pass on the meta device
+    (a batch of two of `in_shape`, or of each shape of a dict of named inputs, in order) gives
+    `output_shape`, or for a model that returns a tuple, the tuple of its outputs' shapes."""
+    torch = require_torch()
+    shapes = list(in_shape.values()) if isinstance(in_shape, dict) else [in_shape]
+    with torch.device("meta"):
+        model = build().eval()
+        assert sum(p.numel() for p in model.parameters()) == count
+        with torch.no_grad():
+            out = model(*(torch.empty(2, *shape) for shape in shapes))
+    outs, expected = (out, output_shape) if isinstance(out, tuple) else ((out,), (output_shape,))
+    assert [tuple(o.shape) for o in outs] == [(2, *shape) for shape in expected]
+    assert all(o.device.type == "meta" for o in outs)
+
+
 def assert_matches_reference(spec_path, build, in_shape, published, rename=None):
     """The spec at `spec_path` plans as the torch.nn model `build()` runs on `in_shape`, layer by layer
     (module paths), in total (`published` parameters), in output shape (each, in order, for a model

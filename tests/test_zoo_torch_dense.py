@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from published import AWAITING_SPEC, PUBLISHED_PARAMS, ZOO, zoo_names
-from test_zoo import assert_matches_reference
+from test_zoo import assert_counts_and_runs, assert_matches_reference
 from torch_reference import require_torch
 
 NAMES = zoo_names("zoo_torch_dense")  # read from the source: collecting imports no torch
@@ -57,15 +57,8 @@ def test_a_count_awaits_a_spec_until_the_spec_is_bundled():
 
 @pytest.mark.parametrize("name", NAMES)
 def test_params_and_forward(name, zoo_torch):
-    torch, models, output_shapes = zoo_torch
-    build, in_shape = models[name]
-    with torch.device("meta"):
-        model = build().eval()
-        assert sum(p.numel() for p in model.parameters()) == COUNTS[name]
-        with torch.no_grad():
-            out = model(torch.empty(2, *in_shape))
-    assert tuple(out.shape) == (2, *output_shapes[name])
-    assert out.device.type == "meta"
+    _, models, output_shapes = zoo_torch
+    assert_counts_and_runs(*models[name], COUNTS[name], output_shapes[name])
 
 
 @pytest.mark.parametrize("name", sorted(SPECS))

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from published import PUBLISHED_PARAMS, ZOO, zoo_names
-from test_zoo import assert_matches_reference, measure
+from test_zoo import assert_counts_and_runs, assert_matches_reference, measure
 from torch_reference import require_torch
 
 NAMES = zoo_names("zoo_torch_vit")  # read from the source: collecting imports no torch
@@ -41,15 +41,8 @@ def test_every_model_has_a_published_count_an_output_shape_and_a_spec(zoo_torch)
 
 @pytest.mark.parametrize("name", NAMES)
 def test_params_and_forward(name, zoo_torch):
-    torch, models, outputs = zoo_torch
-    build, in_shape = models[name]
-    with torch.device("meta"):
-        model = build().eval()
-        assert sum(p.numel() for p in model.parameters()) == PUBLISHED_PARAMS[name]
-        with torch.no_grad():
-            out = model(torch.empty(2, *in_shape))
-    assert tuple(out.shape) == (2, *outputs[name])
-    assert out.device.type == "meta"
+    _, models, outputs = zoo_torch
+    assert_counts_and_runs(*models[name], PUBLISHED_PARAMS[name], outputs[name])
 
 
 def test_vit_b_16_has_torchvision_module_paths_and_counts(zoo_torch):

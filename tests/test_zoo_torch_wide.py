@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from published import AWAITING_SPEC, PUBLISHED_PARAMS, ZOO, zoo_names
-from test_zoo import assert_matches_reference
+from test_zoo import assert_counts_and_runs, assert_matches_reference
 from torch_reference import require_torch
 
 NAMES = zoo_names("zoo_torch_wide")  # read from the source: collecting imports no torch
@@ -47,15 +47,8 @@ def test_a_bundled_spec_has_its_count_in_published_params():
 
 @pytest.mark.parametrize("name", NAMES)
 def test_params_and_forward(name, zoo_torch):
-    torch, models, outputs = zoo_torch
-    build, in_shape = models[name]
-    with torch.device("meta"):
-        model = build().eval()
-        assert sum(p.numel() for p in model.parameters()) == COUNTS[name]
-        with torch.no_grad():
-            out = model(torch.empty(2, *in_shape))
-    assert tuple(out.shape) == (2, *outputs[name])
-    assert out.device.type == "meta"
+    _, models, outputs = zoo_torch
+    assert_counts_and_runs(*models[name], COUNTS[name], outputs[name])
 
 
 def test_r2plus1d_mid_widths_match_a_full_3d_conv(zoo_torch):
