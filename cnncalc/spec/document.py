@@ -198,6 +198,8 @@ def _blocks(report: Report, top: dict, includes: Includes) -> dict[str, Block]:
 
 
 def _constants(report: Report, node: YNode | None, overrides: dict[str, str], blocks: dict[str, Block]) -> dict:
+    if node is None and not overrides:  # most specs: no `let:`, nothing to read or check
+        return {}
     from cnncalc.layers import REGISTRY
 
     from .constants import constants
