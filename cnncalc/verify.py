@@ -182,7 +182,9 @@ def _whole(plan: Plan, model, paths: dict, inputs: dict) -> tuple[tuple, dict[st
         if path and group.output:
 
             def record(module, inputs, output, name=group.name):
-                group_shapes.setdefault(name, tuple(output.shape[1:]))
+                # a block returning layers inside it too (outputs:) returns its own output first
+                first = output[0] if isinstance(output, tuple) else output
+                group_shapes.setdefault(name, tuple(first.shape[1:]))
 
             handles.append(model.get_submodule(path).register_forward_hook(record))
     whole = _shapes_of(model(*inputs.values()))

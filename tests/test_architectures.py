@@ -16,7 +16,6 @@ from functools import cache
 from pathlib import Path
 
 import pytest
-from export_refused import exported
 from published import PUBLISHED_PARAMS
 from torch_reference import require_torch, run_torch
 
@@ -29,7 +28,6 @@ from cnncalc.verify import verify
 ARCH_DIR = Path(__file__).resolve().parent.parent / "architectures"
 SPECS = sorted(ARCH_DIR.glob("*.yaml"))
 STEMS = [p.stem for p in SPECS]
-EXPORTED_STEMS = exported(STEMS)  # yolov5s's export is refused for now: see tests/export_refused.py
 
 PUBLISHED = PUBLISHED_PARAMS
 
@@ -156,7 +154,7 @@ def test_total_params_match_published(stem):
     assert result.totals.non_trainable_params == 0
 
 
-@pytest.mark.parametrize("stem", EXPORTED_STEMS)
+@pytest.mark.parametrize("stem", STEMS)
 def test_every_layer_matches_torch(stem):
     spec, result = _planned(stem)
     if spec.is_graph:
@@ -175,7 +173,7 @@ def test_every_layer_matches_torch(stem):
         assert got == want, f"{stem}: layer {layer.name!r} ({layer.type_name}): cnncalc {got} != torch {want}"
 
 
-@pytest.mark.parametrize("stem", EXPORTED_STEMS)
+@pytest.mark.parametrize("stem", STEMS)
 def test_json_totals_match_torch(stem):
     spec, result = _planned(stem)
     totals = plan_document(result)["totals"]

@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from export_refused import exported
 from random_specs import case_key, generate
 from torch_reference import (
     build_sequential,
@@ -27,7 +26,6 @@ from cnncalc.spec import NETWORK_INPUT, load_file, parse
 from cnncalc.verify import verify
 
 ARCHITECTURES = sorted((Path(__file__).resolve().parent.parent / "architectures").glob("*.yaml"))
-EXPORTED = exported(ARCHITECTURES)  # graph specs run as the export, refused for yolov5s: tests/export_refused.py
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
@@ -40,7 +38,7 @@ def _exported(planned):
     return namespace[class_name(planned.name)]()
 
 
-@pytest.mark.parametrize("path", EXPORTED, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", ARCHITECTURES, ids=lambda p: p.stem)
 def test_architecture_macs_equal_torch_flop_counter(path):
     spec = load_file(str(path))
     result = plan(spec)
@@ -54,7 +52,7 @@ def test_architecture_macs_equal_torch_flop_counter(path):
     assert [row.macs for row in result.layers] == measured
 
 
-@pytest.mark.parametrize("path", EXPORTED, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", ARCHITECTURES, ids=lambda p: p.stem)
 def test_architecture_saved_activations_match_autograd(path):
     spec = load_file(str(path))
     result = plan(spec)
@@ -273,7 +271,7 @@ def check_field_by_gradients(spec, rows, last, *, exact=True, planned=None):
                 assert got is None or start <= got[0] <= got[1] <= end, (where, seen, expected)
 
 
-@pytest.mark.parametrize("path", EXPORTED, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", ARCHITECTURES, ids=lambda p: p.stem)
 def test_architecture_receptive_fields_match_gradients(path):
     spec = load_file(str(path))
     planned = plan(spec)

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 from clirun import runner
-from export_refused import exported
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from random_specs import generate, valid_seeds
@@ -24,7 +23,6 @@ from cnncalc.verify import verify
 
 ROOT = Path(__file__).resolve().parent.parent
 ARCHITECTURES = sorted((ROOT / "architectures").glob("*.yaml"))
-EXPORTED = exported(ARCHITECTURES)  # yolov5s's export is refused for now: see tests/export_refused.py
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
@@ -35,7 +33,7 @@ def _module(code: str, name: str):
     return namespace[name]
 
 
-@pytest.mark.parametrize("path", EXPORTED, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", ARCHITECTURES, ids=lambda p: p.stem)
 def test_architecture_exports_and_verifies(path):
     require_torch()
     planned = plan(load_file(str(path)))
@@ -50,9 +48,9 @@ RUFF_PINNED: dict[str, str] = {}
     "path",
     [
         pytest.param(path, marks=pytest.mark.xfail(strict=True, reason=RUFF_PINNED[path.stem]))
-        if isinstance(path, Path) and path.stem in RUFF_PINNED
+        if path.stem in RUFF_PINNED
         else path
-        for path in EXPORTED  # yolov5s is already a pytest.param (its export is refused)
+        for path in ARCHITECTURES
     ],
     ids=lambda p: p.stem,
 )
@@ -254,7 +252,7 @@ layers:
     assert '        layers["dw"] = nn.Conv2d(8 if expand else in_channels, 8, 3, padding=1, groups=8)' in code
 
 
-@pytest.mark.parametrize("path", EXPORTED, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", ARCHITECTURES, ids=lambda p: p.stem)
 def test_exported_module_paths_are_the_spec_names(path):
     """model.get_submodule("layer2.0.conv1") is the spec's layer layer2.0.conv1: a row of the
     table is a module of the exported model (and, for the zoo, of torchvision's)."""

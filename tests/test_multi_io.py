@@ -153,13 +153,74 @@ def test_export_takes_each_input_and_returns_the_outputs_and_verifies(tmp_path):
     assert "[16, 16, 16], [16, 8, 8], [16]" in whole and whole.endswith("ok")
 
 
+NESTED = """\
+input: [3, 16, 16]
+outputs: [OUTPUTS]
+blocks:
+  pair:
+    layers:
+      - {type: conv2d, name: a, out_channels: 4, kernel_size: 3, padding: 1}
+      - {type: conv2d, name: b, out_channels: 6, kernel_size: 3, stride: 2}
+  stage:
+    layers:
+      - {type: pair, name: inner}
+      - {type: relu, name: act}
+layers:
+  - {type: stage, name: s1}
+  - {type: stage, name: s2}
+  - {type: global_avgpool2d, name: gap}
+"""
+
+INSIDE_CALLS = {
+    # a layer inside a block call: the block's class returns it after its output
+    "one level": ("stage.conv, head", SPEC),
+    # two levels down, in one of two calls of the same class; the other call's caller ignores it
+    "two levels": ("s1.inner.a, gap", NESTED),
+    # the inner block's own output, and a layer two levels down in the other call
+    "its output and a sibling": ("s2.inner.b, s2.inner.a, s1.inner.b, gap", NESTED),
+}
+
+
 @pytest.mark.torch
-def test_an_output_inside_a_block_call_is_refused_by_the_export():
+@pytest.mark.parametrize("name", list(INSIDE_CALLS))
+def test_an_output_inside_a_block_call_is_returned_by_the_export_and_verifies(name):
+    from torch_reference import require_torch
+
+    require_torch()
+    from cnncalc.export import export
+    from cnncalc.verify import verify
+
+    outputs, text = INSIDE_CALLS[name]
+    text = text.replace("outputs: [p4, stage, head]", "outputs: [OUTPUTS]").replace("OUTPUTS", outputs)
+    result = plan(parse(text, "inside.yaml"))
+    exported = export(result)
+    compile(exported.code, "exported.py", "exec")
+    comparisons = verify(result, device="cpu")
+    assert [c for c in comparisons if not c.ok] == []
+    assert comparisons[-1].measured[0] == tuple(result.output_shapes.values())
+    assert list(result.output_shapes) == outputs.split(", ")
+
+
+@pytest.mark.parametrize(
+    ("layers", "outputs", "message"),
+    [
+        ("  - {type: pair, name: r, repeat: 2}\n", "r.0.a, r", "'r.0.a' is inside a `repeat:` call ('r')"),
+        (
+            "  - sequential:\n      - {type: pair, name: p}\n  - {type: pair, name: q}\n",
+            "q.a, q",
+            "block 'pair' returns layers inside it (outputs:), and is also called inside an nn.Sequential",
+        ),
+    ],
+    ids=["inside a repeat", "the same block in a list"],
+)
+def test_an_output_an_nn_sequential_would_hide_is_refused_by_the_export(layers, outputs, message):
     from cnncalc.export import ExportError, to_pytorch
 
-    text = SPEC.replace("outputs: [p4, stage, head]", "outputs: [stage.conv, head]")
-    with pytest.raises(ExportError, match="'stage.conv' is a layer inside a block call"):
-        to_pytorch(plan(parse(text, "two_heads.yaml")))
+    head = NESTED[: NESTED.index("  stage:")].replace("OUTPUTS", outputs)
+    result = plan(parse(f"{head}layers:\n{layers}", "inside.yaml"))
+    with pytest.raises(ExportError) as raised:
+        to_pytorch(result)
+    assert message in str(raised.value)
 
 
 def test_a_block_of_several_inputs_given_inputs_in_a_sequential_list_is_an_error_not_a_crash():

@@ -11,7 +11,6 @@ module's parameters and output shape by module path, the total, the MACs and the
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -120,24 +119,23 @@ def test_yolov5s_spec_has_the_twins_shortcuts_upsampling_and_outputs(zoo_torch):
     assert list(result.output_shapes.values()) == [(255, 80, 80), (255, 40, 40), (255, 20, 20)]
 
 
-def test_yolov5s_verifies_with_its_last_layer_as_the_output():
-    """cnncalc verify, on the spec as it would be with one output: the export returns only top-level
-    layers and block calls, not the Detect convs inside `model.24` that `outputs:` lists (so
-    tests/test_architectures.py pins the spec's own export as refused); every layer, every block
-    module and the whole forward() agree with PyTorch."""
+def test_yolov5s_verifies_with_its_three_detect_outputs():
+    """cnncalc verify on the spec as written: `outputs:` lists the Detect convs inside `model.24`,
+    so the exported block classes on the way (Yolov5, Detect, DetectConvs) return them after their
+    own output; every layer, every block module and the whole forward() (three tensors) agree with
+    PyTorch."""
     require_torch()
-    spec = load_file(str(ARCHITECTURES / "yolov5s.yaml"))
-    result = plan(replace(spec, outputs=()))
+    result = _planned_yolov5s()
     comparisons = verify(result, device="cpu")
     names = [layer.name for layer in result.layers] + [group.name for group in result.groups] + ["forward()"]
     assert [c.name for c in comparisons] == names
     assert len(result.layers) == 199
     assert [c for c in comparisons if not c.ok] == []
+    assert comparisons[-1].measured[0] == ((255, 80, 80), (255, 40, 40), (255, 20, 20))
 
 
-# cnncalc's export cannot build yolov5s yet (see above), so tests/test_costs.py's checks of the
-# bundled specs, which run the export, are pinned there; these make the same three checks on the
-# twin instead: MACs per layer, saved activations and a receptive field.
+# tests/test_costs.py checks every bundled spec against its own export; these make the same three
+# checks against the independent twin: MACs per layer, saved activations and a receptive field.
 
 
 def _planned_yolov5s():

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from cnncalc.engine import Plan
 from cnncalc.export.build import Exported, _Exporter
-from cnncalc.export.drafts import Irregular
+from cnncalc.export.drafts import ExportError, Irregular
 from cnncalc.export.naming import MODULE_ATTRIBUTES, RESERVED, attribute_names, class_name
 
 __all__ = [
@@ -35,10 +35,6 @@ __all__ = [
     "export",
     "to_pytorch",
 ]
-
-
-class ExportError(Exception):
-    """The plan has a structure the export cannot write yet; the message says which."""
 
 
 def export(plan: Plan, *, source: str | None = None) -> Exported:

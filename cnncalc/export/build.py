@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from cnncalc.engine import Plan
 from cnncalc.export import emit
 from cnncalc.export.arguments import block_argument, channel_arguments, hoisted_arguments, layer_arguments
-from cnncalc.export.drafts import Code, Context, Draft, Irregular, layer_spec, present
+from cnncalc.export.drafts import Code, Context, Draft, ExportError, Irregular, layer_spec, present
+from cnncalc.export.exposure import exposed_names
 from cnncalc.export.naming import (
     RESERVED,
     attribute,
@@ -54,6 +55,8 @@ class _Walk:
     members: list = field(default_factory=list)  # (local, attribute, constructor code, condition, comment)
     chain: bool = False  # each entry reads the one before it
     previous: str = ""
+    aliases: dict = field(default_factory=dict)  # a call's returned name that is its output -> the call's local
+    tensors: dict = field(default_factory=dict)  # a layer inside a call (full name) -> its local here
 
 
 class _Exporter:
@@ -68,6 +71,7 @@ class _Exporter:
         self.helpers: dict[str, None] = {}  # the layer types' helper definitions used, in order
         self.uses_ordered_dict = False
         self.block_class: dict[str, str] = {}
+        self.exposed: dict[str, list[str]] = {}  # block -> names inside its calls its class also returns
 
     # ---- shapes of the planned tensors ----------------------------------------------------------
 
@@ -88,6 +92,7 @@ class _Exporter:
         model_name = model_class_name(self.plan.name, taken)
         self.block_class = block_class_names(self.spec, model_name, taken)
         root = self.root()
+        self.exposed = exposed_names(root, self.spec.outputs if self.spec is not None else ())
         model = Draft(model_name, None, [Context(root, {})], literal=True)
         self.write_class(model, [root])
         paths = module_paths(root, model, self.classes, self.rows)
@@ -130,6 +135,7 @@ class _Exporter:
         cls = Draft(self.block_class[block_name], block, contexts, literal=False)
         cls.channel_params = names
         cls.constants = self.spec.constants
+        cls.exposes = self.exposed.get(block_name, [])
         cls.names = set(RESERVED) | set(block.params) | set(block.let) | set(cls.channel_params)
         self.classes[block_name] = cls
         self.write_class(cls, [c.group for c in contexts])
@@ -229,9 +235,26 @@ class _Exporter:
             reads = (walk.first_names[0],)
         member = emit.member(registered)
         call = f"{member}({', '.join(f'{{{k}}}' for k in range(len(reads)))})"
+        local = self.returned_by_call(walk, live, template.local)
         if when is not None:
+            if isinstance(local, tuple):
+                raise ExportError(f"{template.local!r} returns layers inside it and is left out by `when:` in a call")
             call = f"{{0}} if {member} is None else {call}"
-        walk.steps.append((template.local, call, reads))
+        walk.steps.append((local, call, reads))
+
+    def returned_by_call(self, walk: _Walk, live, local: str) -> str | tuple[str, ...]:
+        """The local a member's call gives, or for a block call whose class returns layers inside
+        it too, its locals in the order returned (`m`, `m.0`, `m.1`)."""
+        target = live[0][1].target
+        child = self.classes.get(target.block) if live[0][1].kind == "group" else None
+        if child is None or not child.exposes or target.repeat is not None:
+            return local
+        walk.chain = False
+        for name in child.exposes:
+            inner = f"{local}.{name}" if name in child.extra else local
+            walk.aliases[f"{local}.{name}"] = inner
+            walk.tensors[f"{target.name}.{name}"] = inner
+        return (local, *(f"{local}.{name}" for name in child.extra))
 
     def shape_comment(self, cls: Draft, entry: Entry) -> str:
         """`-> [64, 56, 56]` after a member of the model's class."""
@@ -243,8 +266,9 @@ class _Exporter:
 
     def finish(self, cls: Draft, walk: _Walk) -> None:
         last = walk.steps[-1][0] if walk.steps else walk.first_names[0]
+        last = last[0] if isinstance(last, tuple) else last
         cls.output_channels = walk.symbols.get(last, {}).get(0)
-        if walk.chain and walk.members and not any((when or "").startswith("use_") for *_, when, _ in walk.members):
+        if walk.chain and walk.members and not cls.exposes and not any((when or "").startswith("use_") for *_, when, _ in walk.members):
             # layers that each read the one before: an nn.Sequential, as torchvision writes
             # Conv2dNormActivation, its children numbered or named as in the spec
             cls.sequential_chain = True
@@ -255,7 +279,7 @@ class _Exporter:
             cls.init = emit.sequential_init(walk.members, cls.names)
             return
         cls.init += emit.member_lines(walk.members)
-        returns = self.returned_locals(walk) if cls.block is None else ()
+        returns = self.returned_locals(walk) if cls.block is None else self.exposed_locals(cls, walk, last)
         cls.forward = emit.forward_lines(walk.steps, walk.variables, chain_style=cls.block is None, returns=returns)
 
     def returned_locals(self, walk: _Walk) -> tuple[str, ...]:
@@ -264,19 +288,20 @@ class _Exporter:
         outputs = self.spec.outputs if self.spec is not None else ()
         if not outputs:
             return ()
-        local_of = {}
+        local_of = dict(walk.tensors)
         for position, entry in enumerate(walk.per_call[0]):
             tensor = entry.target if entry.kind == "layer" else entry.target.output
             local_of[tensor] = walk.local_names[position]
-        inside = [name for name in outputs if name not in local_of]
-        if inside:
-            from cnncalc.export import ExportError
-
-            raise ExportError(
-                f"outputs: {inside[0]!r} is a layer inside a block call; the export returns only "
-                f"top-level layers and block calls"
-            )
         return tuple(local_of[name] for name in outputs)
+
+    def exposed_locals(self, cls: Draft, walk: _Walk, last: str) -> tuple[str, ...]:
+        """A block class's return: () for its output alone; else its output, then the layers
+        inside it its callers need (cls.extra: those that are not its output)."""
+        if not cls.exposes:
+            return ()
+        local_of = {name: walk.aliases.get(name, name) for name in cls.exposes}
+        cls.extra = [name for name in cls.exposes if local_of[name] != last]
+        return (last, *(local_of[name] for name in cls.extra))
 
     def functional_expression(self, cls: Draft, live, name: str) -> str:
         """forward()'s expression for a merge, chunk or split; a setting that differs between
@@ -378,6 +403,7 @@ class _Exporter:
                     raise Irregular()  # nn.Sequential has no optional members
                 continue  # one call: a member it leaves out is simply not there
             code, symbol = self.module_code(cls, items, local_symbols, (previous,), f"{name}_{position}")
+            self.one_value(items[0][1])
             previous = items[0][1].local
             children.append(code)
             names.append(previous)
@@ -395,11 +421,22 @@ class _Exporter:
         for position in range(groups[0].repeat):
             items = [(context, g.entries[position]) for (context, _), g in zip(live, groups)]
             code, symbol = self.call_code(cls, items, local_symbols, (previous,), f"{name}_{position}")
+            self.one_value(items[0][1])
             previous = items[0][1].local
             children.append(code)
             names.append(previous)
             local_symbols[previous] = symbol
         return self.sequential_source(children, names), local_symbols[previous]
+
+    def one_value(self, entry: Entry) -> None:
+        """An nn.Sequential's child passes one value on: a block class returning layers inside it
+        too cannot be one."""
+        child = self.classes.get(entry.target.block) if entry.kind == "group" else None
+        if child is not None and child.exposes:
+            raise ExportError(
+                f"block {child.block.name!r} returns layers inside it (outputs:), and is also called inside "
+                f"an nn.Sequential ({entry.target.name!r}), which passes one value on"
+            )
 
     def sequential_source(self, children: list[str], names: list[str]) -> str:
         self.uses_ordered_dict |= not emit.numbered(names)

@@ -7,6 +7,10 @@ from dataclasses import dataclass, field
 from cnncalc.spec import Block, Entry, Group, LayerSpec
 
 
+class ExportError(Exception):
+    """The plan has a structure the export cannot write yet; the message says which."""
+
+
 class Irregular(Exception):
     """A block's calls differ in a way one class cannot express; the module is passed in whole."""
 
@@ -40,6 +44,8 @@ class Draft:
     sequential_chain: bool = False  # written as an nn.Sequential subclass
     input_variables: list[str] = field(default_factory=list)  # the model's forward() arguments
     constants: dict = field(default_factory=dict)  # the spec's `let:` values, written as values
+    exposes: list[str] = field(default_factory=list)  # names inside a call its forward() also returns
+    extra: list[str] = field(default_factory=list)  # those of `exposes` returned after its output
 
 
 class Code(str):

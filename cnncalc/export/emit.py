@@ -57,12 +57,13 @@ def _model_class(plan, model: Draft, frozen: list[str]) -> list[str]:
     if frozen:
         lines += ["        # trainable: false in the spec", *frozen]
     arguments = ", ".join(f"{variable}: torch.Tensor" for variable in model.input_variables)
-    returns = (
-        "torch.Tensor"
-        if len(plan.output_shapes) == 1
-        else f"tuple[{', '.join(['torch.Tensor'] * len(plan.output_shapes))}]"
-    )
+    returns = _tensors(len(plan.output_shapes))
     return [*lines, "", f"    def forward(self, {arguments}) -> {returns}:", *model.forward, ""]
+
+
+def _tensors(count: int) -> str:
+    """forward()'s return annotation for `count` tensors."""
+    return "torch.Tensor" if count == 1 else f"tuple[{', '.join(['torch.Tensor'] * count)}]"
 
 
 def _main(plan, model_name: str) -> list[str]:
@@ -111,7 +112,10 @@ def class_source(cls: Draft) -> list[str]:
     block = cls.block
     signature, late_defaults = _signature(cls)
     base = "nn.Sequential" if cls.sequential_chain else "nn.Module"
-    lines = [f"class {cls.name}({base}):", f'    """The spec\'s block `{block.name}`."""', ""]
+    doc = f"The spec's block `{block.name}`."
+    if cls.extra:  # its callers need layers inside it too
+        doc += f" Returns its output, then {', '.join(repr(name) for name in cls.extra)} (outputs:)."
+    lines = [f"class {cls.name}({base}):", f'    """{docstring_text(doc)}"""', ""]
     head = f"    def __init__({', '.join(signature)}) -> None:"
     if len(head) > 100:
         lines += ["    def __init__(", *(f"        {part}," for part in signature), "    ) -> None:"]
@@ -125,7 +129,8 @@ def class_source(cls: Draft) -> list[str]:
         return lines
     inputs = [input_variable(name, i) for i, name in enumerate(block.inputs)]
     arguments = ", ".join(f"{name}: torch.Tensor" for name in inputs)
-    return [*lines, "", f"    def forward(self, {arguments}) -> torch.Tensor:", *cls.forward]
+    returns = _tensors(1 + len(cls.extra))
+    return [*lines, "", f"    def forward(self, {arguments}) -> {returns}:", *cls.forward]
 
 
 def _signature(cls: Draft) -> tuple[list[str], list[str]]:
@@ -272,7 +277,7 @@ def forward_lines(steps, variables: dict, *, chain_style: bool, returns: tuple[s
     out in every call, input locals); `variables` maps the inputs' locals to their variables;
     `returns` are the locals returned (a tuple of them if several), by default the last step's."""
     first = next(iter(variables))
-    last = steps[-1][0] if steps else first
+    last = _first(steps[-1][0]) if steps else first
     returned = returns or (last,)
     chain = chain_style and returned == (last,) and _is_chain(steps, first)
     chooser = _Variables(steps, variables, chain, returned)
@@ -282,6 +287,11 @@ def forward_lines(steps, variables: dict, *, chain_style: bool, returns: tuple[s
             variables[local] = variables[inputs[0]] if inputs else variables[first]
             continue
         code = expression.format(*(variables[source] for source in inputs))
+        if isinstance(local, tuple):  # a block call that returns layers inside it too: unpacked
+            names = chooser.choose_several(index, local)
+            variables.update(zip(local, names))
+            lines.append(f"        {', '.join(names)} = {code}")
+            continue
         variable = chooser.choose(index, local)
         if variable is None:
             lines.append(f"        _ = {code}  # nothing reads it")
@@ -290,6 +300,11 @@ def forward_lines(steps, variables: dict, *, chain_style: bool, returns: tuple[s
         variables[local] = variable
         lines.append(f"        {variable} = {code}")
     return [*lines, f"        return {', '.join(variables[local] for local in returned)}"]
+
+
+def _first(local):
+    """A step's local, or the first of a step's several (its own output)."""
+    return local[0] if isinstance(local, tuple) else local
 
 
 def _is_chain(steps, first: str) -> bool:
@@ -327,6 +342,13 @@ class _Variables:
         if not read:
             return None
         return identifier(local, self.taken)
+
+    def choose_several(self, index: int, locals_: tuple[str, ...]) -> list[str]:
+        """The variables one unpacking assigns: the first as `choose` picks, the rest named
+        (`_` for one nothing reads)."""
+        first = self.choose(index, locals_[0]) or "_"
+        rest = [identifier(local, self.taken) if self.readers.get(local) else "_" for local in locals_[1:]]
+        return [first, *rest]
 
 
 # ---- text ------------------------------------------------------------------------------------
