@@ -1,7 +1,7 @@
 """Arithmetic on block arguments: `4 * planes`, `width // 2`, `make_divisible(c * 0.25, 8)`.
 
 Expressions are Python syntax, but only a small, safe part of it is accepted:
-numbers, argument names, + - * / // %, comparisons, `and`/`or`/`not`,
+numbers, argument names, + - * / // % ** (exponents up to 64 in size), comparisons, `and`/`or`/`not`,
 `a if cond else b`, and the functions in FUNCTIONS. Nothing else runs.
 """
 
@@ -38,6 +38,23 @@ def make_divisible(value: float, divisor: int = 8, min_value: int | None = None)
     return rounded
 
 
+_MAX_EXPONENT = 64  # `2 ** i`, `c ** -0.5`; a larger one is a mistake, or an attempt to run for ages
+
+
+def _power(base: int | float, exponent: int | float) -> int | float:
+    """`base ** exponent`, for real results and exponents of at most _MAX_EXPONENT in size."""
+    if abs(exponent) > _MAX_EXPONENT:
+        raise ExpressionError(f"the exponent {exponent} is too large: at most {_MAX_EXPONENT} in size")
+    if base < 0 and exponent != int(exponent):
+        raise ExpressionError(f"{base} ** {exponent} is not a real number (a negative number to a fractional power)")
+    if base == 0 and exponent < 0:
+        raise ExpressionError(f"division by zero: 0 ** {exponent}")
+    try:
+        return base**exponent
+    except OverflowError:
+        raise ExpressionError("the result is too large (or infinite)") from None
+
+
 FUNCTIONS = {"make_divisible": make_divisible, "min": min, "max": max, "int": int, "abs": abs}
 
 _BINARY = {
@@ -47,6 +64,7 @@ _BINARY = {
     ast.Div: operator.truediv,
     ast.FloorDiv: operator.floordiv,
     ast.Mod: operator.mod,
+    ast.Pow: _power,
 }
 _COMPARE = {
     ast.Eq: operator.eq,
