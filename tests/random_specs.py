@@ -908,7 +908,14 @@ class Generator:
         return L, shape
 
     def identity(self, shape, fault):
-        L = GenLayer("identity")
+        """A placeholder, or a product with a number and a sum (rescale): both keep the shape."""
+        if self.chance(0.5):
+            L = GenLayer("rescale")
+            L.set("scale", self.rng.choice([0.5, -2, 0.125, 1]))
+            if self.chance(0.4):
+                L.set("offset", self.rng.choice([-1, 0.5, 0]))
+        else:
+            L = GenLayer("identity")
         self.common(L, False)
         return L, shape
 

@@ -37,7 +37,7 @@ def test_every_alternative_named_is_a_type():
         ("UpsamplingBilinear2d", "use upsample with mode: bilinear and align_corners: true"),
         ("Sequential", "write its layers in a `sequential:` list"),
         ("SELU", "`identity` has the same shapes"),
-        ("Rescaling", "a preprocessing layer"),
+        ("Resizing", "a preprocessing layer"),
     ],
 )
 def test_a_known_missing_type_says_not_supported_at_its_line(written, fragment):

@@ -129,6 +129,8 @@ def build_module(type_name: str, cfg: dict, in_shape: tuple):
         return nn.Dropout(c["p"], c["inplace"])
     if type_name == "identity":
         return nn.Identity()
+    if type_name == "rescale":
+        return reference_modules()[0](lambda x: x * c["scale"] + c["offset"])
     if type_name == "channel_shuffle":
         return nn.ChannelShuffle(c["groups"])
     if type_name == "layernorm":

@@ -268,7 +268,12 @@ class _Exporter:
         last = walk.steps[-1][0] if walk.steps else walk.first_names[0]
         last = last[0] if isinstance(last, tuple) else last
         cls.output_channels = walk.symbols.get(last, {}).get(0)
-        if walk.chain and walk.members and not cls.exposes and not any((when or "").startswith("use_") for *_, when, _ in walk.members):
+        if (
+            walk.chain
+            and walk.members
+            and not cls.exposes
+            and not any((when or "").startswith("use_") for *_, when, _ in walk.members)
+        ):
             # layers that each read the one before: an nn.Sequential, as torchvision writes
             # Conv2dNormActivation, its children numbered or named as in the spec
             cls.sequential_chain = True

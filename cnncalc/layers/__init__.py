@@ -35,6 +35,7 @@ from cnncalc.layers.misc import (
     Identity,
     LayerScale,
     Parameter,
+    Rescale,
     StochasticDepth,
 )
 from cnncalc.layers.norm import (
@@ -177,6 +178,7 @@ LAYER_TYPES: tuple[type[LayerType], ...] = (
     Dropout2d,
     Dropout3d,
     Identity,
+    Rescale,
     LayerScale,
     StochasticDepth,
     Parameter,

@@ -1,4 +1,4 @@
-"""Shape-neutral helpers: dropout, identity, layer scale and stochastic depth."""
+"""Shape-neutral helpers: dropout, identity, rescale, layer scale and stochastic depth; learned tensors."""
 
 from __future__ import annotations
 
@@ -112,6 +112,38 @@ class Identity(LayerType):
 
     def output_aliases_input(self, cfg: dict, training: bool) -> bool:
         return True
+
+
+class Rescale(LayerType):
+    """x * scale + offset, for a constant scale and offset: attention's C ** -0.5 on the scores,
+    or Keras's Rescaling (pixels from [0, 255] to [0, 1]). Written in forward() as the product
+    and sum; no parameters, no MACs (torch.utils.flop_counter counts none), and autograd keeps
+    nothing for backward.
+
+    Example: [256, 256] {scale: 0.0625} -> [256, 256] params=0
+    Example: [3, 224, 224] {scale: 0.00392156862745098, offset: -0.5} -> [3, 224, 224] params=0
+    """
+
+    type_name = "rescale"
+    aliases = ("rescaling",)
+    functional = True
+    main_field = "scale"
+    fields = (
+        Field("scale", Float(), doc="the factor, e.g. c ** -0.5"),
+        Field("offset", Float(), 0.0, doc="added after the product"),
+    )
+
+    def output_shape(self, cfg: dict, shape: Shape) -> Shape:
+        return shape
+
+    def torch_forward(self, cfg: dict, arguments: list[str]) -> str:
+        text = arguments[0]
+        scale, offset = cfg["scale"], cfg["offset"]  # numbers, or a Code attribute in a block's class
+        if scale != 1:
+            text = f"{text} * {scale}"
+        if isinstance(offset, (int, float)) and offset < 0:
+            return f"{text} - {-offset}"
+        return f"{text} + {offset}" if offset != 0 else text
 
 
 class LayerScale(LayerType):

@@ -49,7 +49,6 @@ UNSUPPORTED: dict[str, tuple[str, str | None]] = {
     **{
         n: (_PREPROCESSING, None)
         for n in (
-            "rescaling",
             "normalization",
             "resizing",
             "centercrop",

@@ -1,4 +1,4 @@
-"""Activations, dropout and identity: shape-neutral; PReLU's parameters. Checked against torch.nn."""
+"""Activations, dropout, identity and rescale: shape-neutral; PReLU's parameters. Checked against torch.nn."""
 
 import pytest
 from layer_cases import check_layer, check_refused
@@ -22,6 +22,9 @@ NEUTRAL = [
     ("dropout", {"p": 0.5}),
     ("dropout2d", {"p": 0.1}),
     ("identity", {}),
+    ("rescale", {"scale": 0.125}),
+    ("rescale", {"scale": -2, "offset": 0.5}),
+    ("rescaling", {"scale": 1, "offset": -1}),
 ]
 
 
