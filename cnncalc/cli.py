@@ -129,6 +129,18 @@ _SET = click.option(
     metavar="NAME=VALUE",
     help="replace a value of the spec's top-level `let:` (repeatable), e.g. --set width_mult=1.4",
 )
+_CONVENTION = click.option(
+    "--convention",
+    type=click.Choice(["pytorch", "keras"]),
+    default=None,
+    help="read the spec in this convention, whatever its `convention:` says: pytorch (torch.nn's layers, "
+    "[C, H, W]) or keras (Keras's layers, [H, W, C], counted as Keras counts)",
+)
+
+
+def _spec_options(command):
+    """--set and --convention: how a command reads its specs."""
+    return _SET(_CONVENTION(command))
 
 
 @cli.command()
@@ -170,9 +182,17 @@ _SET = click.option(
     show_default=True,
     help="for the training-memory estimate: sgd keeps no state, momentum one, adam(w) two per parameter",
 )
-@_SET
+@_spec_options
 def plan(
-    spec: str, fmt: str, columns, depth: int | None, batch_size: int, dtype: str, optimizer: str, constants: dict
+    spec: str,
+    fmt: str,
+    columns,
+    depth: int | None,
+    batch_size: int,
+    dtype: str,
+    optimizer: str,
+    constants: dict,
+    convention: str | None,
 ) -> None:
     """Plan the architecture in SPEC (a YAML file, or - for standard input).
 
@@ -186,7 +206,7 @@ def plan(
     from cnncalc.spec import load_file
 
     try:
-        result = make_plan(load_file(spec, constants))
+        result = make_plan(load_file(spec, constants, convention))
     except SpecError as exc:
         _report(exc, fmt)
         sys.exit(EXIT_ERROR)
@@ -238,7 +258,7 @@ def _quantity(unit: str):
     default="table",
     show_default=True,
 )
-@_SET
+@_spec_options
 def check(
     specs,
     max_params,
@@ -252,6 +272,7 @@ def check(
     optimizer,
     fmt,
     constants,
+    convention,
 ):
     """Check each SPEC against its budgets, from the spec's `budget:` or these options.
 
@@ -280,7 +301,7 @@ def check(
     for path in specs:
         shown = "<stdin>" if path == "-" else path
         try:
-            spec = load_file(path, constants)
+            spec = load_file(path, constants, convention)
             planned = make_plan(spec)
         except SpecError as exc:
             results.append(FileResult(shown, None, [], exc.diagnostics, exc.source))
@@ -325,8 +346,8 @@ def _print_check(results, fmt: str) -> int:
 @click.argument("old", metavar="OLD")
 @click.argument("new", metavar="NEW")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table", show_default=True)
-@_SET
-def diff(old: str, new: str, fmt: str, constants: dict) -> None:
+@_spec_options
+def diff(old: str, new: str, fmt: str, constants: dict, convention: str | None) -> None:
     """Show what changed from OLD to NEW: layers added, removed or changed, and total deltas.
 
     Each spec is a file, - for standard input, or REV:PATH for a file at a git revision
@@ -343,7 +364,7 @@ def diff(old: str, new: str, fmt: str, constants: dict) -> None:
     plans = []
     for argument in (old, new):
         try:
-            plans.append(make_plan(load_file_or_revision(argument, constants)))
+            plans.append(make_plan(load_file_or_revision(argument, constants, convention)))
         except SpecError as exc:
             _report(exc, "json" if fmt == "json" else "text")
             sys.exit(EXIT_ERROR)
@@ -351,14 +372,15 @@ def diff(old: str, new: str, fmt: str, constants: dict) -> None:
     click.echo(formatter(compare(*plans), old, new))
 
 
-def _load_plan(path: str, constants: dict, fmt: str = "text"):
-    """Plan the spec at `path` (its `let:` values replaced by `constants`), or report its errors and exit 2."""
+def _load_plan(path: str, constants: dict, convention: str | None, fmt: str = "text"):
+    """Plan the spec at `path` (its `let:` values replaced by `constants`, read in `convention`
+    if given), or report its errors and exit 2."""
     from cnncalc.engine import plan as make_plan
     from cnncalc.errors import SpecError
     from cnncalc.spec import load_file
 
     try:
-        return make_plan(load_file(path, constants))
+        return make_plan(load_file(path, constants, convention))
     except SpecError as exc:
         _report(exc, fmt)
         sys.exit(EXIT_ERROR)
@@ -366,18 +388,32 @@ def _load_plan(path: str, constants: dict, fmt: str = "text"):
 
 @cli.command()
 @click.argument("spec", metavar="SPEC")
-@click.option("--to", "target", type=click.Choice(["pytorch"]), default="pytorch", show_default=True)
+@click.option(
+    "--to",
+    "target",
+    type=click.Choice(["pytorch", "keras"]),
+    default="pytorch",
+    show_default=True,
+    help="pytorch: an nn.Module; keras: a Keras 3 functional model (for a spec in the Keras convention)",
+)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="write here, not to stdout")
-@_SET
-def export(spec: str, target: str, output: str | None, constants: dict) -> None:
-    """Write SPEC as framework code: a self-contained PyTorch module, one nn.Module class.
+@_spec_options
+def export(spec: str, target: str, output: str | None, constants: dict, convention: str | None) -> None:
+    """Write SPEC as framework code: a self-contained PyTorch module (one nn.Module class per
+    block), or with --to keras a Keras 3 script whose build_model() returns a keras.Model.
 
-    Attributes follow the spec's layer names; the class builds with no arguments.
+    Names follow the spec's layer names; the model builds with no arguments.
     """
     from cnncalc.export import ExportError, to_pytorch
 
+    planned = _load_plan(spec, constants, convention)
     try:
-        code = to_pytorch(_load_plan(spec, constants), source=None if spec == "-" else spec)
+        if target == "keras":
+            from cnncalc.export.keras import to_keras
+
+            code = to_keras(planned, source=None if spec == "-" else spec)
+        else:
+            code = to_pytorch(planned, source=None if spec == "-" else spec)
     except ExportError as exc:
         click.echo(f"error: {_shown(exc)}", err=True)
         sys.exit(EXIT_ERROR)
@@ -401,8 +437,8 @@ def export(spec: str, target: str, output: str | None, constants: dict) -> None:
     "gives the same numbers as the layers run one by one (catches a miswired forward)",
 )
 @click.option("--brief", is_flag=True, help="print only the rows that differ, and the verdict")
-@_SET
-def verify(spec: str, values: bool, brief: bool, constants: dict) -> None:
+@_spec_options
+def verify(spec: str, values: bool, brief: bool, constants: dict, convention: str | None) -> None:
     """Prove the plan of SPEC with PyTorch: build the exported module, run it, compare.
 
     Compares every layer's output shape, parameters, buffers and MACs, and each
@@ -415,7 +451,7 @@ def verify(spec: str, values: bool, brief: bool, constants: dict) -> None:
     from cnncalc.verify import TorchMissing, TorchRefused, ValuesUnavailable
     from cnncalc.verify import verify as run_verify
 
-    plan = _load_plan(spec, constants)
+    plan = _load_plan(spec, constants, convention)
     try:
         results = run_verify(plan, device="cpu" if values else "meta")
     except ExportError as exc:

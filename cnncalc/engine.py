@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from cnncalc.errors import Diagnostic, Frozen, LayerError, SpecError
 from cnncalc.gcpause import paused
 from cnncalc.layers.base import NEUTRAL, UNDEFINED, Shape, fmt_shape
+from cnncalc.layers.conventions import CONVENTIONS
 from cnncalc.spec import NETWORK_INPUT, Group, LayerSpec, Spec
 
 if TYPE_CHECKING:
@@ -104,7 +105,10 @@ class LayerResult(Frozen):
 
     @property
     def trainable_params(self) -> int:
-        return self.params if self.spec.trainable else 0
+        if not self.spec.trainable or not self.params:
+            return 0
+        spec = self.spec
+        return self.params - spec.layer.frozen_params(spec.cfg, self.input_shape, self.output_shape)
 
     @property
     def config(self) -> dict:
@@ -217,6 +221,11 @@ class Plan(Frozen):
         return self.spec.groups if self.spec is not None else ()
 
     @property
+    def convention(self) -> str:
+        """Whose layers and layout the plan is in: "pytorch" ([C, H, W]) or "keras" ([H, W, C])."""
+        return self.spec.convention if self.spec is not None else "pytorch"
+
+    @property
     def output_shape(self) -> Shape:
         """The network's output's shape; with several outputs, the first's (see output_shapes)."""
         return next(iter(self.output_shapes.values()), self.input_shape)
@@ -252,7 +261,8 @@ def plan(spec: Spec) -> Plan:
 
 
 def _plan(spec: Spec) -> Plan:
-    costs, fields, flattening = _Costs(spec.inputs), _Fields(spec.inputs), _Flattening(spec.inputs)
+    channels_last = CONVENTIONS[spec.convention].channels_last
+    costs, fields, flattening = _Costs(spec.inputs), _Fields(spec.inputs, channels_last), _Flattening(spec.inputs)
     notes, readers = _Notes(), _Readers()
     rows: dict[str, LayerResult] = {}
     for step, position in enumerate(spec.order):
@@ -314,6 +324,7 @@ class _Costs:
 
 
 _IDENTITY = {rank: tuple(range(rank)) for rank in range(8)}
+_LAST = {rank: (*range(1, rank), 0) if rank > 1 else (0,) * rank for rank in range(8)}
 
 
 def _identity(rank: int) -> tuple[int, ...]:
@@ -321,20 +332,29 @@ def _identity(rank: int) -> tuple[int, ...]:
     return _IDENTITY.get(rank) or tuple(range(rank))
 
 
+def _native(rank: int, channels_last: bool) -> tuple[int, ...]:
+    """The axes of a tensor laid out as a convention lays it out, as channels-first axes:
+    (0, 1, 2) for [C, H, W]; (1, 2, 0) for Keras's [H, W, C]."""
+    if not channels_last:
+        return _identity(rank)
+    return _LAST.get(rank) or (*range(1, rank), 0)
+
+
 class _Fields:
     """Receptive fields, and each tensor's axes as the input's axes they came from: (0, 1, 2) for
     [C, H, W], (1, 2, 0) after a permute to channels-last, where a linear or layer norm works per pixel."""
 
-    def __init__(self, inputs: dict[str, Shape]):
+    def __init__(self, inputs: dict[str, Shape], channels_last: bool):
         self.fields: dict[str, ReceptiveField | None] = {name: input_field(shape) for name, shape in inputs.items()}
-        self.layouts: dict[str, tuple[int, ...]] = {name: _identity(len(shape)) for name, shape in inputs.items()}
+        self.channels_last = channels_last  # the spec's convention lays tensors out channels-last
+        self.layouts = {name: _native(len(shape), channels_last) for name, shape in inputs.items()}
         self.learned: set[str] = set()  # the `parameter` layers' outputs
 
     def step(self, layer_spec: LayerSpec, shape: Shape, out: Shape) -> ReceptiveField | None:
         """The layer's output's receptive field (None once it no longer maps to input windows)."""
         layer, cfg, inputs = layer_spec.layer, layer_spec.cfg, layer_spec.inputs
         if not inputs:  # a learned tensor: no input pixel behind it, and no axis order of its own
-            self.fields[layer_spec.name], self.layouts[layer_spec.name] = None, _identity(len(out))
+            self.fields[layer_spec.name], self.layouts[layer_spec.name] = None, _native(len(out), self.channels_last)
             self.learned.add(layer_spec.name)
             return None
         # a merge's axes are its inputs' (a learned tensor, such as ViT's class token, follows them)
@@ -346,14 +366,14 @@ class _Fields:
         else:
             field = self.fields[inputs[0]]
             window = layer.receptive_window(cfg, shape) if field is not None else UNDEFINED
-            if layout is not _IDENTITY.get(len(layout)) and layout != _identity(len(layout)):
+            if layout != _native(len(layout), layer.channels_last):
                 # permuted: windows are over the wrong axes, but a per-pixel layer keeps the field
                 per_pixel = layer.acts_on_last_axis(cfg, shape) and layout[-1] == 0
                 window = NEUTRAL if per_pixel or window == NEUTRAL else UNDEFINED
             field = None if window == UNDEFINED else field if window == NEUTRAL else field.through(window)
             layout = layer.reordered_axes(cfg, layout)
         if len(out) != len(layout):
-            layout = _identity(len(out))
+            layout = _native(len(out), self.channels_last)
         self.fields[layer_spec.name], self.layouts[layer_spec.name] = field, layout
         return field
 
@@ -440,7 +460,7 @@ def _totals(results: list[LayerResult]) -> Totals:
     params = trainable = buffers = macs = other_ops = 0
     for row in results:
         params += row.params
-        trainable += row.params if row.spec.trainable else 0
+        trainable += row.trainable_params
         buffers += row.buffers
         macs += row.macs
         other_ops += row.other_ops
@@ -485,7 +505,7 @@ def _group_totals(spec: Spec, results: list[LayerResult], rows: dict[str, LayerR
         for column in (
             [1 if row.spec.trainable else 0 for row in results],
             [row.params for row in results],
-            [row.params if row.spec.trainable else 0 for row in results],
+            [row.trainable_params for row in results],
             [row.buffers for row in results],
             [row.macs for row in results],
             [row.other_ops for row in results],

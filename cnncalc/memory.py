@@ -165,7 +165,7 @@ def _saved_activations(plan: Plan, order, output_bytes: list[int], size: int, ba
             grads, in_shapes = (), []
         else:
             grads, in_shapes = [requires_grad[source] for source in inputs], [shapes[source] for source in inputs]
-        trains = row.params > 0 and layer_spec.trainable
+        trains = row.trainable_params > 0
         requires_grad[name] = trains or True in grads
         for item in layer.saved_for_backward_of(cfg, in_shapes, row.output_shape):
             if not _kept(item, grads, trains):

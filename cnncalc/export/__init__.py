@@ -38,6 +38,11 @@ __all__ = [
 
 
 def export(plan: Plan, *, source: str | None = None) -> Exported:
+    if plan.convention != "pytorch":
+        raise ExportError(
+            f"{plan.name!r} is written in the Keras convention: export it with --to keras (PyTorch's export, "
+            f"and so verify, take specs in the PyTorch convention)"
+        )
     try:
         return _Exporter(plan).run(source)
     except Irregular as exc:

@@ -229,8 +229,12 @@ def suggest(name: str, candidates) -> str | None:
 
     wanted = _normalise(name)
     digits = [c for c in wanted if c.isdigit()]
-    matches = difflib.get_close_matches(wanted, list(candidates), n=6, cutoff=0.6)
+    spelt: dict[str, str] = {}  # compared in lower case; answered as written (Keras's MaxPooling2D)
+    for candidate in candidates:
+        spelt.setdefault(_normalise(candidate), candidate)
+    matches = difflib.get_close_matches(wanted, list(spelt), n=6, cutoff=0.6)
     if not matches:
         return None
     scores = {m: difflib.SequenceMatcher(None, wanted, m).ratio() for m in matches}
-    return max(matches, key=lambda m: (round(scores[m], 6), [c for c in m if c.isdigit()] == digits, m == matches[0]))
+    best = max(matches, key=lambda m: (round(scores[m], 6), [c for c in m if c.isdigit()] == digits, m == matches[0]))
+    return spelt[best]

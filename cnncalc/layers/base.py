@@ -341,6 +341,9 @@ class LayerType:
     # A field whose value, if given, must equal the input's size along inferred_axis.
     inferred_field: ClassVar[str | None] = None
     inferred_axis: ClassVar[int] = 0  # channels; linear uses -1, the feature axis
+    # its tensors keep their channels last ([H, W, C]: the Keras convention's types), so its
+    # receptive windows are along the axes before them
+    channels_last: ClassVar[bool] = False
 
     def output_shape(self, cfg: dict, shape: Shape) -> Shape:
         raise NotImplementedError
@@ -362,6 +365,11 @@ class LayerType:
         return {**cfg, self.inferred_field: shape[self.inferred_axis]}
 
     def params(self, cfg: dict, shape: Shape, out: Shape) -> int:
+        return 0
+
+    def frozen_params(self, cfg: dict, shape: Shape, out: Shape) -> int:
+        """Of `params`, those no gradient updates (Keras's batch-norm moving statistics), which
+        count as non-trainable even in a trainable layer."""
         return 0
 
     def buffers(self, cfg: dict, shape: Shape, out: Shape) -> int:

@@ -151,15 +151,16 @@ def unsupported(name: str) -> str | None:
     return f"{name!r} is not supported: {why}" + (f"; use {instead}" if instead else "")
 
 
-def unknown_type_message(name: str, candidates) -> str:
+def unknown_type_message(name: str, candidates, keras: bool = False) -> str:
     """What to say of a layer type cnncalc does not have: "not supported" and the alternative,
-    for one it knows it lacks; else "unknown" with the closest of `candidates`, or where to look."""
+    for one it knows it lacks; else "unknown" with the closest of `candidates`, or where to look.
+    `keras`: the spec is in the Keras convention, whose alternatives are not torch's names."""
     from cnncalc.layers import suggest
 
     known = unsupported(name)
     if known:
-        return known
+        return known.split("; use ")[0] if keras else known
     hint = suggest(name, candidates)
-    return f"unknown layer type {name!r}" + (
-        f"; did you mean {hint!r}?" if hint else "; `cnncalc layers` lists the types"
-    )
+    kind = "Keras layer" if keras else "layer type"
+    where = "`cnncalc layers --convention keras`" if keras else "`cnncalc layers`"
+    return f"unknown {kind} {name!r}" + (f"; did you mean {hint!r}?" if hint else f"; {where} lists the types")

@@ -215,6 +215,7 @@ def _document(plan: Plan, memory: Memory, layers: list, blocks: list) -> dict:
         "cnncalc_version": __version__,
         "name": plan.name,
         "description": plan.description,
+        "convention": plan.convention,  # "pytorch": shapes [C, H, W]; "keras": [H, W, C], counted as Keras does
         # one input (output): its shape; several: null, and each by name in input_shapes (output_shapes)
         "input_shape": list(plan.input_shape) if len(plan.input_shapes) == 1 else None,
         "output_shape": list(plan.output_shape) if len(plan.output_shapes) == 1 else None,

@@ -260,6 +260,8 @@ def _print_table(console: Console, plan: Plan, columns: list[str], rows) -> None
     nested = bool(plan.groups)
     # spec text on one line each (a description may have several), control characters written out
     title = f"{terminal(plan.name)}  ({_named_shapes('input', plan.input_shapes)})"
+    if plan.convention == "keras":
+        title += "  Keras convention: channels last, counted as Keras counts"
     if plan.description:
         title += "\n" + "\n".join(terminal_lines(plan.description))
     # Text, not a str: a spec's name or description is never read as rich markup

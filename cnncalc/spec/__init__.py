@@ -59,11 +59,18 @@ __all__ = [
 
 
 def parse(
-    text: str, path: str = "<spec>", *, default_name: str = "model", files=None, constants: dict | None = None
+    text: str,
+    path: str = "<spec>",
+    *,
+    default_name: str = "model",
+    files=None,
+    constants: dict | None = None,
+    convention: str | None = None,
 ) -> Spec:
     """Parse spec text; raises SpecError listing every problem found. `files` finds and reads
     included files (cnncalc.spec.sources: from disk, inside the spec's tree, by default);
-    `constants` replaces values of the spec's top-level `let:` ({name: text}, as --set gives)."""
+    `constants` replaces values of the spec's top-level `let:` ({name: text}, as --set gives);
+    `convention` ("pytorch" or "keras", as --convention gives) replaces its `convention:`."""
     from cnncalc import yamlload
     from cnncalc.gcpause import paused
 
@@ -72,20 +79,20 @@ def parse(
 
     with paused():
         root = yamlload.load(text, path)
-        return read(root, Report(path, text), default_name, files, constants or {})
+        return read(root, Report(path, text), default_name, files, constants or {}, convention)
 
 
-def load_file(path: str, constants: dict | None = None) -> Spec:
+def load_file(path: str, constants: dict | None = None, convention: str | None = None) -> Spec:
     """Read and parse the spec at `path` ('-' reads standard input); see cnncalc.spec.sources.
-    `constants`: values for the spec's `let:` names, as parse() takes them."""
+    `constants` and `convention`: as parse() takes them."""
     from . import sources
 
     text, shown = sources.read_spec(path)
     default_name = "spec" if path == "-" else _stem(path)
-    return parse(text, shown, default_name=default_name, constants=constants)
+    return parse(text, shown, default_name=default_name, constants=constants, convention=convention)
 
 
-def load_file_or_revision(argument: str, constants: dict | None = None) -> Spec:
+def load_file_or_revision(argument: str, constants: dict | None = None, convention: str | None = None) -> Spec:
     """A spec from a file, '-' for standard input, or REV:PATH for a file at a git revision.
 
     REV:PATH is read from git when REV is a revision; PATH is relative to the current directory
@@ -97,11 +104,11 @@ def load_file_or_revision(argument: str, constants: dict | None = None) -> Spec:
 
     found = sources.revision_argument(argument)
     if found is None:
-        return load_file(argument, constants)
+        return load_file(argument, constants, convention)
     revision, path, commit = found
     files = sources.GitFiles(argument, revision, commit)
     text = files.read_top(path)
-    return parse(text, argument, default_name=_stem(path), files=files, constants=constants)
+    return parse(text, argument, default_name=_stem(path), files=files, constants=constants, convention=convention)
 
 
 def _stem(path: str) -> str:

@@ -7,7 +7,8 @@ import keyword
 import re
 
 from cnncalc.errors import Loc
-from cnncalc.layers import lookup, suggest
+from cnncalc.layers import suggest
+from cnncalc.layers.conventions import Convention
 from cnncalc.yamlload import EMPTY, YNode
 
 from .fields import INVALID
@@ -41,27 +42,28 @@ def unusable_name(name: str) -> str | None:
     return None
 
 
-def definitions(report: Report, node: YNode) -> dict[str, Block]:
-    """The blocks of a `blocks:` mapping; a wrong one is reported and left out."""
+def definitions(report: Report, node: YNode, types: Convention) -> dict[str, Block]:
+    """The blocks of a `blocks:` mapping; a wrong one is reported and left out. `types`: the
+    spec's convention, whose layer type names no block may take."""
     if not isinstance(node.value, dict):
         report.error("spec.bad-value", "blocks: expected a mapping of block names to definitions", node.loc)
         return {}
     blocks = {}
     for name, definition in node.value.items():
-        block = _definition(report, name, definition, node.key_locs[name])
+        block = _definition(report, name, definition, node.key_locs[name], types)
         if block is not None:
             blocks[name] = block
     return blocks
 
 
-def _definition(report: Report, name: str, node: YNode, name_loc: Loc) -> Block | None:
+def _definition(report: Report, name: str, node: YNode, name_loc: Loc, types: Convention) -> Block | None:
     from cnncalc import expressions
 
     label = f"block {name!r}"
     if not expressions.is_name(name):
         report.error("spec.bad-name", f"{label}: a block's name is letters, digits and '_', at most 100", name_loc)
         return None
-    if lookup(name) is not None or name == "sequential":
+    if types.lookup(name) is not None or name == "sequential":
         # reported once, here; still defined, so that its calls are not also read as that layer type
         report.error("spec.bad-name", f"{label}: {name!r} is a layer type; give the block another name", name_loc)
     if isinstance(node.value, list):  # a block with no arguments: just its layers

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from cnncalc.errors import Loc
 from cnncalc.layers.base import Shape, yaml_text
+from cnncalc.layers.conventions import CONVENTIONS, PYTORCH, Convention
 from cnncalc.yamlload import YNode
 
 from . import blocks as block_definitions
@@ -14,9 +15,12 @@ from .model import NAME_PATTERN, NETWORK_INPUT, TOP_LEVEL_KEYS, Block, Group, La
 from .report import Report
 
 
-def read(root: YNode | None, report: Report, default_name: str, files, overrides: dict[str, str]) -> Spec:
-    """The Spec a parsed file describes, its constants replaced by `overrides` (--set NAME=VALUE);
-    raises SpecError (every diagnostic) if it is wrong."""
+def read(
+    root: YNode | None, report: Report, default_name: str, files, overrides: dict[str, str], convention: str | None
+) -> Spec:
+    """The Spec a parsed file describes, its constants replaced by `overrides` (--set NAME=VALUE)
+    and its `convention:` by `convention` (--convention) if given; raises SpecError (every
+    diagnostic) if it is wrong."""
     path = report.path
     if root is None:
         report.error("spec.empty", "spec is empty; it needs `input:` and `layers:`", Loc(path, 1, 1))
@@ -31,13 +35,14 @@ def read(root: YNode | None, report: Report, default_name: str, files, overrides
         if k not in TOP_LEVEL_KEYS
     }
     name = _name(report, top, default_name)
+    types = _convention(report, top.get("convention"), convention)
     inputs = _inputs(report, root, misspelt)
     input_shape: Shape = next(iter(inputs.values()), ())
-    includes = Includes(report, files)
-    blocks = _blocks(report, top, includes)
-    values = _constants(report, top.get("let"), overrides, blocks)
+    includes = Includes(report, files, types)
+    blocks = _blocks(report, top, includes, types)
+    values = _constants(report, top.get("let"), overrides, blocks, types)
     root_group = Group("", "", None, Loc(path, 1, 1), -1)
-    expander = Expander(report, blocks, root_group, inputs, quiet=includes.failed, constants=values or {})
+    expander = Expander(report, blocks, root_group, inputs, includes.failed, types, constants=values or {})
     layers: list[LayerSpec] = []
     if "layers" not in top:
         if "layers" not in misspelt:
@@ -69,6 +74,7 @@ def read(root: YNode | None, report: Report, default_name: str, files, overrides
         inputs,
         outputs,
         values or {},
+        types.name,
     ).ordered(order)
 
 
@@ -174,13 +180,26 @@ def _outputs(report: Report, node: YNode | None, layers: list[LayerSpec], inputs
     return tuple(outputs)
 
 
-def _blocks(report: Report, top: dict, includes: Includes) -> dict[str, Block]:
+def _convention(report: Report, node: YNode | None, override: str | None) -> Convention:
+    """The spec's convention: --convention's, else `convention:`'s, else PyTorch's."""
+    if override is not None:
+        return CONVENTIONS[override]
+    if node is None:
+        return PYTORCH
+    if node.value not in CONVENTIONS:
+        choices = " or ".join(repr(name) for name in CONVENTIONS)
+        report.error("spec.bad-value", f"convention: expected {choices}, got {yaml_text(node.value)}", node.loc)
+        return PYTORCH
+    return CONVENTIONS[node.value]
+
+
+def _blocks(report: Report, top: dict, includes: Includes, types: Convention) -> dict[str, Block]:
     """The included files' blocks, then the spec's own; a name defined twice is reported."""
     found: list[Block] = []
     if "include" in top:
         found += includes.blocks(top["include"], report.path, [report.path])
     if "blocks" in top:
-        found += block_definitions.definitions(report, top["blocks"]).values()
+        found += block_definitions.definitions(report, top["blocks"], types).values()
     blocks: dict[str, Block] = {}
     for block in found:
         if block.name in blocks:
@@ -197,14 +216,14 @@ def _blocks(report: Report, top: dict, includes: Includes) -> dict[str, Block]:
     return blocks
 
 
-def _constants(report: Report, node: YNode | None, overrides: dict[str, str], blocks: dict[str, Block]) -> dict:
+def _constants(
+    report: Report, node: YNode | None, overrides: dict[str, str], blocks: dict[str, Block], types: Convention
+) -> dict:
     if node is None and not overrides:  # most specs: no `let:`, nothing to read or check
         return {}
-    from cnncalc.layers import REGISTRY
-
     from .constants import constants
 
-    taken = {**{name: "layer type" for name in REGISTRY}, **{name: "block" for name in blocks}}
+    taken = {**{name: "layer type" for name in types.types}, **{name: "block" for name in blocks}}
     return constants(report, node, overrides, taken)
 
 

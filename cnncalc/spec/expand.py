@@ -8,8 +8,9 @@ Where the expansion is (the top level, a block call, a list) travels as a Scope;
 from __future__ import annotations
 
 from cnncalc.errors import Loc
-from cnncalc.layers import lookup, suggest
+from cnncalc.layers import suggest
 from cnncalc.layers.base import LayerType, yaml_text
+from cnncalc.layers.conventions import Convention
 from cnncalc.shapes import FAILS, PartialShapes
 from cnncalc.yamlload import EMPTY, YNode
 
@@ -129,9 +130,17 @@ class _Item:
 
 class Expander:
     def __init__(
-        self, report: Report, blocks: dict[str, Block], root: Group, inputs: dict, quiet: bool, constants=EMPTY
+        self,
+        report: Report,
+        blocks: dict[str, Block],
+        root: Group,
+        inputs: dict,
+        quiet: bool,
+        types: Convention,
+        constants=EMPTY,
     ):
         self.report = report
+        self.types = types  # the spec's convention: its layer types, and where tensors keep their channels
         self.constants = constants  # the spec's `let:`: seen at the top level and in every block
         self.blocks = blocks
         self.root = root
@@ -218,7 +227,7 @@ class Expander:
         shape = self.shapes.of(resolve(item)) if item is not None else None
         if shape is FAILS:
             raise WillNotPlan()
-        return shape[0] if shape else UNKNOWN
+        return self.types.channels(shape) if shape else UNKNOWN
 
     # ---- a list of entries ---------------------------------------------------------------------
 
@@ -243,7 +252,7 @@ class Expander:
     def entry(self, state: _List, index: int, node: YNode) -> None:
         scope = state.scope
         nth = scope.nth(index)  # "layer 3", for messages
-        parts = entry_fields.split_entry(self.report, nth, node, self.blocks)
+        parts = entry_fields.split_entry(self.report, nth, node, self.blocks, self.types)
         if parts is None:
             return
         type_node, raw, key_locs, common = parts
@@ -252,7 +261,7 @@ class Expander:
         named = isinstance(written, str) and NAME_PATTERN.fullmatch(written)
         early = f"layer {scope.prefix + written!r}" if named else nth
         common = {k: v if k in NAMES_ONLY else self.substitute(v, scope, f"{early}: {k}") for k, v in common.items()}
-        if "when" in common and _reads_nothing(type_node):  # left out, it would stand for what it reads
+        if "when" in common and _reads_nothing(type_node, self.types):  # left out, it would stand for what it reads
             message = f"{early}: when: cannot leave out a layer that reads no input"
             self.report.error("spec.misplaced-key", message, common["when"].loc)
             return
@@ -314,7 +323,7 @@ class Expander:
                 return SEQUENTIAL
             if value in self.blocks:
                 return self.blocks[value]
-        return entry_fields.layer_type(self.report, nth, type_node, self.blocks, self.quiet)
+        return entry_fields.layer_type(self.report, nth, type_node, self.blocks, self.quiet, self.types)
 
     # ---- one entry: its name, inputs and keys --------------------------------------------------
 
@@ -369,8 +378,9 @@ class Expander:
             name = str(state.present)
         elif name is None:  # skipping names the user took
             while name is None or name in state.explicit:
-                state.counters[kind_name] = state.counters.get(kind_name, 0) + 1
-                name = f"{kind_name}_{state.counters[kind_name]}"
+                stem = self.types.default_stem(kind_name)
+                state.counters[stem] = state.counters.get(stem, 0) + 1
+                name = f"{stem}_{state.counters[stem]}"
         if name in state.seen or name in state.explicit and "name" not in common:
             self.duplicate_name(state, index, node, name, name_loc, "name" in common)
         if scope.blocks_open and name in scope.names and not scope.sequential and name not in state.seen:
@@ -660,9 +670,9 @@ def resolve(item) -> str | None:
     return None  # pragma: no cover - references always end in a layer
 
 
-def _reads_nothing(type_node: YNode) -> bool:
+def _reads_nothing(type_node: YNode, types: Convention) -> bool:
     """The entry is a layer type that makes its tensor from nothing (a `parameter`)."""
-    layer = lookup(type_node.value) if isinstance(type_node.value, str) else None
+    layer = types.lookup(type_node.value) if isinstance(type_node.value, str) else None
     return layer is not None and not layer.takes_input
 
 

@@ -4,8 +4,9 @@ its type, name and `trainable:`, and its fields checked against the layer type's
 from __future__ import annotations
 
 from cnncalc.errors import Loc
-from cnncalc.layers import REGISTRY, lookup, suggest
+from cnncalc.layers import suggest
 from cnncalc.layers.base import COMMON_KEYS, FieldError, LayerType, yaml_text
+from cnncalc.layers.conventions import Convention
 from cnncalc.yamlload import YNode
 
 from .model import ENTRY_KEYS, NAME_PATTERN, NETWORK_INPUT
@@ -29,7 +30,7 @@ class ParsedEntry:
         self.field_exprs: dict[str, str] = {}
 
 
-def split_entry(report: Report, nth: str, node: YNode, blocks: dict):
+def split_entry(report: Report, nth: str, node: YNode, blocks: dict, types: Convention):
     """(type node, raw fields, their key locations, common keys) for each entry form, or None
     (reported). `nth` names the entry in messages: 'layer 3'."""
     if isinstance(node.value, str):  # - relu
@@ -39,7 +40,7 @@ def split_entry(report: Report, nth: str, node: YNode, blocks: dict):
         common = {k: v for k, v in node.value.items() if k in ENTRY_KEYS and k != "type"}
         return node.value["type"], fields, {k: node.key_locs[k] for k in fields}, common
     if isinstance(node.value, dict) and node.value:  # - linear: 128 / - conv2d: {...}
-        return _split_keyed_entry(report, nth, node, blocks)
+        return _split_keyed_entry(report, nth, node, blocks, types)
     report.error(
         "spec.bad-layer",
         f"{nth}: expected a layer such as `relu`, `linear: 128` or "
@@ -49,11 +50,11 @@ def split_entry(report: Report, nth: str, node: YNode, blocks: dict):
     return None
 
 
-def _split_keyed_entry(report: Report, nth: str, node: YNode, blocks: dict):
+def _split_keyed_entry(report: Report, nth: str, node: YNode, blocks: dict, types: Convention):
     """`- conv2d: {...}` or `- linear: 128`, with `name:`/`trainable:` beside the type key."""
     common = {k: v for k, v in node.value.items() if k in ENTRY_KEYS}
     type_keys = [k for k in node.value if k not in ENTRY_KEYS]
-    named_types = [k for k in type_keys if lookup(k) is not None or k in blocks]
+    named_types = [k for k in type_keys if types.lookup(k) is not None or k in blocks]
     if len(type_keys) > 1 and len(named_types) == 1 and node.value[named_types[0]].value is None:
         # `- conv2d:` with its fields indented beside it rather than under it
         key = named_types[0]
@@ -78,17 +79,19 @@ def _split_keyed_entry(report: Report, nth: str, node: YNode, blocks: dict):
     return YNode(key, node.key_locs[key]), fields, key_locs, common
 
 
-def layer_type(report: Report, nth: str, type_node: YNode, blocks: dict, quiet: bool) -> LayerType | None:
-    """The layer type `type_node` names; None if unknown (reported, unless `quiet`: an include
-    failed, and its blocks are the likely meaning)."""
+def layer_type(
+    report: Report, nth: str, type_node: YNode, blocks: dict, quiet: bool, types: Convention
+) -> LayerType | None:
+    """The layer type `type_node` names in the spec's convention (`types`); None if unknown
+    (reported, unless `quiet`: an include failed, and its blocks are the likely meaning)."""
     if not isinstance(type_node.value, str):
         report.error("spec.bad-value", f"{nth}: type: expected a layer type name", type_node.loc)
         return None
-    layer = lookup(type_node.value)
+    layer = types.lookup(type_node.value)
     if layer is None and not quiet:
         from cnncalc.layers.unsupported import unknown_type_message
 
-        message = unknown_type_message(type_node.value, [*REGISTRY, *blocks])
+        message = unknown_type_message(type_node.value, [*types.type_names(), *blocks], types.channels_last)
         report.error("spec.unknown-type", f"{nth}: {message}", type_node.loc)
     return layer
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from cnncalc import yamlload
 from cnncalc.errors import Loc, SpecError
+from cnncalc.layers.conventions import Convention
 from cnncalc.yamlload import YNode
 
 from . import blocks as block_definitions
@@ -19,8 +20,9 @@ class Includes:
     """Reads included files for one spec; `failed` once one could not be read (then a type the
     spec uses and no block defines is likely in it, and is not reported again)."""
 
-    def __init__(self, report: Report, files):
+    def __init__(self, report: Report, files, types: Convention):
         self.report = report
+        self.types = types  # the including spec's convention: its blocks are read in it
         self.files = files  # finds and reads included files (sources.GitFiles); from disk if None
         self.failed = False
 
@@ -45,7 +47,7 @@ class Includes:
                     self.report.unknown_key(key, INCLUDED_KEYS, root.key_locs[key], "in an included file")
             if "include" in root.value:
                 found += self.blocks(root.value["include"], path, [*chain, path])
-            found += block_definitions.definitions(self.report, root.value["blocks"]).values()
+            found += block_definitions.definitions(self.report, root.value["blocks"], self.types).values()
         return found
 
     def locate(self, item: YNode, including: str, chain: list[str]) -> str | None:

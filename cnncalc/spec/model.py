@@ -16,7 +16,19 @@ from cnncalc.errors import Frozen, Loc, Record
 from cnncalc.layers.base import COMMON_KEYS, LayerType, Shape
 
 NETWORK_INPUT = "input"  # what `inputs:` calls the network's input
-TOP_LEVEL_KEYS = ("name", "input", "inputs", "outputs", "layers", "description", "budget", "blocks", "include", "let")
+TOP_LEVEL_KEYS = (
+    "name",
+    "convention",
+    "input",
+    "inputs",
+    "outputs",
+    "layers",
+    "description",
+    "budget",
+    "blocks",
+    "include",
+    "let",
+)
 # Keys an entry of `layers:` may carry besides its type and fields.
 ENTRY_KEYS = (*COMMON_KEYS, "when", "repeat", "first", "repeat_name", "outputs")
 MAX_LAYERS = 100_000  # a spec expanding to more is a mistake (repeat: 1000 inside repeat: 1000)
@@ -227,6 +239,7 @@ class Spec(Frozen):
     inputs: dict[str, Shape] = field(default_factory=dict)
     outputs: tuple[str, ...] = ()  # the layers whose values the network returns; () means the last layer
     constants: dict = field(default_factory=dict)  # the top-level `let:` values, --set applied
+    convention: str = "pytorch"  # whose layers and layout: "pytorch" ([C, H, W]) or "keras" ([H, W, C])
 
     def __init__(
         self,
@@ -246,6 +259,7 @@ class Spec(Frozen):
         inputs: dict[str, Shape] | None = None,
         outputs: tuple[str, ...] = (),
         constants: dict | None = None,
+        convention: str = "pytorch",
     ):
         for key, value in (
             ("name", name),
@@ -264,6 +278,7 @@ class Spec(Frozen):
             ("inputs", {NETWORK_INPUT: input_shape} if inputs is None else inputs),
             ("outputs", outputs),
             ("constants", {} if constants is None else constants),
+            ("convention", convention),
         ):
             _set(self, key, value)
 

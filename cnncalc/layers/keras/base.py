@@ -1,0 +1,163 @@
+"""What the Keras layer types share: channels-last tensors ([H, W, C], [L, C], [D, H, W, C]),
+Keras's keyword arguments and defaults, an `activation:` folded into the layer, and the keywords
+that change no shape or count (initializers, regularizers, constraints), accepted and ignored.
+
+Shapes exclude the batch axis, as everywhere in cnncalc; a Keras `axis` counts it (axis 1 is
+the first axis after the batch, -1 the last).
+"""
+
+from __future__ import annotations
+
+import re
+from math import prod
+from typing import Any, ClassVar
+
+from cnncalc.errors import LayerError
+from cnncalc.layers.base import (
+    Bool,
+    Choice,
+    Field,
+    FieldError,
+    Kind,
+    LayerType,
+    Saved,
+    Shape,
+    _describe,
+    python_literal,
+)
+
+# Keras's activation names (keras.activations); `null` and 'linear' are none
+ACTIVATIONS = (
+    "linear",
+    "relu",
+    "relu6",
+    "leaky_relu",
+    "elu",
+    "selu",
+    "celu",
+    "gelu",
+    "silu",
+    "swish",
+    "mish",
+    "sigmoid",
+    "hard_sigmoid",
+    "hard_silu",
+    "hard_swish",
+    "tanh",
+    "softmax",
+    "log_softmax",
+    "softplus",
+    "softsign",
+    "exponential",
+)
+# activations whose gradient is computed from their output, which the layer's output already is
+_FROM_OUTPUT = {"relu", "relu6", "sigmoid", "tanh", "softmax", "log_softmax", "exponential", "elu"}
+
+
+class Activation(Choice):
+    """An activation's name, or null (none)."""
+
+    def __init__(self):
+        super().__init__(*ACTIVATIONS)
+
+    def parse(self, value: Any) -> str | None:
+        return None if value is None else super().parse(value)
+
+
+class Ignored(Kind):
+    """A keyword that changes no shape and no count (kernel_initializer: he_normal): a name, or
+    null. The Keras export writes it as given, so it is a plain name (Keras looks it up)."""
+
+    expected = "a name such as 'he_normal', or null"
+
+    def parse(self, value: Any) -> str | None:
+        if value is None or isinstance(value, str) and _NAME.fullmatch(value):
+            return value
+        raise FieldError(f"expected {self.expected}, got {_describe(value)}")
+
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,99}")
+
+
+def ignored(*names: str) -> tuple[Field, ...]:
+    return tuple(Field(name, Ignored(), None, doc="accepted; changes no shape or count") for name in names)
+
+
+WEIGHTS = ignored(
+    "kernel_initializer",
+    "bias_initializer",
+    "kernel_regularizer",
+    "bias_regularizer",
+    "activity_regularizer",
+    "kernel_constraint",
+    "bias_constraint",
+)
+ACTIVATION = Field("activation", Activation(), None, doc="applied to the output: no parameters, no row of its own")
+USE_BIAS = Field("use_bias", Bool(), True)
+
+
+def keras_axis(axis: int, rank: int, field: str = "axis") -> int:
+    """A Keras `axis` (the batch is 0; negative counts from the end) as an index into a shape
+    of `rank` axes without the batch; LayerError if it is the batch or out of range."""
+    position = axis + rank + 1 if axis < 0 else axis
+    if not 1 <= position <= rank:
+        raise LayerError(
+            f"axis {axis} is out of range for a {rank + 1}-axis tensor (the batch is axis 0)",
+            field=field,
+            code="shape.invalid",
+        )
+    return position - 1
+
+
+class KerasLayer(LayerType):
+    """A Keras layer: channels last, `activation:` folded in where Keras offers it.
+
+    The Keras export writes `layers.<type_name>(...)`: `keras_positional` fields by position
+    (the main field by default), then each field that differs from its default by keyword, as
+    `keras_literal` writes its value.
+    """
+
+    channels_last = True
+    inferred_axis = -1
+    keras_positional: ClassVar[tuple[str, ...] | None] = None  # None: (main_field,)
+
+    def keras_arguments(self, cfg: dict) -> list[str]:
+        positional = self.keras_positional if self.keras_positional is not None else (self.main_field,)
+        positional = tuple(name for name in positional if name)
+        arguments = [self.keras_literal(name, cfg[name]) for name in positional]
+        for f in self.fields:
+            if f.name not in positional and cfg[f.name] != self.default_of(f):
+                arguments.append(f"{f.name}={self.keras_literal(f.name, cfg[f.name])}")
+        return arguments
+
+    def keras_literal(self, field: str, value: Any) -> str:
+        """A field's value as Keras takes it, in Python source."""
+        return python_literal(value)
+
+    def activation_of(self, cfg: dict) -> str | None:
+        activation = cfg.get("activation")
+        return None if activation in (None, "linear") else activation
+
+    def other_ops(self, cfg: dict, shape: Shape, out: Shape) -> int:
+        return prod(out) if self.activation_of(cfg) else 0
+
+    def activation_saved(self, cfg: dict, out: Shape) -> tuple[Saved, ...]:
+        """What the folded activation keeps for backward: its output (the layer's), or for the
+        others its input, a tensor only this layer holds."""
+        activation = self.activation_of(cfg)
+        if activation is None:
+            return ()
+        return (Saved("output" if activation in _FROM_OUTPUT else "extra", prod(out), needed_for="any"),)
+
+
+def channels(shape: Shape) -> int:
+    return shape[-1]
+
+
+def spatial(shape: Shape) -> Shape:
+    return shape[:-1]
+
+
+def shape_text(shape: Shape) -> str:
+    """A shape as Keras prints it, with the batch: (None, 62, 62, 32)."""
+    return "(None, " + ", ".join(str(n) for n in shape) + ")"
