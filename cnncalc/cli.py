@@ -279,11 +279,7 @@ def check(
     Options override the spec. Exit status: 0 when every budget holds, 1 when one is
     exceeded, 2 when a spec is invalid or has no budget; with several files the worst wins.
     """
-    from cnncalc.checking import FileResult, MemorySettings
-    from cnncalc.checking import check as check_budgets
-    from cnncalc.engine import plan as make_plan
-    from cnncalc.errors import Diagnostic, Loc, SpecError
-    from cnncalc.spec import load_file
+    from cnncalc.checking import MemorySettings
 
     flags = {
         what: value
@@ -297,29 +293,36 @@ def check(
         if value is not None
     }
     settings = MemorySettings(batch_size, dtype, optimizer, training)
-    results = []
-    for path in specs:
-        shown = "<stdin>" if path == "-" else path
-        try:
-            spec = load_file(path, constants, convention)
-            planned = make_plan(spec)
-        except SpecError as exc:
-            results.append(FileResult(shown, None, [], exc.diagnostics, exc.source))
-            continue
-        checks = check_budgets(planned, spec, flags, settings)
-        diagnostics = []
-        if not checks:
-            diagnostics.append(
-                Diagnostic(
-                    "budget.none",
-                    "no budget to check: add `budget:` to the spec (e.g. budget: {max_params: 25M}) "
-                    "or pass --max-params, --max-macs or --max-memory",
-                    Loc(shown, 1, 1),
-                )
-            )
-        results.append(FileResult(shown, spec.name, checks, diagnostics, spec.sources or spec.source))
-
+    results = [_check_file(path, constants, convention, flags, settings) for path in specs]
     sys.exit(_print_check(results, fmt))
+
+
+def _check_file(path: str, constants: dict, convention: str | None, flags: dict, settings):
+    """One SPEC's budgets checked (checking.FileResult): its verdicts, or its errors."""
+    from cnncalc.checking import FileResult
+    from cnncalc.checking import check as check_budgets
+    from cnncalc.engine import plan as make_plan
+    from cnncalc.errors import Diagnostic, Loc, SpecError
+    from cnncalc.spec import load_file
+
+    shown = "<stdin>" if path == "-" else path
+    try:
+        spec = load_file(path, constants, convention)
+        planned = make_plan(spec)
+    except SpecError as exc:
+        return FileResult(shown, None, [], exc.diagnostics, exc.source)
+    checks = check_budgets(planned, spec, flags, settings)
+    diagnostics = []
+    if not checks:
+        diagnostics.append(
+            Diagnostic(
+                "budget.none",
+                "no budget to check: add `budget:` to the spec (e.g. budget: {max_params: 25M}) "
+                "or pass --max-params, --max-macs or --max-memory",
+                Loc(shown, 1, 1),
+            )
+        )
+    return FileResult(shown, spec.name, checks, diagnostics, spec.sources or spec.source)
 
 
 def _print_check(results, fmt: str) -> int:

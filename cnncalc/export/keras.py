@@ -40,8 +40,7 @@ def to_keras(plan: Plan, *, source: str | None = None) -> str:
         spec = row.spec
         holes = [f"{{{k}}}" for k in range(len(spec.inputs))]
         called = f"[{', '.join(holes)}]" if spec.layer.merges else holes[0]
-        arguments = [*spec.layer.keras_arguments(spec.cfg), f"name={python_literal(names[row.name])}"]
-        steps.append((row.name, f"layers.{spec.layer.type_name}({', '.join(arguments)})({called})", spec.inputs))
+        steps.append((row.name, f"{spec.layer.keras_code(spec.cfg, names[row.name])}({called})", spec.inputs))
     returns = tuple(plan.output_shapes)
     body = forward_lines(steps, dict(variables), chain_style=True, returns=returns)
     *statements, returned = (line[4:] for line in body)

@@ -43,14 +43,8 @@ def read(
     values = _constants(report, top.get("let"), overrides, blocks, types)
     root_group = Group("", "", None, Loc(path, 1, 1), -1)
     expander = Expander(report, blocks, root_group, inputs, includes.failed, types, constants=values or {})
-    layers: list[LayerSpec] = []
-    if "layers" not in top:
-        if "layers" not in misspelt:
-            report.error("spec.missing-key", "missing `layers:`, the list of layers", root.loc)
-    elif not isinstance(top["layers"].value, list) or not top["layers"].value:
-        report.error("spec.bad-value", "layers: expected a non-empty list of layers", top["layers"].loc)
-    elif values is not None:  # with a wrong constant, the layers using it would only repeat the mistake
-        layers = expander.layers(top["layers"].value)
+    # with a wrong constant, the layers using it would only repeat the mistake
+    layers = _layers(report, root, misspelt, expander if values is not None else None)
     outputs = _outputs(report, top.get("outputs"), layers, inputs, expander.groups) if layers else ()
     order = _order(report, layers) if not report.diagnostics else ()
     budget = _budget(report, top["budget"]) if "budget" in top else None
@@ -178,6 +172,20 @@ def _outputs(report: Report, node: YNode | None, layers: list[LayerSpec], inputs
         else:
             outputs.append(calls.get(item.value, item.value))  # a call's output is its last layer's
     return tuple(outputs)
+
+
+def _layers(report: Report, root: YNode, misspelt: set, expander: Expander | None) -> list[LayerSpec]:
+    """The top-level `layers:`, expanded (unless `expander` is None); [] if missing or not a list
+    (reported)."""
+    top = root.value
+    if "layers" not in top:
+        if "layers" not in misspelt:
+            report.error("spec.missing-key", "missing `layers:`, the list of layers", root.loc)
+        return []
+    if not isinstance(top["layers"].value, list) or not top["layers"].value:
+        report.error("spec.bad-value", "layers: expected a non-empty list of layers", top["layers"].loc)
+        return []
+    return expander.layers(top["layers"].value) if expander is not None else []
 
 
 def _convention(report: Report, node: YNode | None, override: str | None) -> Convention:

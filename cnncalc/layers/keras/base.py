@@ -130,6 +130,10 @@ class KerasLayer(LayerType):
                 arguments.append(f"{f.name}={self.keras_literal(f.name, cfg[f.name])}")
         return arguments
 
+    def keras_code(self, cfg: dict, name: str) -> str:
+        """The constructor, e.g. `layers.Conv2D(32, 3, activation="relu", name="conv2d_1")`."""
+        return f"layers.{self.type_name}({', '.join([*self.keras_arguments(cfg), f'name={python_literal(name)}'])})"
+
     def keras_literal(self, field: str, value: Any) -> str:
         """A field's value as Keras takes it, in Python source."""
         return python_literal(value)
