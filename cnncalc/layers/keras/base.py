@@ -135,7 +135,10 @@ class KerasLayer(LayerType):
         return f"layers.{self.type_name}({', '.join([*self.keras_arguments(cfg), f'name={python_literal(name)}'])})"
 
     def keras_literal(self, field: str, value: Any) -> str:
-        """A field's value as Keras takes it, in Python source."""
+        """A field's value as Keras takes it, in Python source: one size per axis of one axis
+        as an int (UpSampling1D takes no tuple)."""
+        if isinstance(value, tuple) and len(value) == 1 and isinstance(value[0], int):
+            return python_literal(value[0])
         return python_literal(value)
 
     def activation_of(self, cfg: dict) -> str | None:
