@@ -13,7 +13,9 @@ import re
 
 import pytest
 
-USES_TORCH = re.compile(r"require_keras|keras_reference|keras_cases|require_torch|\btorch\b|\bverify\(|torch_reference|build_watched|zoo_torch|_by_gradients")
+USES_TORCH = re.compile(
+    r"require_keras|keras_reference|keras_cases|require_torch|\btorch\b|\bverify\(|torch_reference|build_watched|zoo_torch|_by_gradients"
+)
 MODULE_NEEDS_TORCH = re.compile(r"^(\w+ = )?require_torch\(\)", re.M)
 
 

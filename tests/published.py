@@ -9,6 +9,8 @@ torch.nn twins in tests/zoo_torch_*.py against it.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 PUBLISHED_PARAMS: dict[str, int] = {
     "lenet5": 61_706,  # LeCun et al. 1998, as architectures/lenet5.yaml writes it
     "alexnet": 61_100_840,  # torchvision num_params
@@ -62,6 +64,21 @@ PUBLISHED_PARAMS: dict[str, int] = {
     # issue 12: a diffusion UNet with two inputs (tests/zoo_torch_ddpm.py; not in ZOO)
     "ddpm_unet": 35_746_307,  # Ho et al. 2020's CIFAR-10 model ("35.7 million"), as diffusers' and ddim's print it
 }
+
+# Bundled specs written `convention: keras`, as keras.applications builds them with weights=None
+# (model.summary()'s totals): total, trainable, non-trainable. tests/test_architectures_keras.py
+# checks them against Keras itself; the PyTorch-convention tests leave them out (pytorch_specs).
+KERAS_PUBLISHED: dict[str, tuple[int, int, int]] = {
+    "dogs_cats_keras": (813_217, 813_217, 0),  # the textbook's, in Keras's words
+    "mobilenet_v2_keras": (3_538_984, 3_504_872, 34_112),
+    "resnet50_keras": (25_636_712, 25_583_592, 53_120),
+}
+
+
+def pytorch_specs(paths: list) -> list:
+    """The bundled spec paths written in the PyTorch convention (not `convention: keras`)."""
+    return [path for path in paths if Path(path).stem not in KERAS_PUBLISHED]
+
 
 # Published counts of models that have a torch.nn twin (tests/zoo_torch_*.py) but no spec in
 # architectures/ yet, because cnncalc lacks something the spec needs (see the twin's module);

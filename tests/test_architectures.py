@@ -16,7 +16,7 @@ from functools import cache
 from pathlib import Path
 
 import pytest
-from published import PUBLISHED_PARAMS
+from published import PUBLISHED_PARAMS, pytorch_specs
 from torch_reference import require_torch, run_torch
 
 from cnncalc.engine import plan
@@ -26,7 +26,7 @@ from cnncalc.spec import load_file
 from cnncalc.verify import verify
 
 ARCH_DIR = Path(__file__).resolve().parent.parent / "architectures"
-SPECS = sorted(ARCH_DIR.glob("*.yaml"))
+SPECS = pytorch_specs(sorted(ARCH_DIR.glob("*.yaml")))  # the Keras ones: tests/test_architectures_keras.py
 STEMS = [p.stem for p in SPECS]
 
 PUBLISHED = PUBLISHED_PARAMS

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from published import pytorch_specs
 from random_specs import case_key, generate
 from torch_reference import (
     build_sequential,
@@ -25,7 +26,7 @@ from cnncalc.memory import estimate
 from cnncalc.spec import NETWORK_INPUT, load_file, parse
 from cnncalc.verify import verify
 
-ARCHITECTURES = sorted((Path(__file__).resolve().parent.parent / "architectures").glob("*.yaml"))
+ARCHITECTURES = pytorch_specs(sorted((Path(__file__).resolve().parent.parent / "architectures").glob("*.yaml")))
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 

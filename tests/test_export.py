@@ -12,6 +12,7 @@ import pytest
 from clirun import runner
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from published import pytorch_specs
 from random_specs import generate, valid_seeds
 from torch_reference import require_torch
 
@@ -22,7 +23,7 @@ from cnncalc.spec import load_file, parse
 from cnncalc.verify import verify
 
 ROOT = Path(__file__).resolve().parent.parent
-ARCHITECTURES = sorted((ROOT / "architectures").glob("*.yaml"))
+ARCHITECTURES = pytorch_specs(sorted((ROOT / "architectures").glob("*.yaml")))  # Keras's: --to keras
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 

@@ -24,8 +24,20 @@ CONV = [
     # transposed: Keras's own formula without output_padding, the other with it (even 0)
     ("Conv2DTranspose", {"filters": 4, "kernel_size": 3, "strides": 2}, [10, 11, 2], [21, 23, 4], 76),
     ("Conv2DTranspose", {"filters": 4, "kernel_size": 1, "strides": 3}, [10, 11, 2], [30, 33, 4], 12),
-    ("Conv2DTranspose", {"filters": 4, "kernel_size": 3, "strides": 2, "padding": "same"}, [10, 11, 2], [20, 22, 4], 76),
-    ("Conv2DTranspose", {"filters": 4, "kernel_size": 3, "strides": 2, "output_padding": 0}, [10, 11, 2], [21, 23, 4], 76),
+    (
+        "Conv2DTranspose",
+        {"filters": 4, "kernel_size": 3, "strides": 2, "padding": "same"},
+        [10, 11, 2],
+        [20, 22, 4],
+        76,
+    ),
+    (
+        "Conv2DTranspose",
+        {"filters": 4, "kernel_size": 3, "strides": 2, "output_padding": 0},
+        [10, 11, 2],
+        [21, 23, 4],
+        76,
+    ),
     (
         "Conv2DTranspose",
         {"filters": 4, "kernel_size": 3, "strides": 2, "padding": "same", "output_padding": 1},
@@ -64,13 +76,62 @@ def test_convolution(type_name, cfg, in_shape, out_shape, params):
 
 
 REFUSED = [
-    ("Conv2D", {"filters": 4, "kernel_size": 5}, [3, 3, 2], "kernel height 5 is larger than the input height 3", "kernel_size", "shape.nonpositive"),
-    ("Conv2D", {"filters": 4, "kernel_size": 3, "strides": 2, "dilation_rate": 2}, [10, 11, 2], "`strides > 1` not supported in conjunction with `dilation_rate > 1`", "strides", "shape.invalid"),
-    ("Conv2D", {"filters": 4, "kernel_size": 3, "groups": 3}, [10, 11, 6], "filters must be evenly divisible by the number of groups", "groups", "shape.invalid"),
-    ("Conv2D", {"filters": 4, "kernel_size": 3, "groups": 2}, [10, 11, 5], "input channels must be evenly divisible by the number of groups", "groups", "shape.invalid"),
-    ("Conv2DTranspose", {"filters": 4, "kernel_size": 3, "strides": 2, "output_padding": 2}, [10, 11, 2], "`output_padding` must be strictly less than `strides`", "output_padding", "shape.invalid"),
-    ("Conv2DTranspose", {"filters": 4, "kernel_size": 3, "strides": 2, "dilation_rate": 2}, [10, 11, 2], "`strides > 1` not supported", "strides", "shape.invalid"),
-    ("DepthwiseConv2D", {"kernel_size": 9}, [7, 8, 5], "kernel height 9 is larger than the input height 7", "kernel_size", "shape.nonpositive"),
+    (
+        "Conv2D",
+        {"filters": 4, "kernel_size": 5},
+        [3, 3, 2],
+        "kernel height 5 is larger than the input height 3",
+        "kernel_size",
+        "shape.nonpositive",
+    ),
+    (
+        "Conv2D",
+        {"filters": 4, "kernel_size": 3, "strides": 2, "dilation_rate": 2},
+        [10, 11, 2],
+        "`strides > 1` not supported in conjunction with `dilation_rate > 1`",
+        "strides",
+        "shape.invalid",
+    ),
+    (
+        "Conv2D",
+        {"filters": 4, "kernel_size": 3, "groups": 3},
+        [10, 11, 6],
+        "filters must be evenly divisible by the number of groups",
+        "groups",
+        "shape.invalid",
+    ),
+    (
+        "Conv2D",
+        {"filters": 4, "kernel_size": 3, "groups": 2},
+        [10, 11, 5],
+        "input channels must be evenly divisible by the number of groups",
+        "groups",
+        "shape.invalid",
+    ),
+    (
+        "Conv2DTranspose",
+        {"filters": 4, "kernel_size": 3, "strides": 2, "output_padding": 2},
+        [10, 11, 2],
+        "`output_padding` must be strictly less than `strides`",
+        "output_padding",
+        "shape.invalid",
+    ),
+    (
+        "Conv2DTranspose",
+        {"filters": 4, "kernel_size": 3, "strides": 2, "dilation_rate": 2},
+        [10, 11, 2],
+        "`strides > 1` not supported",
+        "strides",
+        "shape.invalid",
+    ),
+    (
+        "DepthwiseConv2D",
+        {"kernel_size": 9},
+        [7, 8, 5],
+        "kernel height 9 is larger than the input height 7",
+        "kernel_size",
+        "shape.nonpositive",
+    ),
 ]
 
 

@@ -51,9 +51,30 @@ def test_layer(type_name, cfg, in_shape, out_shape, params):
 @pytest.mark.parametrize(
     ("type_name", "cfg", "in_shape", "fragment", "at", "code"),
     [
-        ("Cropping2D", {"cropping": [[4, 4], [0, 0]]}, [7, 8, 5], "4 + 4 along height, which has 7", "cropping", "shape.nonpositive"),
-        ("Cropping2D", {"cropping": [[3, 4], [0, 0]]}, [7, 8, 5], "3 + 4 along height", "cropping", "shape.nonpositive"),
-        ("Reshape", {"target_shape": [3, 5]}, [7, 8, 5], "the total size of the tensor must be unchanged", "target_shape", "shape.mismatch"),
+        (
+            "Cropping2D",
+            {"cropping": [[4, 4], [0, 0]]},
+            [7, 8, 5],
+            "4 + 4 along height, which has 7",
+            "cropping",
+            "shape.nonpositive",
+        ),
+        (
+            "Cropping2D",
+            {"cropping": [[3, 4], [0, 0]]},
+            [7, 8, 5],
+            "3 + 4 along height",
+            "cropping",
+            "shape.nonpositive",
+        ),
+        (
+            "Reshape",
+            {"target_shape": [3, 5]},
+            [7, 8, 5],
+            "the total size of the tensor must be unchanged",
+            "target_shape",
+            "shape.mismatch",
+        ),
     ],
 )
 def test_refused_as_keras_refuses(type_name, cfg, in_shape, fragment, at, code):

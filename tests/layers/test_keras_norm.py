@@ -33,4 +33,6 @@ def test_normalisation(type_name, cfg, in_shape, params, frozen):
     ],
 )
 def test_group_normalisation_refusals(cfg, in_shape, fragment):
-    check_keras_refused("GroupNormalization", {"groups": 32, **cfg}, in_shape, fragment, at="groups", code="shape.mismatch")
+    check_keras_refused(
+        "GroupNormalization", {"groups": 32, **cfg}, in_shape, fragment, at="groups", code="shape.mismatch"
+    )

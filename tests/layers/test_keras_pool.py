@@ -34,6 +34,10 @@ def test_pooling(type_name, cfg, in_shape, out_shape):
 
 def test_a_pool_larger_than_the_input_with_valid_padding_is_refused():
     check_keras_refused(
-        "MaxPooling2D", {"pool_size": 3}, [2, 2, 2], "pool height 3 is larger than the input height 2", at="pool_size",
+        "MaxPooling2D",
+        {"pool_size": 3},
+        [2, 2, 2],
+        "pool height 3 is larger than the input height 2",
+        at="pool_size",
         code="shape.nonpositive",
     )
