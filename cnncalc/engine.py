@@ -32,6 +32,12 @@ _RANK_NAMES = {
     3: "[channels, height, width]",
     4: "[channels, depth, height, width]",
 }
+_RANK_NAMES_LAST = {  # the Keras convention's
+    1: "[features]",
+    2: "[length, channels]",
+    3: "[height, width, channels]",
+    4: "[depth, height, width, channels]",
+}
 _NAMED = 3  # a note names at most this many layers, and counts the rest
 _set = object.__setattr__  # how a Frozen class's __init__ sets its fields
 _PLAN_FIELDS = ("name", "description", "input_shape", "layers", "totals", "first_linear", "order", "warnings")
@@ -447,9 +453,8 @@ def _located(spec: Spec, layer_spec: LayerSpec, shapes: dict[str, Shape], exc: L
     for i, (source, source_shape) in enumerate(zip(layer_spec.inputs, in_shapes)):
         message = message.replace(f"\x00{i}\x00", f"{source!r} {fmt_shape(source_shape)}")
     shape = in_shapes[0] if in_shapes else ()
-    if shape == spec.input_shape and _looks_channels_last(shape):
-        c, h, w = shape
-        message += f"; the input is channels first, [C, H, W]: did you mean [{w}, {c}, {h}]?"
+    if shape == spec.input_shape:
+        message += _layout_hint(shape, layer_spec.layer.channels_last)
     if layer_spec.groups:  # the line is in the block; say which call met it
         call = layer_spec.groups[-1]
         message += f" (in {call.name!r}, the call at {call.loc.file}:{call.loc.line})"
@@ -719,14 +724,26 @@ def _joined_field(fields: list[ReceptiveField | None]) -> ReceptiveField | None:
     )
 
 
-def _looks_channels_last(shape: Shape) -> bool:
-    """[28, 28, 1] or [224, 224, 3]: an image written height, width, channels (Keras order)."""
-    return len(shape) == 3 and shape[2] in (1, 3, 4) and shape[0] > 4 and shape[1] > 4
+def _layout_hint(shape: Shape, channels_last: bool) -> str:
+    """For an input image written in the other convention's order ([224, 224, 3] in a PyTorch
+    spec, [3, 224, 224] in a Keras one): what was probably meant."""
+    if len(shape) != 3:
+        return ""
+    if not channels_last and shape[2] in (1, 3, 4) and shape[0] > 4 and shape[1] > 4:
+        h, w, c = shape
+        return f"; the input is channels first, [C, H, W]: did you mean [{c}, {h}, {w}]?"
+    if channels_last and shape[0] in (1, 3, 4) and shape[1] > 4 and shape[2] > 4:
+        c, h, w = shape
+        return f"; the Keras convention's input is channels last, [H, W, C]: did you mean [{h}, {w}, {c}]?"
+    return ""
 
 
 def _rank_message(layer_spec: LayerSpec, shape: Shape, input_shape: Shape) -> str:
     rank = layer_spec.layer.input_rank
-    message = f"needs a {_RANK_NAMES.get(rank, f'{rank}-axis')} input but gets {fmt_shape(shape)}"
+    names = _RANK_NAMES_LAST if layer_spec.layer.channels_last else _RANK_NAMES
+    message = f"needs a {names.get(rank, f'{rank}-axis')} input but gets {fmt_shape(shape)}"
+    if layer_spec.layer.channels_last:
+        message += f" (Keras: expected ndim={rank + 1}, found ndim={len(shape) + 1}, the batch counted)"
     if len(shape) < rank <= len(input_shape):
         message += "; spatial layers must come before `flatten` and global pooling"
     elif len(input_shape) < rank:

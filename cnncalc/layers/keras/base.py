@@ -119,6 +119,13 @@ class KerasLayer(LayerType):
 
     channels_last = True
     inferred_axis = -1
+    rank: ClassVar[int | None] = None  # the spatial axes of a windowed, padding or resampling layer
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.__dict__.get("rank") is not None:  # Conv2D: [H, W, C], as Keras's input_spec
+            cls.input_rank = cls.rank + 1
+
     keras_positional: ClassVar[tuple[str, ...] | None] = None  # None: (main_field,)
 
     def keras_arguments(self, cfg: dict) -> list[str]:
@@ -163,8 +170,3 @@ def channels(shape: Shape) -> int:
 
 def spatial(shape: Shape) -> Shape:
     return shape[:-1]
-
-
-def shape_text(shape: Shape) -> str:
-    """A shape as Keras prints it, with the batch: (None, 62, 62, 32)."""
-    return "(None, " + ", ".join(str(n) for n in shape) + ")"

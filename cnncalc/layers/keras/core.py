@@ -32,7 +32,6 @@ from cnncalc.layers.keras.base import (
     channels,
     ignored,
     keras_axis,
-    shape_text,
     spatial,
 )
 from cnncalc.layers.keras.base import (
@@ -180,12 +179,6 @@ class _SpatialDropout(Dropout):
     fields = (Field("rate", Float(min=0, max=1)), Field("seed", Int(), None))
 
     def output_shape(self, cfg: dict, shape: Shape) -> Shape:
-        if len(shape) != self.rank + 1:
-            raise LayerError(
-                f"{self.type_name} needs a {self.rank + 2}-axis input (batch, {', '.join(axes_of(self.rank))}, "
-                f"channels), got {shape_text(shape)}",
-                code="shape.rank",
-            )
         return shape
 
 
@@ -410,15 +403,6 @@ class _Spatial(KerasLayer):
             return pairs[0] if self.rank == 1 else "(" + ", ".join(pairs) + ")"
         return super().keras_literal(field, value)
 
-    def check_rank(self, shape: Shape) -> None:
-        if len(shape) != self.rank + 1:
-            names = ", ".join(axes_of(self.rank))
-            raise LayerError(
-                f"{self.type_name} needs a {self.rank + 2}-axis input (batch, {names}, channels), got "
-                f"{shape_text(shape)}",
-                code="shape.rank",
-            )
-
 
 class _ZeroPadding(_Spatial):
     """Zeros added before and after along each spatial axis, as keras.layers.ZeroPadding1D/2D/3D."""
@@ -426,7 +410,6 @@ class _ZeroPadding(_Spatial):
     main_field = "padding"
 
     def output_shape(self, cfg: dict, shape: Shape) -> Shape:
-        self.check_rank(shape)
         sizes = [n + before + after for n, (before, after) in zip(spatial(shape), cfg["padding"])]
         return (*sizes, channels(shape))
 
@@ -475,7 +458,6 @@ class _Cropping(_Spatial):
     main_field = "cropping"
 
     def output_shape(self, cfg: dict, shape: Shape) -> Shape:
-        self.check_rank(shape)
         sizes = []
         for axis, n, (before, after) in zip(axes_of(self.rank), spatial(shape), cfg["cropping"]):
             if before + after >= n:
@@ -534,7 +516,6 @@ class _UpSampling(_Spatial):
     main_field = "size"
 
     def output_shape(self, cfg: dict, shape: Shape) -> Shape:
-        self.check_rank(shape)
         return (*(n * s for n, s in zip(spatial(shape), cfg["size"])), channels(shape))
 
     def receptive_window(self, cfg: dict, shape: Shape):
