@@ -494,21 +494,35 @@ def _torch_version() -> str:
 
 @cli.command()
 @click.argument("type_name", required=False, metavar="[TYPE]")
-def layers(type_name: str | None) -> None:
+@click.option(
+    "--convention",
+    type=click.Choice(["pytorch", "keras"]),
+    default="pytorch",
+    show_default=True,
+    help="whose layer types: torch.nn's, or Keras's (for specs written `convention: keras`)",
+)
+def layers(type_name: str | None, convention: str) -> None:
     """List the layer types, or describe one TYPE: its fields, defaults and examples."""
-    from cnncalc.layers import LAYER_TYPES, REGISTRY, lookup
+    from cnncalc.layers.conventions import CONVENTIONS
 
+    types = CONVENTIONS[convention]
     if type_name is None:
-        for cls in LAYER_TYPES:
-            summary = (cls.__doc__ or "").strip().splitlines()[0]
-            click.echo(f"{cls.type_name:<20} {summary}")
+        listed = dict.fromkeys(types.types.values())  # each type once, in the registry's order
+        for layer in listed:
+            summary = (type(layer).__doc__ or "").strip().splitlines()[0]
+            click.echo(f"{type(layer).type_name:<24} {summary}")
         return
-    layer = lookup(type_name)
+    layer = types.lookup(type_name)
     if layer is None:
         from cnncalc.layers.unsupported import unknown_type_message
 
-        click.echo(f"error: {unknown_type_message(type_name, REGISTRY)}", err=True)
+        message = unknown_type_message(type_name, types.type_names(), types.channels_last)
+        click.echo(f"error: {_shown(message)}", err=True)
         sys.exit(EXIT_ERROR)
+    _describe_type(layer)
+
+
+def _describe_type(layer) -> None:
     import inspect
 
     from cnncalc.layers.base import yaml_text

@@ -82,7 +82,7 @@ class LayerNormalization(KerasLayer):
     gamma only).
 
     Example: [7, 8, 5] {} -> [7, 8, 5] params=10
-    Example: [7, 8, 5] {axis: [1, 2]} -> [7, 8, 5] params=112
+    Example: [7, 8, 5] {axis: [-2, -1]} -> [7, 8, 5] params=80
     """
 
     type_name = "LayerNormalization"
