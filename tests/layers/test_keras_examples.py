@@ -10,13 +10,13 @@ import pytest
 import yaml
 from keras_cases import check_keras_layer, keras_spec
 from keras_reference import build_keras, measure, planned
+from test_registry import EXAMPLE, MERGE_EXAMPLE
 
 import cnncalc.layers.keras as keras_pkg
 from cnncalc.engine import plan
 from cnncalc.layers.keras import KERAS_REGISTRY, KERAS_TYPES
 from cnncalc.layers.keras.base import KerasLayer
 from cnncalc.spec import parse
-from test_registry import EXAMPLE, MERGE_EXAMPLE
 
 
 def test_every_keras_class_is_registered():
