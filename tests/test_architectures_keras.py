@@ -5,6 +5,7 @@ planned and the planned MACs (torch's flop counter around a call), and where Ker
 network (keras.applications, weights=None) the export has the same layers: the same classes,
 output shapes and counts."""
 
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -61,6 +62,17 @@ def test_the_export_has_keras_applications_layers(stem):
     exported = build_keras(_planned(stem))
     assert _layers(exported) == _layers(reference)
     assert exported.count_params() == reference.count_params()
+
+
+def test_the_readme_table_has_the_published_breakdowns():
+    """README's table: the total, and (trainable + non-trainable) where some are not trainable."""
+    readme = (ARCH_DIR.parent / "README.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `(\w+_keras)\.yaml` \|.*\| ([\d,]+)(?: \(([\d,]+) \+ ([\d,]+)\))? \|$", readme, re.M)
+    found = {}
+    for stem, total, trainable, frozen in rows:
+        total, trainable, frozen = (int(n.replace(",", "")) if n else None for n in (total, trainable, frozen))
+        found[stem] = (total, trainable or total, frozen or 0)
+    assert found == KERAS_PUBLISHED
 
 
 def test_the_textbook_model_has_the_chapters_numbers():
