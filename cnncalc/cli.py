@@ -447,7 +447,9 @@ def verify(spec: str, values: bool, brief: bool, constants: dict, convention: st
     Compares every layer's output shape, parameters, buffers and MACs, and each
     block's output shape, with what PyTorch measures (on the meta device, so even
     large inputs cost nothing). Needs PyTorch: pip install 'cnncalc[torch]'.
-    Exit 0 when all agree, 1 on any mismatch, 2 for an invalid spec or without PyTorch.
+    A spec in the Keras convention is proved with Keras 3 instead (its export, built by Keras:
+    shapes, parameters, non-trainable parameters, and MACs on Keras's torch backend).
+    Exit 0 when all agree, 1 on any mismatch, 2 for an invalid spec or without the framework.
     """
     from cnncalc.errors import EXIT_FAIL
     from cnncalc.export import ExportError
@@ -455,6 +457,9 @@ def verify(spec: str, values: bool, brief: bool, constants: dict, convention: st
     from cnncalc.verify import verify as run_verify
 
     plan = _load_plan(spec, constants, convention)
+    if plan.convention == "keras":
+        _verify_keras(spec, plan, values, brief)
+        return
     try:
         results = run_verify(plan, device="cpu" if values else "meta")
     except ExportError as exc:
@@ -482,6 +487,28 @@ def verify(spec: str, values: bool, brief: bool, constants: dict, convention: st
     from cnncalc.render.verify import text
 
     click.echo(text(results, _torch_version(), values=values, brief=brief))
+    if not all(result.ok for result in results):
+        sys.exit(EXIT_FAIL)
+
+
+def _verify_keras(spec: str, plan, values: bool, brief: bool) -> None:
+    """verify for a Keras-convention plan: with Keras itself."""
+    from cnncalc.errors import EXIT_FAIL
+    from cnncalc.render.verify import text
+    from cnncalc.verify_keras import KerasMissing, KerasRefused, verify_keras
+
+    if values:
+        click.echo("error: --values runs the PyTorch export; a Keras-convention spec is verified without it", err=True)
+        sys.exit(EXIT_ERROR)
+    try:
+        results, version = verify_keras(plan)
+    except KerasMissing as exc:
+        click.echo(f"error: verifying a Keras-convention spec: {_shown(str(exc))}", err=True)
+        sys.exit(EXIT_ERROR)
+    except KerasRefused as exc:
+        click.echo(f"error: Keras cannot build the model {_shown(spec)} describes: {_shown(str(exc))}", err=True)
+        sys.exit(EXIT_ERROR)
+    click.echo(text(results, version, brief=brief, framework="Keras", third="Non-trainable"))
     if not all(result.ok for result in results):
         sys.exit(EXIT_FAIL)
 
