@@ -44,12 +44,28 @@ def to_keras(plan: Plan, *, source: str | None = None) -> str:
     returns = tuple(plan.output_shapes)
     body = forward_lines(steps, dict(variables), chain_style=True, returns=returns)
     *statements, returned = (line[4:] for line in body)
+    statements = _with_block_comments(plan, statements)
     outputs = returned.removeprefix("    return ").strip()
     outputs_text = f"[{outputs}]" if len(returns) > 1 else outputs
     inputs_text = f"[{', '.join(variables.values())}]" if len(variables) > 1 else next(iter(variables.values()))
     lines += statements
     lines.append(f"    return keras.Model({inputs_text}, {outputs_text}, name={python_literal(names_of_model(plan))})")
     return "\n".join([*_header(plan, source), *lines, *_main()]) + "\n"
+
+
+def _with_block_comments(plan: Plan, statements: list[str]) -> list[str]:
+    """A comment where each block call (or list) written at the top level starts:
+    `# conv2.block1: block1`; one statement per layer, in planning order."""
+    lines, current = [], None
+    for position, statement in zip(plan.order, statements):
+        groups = plan.layers[position].spec.groups
+        # the innermost call below the top level (a repetition of `conv2`, not `conv2` itself)
+        call = next((g for g in groups if g.repeat is None), None) if groups else None
+        if call is not current and call is not None:
+            lines.append(f"    # {call.name}: {call.block}")
+        current = call
+        lines.append(statement)
+    return lines
 
 
 def keras_names(plan: Plan) -> dict[str, str]:
