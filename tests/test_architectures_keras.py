@@ -5,7 +5,11 @@ planned and the planned MACs (torch's flop counter around a call), and where Ker
 network (keras.applications, weights=None) the export has the same layers: the same classes,
 output shapes and counts."""
 
+import os
 import re
+import shutil
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -14,6 +18,7 @@ from keras_reference import build_keras, macs, measure, planned, require_keras
 from published import KERAS_PUBLISHED
 
 from cnncalc.engine import plan
+from cnncalc.export.keras import to_keras
 from cnncalc.spec import load_file
 
 ARCH_DIR = Path(__file__).resolve().parent.parent / "architectures"
@@ -80,3 +85,16 @@ def test_the_textbook_model_has_the_chapters_numbers():
     first = result.layers[0]
     assert (first.output_shape, first.params) == ((62, 62, 32), 896)
     assert result.first_linear.derivation() == "14 x 14 x 32 = 6,272"
+
+
+@pytest.mark.parametrize("stem", STEMS)
+def test_the_keras_export_passes_ruff(stem, tmp_path):
+    ruff = shutil.which("ruff") or str(Path(sys.executable).parent / "ruff")
+    if not Path(ruff).exists():
+        if os.environ.get("CNNCALC_REQUIRE_TORCH"):
+            pytest.fail("ruff is part of the test extra")
+        pytest.skip("ruff not installed")
+    target = tmp_path / "model.py"
+    target.write_text(to_keras(_planned(stem), source=f"architectures/{stem}.yaml"))
+    done = subprocess.run([ruff, "check", "--no-cache", "--isolated", str(target)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
