@@ -344,6 +344,9 @@ class LayerType:
     # its tensors keep their channels last ([H, W, C]: the Keras convention's types), so its
     # receptive windows are along the axes before them
     channels_last: ClassVar[bool] = False
+    # the other convention's keywords for its fields (Keras's types: torch's out_channels is
+    # filters), named in the message for an unknown key
+    other_names: ClassVar[dict[str, str]] = {}
 
     def output_shape(self, cfg: dict, shape: Shape) -> Shape:
         raise NotImplementedError

@@ -222,15 +222,16 @@ def _field_for(report: Report, label: str, layer: LayerType, key: str, node: YNo
 def _unknown_field(report: Report, label: str, layer: LayerType, key: str, key_loc: Loc, misspelt: set) -> None:
     by_name = _fields_by_key(layer)
     known = [f.name for f in layer.fields] + [a for f in layer.fields for a in f.aliases]
-    hint = suggest(key, known + list(COMMON_KEYS))
+    other = layer.other_names.get(key)
+    hint = other if other in by_name else suggest(key, known + list(COMMON_KEYS))
     if hint in by_name:
         misspelt.add(by_name[hint].name)
     fields = ", ".join(f.name for f in layer.fields) or "none"
-    report.error(
-        "spec.unknown-key",
-        f"{label}: unknown key {key!r}" + (f"; did you mean {hint!r}?" if hint else f"; its fields are: {fields}"),
-        key_loc,
-    )
+    if other in by_name:
+        why = f" (PyTorch's name); Keras calls it {other!r}"
+    else:
+        why = f"; did you mean {hint!r}?" if hint else f"; its fields are: {fields}"
+    report.error("spec.unknown-key", f"{label}: unknown key {key!r}{why}", key_loc)
 
 
 def _set_value(report: Report, label: str, f, node: YNode, cfg: dict, argument_names) -> bool:

@@ -119,6 +119,20 @@ class KerasLayer(LayerType):
 
     channels_last = True
     inferred_axis = -1
+    other_names = {  # torch.nn's keyword -> Keras's, where a field has one
+        "out_channels": "filters",
+        "stride": "strides",
+        "dilation": "dilation_rate",
+        "bias": "use_bias",
+        "out_features": "units",
+        "p": "rate",
+        "kernel_size": "pool_size",
+        "num_groups": "groups",
+        "eps": "epsilon",
+        "scale_factor": "size",
+        "dim": "axis",
+        "shape": "target_shape",
+    }
     rank: ClassVar[int | None] = None  # the spatial axes of a windowed, padding or resampling layer
 
     def __init_subclass__(cls, **kwargs):
