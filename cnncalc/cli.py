@@ -484,9 +484,9 @@ def verify(spec: str, values: bool, brief: bool, constants: dict, convention: st
         )
         sys.exit(EXIT_ERROR)
 
-    from cnncalc.render.verify import text
+    from cnncalc.render.verify import text, torch_measured
 
-    click.echo(text(results, _torch_version(), values=values, brief=brief))
+    click.echo(text(results, torch_measured(_torch_version(), values), brief=brief))
     if not all(result.ok for result in results):
         sys.exit(EXIT_FAIL)
 
@@ -494,7 +494,7 @@ def verify(spec: str, values: bool, brief: bool, constants: dict, convention: st
 def _verify_keras(spec: str, plan, values: bool, brief: bool) -> None:
     """verify for a Keras-convention plan: with Keras itself."""
     from cnncalc.errors import EXIT_FAIL
-    from cnncalc.render.verify import text
+    from cnncalc.render.verify import keras_measured, text
     from cnncalc.verify_keras import KerasMissing, KerasRefused, verify_keras
 
     if values:
@@ -508,7 +508,8 @@ def _verify_keras(spec: str, plan, values: bool, brief: bool) -> None:
     except KerasRefused as exc:
         click.echo(f"error: Keras cannot build the model {_shown(spec)} describes: {_shown(str(exc))}", err=True)
         sys.exit(EXIT_ERROR)
-    click.echo(text(results, version, brief=brief, framework="Keras", third="Non-trainable"))
+    macs = any(result.measured[3] is not None for result in results)
+    click.echo(text(results, keras_measured(version, macs), brief=brief))
     if not all(result.ok for result in results):
         sys.exit(EXIT_FAIL)
 

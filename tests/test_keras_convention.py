@@ -68,9 +68,12 @@ def test_unnamed_layers_are_named_as_keras_names_them():
     )
     names = [row.name for row in plan(parse(text, "k.yaml")).layers]
     assert names == [
-        "conv2d_1", "batch_normalization_1", "conv2d_transpose_1", "p_re_lu_1", "max_pooling2d_1",
-        "global_average_pooling2d_1",
+        "conv2d", "batch_normalization", "conv2d_transpose", "p_re_lu", "max_pooling2d", "global_average_pooling2d",
     ]  # fmt: skip
+    again = plan(
+        parse(text.replace("  - BatchNormalization\n", "  - {type: Conv2D, filters: 4, kernel_size: 1}\n"), "k.yaml")
+    )
+    assert [row.name for row in again.layers][:2] == ["conv2d", "conv2d_1"]  # Keras numbers the second
 
 
 @pytest.mark.parametrize(

@@ -238,7 +238,10 @@ class _Exporter:
         local = self.returned_by_call(walk, live, template.local)
         if when is not None:
             if isinstance(local, tuple):
-                raise ExportError(f"{template.local!r} returns layers inside it and is left out by `when:` in a call")
+                raise ExportError(
+                    f"{template.local!r} returns layers inside it (outputs:) and has a `when:`: the export cannot "
+                    f"write a call that may be left out and unpacked yet"
+                )
             call = f"{{0}} if {member} is None else {call}"
         walk.steps.append((local, call, reads))
 

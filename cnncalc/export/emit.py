@@ -269,7 +269,9 @@ def sequential_init(members, names: set[str]) -> list[str]:
 # ---- forward() -------------------------------------------------------------------------------
 
 
-def forward_lines(steps, variables: dict, *, chain_style: bool, returns: tuple[str, ...] = ()) -> list[str]:
+def forward_lines(
+    steps, variables: dict, *, chain_style: bool, returns: tuple[str, ...] = (), reserved: frozenset = frozenset()
+) -> list[str]:
     """forward()'s body: `x = self.conv1(x)` for a chain; for a graph, as one writes a ResNet by
     hand: a running `out`, and a named variable only for a tensor read again later.
 
@@ -280,7 +282,7 @@ def forward_lines(steps, variables: dict, *, chain_style: bool, returns: tuple[s
     last = _first(steps[-1][0]) if steps else first
     returned = returns or (last,)
     chain = chain_style and returned == (last,) and _is_chain(steps, first)
-    chooser = _Variables(steps, variables, chain, returned)
+    chooser = _Variables(steps, variables, chain, returned, reserved)
     lines = []
     for index, (local, expression, inputs) in enumerate(steps):
         if expression is None:  # left out in every call: its name stands for what it reads
@@ -317,7 +319,7 @@ def _is_chain(steps, first: str) -> bool:
 class _Variables:
     """Which variable each step of forward() assigns."""
 
-    def __init__(self, steps, variables: dict, chain: bool, returned: tuple[str, ...]):
+    def __init__(self, steps, variables: dict, chain: bool, returned: tuple[str, ...], reserved: frozenset):
         self.readers: dict[str, list[int]] = {}  # local -> the steps that read it
         for index, (_, expression, inputs) in enumerate(steps):
             if expression is not None:
@@ -326,7 +328,7 @@ class _Variables:
         for local in returned:  # read by the return, after every step
             self.readers.setdefault(local, []).append(len(steps))
         self.chain = chain
-        self.taken = set(variables.values()) | RESERVED
+        self.taken = set(variables.values()) | RESERVED | reserved
         self.holder = None  # the local whose value `out` holds
 
     def choose(self, index: int, local: str) -> str | None:

@@ -8,56 +8,102 @@ spec's, with '.' written '_' (Keras's torch backend refuses dots). Pure: it neve
 
 from __future__ import annotations
 
+import re
+
 from cnncalc import __version__
 from cnncalc.engine import Plan
 from cnncalc.export.drafts import ExportError
 from cnncalc.export.emit import docstring_text, forward_lines
-from cnncalc.export.naming import identifier
+from cnncalc.export.naming import model_input_variables
 from cnncalc.layers.base import fmt_shape, python_literal
+from cnncalc.layers.keras_code import named
 
 # the script's own names: no variable may take them
-_TAKEN = {"keras", "layers", "build_model", "inputs", "model", "x", "out"}
+_TAKEN = frozenset({"keras", "layers", "build_model", "inputs", "model", "x", "out"})
 
 
 def to_keras(plan: Plan, *, source: str | None = None) -> str:
-    """Python source of `build_model()`, returning the plan's network as a keras.Model."""
-    if plan.convention != "keras":
-        raise ExportError(
-            f"{plan.name!r} is written in the PyTorch convention; the Keras export takes specs written "
-            f"`convention: keras` for now (export this one with --to pytorch)"
-        )
+    """Python source of `build_model()`, returning the plan's network as a keras.Model: a
+    Keras-convention plan layer for layer; a PyTorch-convention one with channels_first layers
+    (ExportError naming the layers Keras has no exact equivalent for)."""
     names = keras_names(plan)
-    variables = {name: identifier(name, set(_TAKEN)) for name in plan.input_shapes}
-    if len(variables) == 1:
-        variables = dict.fromkeys(variables, "inputs")
+    arguments = model_input_variables(plan.input_shapes)
+    variables = {
+        name: "inputs" if len(arguments) == 1 else variable for name, variable in zip(plan.input_shapes, arguments)
+    }
+    if any(variable in _TAKEN for variable in variables.values()):
+        variables = {name: f"input_{k}" for k, name in enumerate(plan.input_shapes, 1)}
     lines = [
         f"    {variables[name]} = keras.Input(shape={_shape(shape)}, name={python_literal(name)})"
         for name, shape in plan.input_shapes.items()
     ]
-    steps = []
-    for position in plan.order:
-        row = plan.layers[position]
-        spec = row.spec
-        holes = [f"{{{k}}}" for k in range(len(spec.inputs))]
-        called = f"[{', '.join(holes)}]" if spec.layer.merges else holes[0]
-        steps.append((row.name, f"{spec.layer.keras_code(spec.cfg, names[row.name])}({called})", spec.inputs))
+    steps, rows = _steps(plan, names)
     returns = tuple(plan.output_shapes)
-    body = forward_lines(steps, dict(variables), chain_style=True, returns=returns)
+    body = forward_lines(steps, dict(variables), chain_style=True, returns=returns, reserved=_TAKEN)
     *statements, returned = (line[4:] for line in body)
-    statements = _with_block_comments(plan, statements)
     outputs = returned.removeprefix("    return ").strip()
     outputs_text = f"[{outputs}]" if len(returns) > 1 else outputs
     inputs_text = f"[{', '.join(variables.values())}]" if len(variables) > 1 else next(iter(variables.values()))
-    lines += statements
+    lines += _with_block_comments(plan, rows, statements)
     lines.append(f"    return keras.Model({inputs_text}, {outputs_text}, name={python_literal(names_of_model(plan))})")
     return "\n".join([*_header(plan, source), *lines, *_main()]) + "\n"
 
 
-def _with_block_comments(plan: Plan, statements: list[str]) -> list[str]:
+def _steps(plan: Plan, names: dict[str, str]) -> tuple[list, list[int]]:
+    """forward_lines' steps (one Keras layer each, called on its inputs) and, for each, the
+    position of the spec layer it builds."""
+    steps, rows, missing = [], [], []
+    for position in plan.order:
+        row = plan.layers[position]
+        codes = _layer_codes(plan, row, names[row.name])
+        if codes is None:
+            missing.append(row)
+            continue
+        inputs = row.spec.inputs
+        for k, (code, name) in enumerate(codes):
+            holes = [f"{{{i}}}" for i in range(len(inputs))] if k == 0 else ["{0}"]
+            called = f"[{', '.join(holes)}]" if k == 0 and row.spec.layer.merges else holes[0]
+            local = row.name if k == len(codes) - 1 else f"{row.name}#{k}"
+            steps.append((local, f"{named(code, name, row.spec.trainable)}({called})", inputs))
+            rows.append(position)
+            inputs = (local,)
+    if missing:
+        listed = ", ".join(repr(row.name) for row in missing[:3])
+        more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+        raise ExportError(
+            f"Keras has no exact equivalent for layer {listed}{more}: the Keras export of a PyTorch-convention "
+            f"spec writes convolutions, pooling, normalisation, dense, activations, dropout, padding, upsampling "
+            f"by whole factors and the merges (docs/spec.md lists what each becomes)"
+        )
+    return steps, rows
+
+
+def _layer_codes(plan: Plan, row, name: str) -> list[tuple[str, str]] | None:
+    """The Keras layers (constructor without its name, and the name) that build one spec layer."""
+    spec = row.spec
+    if not spec.inputs or (len(spec.inputs) > 1 and not spec.layer.merges):
+        return None  # a learned tensor; an upsample to another's size
+    codes = spec.layer.keras_layers(spec.cfg, row.input_shape)
+    if codes is None:
+        return None
+    return [(code, _part_name(code, name, len(codes))) for code in codes]
+
+
+def _part_name(code: str, name: str, count: int) -> str:
+    """A spec layer written as several Keras layers: the padding or cropping around the main one
+    is named after it (conv1_pad, conv1)."""
+    if count > 1 and code.startswith("layers.ZeroPadding"):
+        return f"{name}_pad"
+    if count > 1 and code.startswith("layers.Cropping"):
+        return f"{name}_crop"
+    return name
+
+
+def _with_block_comments(plan: Plan, rows: list[int], statements: list[str]) -> list[str]:
     """A comment where each block call (or list) written at the top level starts:
-    `# conv2.block1: block1`; one statement per layer, in planning order."""
+    `# conv2.block1: block1`; `rows`: the spec layer each statement builds."""
     lines, current = [], None
-    for position, statement in zip(plan.order, statements):
+    for position, statement in zip(rows, statements):
         groups = plan.layers[position].spec.groups
         # the innermost call below the top level (a repetition of `conv2`, not `conv2` itself)
         call = next((g for g in groups if g.repeat is None), None) if groups else None
@@ -83,7 +129,8 @@ def keras_names(plan: Plan) -> dict[str, str]:
 
 
 def names_of_model(plan: Plan) -> str:
-    return plan.name.replace(".", "_") or "model"
+    """The keras.Model's name: the spec's, with what Keras (or its torch backend) refuses in a name written '_'."""
+    return re.sub(r"[^A-Za-z0-9_\-]", "_", plan.name) or "model"
 
 
 def _shape(shape) -> str:

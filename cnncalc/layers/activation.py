@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from math import prod
+from typing import ClassVar
 
 from cnncalc.errors import LayerError
 from cnncalc.layers.base import (
@@ -17,6 +18,7 @@ from cnncalc.layers.base import (
     Saved,
     Shape,
 )
+from cnncalc.layers.keras_code import keras_call
 
 
 class _Elementwise(LayerType):
@@ -25,6 +27,10 @@ class _Elementwise(LayerType):
     fields = (INPLACE,)
     keeps = "input"
     inplace_keeps_output = False  # leaky_relu and elu can work backward from their output
+    keras_activation: ClassVar[str | None] = None  # keras.activations' name for the same function
+
+    def keras_layers(self, cfg: dict, shape: Shape) -> list[str] | None:
+        return [keras_call("Activation", self.keras_activation)] if self.keras_activation else None
 
     def output_shape(self, cfg: dict, shape: Shape) -> Shape:
         return shape
@@ -52,6 +58,7 @@ class ReLU(_KeepsOutput):
     """
 
     type_name = "relu"
+    keras_activation = "relu"
     torch_class = "nn.ReLU"
 
 
@@ -62,6 +69,7 @@ class ReLU6(_Elementwise):
     """
 
     type_name = "relu6"
+    keras_activation = "relu6"
     torch_class = "nn.ReLU6"
 
 
@@ -78,6 +86,9 @@ class LeakyReLU(_Elementwise):
     main_field = "negative_slope"
     fields = (Field("negative_slope", Float(), 0.01, aliases=("alpha",)), INPLACE)
 
+    def keras_layers(self, cfg: dict, shape: Shape) -> list[str] | None:
+        return [keras_call("LeakyReLU", cfg["negative_slope"])]
+
 
 class ELU(_Elementwise):
     """Exponential linear unit, as torch.nn.ELU.
@@ -91,6 +102,9 @@ class ELU(_Elementwise):
     main_field = "alpha"
     fields = (Field("alpha", Float(), 1.0), INPLACE)
 
+    def keras_layers(self, cfg: dict, shape: Shape) -> list[str] | None:
+        return [keras_call("ELU", cfg["alpha"])]
+
 
 class GELU(_Elementwise):
     """Gaussian error linear unit, as torch.nn.GELU (approximate: none or tanh).
@@ -102,6 +116,9 @@ class GELU(_Elementwise):
     torch_class = "nn.GELU"
     fields = (Field("approximate", Choice("none", "tanh"), "none"),)
 
+    def keras_layers(self, cfg: dict, shape: Shape) -> list[str] | None:
+        return [keras_call("Activation", "gelu")] if cfg["approximate"] == "none" else None  # Keras's is exact
+
 
 class SiLU(_Elementwise):
     """x * sigmoid(x), also called swish, as torch.nn.SiLU.
@@ -110,6 +127,7 @@ class SiLU(_Elementwise):
     """
 
     type_name = "silu"
+    keras_activation = "silu"
     torch_class = "nn.SiLU"
     aliases = ("swish",)
 
@@ -121,6 +139,7 @@ class Mish(_Elementwise):
     """
 
     type_name = "mish"
+    keras_activation = "mish"
     torch_class = "nn.Mish"
 
 
@@ -131,6 +150,7 @@ class Hardswish(_Elementwise):
     """
 
     type_name = "hardswish"
+    keras_activation = "hard_swish"
     torch_class = "nn.Hardswish"
     aliases = ("hard_swish",)
 
@@ -142,6 +162,7 @@ class Hardsigmoid(_Elementwise):
     """
 
     type_name = "hardsigmoid"
+    keras_activation = "hard_sigmoid"
     torch_class = "nn.Hardsigmoid"
     aliases = ("hard_sigmoid",)
 
@@ -153,6 +174,7 @@ class Sigmoid(_KeepsOutput):
     """
 
     type_name = "sigmoid"
+    keras_activation = "sigmoid"
     torch_class = "nn.Sigmoid"
     fields = ()
 
@@ -164,6 +186,7 @@ class Tanh(_KeepsOutput):
     """
 
     type_name = "tanh"
+    keras_activation = "tanh"
     torch_class = "nn.Tanh"
     fields = ()
 
@@ -171,6 +194,9 @@ class Tanh(_KeepsOutput):
 class _Normalising(_KeepsOutput):
     main_field = "dim"
     fields = (Field("dim", Int(), 1, aliases=("axis",), doc="axis to normalise over; the batch is 0"),)
+
+    def keras_axis(self, cfg: dict, shape: Shape) -> int:
+        return cfg["dim"] % (len(shape) + 1)  # Keras counts the batch as axis 0, as torch does
 
     def output_shape(self, cfg: dict, shape: Shape) -> Shape:
         rank = len(shape) + 1
@@ -198,6 +224,10 @@ class Softmax(_Normalising):
     """
 
     type_name = "softmax"
+
+    def keras_layers(self, cfg: dict, shape: Shape) -> list[str] | None:
+        return [keras_call("Softmax", self.keras_axis(cfg, shape))]
+
     torch_class = "nn.Softmax"
     torch_always = ("dim",)
 
@@ -210,6 +240,11 @@ class LogSoftmax(_Normalising):
 
     type_name = "log_softmax"
     torch_class = "nn.LogSoftmax"
+
+    def keras_layers(self, cfg: dict, shape: Shape) -> list[str] | None:
+        last = self.keras_axis(cfg, shape) == len(shape)
+        return [keras_call("Activation", "log_softmax")] if last else None  # Keras's: over the last axis
+
     torch_always = ("dim",)
     aliases = ("logsoftmax",)
 
@@ -244,3 +279,8 @@ class PReLU(LayerType):
 
     def saved_for_backward(self, cfg: dict, shape: Shape, out: Shape):
         return (Saved("input", prod(shape), needed_for="any"),)
+
+    def keras_layers(self, cfg: dict, shape: Shape) -> list[str] | None:
+        # one slope shared along every axis, or along all but the channels (axis 1)
+        first = 1 if cfg["num_parameters"] == 1 else 2
+        return [keras_call("PReLU", shared_axes=list(range(first, len(shape) + 1)))]

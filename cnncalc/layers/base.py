@@ -447,6 +447,12 @@ class LayerType:
             return {}
         return {axis: text for axis, text in sources[0].items() if out[axis] == shape[axis]}
 
+    def keras_layers(self, cfg: dict, shape: Shape) -> list[str] | None:
+        """For the Keras export of a PyTorch-convention spec: the Keras layers (channels_first,
+        cnncalc.layers.keras_code) that build this one, in order, without names; None where Keras
+        has no exact equivalent (the export then says which layer)."""
+        return None
+
     def torch_forward(self, cfg: dict, arguments: list[str]) -> str:
         """For functional types: the expression forward() computes from its inputs' variables."""
         raise NotImplementedError

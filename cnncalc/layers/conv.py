@@ -26,6 +26,9 @@ from cnncalc.layers.base import (
     per_axis_form,
     unread_note,
 )
+from cnncalc.layers.keras_code import CHANNELS_FIRST, keras_call, zero_padding
+
+KERAS_CONV_DEFAULTS = {"strides": 1, "padding": "valid", "dilation_rate": 1, "groups": 1, "use_bias": True}
 
 
 def _sizes_text(sizes) -> str:
@@ -159,6 +162,26 @@ class _ConvNd(LayerType):
             (d * (k - 1) + 1, s, before)
             for k, s, d, (before, _) in zip(cfg["kernel_size"], cfg["stride"], cfg["dilation"], pads)
         )
+
+    def keras_layers(self, cfg: dict, shape: Shape) -> list[str] | None:
+        strides, dilation = cfg["stride"], cfg["dilation"]
+        if cfg["padding_mode"] != "zeros" or (max(strides) > 1 and max(dilation) > 1):
+            return None  # Keras pads with zeros only, and refuses strides with dilation
+        same = cfg["padding"] == "same"  # stride 1: Keras pads as torch does, the odd pixel after
+        pad = None if same else zero_padding(self.padding_amounts(cfg))
+        conv = keras_call(
+            f"Conv{self.rank}D",
+            cfg["out_channels"],
+            cfg["kernel_size"],
+            defaults=KERAS_CONV_DEFAULTS,
+            strides=strides,
+            padding="same" if same else "valid",
+            dilation_rate=dilation,
+            groups=cfg["groups"],
+            use_bias=cfg["bias"],
+            data_format=CHANNELS_FIRST,
+        )
+        return [pad, conv] if pad else [conv]
 
     def saved_for_backward(self, cfg: dict, shape: Shape, out: Shape):
         channels, *spatial = shape
@@ -318,6 +341,34 @@ class _ConvTransposeNd(LayerType):
 
     def saved_for_backward(self, cfg: dict, shape: Shape, out: Shape):
         return (Saved("input", prod(shape), needed_for="any"),)
+
+    def keras_layers(self, cfg: dict, shape: Shape) -> list[str] | None:
+        strides, dilation, extra = cfg["stride"], cfg["dilation"], cfg["output_padding"]
+        if (
+            cfg["groups"] != 1
+            or (max(strides) > 1 and max(dilation) > 1)
+            or any(p >= s for p, s in zip(extra, strides))
+        ):
+            return None  # Keras has no groups here, and refuses strides with dilation or output_padding >= strides
+        # Keras's formula once output_padding is given: (n - 1)·s + d·(k - 1) + 1 + output_padding;
+        # torch's padding then crops that many from each end
+        conv = keras_call(
+            f"Conv{self.rank}DTranspose",
+            cfg["out_channels"],
+            cfg["kernel_size"],
+            defaults=KERAS_CONV_DEFAULTS,
+            strides=strides,
+            output_padding=extra,
+            dilation_rate=dilation,
+            use_bias=cfg["bias"],
+            data_format=CHANNELS_FIRST,
+        )
+        if not any(cfg["padding"]):
+            return [conv]
+        pads = tuple((p, p) for p in cfg["padding"])
+        if self.rank == 1:
+            return None  # Keras's Cropping1D takes channels-last tensors only
+        return [conv, keras_call(f"Cropping{self.rank}D", pads, data_format=CHANNELS_FIRST)]
 
 
 class ConvTranspose1d(_ConvTransposeNd):

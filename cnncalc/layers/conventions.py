@@ -58,6 +58,12 @@ class Convention:
         name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", type_name)
         return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
+    def default_name(self, stem: str, n: int) -> str:
+        """The n-th unnamed layer of a type: relu_1, relu_2 ...; Keras's conv2d, conv2d_1 ..."""
+        if not self.channels_last:
+            return f"{stem}_{n}"
+        return stem if n == 1 else f"{stem}_{n - 1}"
+
     def channels(self, shape: Shape) -> int:
         return shape[-1] if self.channels_last else shape[0]
 

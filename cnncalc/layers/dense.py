@@ -16,6 +16,7 @@ from cnncalc.layers.base import (
     check_inferred,
     fmt_shape,
 )
+from cnncalc.layers.keras_code import keras_call
 
 
 class Linear(LayerType):
@@ -76,6 +77,9 @@ class Linear(LayerType):
         # needed only for the weight's gradient; the input's gradient uses the weight
         return (Saved("input", prod(shape), needed_for="params"),)
 
+    def keras_layers(self, cfg: dict, shape: Shape) -> list[str] | None:
+        return [keras_call("Dense", cfg["out_features"], use_bias=cfg["bias"], defaults={"use_bias": True})]
+
 
 class Flatten(LayerType):
     """Flatten to one feature axis, as torch.nn.Flatten(): [C, H, W] -> [C*H*W] (in C, H, W order).
@@ -117,3 +121,10 @@ class Flatten(LayerType):
 
     def output_aliases_input(self, cfg: dict, training: bool) -> bool:
         return True  # a view of the same storage
+
+    def keras_layers(self, cfg: dict, shape: Shape) -> list[str] | None:
+        if self.output_shape(cfg, shape) != (prod(shape),):
+            return None  # Keras flattens everything after the batch
+        # data_format left at channels_last: Keras then flattens the tensor as it lies, C, H, W,
+        # as torch does (channels_first would reorder it to H, W, C first)
+        return [keras_call("Flatten")]

@@ -10,6 +10,7 @@ from math import prod
 
 from cnncalc.errors import LayerError
 from cnncalc.layers.base import NEUTRAL, Field, Int, LayerType, Saved, Shape, parenthesised
+from cnncalc.layers.keras_code import keras_call
 
 
 def input_ref(position: int) -> str:
@@ -61,6 +62,9 @@ class Add(_Merge):
             out = tuple(max(x, y) for x, y in zip(out, shape))
         return out
 
+    def keras_layers(self, cfg: dict, shape: Shape) -> list[str] | None:
+        return [keras_call("Add")]
+
     def torch_forward(self, cfg: dict, arguments: list[str]) -> str:
         return " + ".join(arguments)
 
@@ -90,6 +94,9 @@ class Concat(_Merge):
                     code="shape.mismatch",
                 )
         return (*shapes[0][:axis], sum(shape[axis] for shape in shapes), *shapes[0][axis + 1 :])
+
+    def keras_layers(self, cfg: dict, shape: Shape) -> list[str] | None:
+        return [keras_call("Concatenate", cfg["dim"])]  # both count the batch as axis 0
 
     def other_ops_of(self, cfg: dict, shapes: list[Shape], out: Shape) -> int:
         return 0  # a copy
@@ -143,6 +150,9 @@ class Mul(_Merge):
     def saved_for_backward_of(self, cfg: dict, shapes: list[Shape], out: Shape):
         # each factor is kept for the other factor's gradient
         return tuple(Saved("input", prod(shape), position=i, needed_for="other") for i, shape in enumerate(shapes))
+
+    def keras_layers(self, cfg: dict, shape: Shape) -> list[str] | None:
+        return [keras_call("Multiply")]
 
     def torch_forward(self, cfg: dict, arguments: list[str]) -> str:
         return " * ".join(arguments)

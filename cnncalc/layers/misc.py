@@ -21,6 +21,7 @@ from cnncalc.layers.base import (
     check_inferred,
     yaml_text,
 )
+from cnncalc.layers.keras_code import CHANNELS_FIRST, keras_call
 
 
 class Dropout(LayerType):
@@ -33,6 +34,9 @@ class Dropout(LayerType):
     torch_class = "nn.Dropout"
     main_field = "p"
     fields = (Field("p", Float(min=0, max=1), 0.5, aliases=("rate",)), INPLACE)
+
+    def keras_layers(self, cfg: dict, shape: Shape) -> list[str] | None:
+        return [keras_call("Dropout", cfg["p"])]
 
     def output_shape(self, cfg: dict, shape: Shape) -> Shape:
         return shape
@@ -57,6 +61,12 @@ class _ChannelDropout(Dropout):
 
     def mask_elements(self, shape: Shape) -> int:
         return shape[0]  # one keep-or-drop per channel
+
+    def keras_layers(self, cfg: dict, shape: Shape) -> list[str] | None:
+        rank = len(shape) - 1
+        if rank == 1:
+            return None  # Keras's SpatialDropout1D takes channels-last tensors only
+        return [keras_call(f"SpatialDropout{rank}D", cfg["p"], data_format=CHANNELS_FIRST)]
 
 
 class Dropout1d(_ChannelDropout):
@@ -104,6 +114,9 @@ class Identity(LayerType):
     type_name = "identity"
     torch_class = "nn.Identity"
 
+    def keras_layers(self, cfg: dict, shape: Shape) -> list[str] | None:
+        return [keras_call("Identity")]
+
     def output_shape(self, cfg: dict, shape: Shape) -> Shape:
         return shape
 
@@ -135,6 +148,9 @@ class Rescale(LayerType):
 
     def output_shape(self, cfg: dict, shape: Shape) -> Shape:
         return shape
+
+    def keras_layers(self, cfg: dict, shape: Shape) -> list[str] | None:
+        return [keras_call("Rescaling", cfg["scale"], offset=cfg["offset"], defaults={"offset": 0.0})]
 
     def torch_forward(self, cfg: dict, arguments: list[str]) -> str:
         text = arguments[0]

@@ -22,6 +22,7 @@ from cnncalc.layers.base import (
     fmt_shape,
     yaml_text,
 )
+from cnncalc.layers.keras_code import keras_call
 
 
 class _BatchNorm(LayerType):
@@ -67,6 +68,27 @@ class _BatchNorm(LayerType):
             Saved("input", prod(shape), needed_for="any"),
             Saved("extra", 2 * shape[0], per_sample=False, needed_for="any"),
         )
+
+    def keras_layers(self, cfg: dict, shape: Shape) -> list[str] | None:
+        return _keras_batch_norm(cfg)
+
+
+def _keras_batch_norm(cfg: dict) -> list[str] | None:
+    """Keras's BatchNormalization over axis 1 (the channels first); its momentum is torch's 1 - momentum."""
+    if cfg["momentum"] is None or not cfg["track_running_stats"]:
+        return None  # Keras keeps an exponential average, always
+    affine = cfg["affine"]
+    return [
+        keras_call(
+            "BatchNormalization",
+            axis=1,
+            momentum=round(1 - cfg["momentum"], 12),
+            epsilon=cfg["eps"],
+            center=affine,
+            scale=affine,
+            defaults={"center": True, "scale": True},
+        )
+    ]
 
 
 class BatchNorm1d(_BatchNorm):
@@ -141,6 +163,9 @@ class _InstanceNorm(_BatchNorm):
                 f"but the input {fmt_shape(shape)} has {prod(shape[1:])}",
             )
         return shape
+
+    def keras_layers(self, cfg: dict, shape: Shape) -> list[str] | None:
+        return None  # Keras has no instance norm (GroupNormalization with C groups has no running statistics)
 
     def other_ops(self, cfg: dict, shape: Shape, out: Shape) -> int:
         # at inference, with running statistics, a per-channel multiply and add as in batch norm;
@@ -302,6 +327,21 @@ class GroupNorm(LayerType):
     def other_ops(self, cfg: dict, shape: Shape, out: Shape) -> int:
         return 5 * prod(out)  # mean, variance, normalise, scale, shift
 
+    def keras_layers(self, cfg: dict, shape: Shape) -> list[str] | None:
+        affine = cfg["affine"]
+        both = {"center": True, "scale": True}
+        return [
+            keras_call(
+                "GroupNormalization",
+                cfg["num_groups"],
+                axis=1,
+                epsilon=cfg["eps"],
+                center=affine,
+                scale=affine,
+                defaults=both,
+            )
+        ]
+
     def saved_for_backward(self, cfg: dict, shape: Shape, out: Shape):
         # the input, and a mean and an inverse standard deviation per sample and group
         return (
@@ -413,6 +453,21 @@ class LayerNorm(LayerType):
 
     def acts_on_last_axis(self, cfg: dict, shape: Shape) -> bool:
         return len(self.normalized(cfg, shape)) == 1
+
+    def keras_layers(self, cfg: dict, shape: Shape) -> list[str] | None:
+        count = len(self.normalized(cfg, shape))
+        axes = list(range(len(shape) - count + 1, len(shape) + 1))  # Keras counts the batch as axis 0
+        affine = cfg["elementwise_affine"]
+        return [
+            keras_call(
+                "LayerNormalization",
+                axis=axes[0] if count == 1 else axes,
+                epsilon=cfg["eps"],
+                center=affine and cfg["bias"],
+                scale=affine,
+                defaults={"center": True, "scale": True},
+            )
+        ]
 
     def saved_for_backward(self, cfg: dict, shape: Shape, out: Shape):
         # the input, and a mean and an inverse standard deviation per normalised group

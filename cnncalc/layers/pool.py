@@ -23,6 +23,7 @@ from cnncalc.layers.base import (
     axes_of,
     unread_note,
 )
+from cnncalc.layers.keras_code import CHANNELS_FIRST, keras_call, zero_padding
 
 
 def pool_output_size(size: int, kernel: int, stride: int, padding: int, dilation: int, ceil_mode: bool) -> int:
@@ -106,6 +107,25 @@ class _WindowPool(LayerType):
             for k, s, p, d in zip(cfg["kernel_size"], stride, cfg["padding"], self.dilations(cfg))
         )
 
+    keras_class: ClassVar[str] = ""  # MaxPooling, AveragePooling
+
+    def keras_layers(self, cfg: dict, shape: Shape) -> list[str] | None:
+        """ZeroPadding then a 'valid' pool: torch's rounding down, and its padding, which an
+        average counts (count_include_pad). A max pool's padding is zeros here where torch's is
+        -inf: the same numbers on inputs >= 0 (after a ReLU, as in ResNet), as Keras's own
+        ResNet50 pads."""
+        if cfg["ceil_mode"] or max(self.dilations(cfg)) > 1 or not self.keras_pads_exactly(cfg):
+            return None
+        pad = zero_padding(tuple((p, p) for p in cfg["padding"]))
+        stride = cfg["stride"] or cfg["kernel_size"]
+        pool = keras_call(
+            f"{self.keras_class}{self.rank}D", cfg["kernel_size"], strides=stride, data_format=CHANNELS_FIRST
+        )
+        return [pad, pool] if pad else [pool]
+
+    def keras_pads_exactly(self, cfg: dict) -> bool:
+        return True
+
 
 def _window_fields(rank: int) -> tuple[Field, ...]:
     return (
@@ -132,6 +152,8 @@ def _max_fields(rank: int) -> tuple[Field, ...]:
 
 
 class _MaxPool(_WindowPool):
+    keras_class = "MaxPooling"
+
     def output_shape(self, cfg: dict, shape: Shape) -> Shape:
         _refuse_indices(cfg)
         return super().output_shape(cfg, shape)
@@ -189,6 +211,12 @@ def _avg_fields(rank: int) -> tuple[Field, ...]:
 
 
 class _AvgPool(_WindowPool):
+    keras_class = "AveragePooling"
+
+    def keras_pads_exactly(self, cfg: dict) -> bool:
+        # zeros padded in are averaged, as count_include_pad does; a divisor of its own has no equivalent
+        return cfg.get("divisor_override") is None and (cfg["count_include_pad"] or not any(cfg["padding"]))
+
     def output_shape(self, cfg: dict, shape: Shape) -> Shape:
         if self.rank == 3:  # torch's avg_pool3d alone checks the window against the unpadded input
             for axis, size, k in zip(axes_of(3), shape[1:], cfg["kernel_size"]):
@@ -280,12 +308,22 @@ class _AdaptivePool(LayerType):
 
 
 class _AdaptiveAvgPool(_AdaptivePool):
+    def keras_layers(self, cfg: dict, shape: Shape) -> list[str] | None:
+        if any(n != 1 for n in self.output_shape(cfg, shape)[1:]):
+            return None  # Keras pools adaptively only to one value per channel
+        return [keras_call(f"GlobalAveragePooling{self.rank}D", keepdims=True, data_format=CHANNELS_FIRST)]
+
     def saved_for_backward(self, cfg: dict, shape: Shape, out: Shape):
         # an output of one value per channel is computed as a mean, whose backward needs no tensor
         return () if all(n == 1 for n in out[1:]) else (Saved("input", prod(shape)),)
 
 
 class _AdaptiveMaxPool(_AdaptivePool):
+    def keras_layers(self, cfg: dict, shape: Shape) -> list[str] | None:
+        if any(n != 1 for n in self.output_shape(cfg, shape)[1:]):
+            return None
+        return [keras_call(f"GlobalMaxPooling{self.rank}D", keepdims=True, data_format=CHANNELS_FIRST)]
+
     def saved_for_backward(self, cfg: dict, shape: Shape, out: Shape):
         return (Saved("input", prod(shape)), Saved("extra", prod(out), "int64"))
 
@@ -374,6 +412,7 @@ class _GlobalPool(LayerType):
 
     rank: ClassVar[int]
     fields = (Field("keepdims", Bool(), False, aliases=("keep_dims",), doc="keep [C, 1, ...] instead of [C]"),)
+    keras_kind: ClassVar[str] = "Average"
 
     def output_shape(self, cfg: dict, shape: Shape) -> Shape:
         return (shape[0], *(1,) * self.rank) if cfg["keepdims"] else (shape[0],)
@@ -388,8 +427,14 @@ class _GlobalPool(LayerType):
         pool = f"{self.torch_class}(1)"
         return pool if cfg["keepdims"] else f"nn.Sequential({pool}, nn.Flatten())"
 
+    def keras_layers(self, cfg: dict, shape: Shape) -> list[str] | None:
+        pooling = f"Global{self.keras_kind}Pooling{self.rank}D"
+        return [keras_call(pooling, keepdims=cfg["keepdims"], data_format=CHANNELS_FIRST)]
+
 
 class _GlobalMaxPool(_GlobalPool):
+    keras_kind = "Max"
+
     def saved_for_backward(self, cfg: dict, shape: Shape, out: Shape):
         return (Saved("input", prod(shape)), Saved("extra", shape[0], "int64"))
 

@@ -21,6 +21,7 @@ from cnncalc.layers.base import (
     per_axis_form,
     python_literal,
 )
+from cnncalc.layers.keras_code import CHANNELS_FIRST, keras_call
 from cnncalc.layers.merge import input_ref
 
 # The interpolation modes that work on one rank only, as torch.nn.functional.interpolate has them.
@@ -84,6 +85,26 @@ class Upsample(LayerType):
 
     def inline(self, inputs: int) -> bool:
         return inputs == 2  # F.interpolate to the other tensor's size, in forward()
+
+    def keras_layers(self, cfg: dict, shape: Shape) -> list[str] | None:
+        """UpSampling2D/3D by whole factors; Keras's bilinear is torch's with align_corners false."""
+        rank, scale = len(shape) - 1, self.resolved_config(cfg, shape)["scale_factor"]
+        modes = {2: ("nearest", "bilinear"), 3: ("nearest",)}.get(rank, ())
+        if cfg["size"] is not None or cfg["align_corners"] or cfg["mode"] not in modes or scale is None:
+            return None
+        if not all(float(f).is_integer() for f in scale):
+            return None
+        size = tuple(int(f) for f in scale)
+        interpolation = {"interpolation": cfg["mode"]} if rank == 2 else {}
+        return [
+            keras_call(
+                f"UpSampling{rank}D",
+                size,
+                data_format=CHANNELS_FIRST,
+                defaults={"interpolation": "nearest"},
+                **interpolation,
+            )
+        ]
 
     def torch_forward(self, cfg: dict, arguments: list[str]) -> str:
         options = "" if cfg["mode"] == "nearest" else f", mode={python_literal(cfg['mode'])}"

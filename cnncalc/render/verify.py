@@ -19,48 +19,48 @@ def _cell(values: tuple, position: int) -> str:
     return fmt_shape(value) if position == 0 else f"{value:,}"
 
 
-def text(
-    results: list[Comparison],
-    torch_version: str,
-    *,
-    values: bool = False,
-    brief: bool = False,
-    framework: str = "PyTorch",
-    third: str = "Buffers",
-) -> str:
-    """The table of comparisons (with `brief`, only the rows that differ), then the verdict.
-    `framework` measured the numbers (Keras's verify: "Keras", whose third number is the
-    non-trainable parameters, `third`), at `torch_version` (its version)."""
-    rows = [("Layer", "Type", "Output shape", "Params", third, "MACs", "")]
-    short = framework.split()[0].lower()
+class Measured:
+    """Who measured the numbers a verify report compares, and what they are."""
+
+    def __init__(self, framework: str, version: str, third: str, whole: str, counted: str):
+        self.framework, self.version, self.third, self.whole, self.counted = framework, version, third, whole, counted
+
+
+def torch_measured(version: str, values: bool) -> Measured:
+    counted = "shapes, parameters, buffers, MACs" + (", and forward()'s values on random input" if values else "")
+    return Measured("PyTorch", version, "Buffers", "forward()", counted)
+
+
+def keras_measured(version: str, macs: bool) -> Measured:
+    counted = "shapes, parameters, non-trainable" + (", MACs" if macs else " (MACs only on the torch backend)")
+    return Measured("Keras", version, "Non-trainable", "the model", counted)
+
+
+def text(results: list[Comparison], measured: Measured, *, brief: bool = False) -> str:
+    """The table of comparisons (with `brief`, only the rows that differ), then the verdict."""
+    framework = measured.framework
+    rows = [("Layer", "Type", "Output shape", "Params", measured.third, "MACs", "")]
     for result in results:
         if brief and result.ok:
             continue
         cells = []
         for position in range(4):
-            planned, measured = _cell(result.planned, position), _cell(result.measured, position)
-            cells.append(planned if planned == measured else f"{planned} != {short} {measured}")
+            planned, found = _cell(result.planned, position), _cell(result.measured, position)
+            cells.append(planned if planned == found else f"{planned} != {framework.lower()} {found}")
         rows.append((terminal(result.name), terminal(result.type_name), *cells, "ok" if result.ok else "MISMATCH"))
     lines = aligned(rows, right={3, 4, 5}) if len(rows) > 1 else []
     layers = [r for r in results if r.kind == "layer"]
     blocks = [r for r in results if r.kind == "block"]
     bad = sum(not r.ok for r in layers)
     also = f", {len(blocks)} block modules" if blocks else ""
-    whole = "the model" if framework != "PyTorch" else "forward()"
     if bad:
         lines += ["", f"{bad} of {len(layers)} layers differ from {framework}"]
     elif not all(r.ok for r in results):
-        lines += ["", f"every layer agrees with {framework}, but the exported {whole} or a block module does not"]
-    else:
-        counted = "shapes, parameters, buffers, MACs" if framework == "PyTorch" else "shapes, parameters, non-trainable"
-        if framework != "PyTorch":
-            counted += (
-                ", MACs" if any(r.measured[3] is not None for r in results) else " (MACs only on the torch backend)"
-            )
         lines += [
             "",
-            f"all {len(layers)} layers{also} and {whole} agree with {framework} {torch_version}: "
-            + counted
-            + (", and forward()'s values on random input" if values else ""),
+            f"every layer agrees with {framework}, but the exported {measured.whole} or a block module does not",
         ]
+    else:
+        verdict = f"all {len(layers)} layers{also} and {measured.whole} agree with {framework} {measured.version}"
+        lines += ["", f"{verdict}: {measured.counted}"]
     return "\n".join(lines).lstrip("\n")

@@ -380,7 +380,7 @@ class Expander:
             while name is None or name in state.explicit:
                 stem = self.types.default_stem(kind_name)
                 state.counters[stem] = state.counters.get(stem, 0) + 1
-                name = f"{stem}_{state.counters[stem]}"
+                name = self.types.default_name(stem, state.counters[stem])
         if name in state.seen or name in state.explicit and "name" not in common:
             self.duplicate_name(state, index, node, name, name_loc, "name" in common)
         if scope.blocks_open and name in scope.names and not scope.sequential and name not in state.seen:

@@ -91,7 +91,7 @@ def test_dense_on_an_image_is_per_pixel_not_the_head_and_flatten_order_is_channe
     )
     result = plan(parse(text, "k.yaml"))
     rows = {row.name: row for row in result.layers}
-    assert rows["dense_1"].output_shape == (4, 4, 4) and rows["dense_1"].receptive_field.size == (3, 3)
+    assert rows["dense"].output_shape == (4, 4, 4) and rows["dense"].receptive_field.size == (3, 3)
     first = result.first_linear
-    assert (first.name, first.in_features) == ("dense_2", 64)
+    assert (first.name, first.in_features) == ("dense_1", 64)
     assert first.derivation() == "4 x 4 x 4 = 64"  # height x width x channels, as Keras flattens

@@ -346,11 +346,11 @@ def test_export_and_verify_errors_are_escaped(tmp_path, monkeypatch):
 
 
 def test_verify_report_escapes_names():
-    from cnncalc.render.verify import text
+    from cnncalc.render.verify import text, torch_measured
     from cnncalc.verify import Comparison
 
     rows = [Comparison("::error::x\x1b[2J", "relu\n::add-mask::y", ((1,), 0, 0, 0), ((1,), 0, 0, 0))]
-    out = text(rows, "2.x")
+    out = text(rows, torch_measured("2.x", False))
     assert_inert(out)
     assert out.split("\n")[1].startswith("\\::error::x\\x1b[2J  relu\\n::add-mask::y")
 

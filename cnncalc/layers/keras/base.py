@@ -8,7 +8,6 @@ the first axis after the batch, -1 the last).
 
 from __future__ import annotations
 
-import re
 from math import prod
 from typing import Any, ClassVar
 
@@ -17,12 +16,9 @@ from cnncalc.layers.base import (
     Bool,
     Choice,
     Field,
-    FieldError,
-    Kind,
     LayerType,
     Saved,
     Shape,
-    _describe,
     python_literal,
 )
 
@@ -49,7 +45,17 @@ ACTIVATIONS = (
     "softplus",
     "softsign",
     "exponential",
-)
+    "hard_tanh",
+    "hard_shrink",
+    "soft_shrink",
+    "tanh_shrink",
+    "log_sigmoid",
+    "sparse_plus",
+    "sparse_sigmoid",
+    "sparsemax",
+    "squareplus",
+    "threshold",
+)  # glu is not one here: it halves the last axis
 # activations whose gradient is computed from their output, which the layer's output already is
 _FROM_OUTPUT = {"relu", "relu6", "sigmoid", "tanh", "softmax", "log_softmax", "exponential", "elu"}
 
@@ -64,23 +70,33 @@ class Activation(Choice):
         return None if value is None else super().parse(value)
 
 
-class Ignored(Kind):
-    """A keyword that changes no shape and no count (kernel_initializer: he_normal): a name, or
-    null. The Keras export writes it as given, so it is a plain name (Keras looks it up)."""
+# the names Keras 3 looks up for each kind of object a layer takes by name
+INITIALIZERS = (
+    "glorot_uniform glorot_normal he_uniform he_normal lecun_uniform lecun_normal zeros ones "
+    "random_uniform random_normal truncated_normal variance_scaling orthogonal identity constant stft"
+).split()
+REGULARIZERS = "l1 l2 l1_l2 orthogonal_regularizer".split()
+CONSTRAINTS = "max_norm min_max_norm non_neg unit_norm".split()
 
-    expected = "a name such as 'he_normal', or null"
+
+class Ignored(Choice):
+    """A keyword that changes no shape and no count (kernel_initializer: he_normal): one of the
+    names Keras looks up for it, or null. The Keras export writes it as given."""
+
+    def __init__(self, names: list[str]):
+        super().__init__(*names)
 
     def parse(self, value: Any) -> str | None:
-        if value is None or isinstance(value, str) and _NAME.fullmatch(value):
-            return value
-        raise FieldError(f"expected {self.expected}, got {_describe(value)}")
-
-
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,99}")
+        return None if value is None else super().parse(value)
 
 
 def ignored(*names: str) -> tuple[Field, ...]:
-    return tuple(Field(name, Ignored(), None, doc="accepted; changes no shape or count") for name in names)
+    """Fields for initializers, regularizers and constraints, by their keywords' endings."""
+    kinds = {"initializer": INITIALIZERS, "regularizer": REGULARIZERS, "constraint": CONSTRAINTS}
+    return tuple(
+        Field(name, Ignored(kinds[name.rsplit("_", 1)[1]]), None, doc="accepted; changes no shape or count")
+        for name in names
+    )
 
 
 WEIGHTS = ignored(
@@ -151,9 +167,9 @@ class KerasLayer(LayerType):
                 arguments.append(f"{f.name}={self.keras_literal(f.name, cfg[f.name])}")
         return arguments
 
-    def keras_code(self, cfg: dict, name: str) -> str:
-        """The constructor, e.g. `layers.Conv2D(32, 3, activation="relu", name="conv2d_1")`."""
-        return f"layers.{self.type_name}({', '.join([*self.keras_arguments(cfg), f'name={python_literal(name)}'])})"
+    def keras_layers(self, cfg: dict, shape: Shape) -> list[str] | None:
+        """The constructor, e.g. `layers.Conv2D(32, 3, activation="relu")`: this very layer."""
+        return [f"layers.{self.type_name}({', '.join(self.keras_arguments(cfg))})"]
 
     def keras_literal(self, field: str, value: Any) -> str:
         """A field's value as Keras takes it, in Python source: one size per axis of one axis

@@ -59,16 +59,17 @@ def check_strides_and_dilation(cfg: dict) -> None:
         )
 
 
-def _padding(rank: int) -> Field:
-    choices = ("valid", "same", "causal") if rank == 1 else ("valid", "same")
+def _padding(causal: bool) -> Field:
+    choices = ("valid", "same", "causal") if causal else ("valid", "same")
     return Field("padding", Choice(*choices), "valid", doc="'same' keeps ceil(n / strides)")
 
 
-def _window_fields(rank: int) -> tuple[Field, ...]:
+def _window_fields(rank: int, causal: bool = False) -> tuple[Field, ...]:
+    """kernel_size, strides, padding ('causal' for Conv1D alone, as Keras's allow_causal), dilation_rate."""
     return (
         Field("kernel_size", PerAxis(min=1, rank=rank)),
         Field("strides", PerAxis(min=1, rank=rank), 1),
-        _padding(rank),
+        _padding(causal),
         Field("dilation_rate", PerAxis(min=1, rank=rank), 1),
     )
 
@@ -117,7 +118,7 @@ class _Conv(_Windowed):
 
     @classmethod
     def make_fields(cls, rank: int) -> tuple[Field, ...]:
-        kernel, strides, padding, dilation = _window_fields(rank)
+        kernel, strides, padding, dilation = _window_fields(rank, causal=rank == 1)
         filters = Field("filters", Int(min=1), doc="number of filters")
         return (filters, kernel, strides, padding, dilation, Field("groups", Int(min=1), 1), ACTIVATION, USE_BIAS)
 
@@ -202,7 +203,7 @@ class _ConvTranspose(KerasLayer):
             Field("filters", Int(min=1), doc="number of filters"),
             kernel,
             strides,
-            _padding(2),
+            _padding(causal=False),
             Field("output_padding", PerAxis(min=0, rank=rank), None, doc="null: Keras's own formula"),
             dilation,
             ACTIVATION,

@@ -163,7 +163,7 @@ class Dropout(KerasLayer):
 
     type_name = "Dropout"
     main_field = "rate"
-    fields = (Field("rate", Float(min=0, max=1)), *ignored("noise_shape"), Field("seed", Int(), None))
+    fields = (Field("rate", Float(min=0, max=1)), Field("seed", Int(), None))
 
     def output_shape(self, cfg: dict, shape: Shape) -> Shape:
         return shape
@@ -176,10 +176,6 @@ class _SpatialDropout(Dropout):
     """Zeroes whole channels at random in training: no parameters."""
 
     rank: ClassVar[int]
-    fields = (Field("rate", Float(min=0, max=1)), Field("seed", Int(), None))
-
-    def output_shape(self, cfg: dict, shape: Shape) -> Shape:
-        return shape
 
 
 class SpatialDropout1D(_SpatialDropout):
@@ -249,7 +245,7 @@ class ReLU(_Elementwise):
     fields = (
         Field("max_value", Float(min=0), None),
         Field("negative_slope", Float(min=0), 0.0),
-        Field("threshold", Float(), 0.0),
+        Field("threshold", Float(min=0), 0.0),
     )
 
 
@@ -320,13 +316,25 @@ class PReLU(_Elementwise):
     fields = (Field("shared_axes", SharedAxes(), None), *ignored("alpha_initializer", "alpha_regularizer"))
     fields += ignored("alpha_constraint")
 
-    def output_shape(self, cfg: dict, shape: Shape) -> Shape:
+    def shared(self, cfg: dict, shape: Shape) -> set[int]:
+        """The axes (of the shape without the batch) sharing one slope: Keras's build sets
+        param_shape[i - 1] = 1 for each i, so 1 is the first axis after the batch, and 0 and -1
+        count from the end as Python indexes do (the last axis, and the one before)."""
+        rank = len(shape)
         for axis in cfg["shared_axes"] or ():
-            keras_axis(axis, len(shape), "shared_axes")
+            if not -rank <= axis - 1 < rank:
+                raise LayerError(
+                    f"shared_axes {axis} is out of range for a {rank + 1}-axis input (Keras shares param_shape[{axis} - 1])",
+                    field="shared_axes",
+                )
+        return {(axis - 1) % rank for axis in cfg["shared_axes"] or ()}
+
+    def output_shape(self, cfg: dict, shape: Shape) -> Shape:
+        self.shared(cfg, shape)
         return shape
 
     def params(self, cfg: dict, shape: Shape, out: Shape) -> int:
-        shared = {keras_axis(axis, len(shape)) for axis in cfg["shared_axes"] or ()}
+        shared = self.shared(cfg, shape)
         return prod(n for i, n in enumerate(shape) if i not in shared)
 
     def saved_for_backward(self, cfg: dict, shape: Shape, out: Shape):
@@ -378,9 +386,10 @@ class Edges(Kind):
     def parse(self, value: Any) -> tuple[tuple[int, int], ...]:
         if _is_int(value) and value >= 0:
             return ((value, value),) * self.rank
-        if isinstance(value, list) and self.rank == 1 and len(value) == 2 and all(_natural(v) for v in value):
-            return ((value[0], value[1]),)
-        if isinstance(value, list) and len(value) == self.rank:
+        if isinstance(value, list) and self.rank == 1:  # Keras's 1-D layers: an int or one pair
+            if len(value) == 2 and all(_natural(v) for v in value):
+                return ((value[0], value[1]),)
+        elif isinstance(value, list) and len(value) == self.rank:
             if all(_natural(v) for v in value):
                 return tuple((v, v) for v in value)
             if all(isinstance(v, list) and len(v) == 2 and all(_natural(x) for x in v) for v in value):

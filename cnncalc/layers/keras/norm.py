@@ -103,8 +103,8 @@ class LayerNormalization(KerasLayer):
     )
 
     def normalised(self, cfg: dict, shape: Shape) -> int:
-        axes = {keras_axis(axis, len(shape)) for axis in cfg["axis"]}
-        return prod(shape[axis] for axis in axes)
+        # gamma's and beta's shape, as Keras builds it: one size per listed axis (a repeated axis too)
+        return prod(shape[keras_axis(axis, len(shape))] for axis in cfg["axis"])
 
     def output_shape(self, cfg: dict, shape: Shape) -> Shape:
         self.normalised(cfg, shape)
@@ -137,7 +137,7 @@ class GroupNormalization(KerasLayer):
     aliases = ("GroupNorm",)
     main_field = "groups"
     fields = (
-        Field("groups", Int(min=1), 32),
+        Field("groups", Int(min=-1), 32, doc="-1: one group per channel (instance normalisation)"),
         Field("axis", Int(), -1, doc="the channels' axis, the batch being 0"),
         Field("epsilon", Float(min=0, min_open=True), 0.001),
         *_SCALE_AND_CENTER,
@@ -147,6 +147,9 @@ class GroupNormalization(KerasLayer):
 
     def output_shape(self, cfg: dict, shape: Shape) -> Shape:
         features, groups = shape[keras_axis(cfg["axis"], len(shape))], cfg["groups"]
+        groups = features if groups == -1 else groups
+        if groups == 0:
+            raise LayerError("the number of groups must be -1 (one per channel) or at least 1, got 0", field="groups")
         if groups > features:
             raise LayerError(
                 f"the number of groups ({groups}) cannot be more than the number of channels ({features:,})",
