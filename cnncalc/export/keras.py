@@ -28,10 +28,10 @@ def to_keras(plan: Plan, *, source: str | None = None) -> str:
     (ExportError naming the layers Keras has no exact equivalent for)."""
     names = keras_names(plan)
     arguments = model_input_variables(plan.input_shapes)
-    variables = {
-        name: "inputs" if len(arguments) == 1 else variable for name, variable in zip(plan.input_shapes, arguments)
-    }
-    if any(variable in _TAKEN for variable in variables.values()):
+    variables = dict(zip(plan.input_shapes, arguments))
+    if len(variables) == 1:
+        variables = dict.fromkeys(variables, "inputs")
+    elif any(variable in _TAKEN for variable in variables.values()):
         variables = {name: f"input_{k}" for k, name in enumerate(plan.input_shapes, 1)}
     lines = [
         f"    {variables[name]} = keras.Input(shape={_shape(shape)}, name={python_literal(name)})"

@@ -26,7 +26,7 @@ from cnncalc.layers.base import (
     per_axis_form,
     unread_note,
 )
-from cnncalc.layers.keras_code import CHANNELS_FIRST, keras_call, zero_padding
+from cnncalc.layers.keras_code import CHANNELS_FIRST, Pairs, keras_call, zero_padding
 
 KERAS_CONV_DEFAULTS = {"strides": 1, "padding": "valid", "dilation_rate": 1, "groups": 1, "use_bias": True}
 
@@ -368,7 +368,7 @@ class _ConvTransposeNd(LayerType):
         pads = tuple((p, p) for p in cfg["padding"])
         if self.rank == 1:
             return None  # Keras's Cropping1D takes channels-last tensors only
-        return [conv, keras_call(f"Cropping{self.rank}D", pads, data_format=CHANNELS_FIRST)]
+        return [conv, keras_call(f"Cropping{self.rank}D", Pairs(pads), data_format=CHANNELS_FIRST)]
 
 
 class ConvTranspose1d(_ConvTransposeNd):

@@ -15,7 +15,7 @@ def keras_call(class_name: str, *positional: Any, defaults: dict | None = None, 
     """`layers.Conv2D(64, 3, strides=2, data_format="channels_first")`: the keywords that differ
     from Keras's `defaults`, every value written anew as a Python literal."""
     defaults = defaults or {}
-    arguments = [python_literal(value) for value in positional]
+    arguments = [pairs_literal(value) if isinstance(value, Pairs) else python_literal(value) for value in positional]
     arguments += [
         f"{key}={python_literal(value)}"
         for key, value in keywords.items()
@@ -43,5 +43,18 @@ def zero_padding(pads: tuple[tuple[int, int], ...]) -> str | None:
     """ZeroPadding1D/2D/3D for (before, after) per spatial axis; None when there is none."""
     if not any(before or after for before, after in pads):
         return None
-    value = pads[0] if len(pads) == 1 else tuple(pads)
-    return keras_call(f"ZeroPadding{len(pads)}D", value, data_format=CHANNELS_FIRST)
+    return keras_call(f"ZeroPadding{len(pads)}D", Pairs(pads), data_format=CHANNELS_FIRST)
+
+
+def pairs_literal(pads: tuple[tuple[int, int], ...]) -> str:
+    """(before, after) per axis as Keras's padding and cropping read them: one int where every
+    side is the same; the pair for one axis; else a pair per axis (Keras reads a bare pair of
+    ints on 2-D as one amount per axis, both sides, so none is collapsed)."""
+    if len({side for pair in pads for side in pair}) == 1:
+        return str(pads[0][0])
+    written = [f"({before}, {after})" for before, after in pads]
+    return written[0] if len(pads) == 1 else f"({', '.join(written)})"
+
+
+class Pairs(tuple):
+    """(before, after) per axis, written by pairs_literal where python_literal would collapse them."""

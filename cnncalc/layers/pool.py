@@ -114,10 +114,14 @@ class _WindowPool(LayerType):
         average counts (count_include_pad). A max pool's padding is zeros here where torch's is
         -inf: the same numbers on inputs >= 0 (after a ReLU, as in ResNet), as Keras's own
         ResNet50 pads."""
-        if cfg["ceil_mode"] or max(self.dilations(cfg)) > 1 or not self.keras_pads_exactly(cfg):
+        if (cfg["ceil_mode"] and not self.keras_ceil_mode) or max(self.dilations(cfg)) > 1:
             return None
-        pad = zero_padding(tuple((p, p) for p in cfg["padding"]))
+        if not self.keras_pads_exactly(cfg):
+            return None
         stride = cfg["stride"] or cfg["kernel_size"]
+        # ceil_mode's last window, which hangs off the end: that many more zeros after
+        spans = zip(shape[1:], self.output_shape(cfg, shape)[1:], cfg["kernel_size"], stride, cfg["padding"])
+        pad = zero_padding(tuple((p, p + max((m - 1) * s + k - (n + 2 * p), 0)) for n, m, k, s, p in spans))
         pool = keras_call(
             f"{self.keras_class}{self.rank}D", cfg["kernel_size"], strides=stride, data_format=CHANNELS_FIRST
         )
@@ -125,6 +129,8 @@ class _WindowPool(LayerType):
 
     def keras_pads_exactly(self, cfg: dict) -> bool:
         return True
+
+    keras_ceil_mode: ClassVar[bool] = False  # a window hanging off the end: zeros are the same to a max only
 
 
 def _window_fields(rank: int) -> tuple[Field, ...]:
@@ -153,6 +159,7 @@ def _max_fields(rank: int) -> tuple[Field, ...]:
 
 class _MaxPool(_WindowPool):
     keras_class = "MaxPooling"
+    keras_ceil_mode = True
 
     def output_shape(self, cfg: dict, shape: Shape) -> Shape:
         _refuse_indices(cfg)
@@ -300,6 +307,22 @@ class _AdaptivePool(LayerType):
     def other_ops(self, cfg: dict, shape: Shape, out: Shape) -> int:
         return shape[0] * prod(_bin_total(size, bins) for size, bins in zip(shape[1:], out[1:]))
 
+    keras_kind: ClassVar[str]  # Average, Max
+
+    def keras_layers(self, cfg: dict, shape: Shape) -> list[str] | None:
+        """Global pooling to one value per channel; bins of equal size (each input size a
+        multiple of its output size, as VGG's 7x7 to 7x7) are a pool of that size."""
+        spatial, bins = shape[1:], self.output_shape(cfg, shape)[1:]
+        if all(n == 1 for n in bins):
+            return [
+                keras_call(f"Global{self.keras_kind}Pooling{self.rank}D", keepdims=True, data_format=CHANNELS_FIRST)
+            ]
+        if any(size % n for size, n in zip(spatial, bins)):
+            return None  # unequal bins: Keras has no adaptive pooling
+        window = tuple(size // n for size, n in zip(spatial, bins))
+        pooling = "AveragePooling" if self.keras_kind == "Average" else "MaxPooling"
+        return [keras_call(f"{pooling}{self.rank}D", window, strides=window, data_format=CHANNELS_FIRST)]
+
     def receptive_window(self, cfg: dict, shape: Shape):
         spatial, bins = shape[1:], self.output_shape(cfg, shape)[1:]
         if all(n == 1 for n in bins) or any(size % n for size, n in zip(spatial, bins)):
@@ -308,10 +331,7 @@ class _AdaptivePool(LayerType):
 
 
 class _AdaptiveAvgPool(_AdaptivePool):
-    def keras_layers(self, cfg: dict, shape: Shape) -> list[str] | None:
-        if any(n != 1 for n in self.output_shape(cfg, shape)[1:]):
-            return None  # Keras pools adaptively only to one value per channel
-        return [keras_call(f"GlobalAveragePooling{self.rank}D", keepdims=True, data_format=CHANNELS_FIRST)]
+    keras_kind = "Average"
 
     def saved_for_backward(self, cfg: dict, shape: Shape, out: Shape):
         # an output of one value per channel is computed as a mean, whose backward needs no tensor
@@ -319,10 +339,7 @@ class _AdaptiveAvgPool(_AdaptivePool):
 
 
 class _AdaptiveMaxPool(_AdaptivePool):
-    def keras_layers(self, cfg: dict, shape: Shape) -> list[str] | None:
-        if any(n != 1 for n in self.output_shape(cfg, shape)[1:]):
-            return None
-        return [keras_call(f"GlobalMaxPooling{self.rank}D", keepdims=True, data_format=CHANNELS_FIRST)]
+    keras_kind = "Max"
 
     def saved_for_backward(self, cfg: dict, shape: Shape, out: Shape):
         return (Saved("input", prod(shape)), Saved("extra", prod(out), "int64"))

@@ -37,6 +37,7 @@ from cnncalc.layers.keras.base import (
 from cnncalc.layers.keras.base import (
     Activation as ActivationKind,
 )
+from cnncalc.layers.keras_code import pairs_literal
 from cnncalc.layers.merge import input_ref
 
 
@@ -408,8 +409,7 @@ class _Spatial(KerasLayer):
 
     def keras_literal(self, field: str, value: Any) -> str:
         if field in ("padding", "cropping"):  # (before, after) pairs; 1-D: the one pair
-            pairs = [f"({before}, {after})" for before, after in value]
-            return pairs[0] if self.rank == 1 else "(" + ", ".join(pairs) + ")"
+            return pairs_literal(value)
         return super().keras_literal(field, value)
 
 
