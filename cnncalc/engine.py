@@ -284,6 +284,7 @@ def _plan(spec: Spec) -> Plan:
         rows[layer_spec.name] = LayerResult(layer_spec, shape, out, params, buffers, macs, other_ops, field)
     results = [rows[layer_spec.name] for layer_spec in spec.layers]
     warnings = notes.found + _in_place_hazards(spec, costs.shapes) + _unread_outputs(spec, readers.last)
+    warnings += _layout_notes(spec)
     warnings.sort(key=lambda d: (d.loc.line, d.loc.column))
     return Plan(
         spec.name,
@@ -724,18 +725,48 @@ def _joined_field(fields: list[ReceptiveField | None]) -> ReceptiveField | None:
     )
 
 
+def _layout_notes(spec: Spec) -> list[Diagnostic]:
+    """A note when the (first) input reads like the other convention's image: [32, 32, 3] in a
+    PyTorch spec plans, as 32 channels of 32 x 3, and gives numbers the author did not mean."""
+    channels_last = CONVENTIONS[spec.convention].channels_last
+    meant = _other_order(spec.input_shape, channels_last)
+    if meant is None:
+        return []
+    if channels_last:
+        message = (
+            f"input {fmt_shape(spec.input_shape)} reads like a channels-first image (PyTorch's order); "
+            f"the Keras convention takes [H, W, C]: {fmt_shape(meant)}"
+        )
+    else:
+        message = (
+            f"input {fmt_shape(spec.input_shape)} reads like a channels-last image (Keras's order); the "
+            f"PyTorch convention takes [C, H, W]: {fmt_shape(meant)}, or add `convention: keras` to a spec "
+            f"written in Keras's words"
+        )
+    return [Diagnostic("note.layout", message, spec.input_loc, "warning")]
+
+
 def _layout_hint(shape: Shape, channels_last: bool) -> str:
-    """For an input image written in the other convention's order ([224, 224, 3] in a PyTorch
-    spec, [3, 224, 224] in a Keras one): what was probably meant."""
-    if len(shape) != 3:
+    """For an error on the input: what was probably meant, if the input reads like the other
+    convention's image."""
+    meant = _other_order(shape, channels_last)
+    if meant is None:
         return ""
+    order = "channels last, [H, W, C]" if channels_last else "channels first, [C, H, W]"
+    convention = "the Keras convention's input" if channels_last else "the input"
+    return f"; {convention} is {order}: did you mean {fmt_shape(meant)}?"
+
+
+def _other_order(shape: Shape, channels_last: bool) -> Shape | None:
+    """[224, 224, 3] read as [C, H, W] (or [3, 224, 224] read as [H, W, C]): the same image in
+    the convention's order; None for a shape that does not read like that."""
+    if len(shape) != 3:
+        return None
     if not channels_last and shape[2] in (1, 3, 4) and shape[0] > 4 and shape[1] > 4:
-        h, w, c = shape
-        return f"; the input is channels first, [C, H, W]: did you mean [{c}, {h}, {w}]?"
+        return (shape[2], shape[0], shape[1])
     if channels_last and shape[0] in (1, 3, 4) and shape[1] > 4 and shape[2] > 4:
-        c, h, w = shape
-        return f"; the Keras convention's input is channels last, [H, W, C]: did you mean [{h}, {w}, {c}]?"
-    return ""
+        return (shape[1], shape[2], shape[0])
+    return None
 
 
 def _rank_message(layer_spec: LayerSpec, shape: Shape, input_shape: Shape) -> str:

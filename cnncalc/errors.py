@@ -44,6 +44,7 @@ CODES = {
     "note.layer": "a layer's own note, e.g. pixels a window never reads",
     "note.in-place": "an in-place layer overwrites a tensor another layer reads later",
     "note.unread": "a layer whose output nothing reads, apart from the network's output",
+    "note.layout": "an image input whose shape reads like the other convention's order ([H, W, C] or [C, H, W])",
 }
 
 

@@ -201,8 +201,9 @@ def _field_for(report: Report, label: str, layer: LayerType, key: str, node: YNo
     elif key == "activation":
         report.error(
             "spec.unknown-key",
-            f"{label}: layers have no `activation` field (that is Keras); add the activation "
-            f"as its own layer after this one, e.g. `- relu`",
+            f"{label}: layers have no `activation` field in the PyTorch convention; add the activation "
+            f"as its own layer after this one, e.g. `- relu`, or write the spec in Keras's words with "
+            f"`convention: keras` at its top",
             key_loc,
         )
     elif key in COMMON_KEYS:
