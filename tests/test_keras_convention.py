@@ -109,6 +109,14 @@ def test_what_tensorflow_cannot_run_is_planned_with_a_note(layer, field, fragmen
         ("{type: LSTM, units: 4}", "'LSTM' is not supported: recurrent layers"),
         ("{type: Add, inputs: [input]}", "two or more"),
         ("{type: Conv2D, filters: 4, kernel_size: 3, groups: 2}", "the input has 3 channels"),
+        ("{type: linear, units: 4}", "unknown Keras layer 'linear' (PyTorch's name); Keras's is Dense"),
+        ("{type: InputLayer, shape: [8, 8, 3]}", "the network's input is the spec's top-level `input:`"),
+        ("{type: Conv2D, filters: 4, kernel_size: 3, input_shape: [8, 8, 3]}", "input_shape: the network's input is"),
+        ("{type: Dense, units: 4, dtype: float16}", "dtype: a spec has one dtype, for memory: `cnncalc plan --dtype`"),
+        (
+            "{type: Dropout, rate: 0.5, noise_shape: [null, 2]}",
+            "noise_shape [None, 2] does not fit the input [8, 8, 3]",
+        ),
     ],
 )
 def test_mistakes_are_located(layer, fragment):
@@ -117,3 +125,23 @@ def test_mistakes_are_located(layer, fragment):
         plan(parse(text, "k.yaml"))
     (first,) = caught.value.diagnostics
     assert fragment in first.message and first.loc.line == 4, first
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment", "line"),
+    [
+        (
+            "input: [32, 32, 3]\nlayers:\n  - {type: conv2d, out_channels: 4, kernel_size: 3}\n",
+            "channels-last image",
+            1,
+        ),
+        (
+            "convention: keras\ninput: [3, 32, 32]\nlayers:\n  - {type: Conv2D, filters: 4, kernel_size: 3}\n",
+            "channels-first",
+            2,
+        ),
+    ],
+)
+def test_an_input_in_the_other_conventions_order_gets_a_note(text, fragment, line):
+    (note,) = [w for w in plan(parse(text, "k.yaml")).warnings if w.code == "note.layout"]
+    assert fragment in note.message and (note.loc.line, note.severity) == (line, "warning")

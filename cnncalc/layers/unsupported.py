@@ -57,9 +57,10 @@ UNSUPPORTED: dict[str, tuple[str, str | None]] = {
             "randomcrop",
             "randomzoom",
             "lambda",
-            "inputlayer",
         )
     },
+    "inputlayer": ("the network's input is the spec's top-level `input:` (its shape without the batch)", None),
+    "input": ("the network's input is the spec's top-level `input:` (its shape without the batch)", None),
     **{
         n: (_ACTIVATION, "identity")
         for n in (
@@ -160,6 +161,12 @@ def unknown_type_message(name: str, candidates, keras: bool = False) -> str:
     known = unsupported(name)
     if known:
         return known.split("; use ")[0] if keras else known
+    if keras:
+        from cnncalc.layers.keras import TORCH_NAMES
+
+        instead = TORCH_NAMES.get(name.lower().replace("_", "").replace("-", ""))
+        if instead:
+            return f"unknown Keras layer {name!r} (PyTorch's name); Keras's is {instead}"
     hint = suggest(name, candidates)
     kind = "Keras layer" if keras else "layer type"
     where = "`cnncalc layers --convention keras`" if keras else "`cnncalc layers`"

@@ -185,6 +185,16 @@ def _fields_by_key(layer: LayerType) -> dict:
     return found[1]
 
 
+# keywords of a framework's layers that a spec says elsewhere
+_INPUT_SHAPE = "the network's input is the spec's top-level `input:` (its shape without the batch, e.g. [28, 28, 1])"
+_ELSEWHERE = {
+    "input_shape": _INPUT_SHAPE,
+    "batch_input_shape": _INPUT_SHAPE,
+    "input_dim": _INPUT_SHAPE,
+    "dtype": "a spec has one dtype, for memory: `cnncalc plan --dtype` (it changes no shape or count)",
+}
+
+
 def _field_for(report: Report, label: str, layer: LayerType, key: str, node: YNode, key_loc: Loc, misspelt: set):
     """The field `key` sets, or None (reported, or the tail of a split expression)."""
     by_name = _fields_by_key(layer)
@@ -198,6 +208,8 @@ def _field_for(report: Report, label: str, layer: LayerType, key: str, node: YNo
         )
     elif key in by_name:
         return by_name[key]
+    elif key in _ELSEWHERE:
+        report.error("spec.unknown-key", f"{label}: {key}: {_ELSEWHERE[key]}", key_loc)
     elif key == "activation":
         report.error(
             "spec.unknown-key",

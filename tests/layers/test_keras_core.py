@@ -40,6 +40,10 @@ CORE = [
     ("UpSampling2D", {"interpolation": "bilinear"}, [7, 8, 5], [14, 16, 5], 0),
     ("UpSampling1D", {"size": 3}, [4, 2], [12, 2], 0),
     ("UpSampling3D", {}, [4, 5, 6, 2], [8, 10, 12, 2], 0),
+    ("Permute", {"dims": [3, 1, 2]}, [7, 8, 5], [5, 7, 8], 0),
+    ("Permute", {"dims": [2, 1]}, [7, 5], [5, 7], 0),
+    ("Embedding", {"input_dim": 100, "output_dim": 8}, [7], [7, 8], 800),
+    ("Dropout", {"rate": 0.2, "noise_shape": [None, 1, 1, None]}, [7, 8, 5], [7, 8, 5], 0),
 ]
 
 
@@ -79,6 +83,14 @@ def test_layer(type_name, cfg, in_shape, out_shape, params):
 )
 def test_refused_as_keras_refuses(type_name, cfg, in_shape, fragment, at, code):
     check_keras_refused(type_name, cfg, in_shape, fragment, at=at, code=code)
+
+
+def test_normalization_counts_its_statistics_as_keras_does():
+    check_keras_layer("Normalization", {}, [8, 8, 3], [8, 8, 3], 7, 7)  # mean, variance (3 each), count
+
+
+def test_padding_is_read_in_any_case_as_keras_reads_it():
+    check_keras_layer("Conv2D", {"filters": 2, "kernel_size": 3, "padding": "SAME"}, [5, 5, 1], [5, 5, 2], 20)
 
 
 def test_dense_on_an_image_is_per_pixel_not_the_head_and_flatten_order_is_channels_last():

@@ -46,7 +46,8 @@ def _examples(merges: bool):
 
 @pytest.mark.parametrize(("type_name", "in_shape", "cfg", "out_shape", "params"), list(_examples(False)))
 def test_docstring_example(type_name, in_shape, cfg, out_shape, params):
-    frozen = 2 * in_shape[-1] if type_name == "BatchNormalization" else 0
+    # moving statistics (and Normalization's count) are parameters Keras counts as non-trainable
+    frozen = {"BatchNormalization": 2 * in_shape[-1], "Normalization": 2 * in_shape[-1] + 1}.get(type_name, 0)
     check_keras_layer(type_name, cfg, in_shape, out_shape, params, frozen)
 
 

@@ -31,12 +31,15 @@ from cnncalc.layers.keras.core import (
     Cropping3D,
     Dense,
     Dropout,
+    Embedding,
     Flatten,
     Identity,
     LeakyReLU,
     Maximum,
     Minimum,
     Multiply,
+    Normalization,
+    Permute,
     PReLU,
     ReLU,
     Rescaling,
@@ -102,6 +105,9 @@ KERAS_TYPES: tuple[type[LayerType], ...] = (
     Dense,
     Flatten,
     Reshape,
+    Permute,
+    Embedding,
+    Normalization,
     # regularisation and placeholders
     Dropout,
     SpatialDropout1D,
@@ -135,6 +141,32 @@ KERAS_TYPES: tuple[type[LayerType], ...] = (
     Minimum,
     Concatenate,
 )
+
+
+# torch.nn's names that are not Keras's (normalised, no '_'): what to write instead, for the
+# message of a PyTorch type in a Keras-convention spec
+TORCH_NAMES = {
+    "linear": "Dense",
+    "fc": "Dense",
+    "batchnorm1d": "BatchNormalization",
+    "batchnorm2d": "BatchNormalization",
+    "batchnorm3d": "BatchNormalization",
+    "layernorm": "LayerNormalization",
+    "groupnorm": "GroupNormalization",
+    "convtranspose1d": "Conv1DTranspose",
+    "convtranspose2d": "Conv2DTranspose",
+    "convtranspose3d": "Conv3DTranspose",
+    "adaptiveavgpool2d": "GlobalAveragePooling2D with keepdims: true (to 1x1)",
+    "adaptivemaxpool2d": "GlobalMaxPooling2D with keepdims: true (to 1x1)",
+    "upsample": "UpSampling2D",
+    "zeropad2d": "ZeroPadding2D",
+    "dropout2d": "SpatialDropout2D",
+    "mul": "Multiply",
+    "relu6": "ReLU with max_value: 6",
+    **{n: f"Activation with activation: {n}" for n in ("sigmoid", "tanh", "gelu", "silu", "mish", "softplus")},
+    "hardswish": "Activation with activation: hard_swish",
+    "hardsigmoid": "Activation with activation: hard_sigmoid",
+}
 
 
 def _normalise(name: str) -> str:

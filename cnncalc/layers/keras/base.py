@@ -79,6 +79,13 @@ REGULARIZERS = "l1 l2 l1_l2 orthogonal_regularizer".split()
 CONSTRAINTS = "max_norm min_max_norm non_neg unit_norm".split()
 
 
+class Lowercase(Choice):
+    """A choice Keras reads in any case ('SAME' is 'same', as its standardize_padding)."""
+
+    def parse(self, value: Any) -> str:
+        return super().parse(value.lower() if isinstance(value, str) else value)
+
+
 class Ignored(Choice):
     """A keyword that changes no shape and no count (kernel_initializer: he_normal): one of the
     names Keras looks up for it, or null. The Keras export writes it as given."""

@@ -13,8 +13,8 @@ from math import prod
 from typing import ClassVar
 
 from cnncalc.errors import LayerError
-from cnncalc.layers.base import UNDEFINED, Choice, Field, Int, PerAxis, Saved, Shape, axes_of, unread_note
-from cnncalc.layers.keras.base import ACTIVATION, USE_BIAS, WEIGHTS, KerasLayer, channels, ignored, spatial
+from cnncalc.layers.base import UNDEFINED, Field, Int, PerAxis, Saved, Shape, axes_of, unread_note
+from cnncalc.layers.keras.base import ACTIVATION, USE_BIAS, WEIGHTS, KerasLayer, Lowercase, channels, ignored, spatial
 
 
 def _sizes(values) -> str:
@@ -61,7 +61,7 @@ def check_strides_and_dilation(cfg: dict) -> None:
 
 def _padding(causal: bool) -> Field:
     choices = ("valid", "same", "causal") if causal else ("valid", "same")
-    return Field("padding", Choice(*choices), "valid", doc="'same' keeps ceil(n / strides)")
+    return Field("padding", Lowercase(*choices), "valid", doc="'same' keeps ceil(n / strides)")
 
 
 def _window_fields(rank: int, causal: bool = False) -> tuple[Field, ...]:

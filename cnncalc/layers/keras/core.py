@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 from cnncalc.errors import LayerError
 from cnncalc.layers.base import (
     UNDEFINED,
+    Bool,
     Choice,
     Field,
     FieldError,
@@ -156,18 +157,47 @@ class Reshape(KerasLayer):
         return True
 
 
+class NoiseShape(Kind):
+    """Dropout's noise_shape: one size per axis, the batch first; null takes the input's."""
+
+    expected = "a list of sizes or nulls, one per axis with the batch first, e.g. [null, 1, 1, 64]"
+
+    def parse(self, value: Any) -> tuple | None:
+        if value is None:
+            return None
+        if not isinstance(value, list) or not all(v is None or (_is_int(v) and v >= 1) for v in value):
+            raise FieldError(f"expected {self.expected}, got {_describe(value)}")
+        return tuple(value)
+
+
 class Dropout(KerasLayer):
-    """Zeroes values at random in training, as keras.layers.Dropout: no parameters.
+    """Zeroes values at random in training, as keras.layers.Dropout: no parameters; a
+    `noise_shape` of 1s drops whole rows, columns or channels (EfficientNet's [null, 1, 1, C]).
 
     Example: [128] {rate: 0.5} -> [128] params=0
+    Example: [7, 7, 64] {rate: 0.2, noise_shape: [null, 1, 1, null]} -> [7, 7, 64] params=0
     """
 
     type_name = "Dropout"
     main_field = "rate"
-    fields = (Field("rate", Float(min=0, max=1)), Field("seed", Int(), None))
+    fields = (Field("rate", Float(min=0, max=1)), Field("noise_shape", NoiseShape(), None), Field("seed", Int(), None))
 
     def output_shape(self, cfg: dict, shape: Shape) -> Shape:
+        noise = cfg.get("noise_shape")
+        if noise is not None:
+            fits = len(noise) == len(shape) + 1 and all(n in (None, 1, m) for n, m in zip(noise[1:], shape))
+            if not fits:
+                raise LayerError(
+                    f"noise_shape {list(noise)} does not fit the input {fmt_shape(shape)}: one entry per axis, "
+                    f"the batch first, each null, 1 or the axis's size",
+                    field="noise_shape",
+                )
         return shape
+
+    def keras_literal(self, field: str, value: Any) -> str:
+        if field == "noise_shape":  # a tuple, nulls as None, never collapsed
+            return "(" + ", ".join("None" if n is None else str(n) for n in value) + ")"
+        return super().keras_literal(field, value)
 
     def saved_for_backward(self, cfg: dict, shape: Shape, out: Shape):
         return (Saved("extra", prod(shape), "bool"),) if 0 < cfg["rate"] < 1 else ()
@@ -177,6 +207,7 @@ class _SpatialDropout(Dropout):
     """Zeroes whole channels at random in training: no parameters."""
 
     rank: ClassVar[int]
+    fields = (Field("rate", Float(min=0, max=1)), Field("seed", Int(), None))
 
 
 class SpatialDropout1D(_SpatialDropout):
@@ -340,6 +371,91 @@ class PReLU(_Elementwise):
 
     def saved_for_backward(self, cfg: dict, shape: Shape, out: Shape):
         return (Saved("input", prod(shape), needed_for="any"),)
+
+
+class Permute(KerasLayer):
+    """The axes after the batch reordered, as keras.layers.Permute: `dims` counts them from 1.
+
+    Example: [7, 8, 5] {dims: [3, 1, 2]} -> [5, 7, 8] params=0
+    """
+
+    type_name = "Permute"
+    main_field = "dims"
+    fields = (Field("dims", TargetShape()),)
+
+    def output_shape(self, cfg: dict, shape: Shape) -> Shape:
+        dims = cfg["dims"]
+        if sorted(dims) != list(range(1, len(shape) + 1)):
+            raise LayerError(
+                f"dims {list(dims)} must order the input's {len(shape)} axes after the batch: a permutation of "
+                f"{list(range(1, len(shape) + 1))}",
+                field="dims",
+            )
+        return tuple(shape[d - 1] for d in dims)
+
+    def other_ops(self, cfg: dict, shape: Shape, out: Shape) -> int:
+        return 0
+
+    def reordered_axes(self, cfg: dict, axes: tuple[int, ...]) -> tuple[int, ...]:
+        return tuple(axes[d - 1] for d in cfg["dims"])
+
+    def keras_literal(self, field: str, value: Any) -> str:
+        return "(" + ", ".join(str(n) for n in value) + ("," if len(value) == 1 else "") + ")"
+
+
+class Embedding(KerasLayer):
+    """A learned vector per token id, as keras.layers.Embedding: [L] ids -> [L, output_dim];
+    input_dim · output_dim parameters.
+
+    Example: [200] {input_dim: 10000, output_dim: 128} -> [200, 128] params=1280000
+    """
+
+    type_name = "Embedding"
+    main_field = "input_dim"
+    keras_positional = ("input_dim", "output_dim")
+    fields = (
+        Field("input_dim", Int(min=1), doc="the vocabulary's size"),
+        Field("output_dim", Int(min=1), doc="each vector's size"),
+        Field("mask_zero", Bool(), False),
+        *ignored("embeddings_initializer", "embeddings_regularizer", "embeddings_constraint"),
+    )
+
+    def output_shape(self, cfg: dict, shape: Shape) -> Shape:
+        return (*shape, cfg["output_dim"])
+
+    def params(self, cfg: dict, shape: Shape, out: Shape) -> int:
+        return cfg["input_dim"] * cfg["output_dim"]
+
+    def other_ops(self, cfg: dict, shape: Shape, out: Shape) -> int:
+        return 0
+
+    def receptive_window(self, cfg: dict, shape: Shape):
+        return UNDEFINED
+
+
+class Normalization(KerasLayer):
+    """(x - mean) / sqrt(variance) along `axis`, as keras.layers.Normalization (EfficientNet's
+    first layer): the mean and variance per feature and a count are non-trainable parameters,
+    2C + 1, as Keras counts them.
+
+    Example: [224, 224, 3] {} -> [224, 224, 3] params=7
+    """
+
+    type_name = "Normalization"
+    fields = (Field("axis", Int(), -1, doc="the features' axis, the batch being 0"),)
+
+    def output_shape(self, cfg: dict, shape: Shape) -> Shape:
+        keras_axis(cfg["axis"], len(shape))
+        return shape
+
+    def params(self, cfg: dict, shape: Shape, out: Shape) -> int:
+        return self.frozen_params(cfg, shape, out)
+
+    def frozen_params(self, cfg: dict, shape: Shape, out: Shape) -> int:
+        return 2 * shape[keras_axis(cfg["axis"], len(shape))] + 1  # mean, variance, count
+
+    def other_ops(self, cfg: dict, shape: Shape, out: Shape) -> int:
+        return 2 * prod(out)
 
 
 class Rescaling(KerasLayer):

@@ -6,8 +6,8 @@ from __future__ import annotations
 from math import prod
 from typing import ClassVar
 
-from cnncalc.layers.base import REQUIRED, UNDEFINED, Bool, Choice, Field, PerAxis, Saved, Shape
-from cnncalc.layers.keras.base import KerasLayer, channels
+from cnncalc.layers.base import REQUIRED, UNDEFINED, Bool, Field, PerAxis, Saved, Shape
+from cnncalc.layers.keras.base import KerasLayer, Lowercase, channels
 from cnncalc.layers.keras.conv import windows
 
 
@@ -22,7 +22,7 @@ class _Pool(KerasLayer):
         return (
             Field("pool_size", PerAxis(min=1, rank=rank), pool_default),
             Field("strides", PerAxis(min=1, rank=rank), None, doc="null: the pool size"),
-            Field("padding", Choice("valid", "same"), "valid", doc="'same' keeps ceil(n / strides)"),
+            Field("padding", Lowercase("valid", "same"), "valid", doc="'same' keeps ceil(n / strides)"),
         )
 
     def resolved_config(self, cfg: dict, shape: Shape) -> dict:
