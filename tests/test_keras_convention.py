@@ -145,3 +145,13 @@ def test_mistakes_are_located(layer, fragment):
 def test_an_input_in_the_other_conventions_order_gets_a_note(text, fragment, line):
     (note,) = [w for w in plan(parse(text, "k.yaml")).warnings if w.code == "note.layout"]
     assert fragment in note.message and (note.loc.line, note.severity) == (line, "warning")
+
+
+def test_diff_says_when_the_conventions_differ():
+    old, new = str(ARCH_DIR / "dogs_cats.yaml"), str(ARCH_DIR / "dogs_cats_keras.yaml")
+    done = runner().invoke(cli, ["diff", old, new])
+    assert done.exit_code == 0 and "conventions differ: pytorch -> keras" in done.stdout.splitlines()[2]
+    document = json.loads(runner().invoke(cli, ["diff", old, new, "--format", "json"]).stdout)
+    assert (document["old"]["convention"], document["new"]["convention"]) == ("pytorch", "keras")
+    same = runner().invoke(cli, ["diff", old, old])
+    assert "conventions differ" not in same.stdout

@@ -59,12 +59,22 @@ def _layer_summary(change, shown=terminal) -> tuple[str, str, str]:
     return kind, shape, f"{delta:+,}" if delta else "0"
 
 
+def _conventions(diff: PlanDiff) -> str | None:
+    """A line when the two plans are in different conventions: their shapes' orders differ."""
+    old, new = diff.old.convention, diff.new.convention
+    if old == new:
+        return None
+    return f"conventions differ: {old} -> {new} (shapes are [C, H, W] in pytorch's, [H, W, C] in keras's)"
+
+
 def text(diff: PlanDiff, old_label: str, new_label: str) -> str:
     lines = [
         f"--- {terminal(old_label)} ({terminal(diff.old.name)})",
         f"+++ {terminal(new_label)} ({terminal(diff.new.name)})",
         "",
     ]
+    if _conventions(diff):
+        lines[2:2] = [_conventions(diff)]
     changed = diff.changed
     if changed:
         rows = [("", "Layer", "Type", "Output shape", "Params")]
@@ -99,8 +109,8 @@ def document(diff: PlanDiff, old_label: str, new_label: str) -> dict:
     return {
         "schema_version": SCHEMA_VERSION,
         "cnncalc_version": __version__,
-        "old": {"file": old_label, "name": diff.old.name},
-        "new": {"file": new_label, "name": diff.new.name},
+        "old": {"file": old_label, "name": diff.old.name, "convention": diff.old.convention},
+        "new": {"file": new_label, "name": diff.new.name, "convention": diff.new.convention},
         "layers": [
             {"name": c.name, "status": c.status, "old": _layer_dict(c.old), "new": _layer_dict(c.new)}
             for c in diff.layers
@@ -116,6 +126,8 @@ def as_json(diff: PlanDiff, old_label: str, new_label: str) -> str:
 def markdown(diff: PlanDiff, old_label: str, new_label: str) -> str:
     old, new = markdown_code(old_label, in_table=False), markdown_code(new_label, in_table=False)
     lines = [f"**cnncalc diff** {old} → {new}", ""]
+    if _conventions(diff):
+        lines += [_conventions(diff), ""]
     lines += ["| Total | Old | New | Change |", "|---|--:|--:|--:|"]
     for c in diff.totals:
         if c.what in ("non_trainable_params", "buffers") and not (c.old or c.new):
