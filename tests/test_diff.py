@@ -119,7 +119,7 @@ def test_git_revision(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     # from the repository root, and from a subdirectory with a path relative to it
     document = json.loads(invoke(["diff", "HEAD:models/net.yaml", "models/net.yaml", "--format", "json"]).stdout)
-    assert document["old"] == {"file": "HEAD:models/net.yaml", "name": "before"}
+    assert document["old"] == {"file": "HEAD:models/net.yaml", "name": "before", "convention": "pytorch"}
     assert document["totals"]["params"]["old"] == 448 + 4_640 + (8_192 + 1) * 10
     monkeypatch.chdir(tmp_path / "models")
     document = json.loads(invoke(["diff", "HEAD:net.yaml", "net.yaml", "--format", "json"]).stdout)
