@@ -7,7 +7,7 @@ non-trainable parameters and PyTorch as buffers), and the model the planned MACs
 from pathlib import Path
 
 import pytest
-from keras_reference import require_keras
+from keras_reference import build_keras
 
 from cnncalc.engine import plan
 from cnncalc.export import ExportError
@@ -19,18 +19,11 @@ FAST = ["lenet5", "dogs_cats", "seed_50x50", "alexnet", "resnet18", "mobilenet_v
 SLOW = ["googlenet", "squeezenet1_1", "inception_v3", "densenet121", "unet", "yolov5s", "r2plus1d_18", "vgg16_bn"]
 
 
-def _build(result):
-    require_keras()
-    namespace: dict = {"__name__": "exported_keras"}
-    exec(compile(to_keras(result), "exported_keras.py", "exec"), namespace)
-    return namespace["build_model"]()
-
-
 def _check(result) -> None:
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    model = _build(result)
+    model = build_keras(result)
     by_name = {layer.name: layer for layer in model.layers}
     names = keras_names(result)
     for row in result.layers:
