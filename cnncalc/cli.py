@@ -521,6 +521,64 @@ def _torch_version() -> str:
 
 
 @cli.command()
+@click.argument("spec", metavar="SPEC")
+@click.option(
+    "--layer",
+    "layer_names",
+    multiple=True,
+    metavar="NAME",
+    help="only this layer, or a block call's layers (repeatable)",
+)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--batch-size", type=_BATCH_SIZE, default=1, show_default=True, help="for the saved activations")
+@click.option("--dtype", type=click.Choice(list(DTYPE_BYTES)), default="float32", show_default=True)
+@_spec_options
+def explain(spec: str, layer_names, fmt: str, batch_size: int, dtype: str, constants: dict, convention) -> None:
+    """Show the arithmetic behind every number of SPEC, layer by layer.
+
+    Each output size per axis with its formula and the numbers substituted (how 'same'
+    padding was resolved), the parameters ((3·3·32 + 1)·64 = 18,496), the MACs, the receptive
+    field through the layer's window, what autograd keeps for backward, and the first fully
+    connected layer's input (64 × 12 × 12 = 9,216).
+    """
+    from cnncalc.explain import explain as explain_plan
+    from cnncalc.memory import estimate
+    from cnncalc.render import explain as render
+
+    planned = _load_plan(spec, constants, convention, fmt="json" if fmt == "json" else "text")
+    names = _explained_names(planned, layer_names) if layer_names else None
+    explained = explain_plan(planned, estimate(planned, batch_size=batch_size, dtype=dtype), names)
+    if fmt == "json":
+        click.echo(render.as_json(planned, explained))
+        return
+    click.echo(render.text(planned, explained, whole=names is None))
+
+
+def _explained_names(planned, wanted) -> set[str]:
+    """The layers --layer names: a layer, or every layer of a block call or list; exit 2 for a
+    name the plan has not, with the closest one."""
+    from cnncalc.layers import suggest
+
+    layers = {row.name for row in planned.layers}
+    groups = {group.name: group for group in planned.groups}
+    found: set[str] = set()
+    for name in wanted:
+        if name in layers:
+            found.add(name)
+        elif name in groups:
+            found |= {row.name for row in planned.layers if groups[name] in row.spec.groups}
+        else:
+            hint = suggest(name, [*layers, *groups])
+            click.echo(
+                f"error: no layer or block call is named {_shown(name)}"
+                + (f"; did you mean {_shown(hint)}?" if hint else ""),
+                err=True,
+            )
+            sys.exit(EXIT_ERROR)
+    return found
+
+
+@cli.command()
 @click.argument("type_name", required=False, metavar="[TYPE]")
 @click.option(
     "--convention",

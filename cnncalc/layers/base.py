@@ -447,6 +447,12 @@ class LayerType:
             return {}
         return {axis: text for axis, text in sources[0].items() if out[axis] == shape[axis]}
 
+    def explain(self, cfg: dict, shape: Shape, out: Shape) -> list:
+        """For `cnncalc explain`: this layer's numbers with their formulas (arithmetic.Step:
+        output size per axis, padding, params, MACs); [] where cnncalc/explain.py's generic words
+        say it (the shape kept, no parameters)."""
+        return []
+
     def keras_layers(self, cfg: dict, shape: Shape) -> list[str] | None:
         """For the Keras export of a PyTorch-convention spec: the Keras layers (channels_first,
         cnncalc.layers.keras_code) that build this one, in order, without names; None where Keras

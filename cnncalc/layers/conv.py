@@ -10,6 +10,7 @@ from math import prod
 from typing import ClassVar
 
 from cnncalc.errors import LayerError
+from cnncalc.layers.arithmetic import Step, conv_steps, window_size
 from cnncalc.layers.base import (
     UNDEFINED,
     Bool,
@@ -152,6 +153,25 @@ class _ConvNd(LayerType):
     def macs(self, cfg: dict, shape: Shape, out: Shape) -> int:
         # every output value is a dot product over (in_channels / groups) * prod(kernel) inputs
         return prod(out) * (shape[0] // cfg["groups"]) * prod(cfg["kernel_size"])
+
+    def explain(self, cfg: dict, shape: Shape, out: Shape) -> list:
+        axes, pads = axes_of(self.rank), self.padding_amounts(cfg)
+        steps = []
+        if cfg["padding"] == "same":
+            for axis, k, d, (before, after) in zip(axes, cfg["kernel_size"], cfg["dilation"], pads):
+                text = f"{before} before, {after} after"
+                steps.append(
+                    Step(
+                        f"padding ({axis})", "'same': dilation·(kernel − 1), the odd one after", f"{d}·({k} − 1)", text
+                    )
+                )
+        for axis, size, k, s, d, (before, after) in zip(
+            axes, shape[1:], cfg["kernel_size"], cfg["stride"], cfg["dilation"], pads
+        ):
+            steps.append(window_size(axis, size, k, s, before, after, d))
+        return steps + conv_steps(
+            axes, cfg["kernel_size"], shape[0], cfg["groups"], cfg["out_channels"], cfg["bias"], out[1:]
+        )
 
     def other_ops(self, cfg: dict, shape: Shape, out: Shape) -> int:
         return prod(out) if cfg["bias"] else 0  # the bias additions

@@ -5,6 +5,7 @@ from __future__ import annotations
 from math import prod
 
 from cnncalc.errors import LayerError
+from cnncalc.layers.arithmetic import linear_steps, product_step
 from cnncalc.layers.base import (
     UNDEFINED,
     Bool,
@@ -13,6 +14,7 @@ from cnncalc.layers.base import (
     LayerType,
     Saved,
     Shape,
+    axes_of,
     check_inferred,
     fmt_shape,
 )
@@ -80,6 +82,9 @@ class Linear(LayerType):
     def keras_layers(self, cfg: dict, shape: Shape) -> list[str] | None:
         return [keras_call("Dense", cfg["out_features"], use_bias=cfg["bias"], defaults={"use_bias": True})]
 
+    def explain(self, cfg: dict, shape: Shape, out: Shape) -> list:
+        return linear_steps(shape[-1], cfg["out_features"], cfg["bias"], prod(shape[:-1]))
+
 
 class Flatten(LayerType):
     """Flatten to one feature axis, as torch.nn.Flatten(): [C, H, W] -> [C*H*W] (in C, H, W order).
@@ -121,6 +126,11 @@ class Flatten(LayerType):
 
     def output_aliases_input(self, cfg: dict, training: bool) -> bool:
         return True  # a view of the same storage
+
+    def explain(self, cfg: dict, shape: Shape, out: Shape) -> list:
+        if len(out) != 1:
+            return []
+        return [product_step("features", ["C", *(axis[0].upper() for axis in axes_of(len(shape) - 1))], list(shape))]
 
     def keras_layers(self, cfg: dict, shape: Shape) -> list[str] | None:
         if self.output_shape(cfg, shape) != (prod(shape),):

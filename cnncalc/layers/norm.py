@@ -6,6 +6,7 @@ from __future__ import annotations
 from math import prod
 
 from cnncalc.errors import LayerError
+from cnncalc.layers.arithmetic import Step, n
 from cnncalc.layers.base import (
     NEUTRAL,
     UNDEFINED,
@@ -71,6 +72,15 @@ class _BatchNorm(LayerType):
 
     def keras_layers(self, cfg: dict, shape: Shape) -> list[str] | None:
         return _keras_batch_norm(cfg)
+
+    def explain(self, cfg: dict, shape: Shape, out: Shape) -> list:
+        c = shape[0]
+        steps = [Step("params", "2·C (a scale and a shift per channel)", f"2·{n(c)}", 2 * c)] if cfg["affine"] else []
+        if cfg["track_running_stats"]:
+            steps.append(
+                Step("buffers", "2·C + 1 (running mean and variance, a batch counter)", f"2·{n(c)} + 1", 2 * c + 1)
+            )
+        return steps
 
 
 def _keras_batch_norm(cfg: dict) -> list[str] | None:

@@ -10,6 +10,7 @@ from math import gcd, prod
 from typing import ClassVar
 
 from cnncalc.errors import LayerError
+from cnncalc.layers.arithmetic import window_size
 from cnncalc.layers.base import (
     UNDEFINED,
     AxisSizes,
@@ -106,6 +107,11 @@ class _WindowPool(LayerType):
             (d * (k - 1) + 1, s, p)
             for k, s, p, d in zip(cfg["kernel_size"], stride, cfg["padding"], self.dilations(cfg))
         )
+
+    def explain(self, cfg: dict, shape: Shape, out: Shape) -> list:
+        stride = cfg["stride"] or cfg["kernel_size"]
+        spans = zip(axes_of(self.rank), shape[1:], cfg["kernel_size"], stride, cfg["padding"], self.dilations(cfg))
+        return [window_size(axis, n, k, s, p, p, d, cfg["ceil_mode"]) for axis, n, k, s, p, d in spans]
 
     keras_class: ClassVar[str] = ""  # MaxPooling, AveragePooling
 

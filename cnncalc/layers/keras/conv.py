@@ -13,6 +13,7 @@ from math import prod
 from typing import ClassVar
 
 from cnncalc.errors import LayerError
+from cnncalc.layers.arithmetic import conv_steps, keras_window_steps
 from cnncalc.layers.base import UNDEFINED, Field, Int, PerAxis, Saved, Shape, axes_of, unread_note
 from cnncalc.layers.keras.base import ACTIVATION, USE_BIAS, WEIGHTS, KerasLayer, Lowercase, channels, ignored, spatial
 
@@ -108,6 +109,12 @@ class _Windowed(KerasLayer):
     def saved_for_backward(self, cfg: dict, shape: Shape, out: Shape):
         return (Saved("input", prod(shape), needed_for="any"), *self.activation_saved(cfg, out))
 
+    def explain(self, cfg: dict, shape: Shape, out: Shape) -> list:
+        axes = axes_of(self.rank)
+        return keras_window_steps(
+            axes, spatial(shape), cfg["kernel_size"], cfg["strides"], cfg["dilation_rate"], cfg["padding"]
+        )
+
 
 class _Conv(_Windowed):
     """A convolution, as keras.layers.Conv1D/2D/3D: params = prod(kernel) · (C / groups) · filters
@@ -146,6 +153,18 @@ class _Conv(_Windowed):
 
     def macs(self, cfg: dict, shape: Shape, out: Shape) -> int:
         return prod(out) * prod(cfg["kernel_size"]) * (channels(shape) // cfg["groups"])
+
+    def explain(self, cfg: dict, shape: Shape, out: Shape) -> list:
+        counts = conv_steps(
+            axes_of(self.rank),
+            cfg["kernel_size"],
+            channels(shape),
+            cfg["groups"],
+            cfg["filters"],
+            cfg["use_bias"],
+            spatial(out),
+        )
+        return super().explain(cfg, shape, out) + counts
 
 
 class Conv1D(_Conv):

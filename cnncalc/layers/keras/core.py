@@ -8,6 +8,7 @@ from math import prod
 from typing import Any, ClassVar
 
 from cnncalc.errors import LayerError
+from cnncalc.layers.arithmetic import linear_steps, product_step
 from cnncalc.layers.base import (
     UNDEFINED,
     Bool,
@@ -70,6 +71,9 @@ class Dense(KerasLayer):
     def acts_on_last_axis(self, cfg: dict, shape: Shape) -> bool:
         return True
 
+    def explain(self, cfg: dict, shape: Shape, out: Shape) -> list:
+        return linear_steps(shape[-1], cfg["units"], cfg["use_bias"], prod(shape[:-1]))
+
     def receptive_window(self, cfg: dict, shape: Shape):
         return UNDEFINED if len(shape) == 1 else ((1, 1, 0),) * (len(shape) - 1)
 
@@ -85,6 +89,10 @@ class Flatten(KerasLayer):
 
     type_name = "Flatten"
     flattens = True
+
+    def explain(self, cfg: dict, shape: Shape, out: Shape) -> list:
+        letters = [axis[0].upper() for axis in axes_of(len(shape) - 1)] if len(shape) > 1 else []
+        return [product_step("features", [*letters, "C"][: len(shape)], list(shape))]
 
     def output_shape(self, cfg: dict, shape: Shape) -> Shape:
         return (prod(shape),)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from math import prod
 
 from cnncalc.errors import LayerError
+from cnncalc.layers.arithmetic import Step, n
 from cnncalc.layers.base import Bool, Field, FieldError, Float, Int, Kind, Saved, Shape, _describe, _is_int
 from cnncalc.layers.keras.base import KerasLayer, ignored, keras_axis
 
@@ -68,6 +69,12 @@ class BatchNormalization(KerasLayer):
 
     def frozen_params(self, cfg: dict, shape: Shape, out: Shape) -> int:
         return 2 * self.features(cfg, shape)  # the moving mean and variance
+
+    def explain(self, cfg: dict, shape: Shape, out: Shape) -> list:
+        c, learned = self.features(cfg, shape), cfg["center"] + cfg["scale"]
+        words = {2: "gamma and beta", 1: "gamma" if cfg["scale"] else "beta", 0: "no gamma or beta"}[learned]
+        numbers = f"{learned}·{n(c)} + 2·{n(c)}"
+        return [Step("params", f"({words}) + 2·C moving mean and variance, non-trainable", numbers, (learned + 2) * c)]
 
     def other_ops(self, cfg: dict, shape: Shape, out: Shape) -> int:
         return 2 * prod(out)
