@@ -570,8 +570,8 @@ def _explained_names(planned, wanted) -> set[str]:
         else:
             hint = suggest(name, [*layers, *groups])
             click.echo(
-                f"error: no layer or block call is named {_shown(name)}"
-                + (f"; did you mean {_shown(hint)}?" if hint else ""),
+                f"error: no layer or block call is named '{_shown(name)}'"
+                + (f"; did you mean '{_shown(hint)}'?" if hint else ""),
                 err=True,
             )
             sys.exit(EXIT_ERROR)
