@@ -33,6 +33,26 @@ def _family_and_rank(type_name: str) -> tuple[str, int | None]:
     return (match[1], int(match[2])) if match else (type_name, None)
 
 
+def _strided_same(nn, rank: int, c: dict, in_shape: tuple, strides):
+    """ZeroPad then a convolution without padding: 'same' at a stride as TensorFlow computes it,
+    ceil(n / s) outputs, the odd padding pixel after. Only with zero padding: torch refuses a
+    strided 'same' itself, and with another padding_mode there is no such equivalent."""
+    if c["padding_mode"] != "zeros":
+        raise ValueError("padding='same' is not supported for strided convolutions")  # torch's own refusal
+    kernels = c["kernel_size"] if isinstance(c["kernel_size"], (list, tuple)) else (c["kernel_size"],) * rank
+    dilations = c["dilation"] if isinstance(c["dilation"], (list, tuple)) else (c["dilation"],) * rank
+    sides = []
+    for n, k, s, d in zip(in_shape[1:], kernels, strides, dilations):
+        total = max((-(-n // s) - 1) * s + d * (k - 1) + 1 - n, 0)
+        sides.append((total // 2, total - total // 2))
+    torch_order = [side for pair in reversed(sides) for side in pair]  # F.pad's: the last axis first
+    conv = getattr(nn, f"Conv{rank}d")(
+        c["in_channels"] or in_shape[0], c["out_channels"], tuple(kernels), tuple(strides), 0, tuple(dilations),
+        c["groups"], c["bias"],
+    )  # fmt: skip
+    return nn.Sequential(getattr(nn, f"ZeroPad{rank}d")(tuple(torch_order)), conv)
+
+
 def build_module(type_name: str, cfg: dict, in_shape: tuple):
     """The torch.nn module a spec layer stands for, given its input shape (no batch).
 
@@ -46,6 +66,9 @@ def build_module(type_name: str, cfg: dict, in_shape: tuple):
     family, rank = _family_and_rank(type_name)
     if family == "conv":
         padding = c["padding"] if isinstance(c["padding"], str) else _pair(c["padding"])
+        strides = c["stride"] if isinstance(c["stride"], (list, tuple)) else (c["stride"],) * rank
+        if padding == "same" and max(strides) > 1:  # TensorFlow's 'same', which torch refuses: explicit zeros
+            return _strided_same(nn, rank, c, in_shape, strides)
         return getattr(nn, f"Conv{rank}d")(
             c["in_channels"] or in_shape[0],
             c["out_channels"],

@@ -377,7 +377,11 @@ class _Exporter:
             in_symbols = symbols.get(inputs[0], {}) if inputs else {}
             pieces = layer_arguments(cls, live, specs, rows, in_symbols, name)
             code = f"{layer.torch_class}({', '.join(pieces)})"
-        return code, layer_symbols(specs[0], rows[0], symbols, inputs)
+        wrappers = {layer.torch_wrapper(s.cfg, r.input_shape) for s, r in zip(specs, rows)}
+        if len(wrappers) > 1:
+            raise Irregular()  # the calls wrap it differently: each passes its module ready-made
+        wrapper = wrappers.pop()
+        return (wrapper.format(code) if wrapper else code), layer_symbols(specs[0], rows[0], symbols, inputs)
 
     def call_code(self, cls: Draft, live, symbols: dict, inputs: tuple, name: str):
         """A block call: its class's constructor, and its output's channels in the caller's terms."""

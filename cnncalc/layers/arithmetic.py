@@ -132,9 +132,9 @@ def conv_steps(axes, kernel, channels: int, groups: int, filters: int, bias: boo
     return [params, Step("MACs", f"{positions}·C_out·({fan_in_words})", numbers, macs)]
 
 
-def keras_window_steps(axes, sizes, kernels, strides, dilations, padding: str) -> list[Step]:
-    """Keras's output size per axis: 'same' ceil(in / strides), with the padding that needs
-    (the odd one after); 'valid' and 'causal' as a window slides."""
+def padded_window_steps(axes, sizes, kernels, strides, dilations, padding: str) -> list[Step]:
+    """TensorFlow's (and Keras's) output size per axis: 'same' ceil(in / strides), with the
+    padding that needs (the odd one after); 'valid' and 'causal' as a window slides."""
     steps = []
     for axis, size, k, s, d in zip(axes, sizes, kernels, strides, dilations):
         window = d * (k - 1) + 1

@@ -459,6 +459,12 @@ class LayerType:
         has no exact equivalent (the export then says which layer)."""
         return None
 
+    def torch_wrapper(self, cfg: dict, shape: Shape) -> str | None:
+        """For the PyTorch export: a module around the layer's own, `{}` standing for it
+        (`nn.Sequential(nn.ZeroPad2d((0, 1, 0, 1)), {})`: a strided 'same' convolution's uneven
+        padding); None for none."""
+        return None
+
     def torch_forward(self, cfg: dict, arguments: list[str]) -> str:
         """For functional types: the expression forward() computes from its inputs' variables."""
         raise NotImplementedError

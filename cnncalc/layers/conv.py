@@ -10,7 +10,7 @@ from math import prod
 from typing import ClassVar
 
 from cnncalc.errors import LayerError
-from cnncalc.layers.arithmetic import Step, conv_steps, window_size
+from cnncalc.layers.arithmetic import Step, conv_steps, padded_window_steps, window_size
 from cnncalc.layers.base import (
     UNDEFINED,
     Bool,
@@ -44,13 +44,15 @@ def _check_groups(cfg: dict, in_channels: int) -> None:
         raise LayerError(f"groups={groups} does not divide out_channels={out_channels:,}", field="groups")
 
 
-def same_padding(kernel: int, dilation: int) -> tuple[int, int]:
-    """Padding before and after for padding='same'; the odd pixel goes after, as torch does.
+def same_padding(kernel: int, dilation: int, size: int = 1, stride: int = 1) -> tuple[int, int]:
+    """Padding before and after for padding='same', keeping ceil(size / stride); the odd pixel
+    goes after, as torch does at stride 1 and TensorFlow at any stride.
 
-    >>> same_padding(4, 1)
-    (1, 2)
+    >>> same_padding(4, 1), same_padding(3, 1, 10, 2), same_padding(3, 1, 11, 2)
+    ((1, 2), (0, 1), (1, 1))
     """
-    total = dilation * (kernel - 1)
+    out = -(-size // stride)
+    total = max((out - 1) * stride + dilation * (kernel - 1) + 1 - size, 0)
     return total // 2, total - total // 2
 
 
@@ -91,26 +93,52 @@ class _ConvNd(LayerType):
     inferred_field = "in_channels"
     out_size_field = "out_channels"
 
-    def padding_amounts(self, cfg: dict) -> tuple[tuple[int, int], ...]:
-        """(before, after) padding per axis, resolving 'same' and 'valid'."""
+    def padding_amounts(self, cfg: dict, shape: Shape) -> tuple[tuple[int, int], ...]:
+        """(before, after) padding per axis, resolving 'same' and 'valid'. 'same' keeps
+        ceil(in / stride), the odd pixel after: at stride 1 PyTorch's own, (kernel − 1)·dilation;
+        with a stride, which PyTorch refuses, TensorFlow's and Keras's."""
         padding = cfg["padding"]
         if padding == "valid":
             return ((0, 0),) * self.rank
         if padding == "same":
-            return tuple(same_padding(k, d) for k, d in zip(cfg["kernel_size"], cfg["dilation"]))
+            return tuple(
+                same_padding(k, d, n, s)
+                for k, d, n, s in zip(cfg["kernel_size"], cfg["dilation"], shape[1:], cfg["stride"])
+            )
         return tuple((p, p) for p in padding)
+
+    def strided_same(self, cfg: dict) -> bool:
+        """padding 'same' with a stride: planned as TensorFlow pads, exported with explicit padding."""
+        return cfg["padding"] == "same" and any(s != 1 for s in cfg["stride"])
+
+    def resolved_config(self, cfg: dict, shape: Shape) -> dict:
+        """With 'same' and a stride, the padding the export gives nn.Conv: the symmetric amounts,
+        or 0 where a ZeroPad before the convolution does the uneven padding (torch_wrapper)."""
+        resolved = super().resolved_config(cfg, shape)
+        if not self.strided_same(cfg):
+            return resolved
+        pads = self.padding_amounts(cfg, shape)
+        even = all(before == after for before, after in pads)
+        return {**resolved, "padding": tuple(before for before, _ in pads) if even else (0,) * self.rank}
+
+    def torch_wrapper(self, cfg: dict, shape: Shape) -> str | None:
+        pads = self.padding_amounts(cfg, shape)
+        if not self.strided_same(cfg) or all(before == after for before, after in pads):
+            return None
+        sides = ", ".join(f"{before}, {after}" for before, after in reversed(pads))  # the last axis first, as F.pad
+        return f"nn.Sequential(nn.ZeroPad{self.rank}d(({sides})), {{}})"
 
     def output_shape(self, cfg: dict, shape: Shape) -> Shape:
         channels, *spatial = shape
         check_inferred(cfg, "in_channels", channels, "channels")
         _check_groups(cfg, channels)
-        if cfg["padding"] == "same" and any(s != 1 for s in cfg["stride"]):
+        if self.strided_same(cfg) and cfg["padding_mode"] != "zeros":
             raise LayerError(
-                f"padding 'same' needs stride 1 (torch refuses strided 'same' convolutions), "
-                f"got stride {_sizes_text(cfg['stride'])}",
-                field="padding",
+                f"padding 'same' with stride {_sizes_text(cfg['stride'])} pads with zeros here (PyTorch refuses "
+                f"a strided 'same'; cnncalc pads as TensorFlow does), not padding_mode {cfg['padding_mode']!r}",
+                field="padding_mode",
             )
-        pads = self.padding_amounts(cfg)
+        pads = self.padding_amounts(cfg, shape)
         _check_padding_mode(cfg["padding_mode"], pads, spatial)
         out = []
         for axis, size, k, s, d, (before, after) in zip(
@@ -133,7 +161,7 @@ class _ConvNd(LayerType):
         return weights + (cfg["out_channels"] if cfg["bias"] else 0)
 
     def notes(self, cfg: dict, shape: Shape, out: Shape) -> list[tuple[str | None, str]]:
-        pads = self.padding_amounts(cfg)
+        pads = self.padding_amounts(cfg, shape)
         axes = [
             (axis, size, before, after, k, d, s, n)
             for axis, size, k, s, d, (before, after), n in zip(
@@ -146,7 +174,16 @@ class _ConvNd(LayerType):
             for axis, (before, after) in zip(axes_of(self.rank), pads)
             if before != after
         ]
-        if uneven:
+        if self.strided_same(cfg):
+            sides = f": {'; '.join(uneven)}" if uneven else ""
+            found.append(
+                (
+                    "padding",
+                    f"padding 'same' with stride {_sizes_text(cfg['stride'])}, which PyTorch refuses: cnncalc keeps "
+                    f"ceil(in / stride) as TensorFlow and Keras do{sides}; the export pads explicitly",
+                )
+            )
+        elif uneven:
             found.append(("padding", f"padding 'same' pads {'; '.join(uneven)}, as PyTorch does"))
         return found
 
@@ -155,7 +192,13 @@ class _ConvNd(LayerType):
         return prod(out) * (shape[0] // cfg["groups"]) * prod(cfg["kernel_size"])
 
     def explain(self, cfg: dict, shape: Shape, out: Shape) -> list:
-        axes, pads = axes_of(self.rank), self.padding_amounts(cfg)
+        axes, pads = axes_of(self.rank), self.padding_amounts(cfg, shape)
+        counts = conv_steps(
+            axes, cfg["kernel_size"], shape[0], cfg["groups"], cfg["out_channels"], cfg["bias"], out[1:]
+        )
+        if self.strided_same(cfg):  # TensorFlow's 'same': ceil(in / stride)
+            kernel, strides, dilation = cfg["kernel_size"], cfg["stride"], cfg["dilation"]
+            return padded_window_steps(axes, shape[1:], kernel, strides, dilation, "same") + counts
         steps = []
         if cfg["padding"] == "same":
             for axis, k, d, (before, after) in zip(axes, cfg["kernel_size"], cfg["dilation"], pads):
@@ -177,7 +220,7 @@ class _ConvNd(LayerType):
         return prod(out) if cfg["bias"] else 0  # the bias additions
 
     def receptive_window(self, cfg: dict, shape: Shape):
-        pads = self.padding_amounts(cfg)
+        pads = self.padding_amounts(cfg, shape)
         return tuple(
             (d * (k - 1) + 1, s, before)
             for k, s, d, (before, _) in zip(cfg["kernel_size"], cfg["stride"], cfg["dilation"], pads)
@@ -188,7 +231,7 @@ class _ConvNd(LayerType):
         if cfg["padding_mode"] != "zeros" or (max(strides) > 1 and max(dilation) > 1):
             return None  # Keras pads with zeros only, and refuses strides with dilation
         same = cfg["padding"] == "same"  # stride 1: Keras pads as torch does, the odd pixel after
-        pad = None if same else zero_padding(self.padding_amounts(cfg))
+        pad = None if same else zero_padding(self.padding_amounts(cfg, shape))
         conv = keras_call(
             f"Conv{self.rank}D",
             cfg["out_channels"],
@@ -205,10 +248,13 @@ class _ConvNd(LayerType):
 
     def saved_for_backward(self, cfg: dict, shape: Shape, out: Shape):
         channels, *spatial = shape
-        pads = self.padding_amounts(cfg)
+        pads = self.padding_amounts(cfg, shape)
         mode = cfg["padding_mode"]
         if mode == "zeros" and all(before == after for before, after in pads):
             return (Saved("input", prod(shape), needed_for="any"),)
+        if self.strided_same(cfg):  # the export's ZeroPad makes a padded copy, which the convolution keeps
+            padded = channels * prod(size + before + after for size, (before, after) in zip(spatial, pads))
+            return (Saved("extra", padded, needed_for="any"),)
         if mode == "zeros":
             # uneven 'same' padding: torch pads a copy by the difference and convolves that
             padded = channels * prod(size + after - before for size, (before, after) in zip(spatial, pads))

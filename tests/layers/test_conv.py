@@ -28,6 +28,10 @@ from layer_cases import check_layer, check_refused
         ([8, 10, 10], {"out_channels": 4, "kernel_size": 4, "padding": "same"}, [4, 10, 10], 516),
         ([8, 10, 7], {"out_channels": 4, "kernel_size": 3, "padding": "same", "dilation": 2}, [4, 10, 7], 292),
         ([8, 10, 10], {"out_channels": 4, "kernel_size": 3, "padding": "valid"}, [4, 8, 8], 292),
+        # 'same' at a stride, which torch refuses: TensorFlow's ceil(n / s), checked against ZeroPad + conv
+        ([3, 11, 10], {"out_channels": 8, "kernel_size": 3, "stride": 2, "padding": "same"}, [8, 6, 5], 224),
+        ([3, 9, 9], {"out_channels": 4, "kernel_size": 4, "stride": 3, "padding": "same"}, [4, 3, 3], 196),
+        ([3, 9, 9], {"out_channels": 4, "kernel_size": 1, "stride": 2, "padding": "same"}, [4, 5, 5], 16),
         # depthwise and grouped
         ([32, 28, 28], {"out_channels": 32, "kernel_size": 3, "padding": 1, "groups": 32}, [32, 28, 28], 320),
         ([32, 28, 28], {"out_channels": 64, "kernel_size": 3, "groups": 32}, [64, 26, 26], 640),
@@ -82,10 +86,10 @@ def test_conv2d(in_shape, cfg, out_shape, params):
         ),
         (
             [3, 8, 8],
-            {"out_channels": 4, "kernel_size": 3, "stride": 2, "padding": "same"},
-            "padding 'same' needs stride 1",
+            {"out_channels": 4, "kernel_size": 3, "stride": 2, "padding": "same", "padding_mode": "reflect"},
+            "padding 'same' with stride 2x2 pads with zeros here",
             "shape.invalid",
-            "padding",
+            "padding_mode",
         ),
         (
             [3, 4, 4],

@@ -146,10 +146,10 @@ def test_layer_at_rank_1_and_3(type_name, in_shape, cfg, out_shape, params):
         (
             "conv3d",
             [3, 8, 8, 8],
-            {"out_channels": 2, "kernel_size": 3, "stride": 2, "padding": "same"},
-            "needs stride 1",
+            {"out_channels": 2, "kernel_size": 3, "stride": 2, "padding": "same", "padding_mode": "circular"},
+            "pads with zeros here",
             "shape.invalid",
-            "padding",
+            "padding_mode",
         ),
         (
             "conv3d",

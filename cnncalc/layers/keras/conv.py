@@ -13,7 +13,7 @@ from math import prod
 from typing import ClassVar
 
 from cnncalc.errors import LayerError
-from cnncalc.layers.arithmetic import conv_steps, keras_window_steps
+from cnncalc.layers.arithmetic import conv_steps, padded_window_steps
 from cnncalc.layers.base import UNDEFINED, Field, Int, PerAxis, Saved, Shape, axes_of, unread_note
 from cnncalc.layers.keras.base import ACTIVATION, USE_BIAS, WEIGHTS, KerasLayer, Lowercase, channels, ignored, spatial
 
@@ -111,7 +111,7 @@ class _Windowed(KerasLayer):
 
     def explain(self, cfg: dict, shape: Shape, out: Shape) -> list:
         axes = axes_of(self.rank)
-        return keras_window_steps(
+        return padded_window_steps(
             axes, spatial(shape), cfg["kernel_size"], cfg["strides"], cfg["dilation_rate"], cfg["padding"]
         )
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from math import prod
 from typing import ClassVar
 
-from cnncalc.layers.arithmetic import keras_window_steps
+from cnncalc.layers.arithmetic import padded_window_steps
 from cnncalc.layers.base import REQUIRED, UNDEFINED, Bool, Field, PerAxis, Saved, Shape, axes_of
 from cnncalc.layers.keras.base import KerasLayer, Lowercase, channels
 from cnncalc.layers.keras.conv import windows
@@ -43,7 +43,7 @@ class _Pool(KerasLayer):
     def explain(self, cfg: dict, shape: Shape, out: Shape) -> list:
         strides = self.resolved_config(cfg, shape)["strides"]
         ones = (1,) * self.rank
-        return keras_window_steps(axes_of(self.rank), shape[:-1], cfg["pool_size"], strides, ones, cfg["padding"])
+        return padded_window_steps(axes_of(self.rank), shape[:-1], cfg["pool_size"], strides, ones, cfg["padding"])
 
     def receptive_window(self, cfg: dict, shape: Shape):
         _, pads = self.windows(cfg, shape)
