@@ -579,6 +579,141 @@ def _explained_names(planned, wanted) -> set[str]:
 
 
 @cli.command()
+@click.argument("spec", metavar="SPEC")
+@click.option(
+    "--set",
+    "settings",
+    multiple=True,
+    metavar="NAME=VALUES",
+    help="values of one of the spec's `let:` constants: V1,V2,... or LO:HI[:STEP] (HI included); repeatable",
+)
+@click.option("--input", "input_sizes", metavar="SIZES", help="square input sizes: LO:HI[:STEP] or V1,V2,...")
+@click.option("--sort", "sort_key", metavar="KEY", help="params, macs, memory, input, or a --set name")
+@click.option("--pareto", "pareto_keys", metavar="KEYS", help="mark the variants no other beats on these, e.g. params,macs")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@click.option("--batch-size", type=_BATCH_SIZE, default=1, show_default=True, help="for memory")
+@click.option("--dtype", type=click.Choice(list(DTYPE_BYTES)), default="float32", show_default=True)
+@click.option("--optimizer", type=click.Choice(list(OPTIMIZER_STATES)), default="adam", show_default=True)
+@click.option("--inference", is_flag=True, help="memory as the inference peak, not training's total")
+@click.option("--require-budget", is_flag=True, help="exit 1 when no variant fits the spec's budget")
+@click.option("--processes", type=click.IntRange(min=1), metavar="N", help="plan in N processes [default: one per core]")
+@_CONVENTION
+def sweep(spec, settings, input_sizes, sort_key, pareto_keys, fmt, batch_size, dtype, optimizer, inference, require_budget, processes, convention):
+    """Plan every combination of SPEC's constants (--set) and input sizes (--input), one row each.
+
+    Each row: the values, the input, params, MACs, memory at the batch size and dtype, and the
+    spec's budget verdict; a refused variant says why. Exit 0; 1 with --require-budget when no
+    variant fits; 2 for bad options, or when no variant plans.
+    """
+    from cnncalc.sweep import Settings, SweepError, values_of, variants
+    from cnncalc.sweep import sweep as run_sweep
+
+    try:
+        chosen_values = _sweep_values(settings, values_of)
+        sizes = _sweep_sizes(input_sizes)
+    except SweepError as exc:
+        raise click.BadParameter(_shown(exc)) from None
+    text, shown = _spec_text(spec)
+    chosen = variants(chosen_values, sizes)
+    run = Settings(batch_size, dtype, optimizer, not inference, convention)
+    outcomes = _with_progress(len(chosen), lambda progress: run_sweep(text, shown, chosen, run, processes, progress))
+    _print_sweep(outcomes, list(chosen_values), shown, fmt, sort_key, pareto_keys, run)
+    if all(o.error is not None for o in outcomes):
+        sys.exit(EXIT_ERROR)
+    if require_budget and not any(o.fits for o in outcomes):
+        from cnncalc.errors import EXIT_FAIL
+
+        sys.exit(EXIT_FAIL)
+
+
+def _sweep_values(settings, values_of) -> dict[str, list[str]]:
+    from cnncalc import expressions
+    from cnncalc.sweep import SweepError
+
+    found: dict[str, list[str]] = {}
+    for item in settings:
+        name, equals, values = item.partition("=")
+        name = name.strip()
+        if not equals or not expressions.is_name(name):
+            raise SweepError(f"--set: expected NAME=V1,V2 or NAME=LO:HI:STEP, got {item!r}")
+        if name in found:
+            raise SweepError(f"--set {name} is given twice")
+        found[name] = values_of(name, values)
+    return found
+
+
+def _sweep_sizes(text: str | None):
+    from cnncalc.sweep import sizes_of
+
+    return sizes_of(text) if text else None
+
+
+def _spec_text(path: str) -> tuple[str, str]:
+    """The spec's text, read once, and how to name it; exit 2 if it cannot be read."""
+    from cnncalc.errors import SpecError
+    from cnncalc.spec import sources
+
+    try:
+        return sources.read_spec(path)
+    except SpecError as exc:
+        _report(exc, "text")
+        sys.exit(EXIT_ERROR)
+
+
+def _with_progress(total: int, work):
+    """`work(progress)`, with a progress bar on standard error when it is a terminal and the sweep long."""
+    if total < 50 or not sys.stderr.isatty():
+        return work(None)
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("planning", total=total)
+        return work(lambda done: bar.update(task, completed=done))
+
+
+def _print_sweep(outcomes, names, shown, fmt, sort_key, pareto_keys, run) -> None:
+    from cnncalc.render import sweep as render
+    from cnncalc.sweep import pareto
+
+    outcomes = _sorted_outcomes(outcomes, names, sort_key)
+    front = None
+    if pareto_keys:
+        keys = [key.strip() for key in pareto_keys.split(",")]
+        if not keys or any(key not in ("params", "macs", "memory") for key in keys):
+            raise click.BadParameter(f"--pareto: expected keys among params, macs, memory, got {_shown(pareto_keys)}")
+        front = {id(o) for o in pareto(outcomes, keys)}
+    memory = "Inference" if not run.training else f"Training ({run.optimizer})"
+    if fmt == "json":
+        settings = {"batch_size": run.batch_size, "dtype": run.dtype, "optimizer": run.optimizer, "training": run.training}
+        click.echo(render.as_json(shown, outcomes, settings, front))
+    elif fmt == "csv":
+        click.echo(render.as_csv(names, outcomes, front), nl=False)
+    else:
+        click.echo(render.text(outcomes, names, memory, front))
+
+
+def _sorted_outcomes(outcomes, names, key):
+    if key is None:
+        return outcomes
+    if key in ("params", "macs", "memory"):
+        return sorted(outcomes, key=lambda o: (o.error is not None, getattr(o, key) or 0))
+    if key == "input":
+        return sorted(outcomes, key=lambda o: o.input or ())
+    if key in names:
+        position = names.index(key)
+        return sorted(outcomes, key=lambda o: _numeric(o.values[position][1]))
+    raise click.BadParameter(f"--sort: expected params, macs, memory, input or a --set name, got {_shown(key)}")
+
+
+def _numeric(text: str):
+    try:
+        return (0, float(text), text)
+    except ValueError:
+        return (1, 0.0, text)
+
+
+@cli.command()
 @click.argument("type_name", required=False, metavar="[TYPE]")
 @click.option(
     "--convention",
