@@ -589,16 +589,34 @@ def _explained_names(planned, wanted) -> set[str]:
 )
 @click.option("--input", "input_sizes", metavar="SIZES", help="square input sizes: LO:HI[:STEP] or V1,V2,...")
 @click.option("--sort", "sort_key", metavar="KEY", help="params, macs, memory, input, or a --set name")
-@click.option("--pareto", "pareto_keys", metavar="KEYS", help="mark the variants no other beats on these, e.g. params,macs")
+@click.option(
+    "--pareto", "pareto_keys", metavar="KEYS", help="mark the variants no other beats on these, e.g. params,macs"
+)
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
 @click.option("--batch-size", type=_BATCH_SIZE, default=1, show_default=True, help="for memory")
 @click.option("--dtype", type=click.Choice(list(DTYPE_BYTES)), default="float32", show_default=True)
 @click.option("--optimizer", type=click.Choice(list(OPTIMIZER_STATES)), default="adam", show_default=True)
 @click.option("--inference", is_flag=True, help="memory as the inference peak, not training's total")
 @click.option("--require-budget", is_flag=True, help="exit 1 when no variant fits the spec's budget")
-@click.option("--processes", type=click.IntRange(min=1), metavar="N", help="plan in N processes [default: one per core]")
+@click.option(
+    "--processes", type=click.IntRange(min=1), metavar="N", help="plan in N processes [default: one per core]"
+)
 @_CONVENTION
-def sweep(spec, settings, input_sizes, sort_key, pareto_keys, fmt, batch_size, dtype, optimizer, inference, require_budget, processes, convention):
+def sweep(
+    spec,
+    settings,
+    input_sizes,
+    sort_key,
+    pareto_keys,
+    fmt,
+    batch_size,
+    dtype,
+    optimizer,
+    inference,
+    require_budget,
+    processes,
+    convention,
+):
     """Plan every combination of SPEC's constants (--set) and input sizes (--input), one row each.
 
     Each row: the values, the input, params, MACs, memory at the batch size and dtype, and the
@@ -685,7 +703,12 @@ def _print_sweep(outcomes, names, shown, fmt, sort_key, pareto_keys, run) -> Non
         front = {id(o) for o in pareto(outcomes, keys)}
     memory = "Inference" if not run.training else f"Training ({run.optimizer})"
     if fmt == "json":
-        settings = {"batch_size": run.batch_size, "dtype": run.dtype, "optimizer": run.optimizer, "training": run.training}
+        settings = {
+            "batch_size": run.batch_size,
+            "dtype": run.dtype,
+            "optimizer": run.optimizer,
+            "training": run.training,
+        }
         click.echo(render.as_json(shown, outcomes, settings, front))
     elif fmt == "csv":
         click.echo(render.as_csv(names, outcomes, front), nl=False)
