@@ -736,6 +736,76 @@ def _numeric(text: str):
         return (1, 0.0, text)
 
 
+def _span(ctx, param, value):
+    """LO:HI[:STEP], the sizes --range or an axis option tries."""
+    if value is None:
+        return None
+    from cnncalc.sizes import parse_span
+
+    try:
+        return parse_span(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"{exc}, got {_shown(value)}") from None
+
+
+def _axis_option(axis: str):
+    return click.option(
+        f"--{axis}", callback=_span, metavar="LO:HI[:STEP]", help=f"{axis}s to try; the other axes keep theirs"
+    )
+
+
+@cli.command()
+@click.argument("spec", metavar="SPEC")
+@click.option(
+    "--range",
+    "square",
+    callback=_span,
+    metavar="LO:HI[:STEP]",
+    help="square sizes to try, every spatial axis the same, LO to HI inclusive: e.g. 32:512 or 32:512:32",
+)
+@_axis_option("height")
+@_axis_option("width")
+@_axis_option("depth")
+@_axis_option("length")
+@click.option("--input", "input_name", metavar="NAME", help="the input to vary [default: the spec's first]")
+@click.option("--strict", is_flag=True, help="count layers whose stride or dilation skips pixels against a size")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@_spec_options
+def sizes(spec, square, height, width, depth, length, input_name, strict, fmt, constants, convention) -> None:
+    """Which input sizes SPEC accepts, and which of them lose no pixels.
+
+    Plans SPEC at every size asked for, in one process, from the spec read once. A size is
+    valid when every layer accepts it; exact when, besides, no layer leaves the last rows or
+    columns of its input unread (a pooling dropping the last row of an odd size). A stride
+    longer than the kernel (ResNet's 1x1 stride-2 shortcuts) skips pixels at every size: listed,
+    and counted against a size only with --strict. With several inputs, the first is varied
+    (or --input NAME). Exit status 0, or 2 for an invalid spec or request.
+    """
+    from cnncalc.errors import SpecError
+    from cnncalc.sizes import SizesError, explore
+    from cnncalc.spec import load_file
+
+    axes = {"height": height, "width": width, "depth": depth, "length": length}
+    spans = {axis: span for axis, span in axes.items() if span is not None}
+    if square is not None and spans:
+        raise click.UsageError("give --range (square sizes) or sizes per axis (--height, --width, ...), not both")
+    if square is None and not spans:
+        raise click.UsageError("give the sizes to try: --range LO:HI, or --height, --width, --depth, --length LO:HI")
+    try:
+        found = explore(load_file(spec, constants, convention), square or spans, input_name=input_name, strict=strict)
+    except SpecError as exc:
+        _report(exc, fmt)
+        sys.exit(EXIT_ERROR)
+    except SizesError as exc:
+        if exc.option is None:
+            raise click.UsageError(_shown(exc.message)) from None
+        raise click.BadParameter(_shown(exc.message), param_hint=f"'{exc.option}'") from None
+    from cnncalc.render import sizes as render
+
+    shown = "<stdin>" if spec == "-" else spec
+    click.echo(render.as_json(found, shown) if fmt == "json" else render.text(found, shown))
+
+
 @cli.command()
 @click.argument("type_name", required=False, metavar="[TYPE]")
 @click.option(
