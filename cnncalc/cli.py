@@ -857,6 +857,29 @@ def _describe_type(layer) -> None:
     click.echo(f"Every layer also takes: name, inputs, trainable (true/false), when (a condition){extra}.")
 
 
+@cli.command()
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="write here, not to stdout")
+def schema(output: str | None) -> None:
+    """Print the JSON Schema (draft-07) of a spec, for editors: autocomplete, hover docs and
+    validation of every layer type and field, in both conventions.
+
+    Point the YAML editor at it: `# yaml-language-server: $schema=cnncalc.schema.json` atop a
+    spec, or VS Code's `yaml.schemas` setting (README).
+    """
+    from cnncalc.schema import schema_text
+
+    text = schema_text()
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:
+        click.echo(f"error: cannot write {_shown(output)}: {exc.strerror}", err=True)
+        sys.exit(EXIT_ERROR)
+
+
 EXIT_INTERNAL = 3  # a bug in cnncalc, never to be mistaken for "over budget" (1) or "invalid" (2)
 EXIT_BROKEN_PIPE = 141  # what a shell reports for a program stopped by SIGPIPE
 
