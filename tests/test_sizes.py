@@ -158,24 +158,41 @@ def test_compress_says_how_many_it_leaves_out():
     assert compress(values, limit=2) == "1, 4, 7, ..., 97 (every 3); 200; ... and 5 more (--format json lists them all)"
 
 
-def test_compress_writes_every_size_once():
-    """Expanding what compress writes gives the sizes back (no size lost or added at a seam)."""
-    values = [1, 2, 4, 6, 8, 9, 10, 11, 13, 20, 21, 22, 40, 41, 42, 60, 61, 62, 80]
+def expand(text: str) -> list[int]:
+    """The sizes a text of compress stands for, read back."""
+    sizes = []
+    for piece in text.split("; "):
+        period = int(piece.split("(every ")[1].rstrip(")")) if "(every " in piece and "size" not in piece else None
+        tokens = piece.split(" (")[0].split(", ")
+        blocks = [
+            tuple(map(int, token.split("-"))) if "-" in token else (int(token),) * 2
+            for token in tokens
+            if token != "..."
+        ]
+        if "..." in tokens:  # the first blocks show the period; the last ends it
+            first, last = blocks[0], blocks[-1]
+            blocks = [(first[0] + k, first[1] + k) for k in range(0, last[0] - first[0] + 1, period)]
+        sizes += [size for low, high in blocks for size in range(low, high + 1)]
+    return sizes
 
-    def expand(piece: str) -> list[int]:
-        if "..." in piece:
-            head, tail = piece.split(", ...,")
-            last = int(tail.split("(")[0].split("-")[-1])
-            blocks = [tuple(map(int, block.split("-"))) for block in head.split(", ")]
-            period = int(tail.split("every ")[1].rstrip(")"))
-            start, end = blocks[0][0], blocks[0][-1]
-            return [v for base in range(0, last - end + 1, period) for v in range(start + base, end + base + 1)]
-        if "-" in piece:
-            first, last = map(int, piece.split(" ")[0].split("-"))
-            return list(range(first, last + 1))
-        return [int(v) for v in piece.split(", ")]
 
-    assert [v for piece in compress(values).split("; ") for v in expand(piece)] == values
+@pytest.mark.parametrize(
+    "values",
+    [
+        [1, 2, 4, 6, 8, 9, 10, 11, 13, 20, 21, 22, 40, 41, 42, 60, 61, 62, 80],
+        [20, 21, 40, 41, 60, 61],
+        [20, 21, 22, 40, 41, 42, 60, 61, 62, 80, 81, 82, 99],
+        [5, 7, 9, 10, 11, 15, 16, 17],
+        list(range(3, 300, 7)) + [400],
+    ],
+)
+def test_compress_writes_every_size_once(values):
+    """Reading back what compress writes gives the sizes (no size lost or added at a seam)."""
+    assert expand(compress(values)) == values
+
+
+def test_three_blocks_are_written_out():
+    assert compress([20, 21, 22, 40, 41, 42, 60, 61, 62]) == "20-22, 40-42, 60-62 (every 20)"
 
 
 def test_describe_over_two_axes():

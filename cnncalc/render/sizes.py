@@ -29,8 +29,9 @@ def compress(values: list[int], unit: int = 1, limit: int = PIECES) -> str:
     while start < len(runs) and len(texts) < limit:
         end = _repeats(runs, start)
         if end - start >= 3:  # the same block at least three times
-            shown = [_block(run) for run in (*runs[start : start + 3], runs[end - 1])]
-            texts.append(f"{', '.join(shown[:3])}, ..., {shown[3]} (every {runs[start + 1][0] - runs[start][0]})")
+            shown = [_block(run) for run in runs[start : min(end, start + 3)]]
+            shown += ["...", _block(runs[end - 1])] if end - start > 3 else []
+            texts.append(f"{', '.join(shown)} (every {runs[start + 1][0] - runs[start][0]})")
         else:
             end = start + 1
             texts.append(_run(*runs[start]))
