@@ -180,9 +180,12 @@ def _varied_input(spec: Spec, input_name: str | None) -> tuple[str, tuple[str, .
     shape = spec.inputs[name]
     if not 2 <= len(shape) <= 4:
         what = "features" if len(shape) == 1 else f"{len(shape)} axes"
+        others = [other for other, each in spec.inputs.items() if 2 <= len(each) <= 4]
+        hint = f"; --input picks another ({', '.join(others)})" if others and input_name is None else ""
         raise SizesError(
             f"input {name!r} at {_where(spec.input_loc)} is {fmt_shape(shape)} ({what}): cnncalc sizes varies "
-            f"the length, height and width, or depth, of a 1-D, 2-D or 3-D input ([C, L], [C, H, W], [C, D, H, W])",
+            f"the length, height and width, or depth, of a 1-D, 2-D or 3-D input ([C, L], [C, H, W], [C, D, H, W])"
+            + hint,
             "--input" if input_name is not None else None,
         )
     return name, axes_of(len(shape) - 1)

@@ -380,6 +380,12 @@ def test_several_inputs_vary_the_first_or_the_named():
     assert found.valid == [8]
     with pytest.raises(SizesError, match="no input 'maks'; its inputs are image, mask"):
         explore(spec, Span(1, 2), input_name="maks")
+    timestep_first = parse(
+        "inputs:\n  t: [16]\n  image: [3, 8, 8]\nlayers:\n  - {type: relu, inputs: image}\n", "t.yaml"
+    )
+    with pytest.raises(SizesError, match=r"is \[16\] \(features\).*--input picks another \(image\)"):
+        explore(timestep_first, Span(1, 2))
+    assert explore(timestep_first, Span(1, 2), input_name="image").valid == [1, 2]
 
 
 def test_requests_the_input_cannot_answer():
