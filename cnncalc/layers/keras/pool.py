@@ -7,7 +7,7 @@ from math import prod
 from typing import ClassVar
 
 from cnncalc.layers.arithmetic import padded_window_steps
-from cnncalc.layers.base import REQUIRED, UNDEFINED, Bool, Field, PerAxis, Saved, Shape, axes_of
+from cnncalc.layers.base import REQUIRED, UNDEFINED, Bool, Field, PerAxis, Saved, Shape, axes_of, unread_note
 from cnncalc.layers.keras.base import KerasLayer, Lowercase, channels
 from cnncalc.layers.keras.conv import windows
 
@@ -39,6 +39,13 @@ class _Pool(KerasLayer):
 
     def other_ops(self, cfg: dict, shape: Shape, out: Shape) -> int:
         return prod(out) * prod(cfg["pool_size"])  # each output compares or sums its window
+
+    def notes(self, cfg: dict, shape: Shape, out: Shape) -> list[tuple[str | None, str]]:
+        _, pads = self.windows(cfg, shape)
+        strides = self.resolved_config(cfg, shape)["strides"]
+        spans = zip(axes_of(self.rank), shape[:-1], cfg["pool_size"], strides, pads, out[:-1])
+        note = unread_note([(axis, n, before, after, k, 1, s, m) for axis, n, k, s, (before, after), m in spans])
+        return [("pool_size", note)] if note else []
 
     def explain(self, cfg: dict, shape: Shape, out: Shape) -> list:
         strides = self.resolved_config(cfg, shape)["strides"]
