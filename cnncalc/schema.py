@@ -70,6 +70,7 @@ def build_schema() -> dict:
                 "if": {"required": ["layers"]},
                 "then": {"anyOf": [{"required": ["input"]}, {"required": ["inputs"]}]},
             },
+            {"not": {"required": ["input", "inputs"]}},
             _by_convention(list(CONVENTIONS)),
         ],
         "definitions": definitions,

@@ -221,6 +221,7 @@ def test_random_specs_cnncalc_accepts_validate():
         ({"input": [8], "layers": ["relu"], "budget": {"max_param": 5}}, "max_param"),
         ({"input": [8], "layers": ["relu"], "convention": "tensorflow"}, "tensorflow"),
         ({"layers": ["relu"]}, "input"),
+        ({"input": [8], "inputs": {"t": [8]}, "layers": ["relu"]}, "inputs"),
     ],
     ids=lambda value: value if isinstance(value, str) else None,
 )
