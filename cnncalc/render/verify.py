@@ -22,18 +22,19 @@ def _cell(values: tuple, position: int) -> str:
 class Measured:
     """Who measured the numbers a verify report compares, and what they are."""
 
-    def __init__(self, framework: str, version: str, third: str, whole: str, counted: str):
-        self.framework, self.version, self.third, self.whole, self.counted = framework, version, third, whole, counted
+    def __init__(self, framework: str, short: str, version: str, third: str, whole: str, counted: str):
+        self.framework, self.short, self.version = framework, short, version  # "PyTorch", "torch", "2.13.0"
+        self.third, self.whole, self.counted = third, whole, counted
 
 
 def torch_measured(version: str, values: bool) -> Measured:
     counted = "shapes, parameters, buffers, MACs" + (", and forward()'s values on random input" if values else "")
-    return Measured("PyTorch", version, "Buffers", "forward()", counted)
+    return Measured("PyTorch", "torch", version, "Buffers", "forward()", counted)
 
 
 def keras_measured(version: str, macs: bool) -> Measured:
     counted = "shapes, parameters, non-trainable" + (", MACs" if macs else " (MACs only on the torch backend)")
-    return Measured("Keras", version, "Non-trainable", "the model", counted)
+    return Measured("Keras", "keras", version, "Non-trainable", "the model", counted)
 
 
 def text(results: list[Comparison], measured: Measured, *, brief: bool = False) -> str:
@@ -46,7 +47,7 @@ def text(results: list[Comparison], measured: Measured, *, brief: bool = False) 
         cells = []
         for position in range(4):
             planned, found = _cell(result.planned, position), _cell(result.measured, position)
-            cells.append(planned if planned == found else f"{planned} != {framework.lower()} {found}")
+            cells.append(planned if planned == found else f"{planned} != {measured.short} {found}")
         rows.append((terminal(result.name), terminal(result.type_name), *cells, "ok" if result.ok else "MISMATCH"))
     lines = aligned(rows, right={3, 4, 5}) if len(rows) > 1 else []
     layers = [r for r in results if r.kind == "layer"]
