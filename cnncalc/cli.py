@@ -807,6 +807,34 @@ def sizes(spec, square, height, width, depth, length, input_name, strict, fmt, c
 
 
 @cli.command()
+@click.argument("spec", metavar="SPEC")
+@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid", show_default=True)
+@click.option("--depth", type=click.IntRange(min=1), metavar="N", help="fold block calls nested deeper than N into one box")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="write here, not to stdout")
+@_spec_options
+def draw(spec: str, fmt: str, depth: int | None, output: str | None, constants: dict, convention) -> None:
+    """Draw SPEC's graph: Mermaid (for a pull request's markdown) or Graphviz DOT.
+
+    One box per layer, or per block call nested deeper than --depth, with its output shape,
+    parameters and MACs; the tensors' shapes on DOT's edges.
+    """
+    from cnncalc.draw import drawing
+    from cnncalc.render import graph
+
+    picture = drawing(_load_plan(spec, constants, convention), depth)
+    text = graph.mermaid(picture) if fmt == "mermaid" else graph.dot(picture)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:
+        click.echo(f"error: cannot write {_shown(output)}: {exc.strerror}", err=True)
+        sys.exit(EXIT_ERROR)
+
+
+@cli.command()
 @click.argument("type_name", required=False, metavar="[TYPE]")
 @click.option(
     "--convention",
