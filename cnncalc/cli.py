@@ -809,7 +809,9 @@ def sizes(spec, square, height, width, depth, length, input_name, strict, fmt, c
 @cli.command()
 @click.argument("spec", metavar="SPEC")
 @click.option("--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid", show_default=True)
-@click.option("--depth", type=click.IntRange(min=1), metavar="N", help="fold block calls nested deeper than N into one box")
+@click.option(
+    "--depth", type=click.IntRange(min=1), metavar="N", help="fold block calls nested deeper than N into one box"
+)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="write here, not to stdout")
 @_spec_options
 def draw(spec: str, fmt: str, depth: int | None, output: str | None, constants: dict, convention) -> None:
