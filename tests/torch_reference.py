@@ -45,11 +45,14 @@ def _strided_same(nn, rank: int, c: dict, in_shape: tuple, strides):
     for n, k, s, d in zip(in_shape[1:], kernels, strides, dilations):
         total = max((-(-n // s) - 1) * s + d * (k - 1) + 1 - n, 0)
         sides.append((total // 2, total - total // 2))
-    torch_order = [side for pair in reversed(sides) for side in pair]  # F.pad's: the last axis first
+    even = all(before == after for before, after in sides)
     conv = getattr(nn, f"Conv{rank}d")(
-        c["in_channels"] or in_shape[0], c["out_channels"], tuple(kernels), tuple(strides), 0, tuple(dilations),
-        c["groups"], c["bias"],
+        c["in_channels"] or in_shape[0], c["out_channels"], tuple(kernels), tuple(strides),
+        tuple(before for before, _ in sides) if even else 0, tuple(dilations), c["groups"], c["bias"],
     )  # fmt: skip
+    if even:  # the convolution's own padding, as the export writes it
+        return conv
+    torch_order = [side for pair in reversed(sides) for side in pair]  # F.pad's: the last axis first
     return nn.Sequential(getattr(nn, f"ZeroPad{rank}d")(tuple(torch_order)), conv)
 
 
