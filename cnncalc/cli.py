@@ -593,10 +593,22 @@ def _explained_names(planned, wanted) -> set[str]:
     "--pareto", "pareto_keys", metavar="KEYS", help="mark the variants no other beats on these, e.g. params,macs"
 )
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
-@click.option("--batch-size", type=_BATCH_SIZE, default=1, show_default=True, help="for memory")
-@click.option("--dtype", type=click.Choice(list(DTYPE_BYTES)), default="float32", show_default=True)
-@click.option("--optimizer", type=click.Choice(list(OPTIMIZER_STATES)), default="adam", show_default=True)
-@click.option("--inference", is_flag=True, help="memory as the inference peak, not training's total")
+@click.option("--batch-size", type=_BATCH_SIZE, default=None, help="for memory [default: the budget's, else 1]")
+@click.option(
+    "--dtype",
+    type=click.Choice(list(DTYPE_BYTES)),
+    default=None,
+    help="for memory [default: the budget's, else float32]",
+)
+@click.option(
+    "--optimizer", type=click.Choice(list(OPTIMIZER_STATES)), default=None, help="[default: the budget's, else adam]"
+)
+@click.option(
+    "--training/--inference",
+    "training",
+    default=None,
+    help="memory as training's total or the inference peak [default: the budget's, else training]",
+)
 @click.option("--require-budget", is_flag=True, help="exit 1 when no variant fits the spec's budget")
 @click.option(
     "--processes", type=click.IntRange(min=1), metavar="N", help="plan in N processes [default: one per core]"
@@ -612,7 +624,7 @@ def sweep(
     batch_size,
     dtype,
     optimizer,
-    inference,
+    training,
     require_budget,
     processes,
     convention,
@@ -629,13 +641,15 @@ def sweep(
     try:
         chosen_values = _sweep_values(settings, values_of)
         sizes = _sweep_sizes(input_sizes)
+        chosen = variants(chosen_values, sizes)
     except SweepError as exc:
         raise click.BadParameter(_shown(exc)) from None
+    keys = _sweep_order(sort_key, pareto_keys, list(chosen_values))
     text, shown = _spec_text(spec)
-    chosen = variants(chosen_values, sizes)
-    run = Settings(batch_size, dtype, optimizer, not inference, convention)
+    base = _sweep_base(text, shown, convention, chosen_values, sizes, require_budget)
+    run = Settings(batch_size, dtype, optimizer, training, convention)
     outcomes = _with_progress(len(chosen), lambda progress: run_sweep(text, shown, chosen, run, processes, progress))
-    _print_sweep(outcomes, list(chosen_values), shown, fmt, sort_key, pareto_keys, run)
+    _print_sweep(outcomes, list(chosen_values), base.name, fmt, keys, run.resolved(base.budget))
     if all(o.error is not None for o in outcomes):
         sys.exit(EXIT_ERROR)
     if require_budget and not any(o.fits for o in outcomes):
@@ -658,6 +672,52 @@ def _sweep_values(settings, values_of) -> dict[str, list[str]]:
             raise SweepError(f"--set {name} is given twice")
         found[name] = values_of(name, values)
     return found
+
+
+def _sweep_order(sort_key, pareto_keys, names):
+    """(--sort's key, --pareto's keys), checked before anything is planned."""
+    if sort_key is not None and sort_key not in ("params", "macs", "memory", "input", *names):
+        raise click.BadParameter(
+            f"--sort: expected params, macs, memory, input or a --set name, got {_shown(sort_key)}"
+        )
+    keys = None
+    if pareto_keys is not None:
+        keys = [key.strip() for key in pareto_keys.split(",")]
+        if not all(key in ("params", "macs", "memory") for key in keys) or len(set(keys)) != len(keys):
+            raise click.BadParameter(
+                f"--pareto: expected distinct keys among params, macs, memory, got {_shown(pareto_keys)}"
+            )
+    return sort_key, keys
+
+
+def _sweep_base(text: str, shown: str, convention, chosen_values: dict, sizes, require_budget: bool):
+    """The spec as written, read once before the sweep: its own errors, --set names it does not
+    have, --input on an input without spatial axes and --require-budget without a budget are
+    told now, located, exit 2, not once per variant."""
+    from cnncalc.errors import SpecError
+    from cnncalc.sizes import spatial_positions
+    from cnncalc.spec import parse
+
+    try:
+        base = parse(text, shown, convention=convention)
+    except SpecError as exc:
+        _report(exc, "text")
+        sys.exit(EXIT_ERROR)
+    unknown = [name for name in chosen_values if name not in base.constants]
+    if unknown:
+        having = ", ".join(base.constants) or "none (no top-level `let:`)"
+        click.echo(
+            f"error: --set {_shown(unknown[0])}: the spec has no such constant; its constants: {_shown(having)}",
+            err=True,
+        )
+        sys.exit(EXIT_ERROR)
+    if sizes and not spatial_positions(base.input_shape, base.convention):
+        click.echo(f"error: --input: the input {list(base.input_shape)} has no spatial axes to vary", err=True)
+        sys.exit(EXIT_ERROR)
+    if require_budget and base.budget is None:
+        click.echo("error: --require-budget: the spec has no `budget:` to check", err=True)
+        sys.exit(EXIT_ERROR)
+    return base
 
 
 def _sweep_sizes(text: str | None):
@@ -690,26 +750,18 @@ def _with_progress(total: int, work):
         return work(lambda done: bar.update(task, completed=done))
 
 
-def _print_sweep(outcomes, names, shown, fmt, sort_key, pareto_keys, run) -> None:
+def _print_sweep(outcomes, names, name, fmt, keys, resolved) -> None:
     from cnncalc.render import sweep as render
     from cnncalc.sweep import pareto
 
+    sort_key, pareto_keys = keys
     outcomes = _sorted_outcomes(outcomes, names, sort_key)
-    front = None
-    if pareto_keys:
-        keys = [key.strip() for key in pareto_keys.split(",")]
-        if not keys or any(key not in ("params", "macs", "memory") for key in keys):
-            raise click.BadParameter(f"--pareto: expected keys among params, macs, memory, got {_shown(pareto_keys)}")
-        front = {id(o) for o in pareto(outcomes, keys)}
-    memory = "Inference" if not run.training else f"Training ({run.optimizer})"
+    front = {id(o) for o in pareto(outcomes, pareto_keys)} if pareto_keys else None
+    batch_size, dtype, optimizer, training = resolved
+    memory = f"Training ({optimizer})" if training else "Inference"
     if fmt == "json":
-        settings = {
-            "batch_size": run.batch_size,
-            "dtype": run.dtype,
-            "optimizer": run.optimizer,
-            "training": run.training,
-        }
-        click.echo(render.as_json(shown, outcomes, settings, front))
+        settings = {"batch_size": batch_size, "dtype": dtype, "optimizer": optimizer, "training": training}
+        click.echo(render.as_json(name, outcomes, settings, front))
     elif fmt == "csv":
         click.echo(render.as_csv(names, outcomes, front), nl=False)
     else:
@@ -723,10 +775,8 @@ def _sorted_outcomes(outcomes, names, key):
         return sorted(outcomes, key=lambda o: (o.error is not None, getattr(o, key) or 0))
     if key == "input":
         return sorted(outcomes, key=lambda o: o.input or ())
-    if key in names:
-        position = names.index(key)
-        return sorted(outcomes, key=lambda o: _numeric(o.values[position][1]))
-    raise click.BadParameter(f"--sort: expected params, macs, memory, input or a --set name, got {_shown(key)}")
+    position = names.index(key)
+    return sorted(outcomes, key=lambda o: _numeric(o.values[position][1]))
 
 
 def _numeric(text: str):

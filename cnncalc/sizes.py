@@ -161,12 +161,12 @@ def explore(spec: Spec, spans: Span | dict[str, Span], *, input_name: str | None
     the same), or a Span per axis by name ("height", "width", "depth", "length"; an axis not
     given keeps the spec's size, and the sizes are every combination). `input_name` picks the
     input varied (the first by default). Raises SizesError, or the spec's own SpecError when it
-    cannot be varied (see _Planner)."""
+    cannot be varied (see Planner)."""
     name, axes = _varied_input(spec, input_name)
     square = isinstance(spans, Span)
     by_axis = dict.fromkeys(axes, spans) if square else _per_axis(spec, name, axes, spans)
     sizes = _sizes(spec, name, by_axis, square)
-    planner = _Planner(spec, name)
+    planner = Planner(spec, name)
     trials = [planner.trial(size) for size in sizes]
     return Sizes(spec, name, axes, by_axis, square, strict, trials)
 
@@ -226,7 +226,7 @@ def _where(loc: Loc | None) -> str:
     return str(loc) if loc is not None else "?"
 
 
-class _Planner:
+class Planner:
     """Plans the spec at one size after another, from the Spec already read.
 
     The spec is planned at its own size first. If that fails and a block reads `in_channels`,
@@ -267,18 +267,28 @@ class _Planner:
         return watched
 
     def trial(self, size: tuple[int, ...]) -> Trial:
+        try:
+            planned = self.plan_at(size)
+        except SpecError as exc:
+            return Trial(size, exc.diagnostics[0])
+        edges, skips = self._pixel_notes(planned)
+        return Trial(size, None, edges, skips)
+
+    def shape_at(self, size: tuple[int, ...]) -> tuple[int, ...]:
+        """The varied input's shape with these sizes on its spatial axes."""
         shape = list(self.spec.inputs[self.name])
         for position, value in zip(self.positions, size):
             shape[position] = value
-        inputs = {**self.spec.inputs, self.name: tuple(shape)}
+        return tuple(shape)
+
+    def plan_at(self, size: tuple[int, ...]) -> Plan:
+        """The spec planned with the varied input at `size`; SpecError if a layer refuses it,
+        SizesError if a block's `in_channels` would differ there (the spec must be read again)."""
+        inputs = {**self.spec.inputs, self.name: self.shape_at(size)}
         varied = replace(self.spec, input_shape=next(iter(inputs.values())), inputs=inputs).ordered(self.order)
-        try:
-            planned = make_plan(varied)
-        except SpecError as exc:
-            return Trial(size, exc.diagnostics[0])
+        planned = make_plan(varied)
         self._check_watched(planned, inputs, size)
-        edges, skips = self._pixel_notes(planned)
-        return Trial(size, None, edges, skips)
+        return planned
 
     def _check_watched(self, planned: Plan, inputs: dict, size: tuple[int, ...]) -> None:
         for tensor, (position, channels) in self.watched.items():

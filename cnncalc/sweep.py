@@ -10,7 +10,6 @@ Outcome records; cnncalc/render/sweep.py writes them.
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import os
 from math import isfinite
@@ -42,14 +41,36 @@ class Outcome(Frozen):
             _set(self, key, value)
 
 
+MAX_VARIANTS = 100_000  # a sweep plans at most this many: more is a mistake, or hours of work
+
+
 class Settings(Frozen):
-    """How memory is counted, and whether the budget counts training."""
+    """How memory is counted; None where the command line leaves it to the spec's budget
+    (`batch_size`, `dtype`, `optimizer`, `training`), as `cnncalc check` does."""
 
     __slots__ = ("batch_size", "dtype", "optimizer", "training", "convention")
 
-    def __init__(self, batch_size: int, dtype: str, optimizer: str, training: bool, convention: str | None):
+    def __init__(self, batch_size, dtype, optimizer, training, convention: str | None):
         for key, value in zip(self.__slots__, (batch_size, dtype, optimizer, training, convention)):
             _set(self, key, value)
+
+    def resolved(self, budget) -> tuple:
+        """(batch size, dtype, optimizer, training): the command line's, else the budget's, else
+        the defaults (1, float32, adam, training)."""
+        from cnncalc.dtypes import DEFAULT_DTYPE, DEFAULT_OPTIMIZER
+
+        def pick(name: str, default):
+            value = getattr(self, name)
+            if value is not None:
+                return value
+            return getattr(budget, name) if budget is not None else default
+
+        return (
+            pick("batch_size", 1),
+            pick("dtype", DEFAULT_DTYPE),
+            pick("optimizer", DEFAULT_OPTIMIZER),
+            pick("training", True),
+        )
 
 
 def values_of(name: str, text: str) -> list[str]:
@@ -105,7 +126,13 @@ def _number_text(value) -> str:
 
 
 def variants(settings: dict[str, list[str]], sizes: list[int] | None) -> list[tuple[tuple, int | None]]:
-    """Every combination: (((name, value), ...), input size or None), constants varying slowest."""
+    """Every combination: (((name, value), ...), input size or None), constants varying slowest;
+    SweepError for more than MAX_VARIANTS."""
+    count = len(sizes or [None])
+    for values in settings.values():
+        count *= len(values)
+    if count > MAX_VARIANTS:
+        raise SweepError(f"that is {count:,} variants to plan, more than {MAX_VARIANTS:,}: sweep fewer values")
     names = list(settings)
     combos = [tuple(zip(names, chosen)) for chosen in itertools.product(*(settings[n] for n in names))]
     return [(combo, size) for combo in combos for size in (sizes or [None])]
@@ -120,7 +147,8 @@ def sweep(
     for combo, size in chosen:
         groups.setdefault(combo, []).append(size)
     jobs = [(text, path, combo, sizes, settings) for combo, sizes in groups.items()]
-    workers = min(processes or os.cpu_count() or 1, len(jobs))
+    cores = os.cpu_count() or 1
+    workers = min(processes or cores, cores, len(jobs))
     outcomes: list[Outcome] = []
     if workers > 1 and len(chosen) >= PARALLEL_FROM:
         from concurrent.futures import ProcessPoolExecutor
@@ -139,53 +167,61 @@ def sweep(
 
 
 def _plan_group(job) -> list[tuple]:
-    """One combination of constants, parsed once, planned at each input size: plain tuples
-    (Outcome's fields), which pass between processes."""
+    """One combination of constants, read once, planned at each input size (cnncalc.sizes's
+    Planner: a size at which a block's `in_channels` would differ is refused, not guessed):
+    plain tuples (Outcome's fields), which pass between processes."""
+    from cnncalc.sizes import Planner, SizesError
     from cnncalc.spec import parse
 
     text, path, combo, sizes, settings = job
     try:
         spec = parse(text, path, constants=dict(combo), convention=settings.convention)
+        planner = Planner(spec, next(iter(spec.inputs)))
     except SpecError as exc:
-        return [(combo, _shape(None, size), None, None, None, None, _reason(exc)) for size in sizes]
-    return [_plan_one(spec, combo, size, settings) for size in sizes]
+        return [(combo, None, None, None, None, None, _reason(exc, path)) for _ in sizes]
+    rows = []
+    for size in sizes:
+        at = (size,) * len(planner.positions) if size is not None else None
+        shape = planner.shape_at(at) if at is not None else tuple(spec.input_shape)
+        try:
+            planned = planner.plan_at(at) if at is not None else _plan(spec)
+        except SpecError as exc:
+            rows.append((combo, shape, None, None, None, None, _reason(exc, path)))
+        except SizesError as exc:
+            rows.append((combo, shape, None, None, None, None, str(exc)))
+        else:
+            rows.append(_counted(spec, planned, combo, shape, settings))
+    return rows
 
 
-def _shape(spec, size: int | None) -> tuple | None:
-    if size is None:
-        return None if spec is None else tuple(spec.input_shape)
-    if spec is None:
-        return (size,)
-    shape = spec.input_shape
-    channels_last = spec.convention == "keras"
-    return (*(size,) * (len(shape) - 1), shape[-1]) if channels_last else (shape[0], *(size,) * (len(shape) - 1))
-
-
-def _plan_one(spec, combo: tuple, size: int | None, settings: Settings) -> tuple:
-    from cnncalc.checking import MemorySettings, check
+def _plan(spec):
     from cnncalc.engine import plan
+
+    return plan(spec)
+
+
+def _counted(spec, planned, combo: tuple, shape: tuple, settings: Settings) -> tuple:
+    """A planned variant's numbers, memory and budget verdict, as `cnncalc check` judges it."""
+    from cnncalc.checking import MemorySettings, check
     from cnncalc.memory import estimate
 
-    shape = _shape(spec, size)
-    if size is not None:
-        first = next(iter(spec.inputs))
-        spec = dataclasses.replace(spec, input_shape=shape, inputs={**spec.inputs, first: shape})
-    try:
-        planned = plan(spec)
-    except SpecError as exc:
-        return (combo, shape, None, None, None, None, _reason(exc))
-    memory = estimate(planned, batch_size=settings.batch_size, dtype=settings.dtype, optimizer=settings.optimizer)
-    used = memory.training_total_bytes if settings.training else memory.inference_peak_bytes
-    memory_settings = MemorySettings(settings.batch_size, settings.dtype, settings.optimizer, settings.training)
-    checks = check(planned, spec, {}, memory_settings) if spec.budget is not None else []
+    batch_size, dtype, optimizer, training = settings.resolved(spec.budget)
+    memory = estimate(planned, batch_size=batch_size, dtype=dtype, optimizer=optimizer)
+    used = memory.training_total_bytes if training else memory.inference_peak_bytes
+    given = MemorySettings(settings.batch_size, settings.dtype, settings.optimizer, settings.training)
+    checks = check(planned, spec, {}, given) if spec.budget is not None else []
     fits = all(c.passed for c in checks) if checks else None
     return (combo, shape, planned.totals.params, planned.totals.macs, used, fits, None)
 
 
-def _reason(exc: SpecError) -> str:
-    """A refused variant's reason: its first diagnostic, on one line, with where it is."""
+def _reason(exc: SpecError, path: str) -> str:
+    """A refused variant's reason: its first diagnostic, on one line, with where it is (the
+    file too, where it is another than the spec: an included one)."""
     first = exc.diagnostics[0]
-    return f"{first.loc.line}:{first.loc.column}: {' '.join(first.message.split())}"
+    where = f"{first.loc.line}:{first.loc.column}"
+    if first.loc.file and first.loc.file != path:
+        where = f"{first.loc.file}:{where}"
+    return f"{where}: {' '.join(first.message.split())}"
 
 
 def pareto(outcomes: list[Outcome], keys: list[str]) -> list[Outcome]:
@@ -201,10 +237,9 @@ def pareto(outcomes: list[Outcome], keys: list[str]) -> list[Outcome]:
                 front.append(o)
                 best = (first, second) if best is None or second < best[1] else best
         return front
-    return [
-        o
-        for o in valid
-        if not any(
-            all(a <= b for a, b in zip(points[id(q)], points[id(o)])) and points[id(q)] != points[id(o)] for q in valid
-        )
-    ]
+    front: list = []
+    for o in sorted(valid, key=lambda o: points[id(o)]):  # nothing later beats what comes earlier
+        p = points[id(o)]
+        if not any(all(a <= b for a, b in zip(points[id(q)], p)) and points[id(q)] != p for q in front):
+            front.append(o)
+    return front

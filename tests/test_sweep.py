@@ -111,7 +111,12 @@ def test_require_budget_and_errors_exit_as_documented():
     over = runner().invoke(cli, ["sweep", RESNET50, "--set", "width=96", "--require-budget"])
     assert over.exit_code == 1
     unknown = runner().invoke(cli, ["sweep", RESNET50, "--set", "depth=1,2"])
-    assert unknown.exit_code == 2 and "refused" in unknown.stdout
+    assert (
+        unknown.exit_code == 2 and "--set depth: the spec has no such constant; its constants: width" in unknown.stderr
+    )
+    plain = "input: [3, 32, 32]\nlayers:\n  - {conv2d: {out_channels: 4, kernel_size: 3}}\n"
+    nobudget = runner().invoke(cli, ["sweep", "-", "--input", "32", "--require-budget"], input=plain)
+    assert nobudget.exit_code == 2 and "the spec has no `budget:`" in nobudget.stderr
     bad = runner().invoke(cli, ["sweep", RESNET50, "--set", "width=3:1"])
     assert bad.exit_code == 2 and "expected LO <= HI" in bad.stderr
 
@@ -122,3 +127,44 @@ def test_a_csv_cell_is_never_a_formula():
         and _safe_cell("-1.5") == "-1.5"
         and _safe_cell("a\nb") == "a\\nb"
     )
+
+
+def test_the_budget_verdict_is_checks(tmp_path):
+    """Memory judged at the budget's own batch size and mode, as `cnncalc check` judges it."""
+    spec = Path(ARCH_DIR / "seed_50x50.yaml").read_text()  # max_memory 64MiB, training, batch 32
+    path = tmp_path / "seed.yaml"
+    path.write_text(spec)
+    document = json.loads(runner().invoke(cli, ["sweep", str(path), "--input", "50,64", "--format", "json"]).stdout)
+    verdicts = [row["fits_budget"] for row in document["variants"]]
+    for size, verdict in zip((50, 64), verdicts):
+        sized = tmp_path / f"seed{size}.yaml"
+        sized.write_text(spec.replace("input: [3, 50, 50]", f"input: [3, {size}, {size}]"))
+        assert runner().invoke(cli, ["check", str(sized)]).exit_code == (0 if verdict else 1), size
+    assert verdicts == [True, False]
+    assert document["settings"] == {"batch_size": 32, "dtype": "float32", "optimizer": "adam", "training": True}
+
+
+def test_a_size_at_which_a_blocks_in_channels_would_differ_is_refused_not_guessed(tmp_path):
+    path = tmp_path / "w.yaml"
+    path.write_text(
+        "input: [3, 32, 32]\nblocks:\n  head:\n    layers: [{linear: in_channels // 2}]\n"
+        "layers:\n  - {type: conv2d, out_channels: 8, kernel_size: 3}\n  - flatten\n  - head\n"
+    )
+    document = json.loads(runner().invoke(cli, ["sweep", str(path), "--input", "28,32", "--format", "json"]).stdout)
+    rows = document["variants"]
+    assert "in_channels" in rows[0]["error"] and rows[0]["input_shape"] == [3, 28, 28]
+    assert rows[1]["error"] is None and rows[1]["params"] == plan(load_file(str(path))).totals.params
+
+
+def test_too_many_variants_or_a_flat_input_are_refused_before_planning():
+    many = runner().invoke(cli, ["sweep", RESNET50, "--set", "width=1:1000", "--input", "1:1000"])
+    assert many.exit_code == 2 and "1,000,000 variants to plan, more than 100,000" in many.stderr
+    mlp = "input: [784]\nlayers:\n  - linear: 10\n"
+    flat = runner().invoke(cli, ["sweep", "-", "--input", "28"], input=mlp)
+    assert flat.exit_code == 2 and "has no spatial axes to vary" in flat.stderr
+
+
+def test_a_refused_variant_is_located_in_its_file():
+    text = Path(RESNET50).read_text()
+    (outcome,) = sweep(text, RESNET50, variants({"width": ["0"]}, None), SETTINGS, processes=1)
+    assert outcome.error is not None and outcome.error.split(":")[0].isdigit() or "resnet.yaml" in outcome.error

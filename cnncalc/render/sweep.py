@@ -41,9 +41,8 @@ def _summary(outcomes: list[Outcome], front: set[int] | None) -> str:
     fitting = sum(1 for o in planned if o.fits)
     budget = f", {fitting:,} within the budget" if any(o.fits is not None for o in planned) else ""
     marked = f"; * marks the {len(front):,} on the Pareto front" if front is not None else ""
-    return (
-        f"{len(outcomes):,} variants: {len(planned):,} plan{budget}, {len(outcomes) - len(planned):,} refused{marked}"
-    )
+    count = f"{len(outcomes):,} variant{'s' if len(outcomes) != 1 else ''}"
+    return f"{count}: {len(planned):,} plan{budget}, {len(outcomes) - len(planned):,} refused{marked}"
 
 
 def _record(o: Outcome, front: set[int] | None) -> dict:
