@@ -34,12 +34,13 @@ def explain(plan: Plan, memory: Memory, names: set[str] | None = None) -> list[E
     """Every layer's steps, in the plan's order (only the layers in `names`, if given)."""
     fields = {name: input_field(shape) for name, shape in plan.input_shapes.items()}
     fields.update({row.name: row.receptive_field for row in plan.layers})
+    shapes = {**plan.input_shapes, **{row.name: row.output_shape for row in plan.layers}}
     explained = []
     for position in plan.order:
         row = plan.layers[position]
         if names is not None and row.name not in names:
             continue
-        steps = [*_own_steps(row), *_field_steps(row, fields), *_saved_steps(row, memory, position)]
+        steps = [*_own_steps(row, shapes), *_field_steps(row, fields), *_saved_steps(row, memory, position)]
         steps = _merged(steps)
         first = plan.first_linear
         if first is not None and first.name == row.name and first.flattened_shape is not None:
@@ -49,18 +50,17 @@ def explain(plan: Plan, memory: Memory, names: set[str] | None = None) -> list[E
     return explained
 
 
-def _own_steps(row: LayerResult) -> list[Step]:
+def _own_steps(row: LayerResult, shapes: dict) -> list[Step]:
     """The type's steps; where it has none for the shape or the parameters, the plain facts."""
     spec = row.spec
-    steps = list(spec.layer.explain(spec.cfg, row.input_shape, row.output_shape))
+    steps = list(spec.layer.explain_of(spec.cfg, [shapes[source] for source in spec.inputs] or [()], row.output_shape))
     said = {step.what for step in steps}
     if not steps:
         if row.output_shape == row.input_shape:
             steps.append(Step("shape", "kept", fmt_shape(row.input_shape), fmt_shape(row.output_shape)))
         else:
-            steps.append(
-                Step("shape", "as the type computes it", fmt_shape(row.input_shape), fmt_shape(row.output_shape))
-            )
+            shapes = f"{fmt_shape(row.input_shape)} -> {fmt_shape(row.output_shape)}"
+            steps.append(Step("shape", f"as {spec.type_name} computes it", "", shapes))
     if "params" not in said and row.params:
         steps.append(Step("params", f"as {spec.type_name} counts them", n(row.params), row.params))
     frozen = row.params - row.trainable_params
@@ -85,7 +85,10 @@ def _field_steps(row: LayerResult, fields: dict) -> list[Step]:
     for axis, (k, s, _), r, j, size, jump in zip(
         axes_of(len(window)), window, source.size, source.stride, field.size, field.stride
     ):
-        formula = f"r_in + (kernel − 1)·j_in; outputs j_in·stride = {j}·{s} = {jump} input pixels apart"
+        apart = f"{jump} input position{'s' if jump != 1 else ''} apart"
+        formula = (
+            f"r_in + (window − 1)·j_in, window = dilation·(kernel − 1) + 1; outputs j_in·stride = {j}·{s} = {apart}"
+        )
         steps.append(Step(f"RF ({short(axis)})", formula, f"{n(r)} + ({k} − 1)·{j}", size))
     return steps
 

@@ -64,7 +64,8 @@ def window_size(
     span = size + before + after - dilation * (kernel - 1) - 1
     value = -(-span // stride) + 1 if ceil else span // stride + 1
     if ceil and (value - 1) * stride >= size + before:  # torch drops a last window that starts in the padding
-        formula += ", less a last window starting in the padding"
+        formula += " − 1 (a last window starting in the padding)"
+        numbers += " − 1"
         value -= 1
     return Step(axis, formula, numbers, value)
 

@@ -453,6 +453,10 @@ class LayerType:
         say it (the shape kept, no parameters)."""
         return []
 
+    def explain_of(self, cfg: dict, shapes: list[Shape], out: Shape) -> list:
+        """explain, for a layer of several inputs (a merge sees them all)."""
+        return self.explain(cfg, shapes[0], out)
+
     def keras_layers(self, cfg: dict, shape: Shape) -> list[str] | None:
         """For the Keras export of a PyTorch-convention spec: the Keras layers (channels_first,
         cnncalc.layers.keras_code) that build this one, in order, without names; None where Keras

@@ -202,7 +202,7 @@ class _ConvNd(LayerType):
         steps = []
         if cfg["padding"] == "same":
             for axis, k, d, (before, after) in zip(axes, cfg["kernel_size"], cfg["dilation"], pads):
-                text = f"{before} before, {after} after"
+                text = f"{before + after}: {before} before, {after} after"
                 steps.append(
                     Step(
                         f"padding ({axis})", "'same': dilation·(kernel − 1), the odd one after", f"{d}·({k} − 1)", text
@@ -407,6 +407,38 @@ class _ConvTransposeNd(LayerType):
 
     def saved_for_backward(self, cfg: dict, shape: Shape, out: Shape):
         return (Saved("input", prod(shape), needed_for="any"),)
+
+    def explain(self, cfg: dict, shape: Shape, out: Shape) -> list:
+        steps = []
+        spans = zip(
+            axes_of(self.rank),
+            shape[1:],
+            cfg["kernel_size"],
+            cfg["stride"],
+            cfg["padding"],
+            cfg["output_padding"],
+            cfg["dilation"],
+            out[1:],
+        )
+        for axis, size, k, s, p, op, d, m in spans:
+            formula = "(in − 1)·stride − 2·padding + dilation·(kernel − 1) + output_padding + 1"
+            steps.append(Step(axis, formula, f"({size:,} − 1)·{s} − 2·{p} + {d}·({k} − 1) + {op} + 1", m))
+        groups, filters = cfg["groups"], cfg["out_channels"]
+        kernel = "·".join(str(k) for k in cfg["kernel_size"])
+        per_group = f"({filters:,} / {groups})" if groups > 1 else f"{filters:,}"
+        bias = " + C_out" if cfg["bias"] else ""
+        numbers = f"{shape[0]:,}·{per_group}·{kernel}" + (f" + {filters:,}" if cfg["bias"] else "")
+        steps.append(Step("params", f"C_in·(C_out / groups)·kernel{bias}", numbers, self.params(cfg, shape, out)))
+        macs = f"{'·'.join(f'{n:,}' for n in shape)}·{per_group}·{kernel}"
+        steps.append(
+            Step(
+                "MACs",
+                "C_in·(input positions)·(C_out / groups)·kernel: each input value scattered",
+                macs,
+                self.macs(cfg, shape, out),
+            )
+        )
+        return steps
 
     def keras_layers(self, cfg: dict, shape: Shape) -> list[str] | None:
         strides, dilation, extra = cfg["stride"], cfg["dilation"], cfg["output_padding"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from math import prod
 
 from cnncalc.errors import LayerError
+from cnncalc.layers.arithmetic import Step
 from cnncalc.layers.base import NEUTRAL, Field, Int, LayerType, Saved, Shape, parenthesised
 from cnncalc.layers.keras_code import keras_call
 
@@ -97,6 +98,12 @@ class Concat(_Merge):
 
     def keras_layers(self, cfg: dict, shape: Shape) -> list[str] | None:
         return [keras_call("Concatenate", cfg["dim"])]  # both count the batch as axis 0
+
+    def explain_of(self, cfg: dict, shapes: list[Shape], out: Shape) -> list:
+        axis = cfg["dim"] + (len(out) + 1 if cfg["dim"] < 0 else 0) - 1
+        sizes = [shape[axis] for shape in shapes]
+        what = "channels" if axis == 0 else f"axis {cfg['dim']}"
+        return [Step(what, "the inputs' sizes along it, summed", " + ".join(f"{n:,}" for n in sizes), sum(sizes))]
 
     def other_ops_of(self, cfg: dict, shapes: list[Shape], out: Shape) -> int:
         return 0  # a copy

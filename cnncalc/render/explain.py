@@ -18,9 +18,10 @@ def text(plan: Plan, explained: list[Explained], whole: bool) -> str:
     """Each layer: its name, type and shapes, then one line per step: `what: numbers = value`
     and the formula in words; with `whole`, the totals as sums of the layers'."""
     lines = [f"{terminal(plan.name)}  ({plan.convention} convention)", ""]
+    shapes = _shapes(plan)
     for item in explained:
         row = item.row
-        inputs = ", ".join(fmt_shape(shape) for shape in _input_shapes(plan, row))
+        inputs = ", ".join(fmt_shape(shape) for shape in _input_shapes(shapes, row))
         lines.append(f"{terminal(row.name)}  {terminal(row.type_name)}  {inputs} -> {fmt_shape(row.output_shape)}")
         width = max((len(step.what) for step in item.steps), default=0)
         for step in item.steps:
@@ -33,8 +34,12 @@ def text(plan: Plan, explained: list[Explained], whole: bool) -> str:
     return "\n".join(lines).rstrip("\n")
 
 
-def _input_shapes(plan: Plan, row) -> list:
-    shapes = {**plan.input_shapes, **{other.name: other.output_shape for other in plan.layers}}
+def _shapes(plan: Plan) -> dict:
+    """Every tensor's shape by name, made once."""
+    return {**plan.input_shapes, **{row.name: row.output_shape for row in plan.layers}}
+
+
+def _input_shapes(shapes: dict, row) -> list:
     return [shapes[source] for source in row.spec.inputs] or [()]
 
 
@@ -51,6 +56,7 @@ def _totals(plan: Plan) -> list[str]:
 def document(plan: Plan, explained: list[Explained]) -> dict:
     from cnncalc.render.json import SCHEMA_VERSION
 
+    shapes = _shapes(plan)
     return {
         "schema_version": SCHEMA_VERSION,
         "cnncalc_version": __version__,
@@ -60,7 +66,7 @@ def document(plan: Plan, explained: list[Explained]) -> dict:
             {
                 "name": item.row.name,
                 "type": item.row.type_name,
-                "input_shapes": [list(shape) for shape in _input_shapes(plan, item.row)],
+                "input_shapes": [list(shape) for shape in _input_shapes(shapes, item.row)],
                 "output_shape": list(item.row.output_shape),
                 "steps": [step.to_dict() for step in item.steps],
             }
@@ -71,4 +77,4 @@ def document(plan: Plan, explained: list[Explained]) -> dict:
 
 
 def as_json(plan: Plan, explained: list[Explained]) -> str:
-    return json.dumps(document(plan, explained), indent=2, ensure_ascii=False)
+    return json.dumps(document(plan, explained), indent=2)  # ASCII: spec text's controls escaped

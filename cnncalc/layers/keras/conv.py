@@ -13,7 +13,7 @@ from math import prod
 from typing import ClassVar
 
 from cnncalc.errors import LayerError
-from cnncalc.layers.arithmetic import conv_steps, padded_window_steps
+from cnncalc.layers.arithmetic import Step, conv_steps, padded_window_steps
 from cnncalc.layers.base import UNDEFINED, Field, Int, PerAxis, Saved, Shape, axes_of, unread_note
 from cnncalc.layers.keras.base import ACTIVATION, USE_BIAS, WEIGHTS, KerasLayer, Lowercase, channels, ignored, spatial
 
@@ -372,6 +372,20 @@ class _Depthwise(_Windowed):
     def macs(self, cfg: dict, shape: Shape, out: Shape) -> int:
         return prod(out) * prod(cfg["kernel_size"])
 
+    def explain(self, cfg: dict, shape: Shape, out: Shape) -> list:
+        kernel, c, dm = "·".join(str(k) for k in cfg["kernel_size"]), channels(shape), cfg["depth_multiplier"]
+        bias = f" + {c:,}·{dm}" if cfg["use_bias"] else ""
+        params = Step(
+            "params",
+            "kernel·C·depth_multiplier" + (" + C·depth_multiplier" if cfg["use_bias"] else ""),
+            f"{kernel}·{c:,}·{dm}{bias}",
+            self.params(cfg, shape, out),
+        )
+        macs = Step(
+            "MACs", "output values·kernel", f"{'·'.join(f'{n:,}' for n in out)}·{kernel}", self.macs(cfg, shape, out)
+        )
+        return [*super().explain(cfg, shape, out), params, macs]
+
     def notes(self, cfg: dict, shape: Shape, out: Shape) -> list[tuple[str | None, str]]:
         return super().notes(cfg, shape, out) + _unequal_strides_note(self.rank, cfg)
 
@@ -443,6 +457,25 @@ class _Separable(_Windowed):
     def macs(self, cfg: dict, shape: Shape, out: Shape) -> int:
         middle = channels(shape) * cfg["depth_multiplier"]
         return prod(spatial(out)) * middle * (prod(cfg["kernel_size"]) + cfg["filters"])
+
+    def explain(self, cfg: dict, shape: Shape, out: Shape) -> list:
+        kernel, c, dm, f = (
+            "·".join(str(k) for k in cfg["kernel_size"]),
+            channels(shape),
+            cfg["depth_multiplier"],
+            cfg["filters"],
+        )
+        bias = f" + {f:,}" if cfg["use_bias"] else ""
+        words = "kernel·C·dm + C·dm·filters" + (" + filters" if cfg["use_bias"] else "")
+        params = Step("params", words, f"{kernel}·{c:,}·{dm} + {c:,}·{dm}·{f:,}{bias}", self.params(cfg, shape, out))
+        positions = "·".join(f"{n:,}" for n in spatial(out))
+        macs = Step(
+            "MACs",
+            "output positions·C·dm·(kernel + filters)",
+            f"{positions}·{c:,}·{dm}·({prod(cfg['kernel_size'])} + {f:,})",
+            self.macs(cfg, shape, out),
+        )
+        return [*super().explain(cfg, shape, out), params, macs]
 
     def notes(self, cfg: dict, shape: Shape, out: Shape) -> list[tuple[str | None, str]]:
         return super().notes(cfg, shape, out) + _unequal_strides_note(self.rank, cfg)
