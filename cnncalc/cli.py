@@ -397,7 +397,7 @@ def _load_plan(path: str, constants: dict, convention: str | None, fmt: str = "t
     type=click.Choice(["pytorch", "keras"]),
     default="pytorch",
     show_default=True,
-    help="pytorch: an nn.Module; keras: a Keras 3 functional model (for a spec in the Keras convention)",
+    help="pytorch: an nn.Module; keras: a Keras 3 functional model (a PyTorch spec's as channels_first layers)",
 )
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="write here, not to stdout")
 @_spec_options

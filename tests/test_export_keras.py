@@ -86,3 +86,15 @@ def test_a_layer_without_an_exact_keras_equivalent_is_named(layer, name):
     result = plan(parse(f"input: [4, 8, 8]\nlayers:\n  - {layer}\n", "x.yaml"))
     with pytest.raises(ExportError, match=f"Keras has no exact equivalent for layer '{name}'"):
         to_keras(result)
+
+
+def test_a_padding_layers_name_never_takes_a_spec_name_and_a_max_pool_says_how_it_pads():
+    text = (
+        "input: [3, 8, 8]\nlayers:\n  - {type: conv2d, name: c, out_channels: 4, kernel_size: 3, padding: 1}\n"
+        "  - {type: relu, name: c_pad}\n  - {type: maxpool2d, kernel_size: 3, stride: 2, padding: 1}\n"
+    )
+    result = plan(parse(text, "names.yaml"))
+    code = to_keras(result)
+    assert 'name="c_pad_2"' in code and "# torch pads this max pool with -inf" in code
+    model = build_keras(result)
+    assert [layer.name for layer in model.layers[1:]] == ["c_pad_2", "c", "c_pad", "maxpool2d_1_pad", "maxpool2d_1"]

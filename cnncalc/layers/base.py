@@ -453,6 +453,11 @@ class LayerType:
         say it (the shape kept, no parameters)."""
         return []
 
+    def keras_caveat(self, cfg: dict) -> str | None:
+        """Where the Keras export of this layer computes other numbers than torch on some inputs
+        (its shapes and counts still the same): a comment for the generated code; None for none."""
+        return None
+
     def explain_of(self, cfg: dict, shapes: list[Shape], out: Shape) -> list:
         """explain, for a layer of several inputs (a merge sees them all)."""
         return self.explain(cfg, shapes[0], out)

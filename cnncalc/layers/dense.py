@@ -137,4 +137,4 @@ class Flatten(LayerType):
             return None  # Keras flattens everything after the batch
         # data_format left at channels_last: Keras then flattens the tensor as it lies, C, H, W,
         # as torch does (channels_first would reorder it to H, W, C first)
-        return [keras_call("Flatten")]
+        return [keras_call("Flatten", data_format="channels_last")]

@@ -167,6 +167,11 @@ class _MaxPool(_WindowPool):
     keras_class = "MaxPooling"
     keras_ceil_mode = True
 
+    def keras_caveat(self, cfg: dict) -> str | None:
+        if not (any(cfg["padding"]) or cfg["ceil_mode"]):
+            return None
+        return "torch pads this max pool with -inf, ZeroPadding here with zeros: the same on inputs >= 0 (after a ReLU)"
+
     def output_shape(self, cfg: dict, shape: Shape) -> Shape:
         _refuse_indices(cfg)
         return super().output_shape(cfg, shape)

@@ -72,8 +72,8 @@ class Activation(Choice):
 
 # the names Keras 3 looks up for each kind of object a layer takes by name
 INITIALIZERS = (
-    "glorot_uniform glorot_normal he_uniform he_normal lecun_uniform lecun_normal zeros ones "
-    "random_uniform random_normal truncated_normal variance_scaling orthogonal identity constant stft"
+    "glorot_uniform glorot_normal he_uniform he_normal lecun_uniform lecun_normal zeros ones zero one "
+    "uniform normal random_uniform random_normal truncated_normal variance_scaling orthogonal identity constant stft"
 ).split()
 REGULARIZERS = "l1 l2 l1_l2 orthogonal_regularizer".split()
 CONSTRAINTS = "max_norm min_max_norm non_neg unit_norm".split()
@@ -88,13 +88,19 @@ class Lowercase(Choice):
 
 class Ignored(Choice):
     """A keyword that changes no shape and no count (kernel_initializer: he_normal): one of the
-    names Keras looks up for it, or null. The Keras export writes it as given."""
+    names Keras looks up for it (its functions' or its classes': he_normal, HeNormal), or null.
+    The Keras export writes it as given."""
 
     def __init__(self, names: list[str]):
         super().__init__(*names)
+        self.known = {name.replace("_", "") for name in names}
 
     def parse(self, value: Any) -> str | None:
-        return None if value is None else super().parse(value)
+        if value is None:
+            return None
+        if isinstance(value, str) and value.lower().replace("_", "") in self.known and value.isidentifier():
+            return value
+        return super().parse(value)
 
 
 def ignored(*names: str) -> tuple[Field, ...]:
