@@ -420,7 +420,7 @@ def export(spec: str, target: str, output: str | None, constants: dict, conventi
     except ExportError as exc:
         click.echo(f"error: {_shown(exc)}", err=True)
         sys.exit(EXIT_ERROR)
-    if output is None:
+    if output is None or output == "-":  # - : standard output, as for reading
         click.echo(code, nl=False)
         return
     try:
@@ -875,7 +875,7 @@ def draw(spec: str, fmt: str, depth: int | None, output: str | None, constants: 
 
     picture = drawing(_load_plan(spec, constants, convention), depth)
     text = graph.mermaid(picture) if fmt == "mermaid" else graph.dot(picture)
-    if output is None:
+    if output is None or output == "-":  # - : standard output, as for reading
         click.echo(text, nl=False)
         return
     try:
@@ -949,7 +949,7 @@ def schema(output: str | None) -> None:
     from cnncalc.schema import schema_text
 
     text = schema_text()
-    if output is None:
+    if output is None or output == "-":  # - : standard output, as for reading
         click.echo(text, nl=False)
         return
     try:

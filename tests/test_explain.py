@@ -96,3 +96,13 @@ def test_layer_selects_a_layer_or_a_block_call_and_json_has_the_steps():
     missing = runner().invoke(cli, ["explain", path, "--layer", "layer2.0.conv3"])
     assert missing.exit_code == 2
     assert "no layer or block call is named 'layer2.0.conv3'; did you mean 'layer2.0.conv2'?" in missing.stderr
+
+
+def test_the_totals_are_the_layers_sums():
+    done = runner().invoke(cli, ["explain", str(ARCH_DIR / "seed_50x50.yaml")])
+    assert done.stdout.splitlines()[-1] == "Total MACs: 2,160,000 + 11,520,000 + 1,179,648 + 256 = 14,859,904"
+
+
+def test_dash_writes_to_standard_output():
+    done = runner().invoke(cli, ["draw", str(ARCH_DIR / "seed_50x50.yaml"), "-o", "-"])
+    assert done.exit_code == 0 and done.stdout.startswith("%% cnncalc draw")

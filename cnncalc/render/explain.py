@@ -47,10 +47,17 @@ def _totals(plan: Plan) -> list[str]:
     terms = [row.params for row in plan.layers if row.params]
     total = plan.totals.params
     if 1 < len(terms) <= _MOST_TERMS:
-        return [f"Total params: {' + '.join(n(t) for t in terms)} = {n(total)}"]
+        return [f"Total params: {' + '.join(n(t) for t in terms)} = {n(total)}", _macs_total(plan)]
     if len(terms) <= 1:
-        return [f"Total params: {n(total)}"]
-    return [f"Total params: {n(total)} ({len(terms)} layers with parameters)"]
+        return [f"Total params: {n(total)}", _macs_total(plan)]
+    return [f"Total params: {n(total)} ({len(terms)} layers with parameters)", _macs_total(plan)]
+
+
+def _macs_total(plan: Plan) -> str:
+    terms = [row.macs for row in plan.layers if row.macs]
+    if 1 < len(terms) <= _MOST_TERMS:
+        return f"Total MACs: {' + '.join(n(t) for t in terms)} = {n(plan.totals.macs)}"
+    return f"Total MACs: {n(plan.totals.macs)}"
 
 
 def document(plan: Plan, explained: list[Explained]) -> dict:
