@@ -375,6 +375,19 @@ def diff(old: str, new: str, fmt: str, constants: dict, convention: str | None) 
     click.echo(formatter(compare(*plans), old, new))
 
 
+def _write_output(text: str, output: str | None) -> None:
+    """`text` to the file `output`, or to standard output (no -o, or -o -); exit 2 if it cannot be written."""
+    if output is None or output == "-":
+        click.echo(text, nl=False)
+        return
+    try:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:
+        click.echo(f"error: cannot write {_shown(output)}: {exc.strerror}", err=True)
+        sys.exit(EXIT_ERROR)
+
+
 def _load_plan(path: str, constants: dict, convention: str | None, fmt: str = "text"):
     """Plan the spec at `path` (its `let:` values replaced by `constants`, read in `convention`
     if given), or report its errors and exit 2."""
@@ -420,15 +433,7 @@ def export(spec: str, target: str, output: str | None, constants: dict, conventi
     except ExportError as exc:
         click.echo(f"error: {_shown(exc)}", err=True)
         sys.exit(EXIT_ERROR)
-    if output is None or output == "-":  # - : standard output, as for reading
-        click.echo(code, nl=False)
-        return
-    try:
-        with open(output, "w", encoding="utf-8") as handle:
-            handle.write(code)
-    except OSError as exc:
-        click.echo(f"error: cannot write {_shown(output)}: {exc.strerror}", err=True)
-        sys.exit(EXIT_ERROR)
+    _write_output(code, output)
 
 
 @cli.command()
@@ -875,15 +880,7 @@ def draw(spec: str, fmt: str, depth: int | None, output: str | None, constants: 
 
     picture = drawing(_load_plan(spec, constants, convention), depth)
     text = graph.mermaid(picture) if fmt == "mermaid" else graph.dot(picture)
-    if output is None or output == "-":  # - : standard output, as for reading
-        click.echo(text, nl=False)
-        return
-    try:
-        with open(output, "w", encoding="utf-8") as handle:
-            handle.write(text)
-    except OSError as exc:
-        click.echo(f"error: cannot write {_shown(output)}: {exc.strerror}", err=True)
-        sys.exit(EXIT_ERROR)
+    _write_output(text, output)
 
 
 @cli.command()
@@ -949,15 +946,7 @@ def schema(output: str | None) -> None:
     from cnncalc.schema import schema_text
 
     text = schema_text()
-    if output is None or output == "-":  # - : standard output, as for reading
-        click.echo(text, nl=False)
-        return
-    try:
-        with open(output, "w", encoding="utf-8") as handle:
-            handle.write(text)
-    except OSError as exc:
-        click.echo(f"error: cannot write {_shown(output)}: {exc.strerror}", err=True)
-        sys.exit(EXIT_ERROR)
+    _write_output(text, output)
 
 
 EXIT_INTERNAL = 3  # a bug in cnncalc, never to be mistaken for "over budget" (1) or "invalid" (2)
