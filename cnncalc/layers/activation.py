@@ -18,7 +18,6 @@ from cnncalc.layers.base import (
     Saved,
     Shape,
 )
-from cnncalc.layers.keras_code import keras_call
 
 
 class _Elementwise(LayerType):
@@ -30,6 +29,8 @@ class _Elementwise(LayerType):
     keras_activation: ClassVar[str | None] = None  # keras.activations' name for the same function
 
     def keras_layers(self, cfg: dict, shape: Shape) -> list[str] | None:
+        from cnncalc.layers.keras_code import keras_call
+
         return [keras_call("Activation", self.keras_activation)] if self.keras_activation else None
 
     def output_shape(self, cfg: dict, shape: Shape) -> Shape:
@@ -87,6 +88,8 @@ class LeakyReLU(_Elementwise):
     fields = (Field("negative_slope", Float(), 0.01, aliases=("alpha",)), INPLACE)
 
     def keras_layers(self, cfg: dict, shape: Shape) -> list[str] | None:
+        from cnncalc.layers.keras_code import keras_call
+
         return [keras_call("LeakyReLU", cfg["negative_slope"])]
 
 
@@ -103,6 +106,8 @@ class ELU(_Elementwise):
     fields = (Field("alpha", Float(), 1.0), INPLACE)
 
     def keras_layers(self, cfg: dict, shape: Shape) -> list[str] | None:
+        from cnncalc.layers.keras_code import keras_call
+
         return [keras_call("ELU", cfg["alpha"])]
 
 
@@ -117,6 +122,8 @@ class GELU(_Elementwise):
     fields = (Field("approximate", Choice("none", "tanh"), "none"),)
 
     def keras_layers(self, cfg: dict, shape: Shape) -> list[str] | None:
+        from cnncalc.layers.keras_code import keras_call
+
         return [keras_call("Activation", "gelu")] if cfg["approximate"] == "none" else None  # Keras's is exact
 
 
@@ -226,6 +233,8 @@ class Softmax(_Normalising):
     type_name = "softmax"
 
     def keras_layers(self, cfg: dict, shape: Shape) -> list[str] | None:
+        from cnncalc.layers.keras_code import keras_call
+
         return [keras_call("Softmax", self.keras_axis(cfg, shape))]
 
     torch_class = "nn.Softmax"
@@ -242,6 +251,8 @@ class LogSoftmax(_Normalising):
     torch_class = "nn.LogSoftmax"
 
     def keras_layers(self, cfg: dict, shape: Shape) -> list[str] | None:
+        from cnncalc.layers.keras_code import keras_call
+
         last = self.keras_axis(cfg, shape) == len(shape)
         return [keras_call("Activation", "log_softmax")] if last else None  # Keras's: over the last axis
 
@@ -282,5 +293,7 @@ class PReLU(LayerType):
 
     def keras_layers(self, cfg: dict, shape: Shape) -> list[str] | None:
         # one slope shared along every axis, or along all but the channels (axis 1)
+        from cnncalc.layers.keras_code import keras_call
+
         first = 1 if cfg["num_parameters"] == 1 else 2
         return [keras_call("PReLU", shared_axes=list(range(first, len(shape) + 1)))]

@@ -10,7 +10,6 @@ from math import prod
 from typing import ClassVar
 
 from cnncalc.errors import LayerError
-from cnncalc.layers.arithmetic import Step, conv_steps, padded_window_steps, window_size
 from cnncalc.layers.base import (
     UNDEFINED,
     Bool,
@@ -27,7 +26,6 @@ from cnncalc.layers.base import (
     per_axis_form,
     unread_note,
 )
-from cnncalc.layers.keras_code import CHANNELS_FIRST, Pairs, keras_call, zero_padding
 
 KERAS_CONV_DEFAULTS = {"strides": 1, "padding": "valid", "dilation_rate": 1, "groups": 1, "use_bias": True}
 
@@ -192,6 +190,8 @@ class _ConvNd(LayerType):
         return prod(out) * (shape[0] // cfg["groups"]) * prod(cfg["kernel_size"])
 
     def explain(self, cfg: dict, shape: Shape, out: Shape) -> list:
+        from cnncalc.layers.arithmetic import Step, conv_steps, padded_window_steps, window_size
+
         axes, pads = axes_of(self.rank), self.padding_amounts(cfg, shape)
         counts = conv_steps(
             axes, cfg["kernel_size"], shape[0], cfg["groups"], cfg["out_channels"], cfg["bias"], out[1:]
@@ -227,6 +227,8 @@ class _ConvNd(LayerType):
         )
 
     def keras_layers(self, cfg: dict, shape: Shape) -> list[str] | None:
+        from cnncalc.layers.keras_code import CHANNELS_FIRST, keras_call, zero_padding
+
         strides, dilation = cfg["stride"], cfg["dilation"]
         if cfg["padding_mode"] != "zeros" or (max(strides) > 1 and max(dilation) > 1):
             return None  # Keras pads with zeros only, and refuses strides with dilation
@@ -409,6 +411,8 @@ class _ConvTransposeNd(LayerType):
         return (Saved("input", prod(shape), needed_for="any"),)
 
     def explain(self, cfg: dict, shape: Shape, out: Shape) -> list:
+        from cnncalc.layers.arithmetic import Step
+
         steps = []
         spans = zip(
             axes_of(self.rank),
@@ -441,6 +445,8 @@ class _ConvTransposeNd(LayerType):
         return steps
 
     def keras_layers(self, cfg: dict, shape: Shape) -> list[str] | None:
+        from cnncalc.layers.keras_code import CHANNELS_FIRST, Pairs, keras_call
+
         strides, dilation, extra = cfg["stride"], cfg["dilation"], cfg["output_padding"]
         if (
             cfg["groups"] != 1

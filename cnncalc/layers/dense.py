@@ -5,7 +5,6 @@ from __future__ import annotations
 from math import prod
 
 from cnncalc.errors import LayerError
-from cnncalc.layers.arithmetic import linear_steps, product_step
 from cnncalc.layers.base import (
     UNDEFINED,
     Bool,
@@ -18,7 +17,6 @@ from cnncalc.layers.base import (
     check_inferred,
     fmt_shape,
 )
-from cnncalc.layers.keras_code import keras_call
 
 
 class Linear(LayerType):
@@ -80,9 +78,13 @@ class Linear(LayerType):
         return (Saved("input", prod(shape), needed_for="params"),)
 
     def keras_layers(self, cfg: dict, shape: Shape) -> list[str] | None:
+        from cnncalc.layers.keras_code import keras_call
+
         return [keras_call("Dense", cfg["out_features"], use_bias=cfg["bias"], defaults={"use_bias": True})]
 
     def explain(self, cfg: dict, shape: Shape, out: Shape) -> list:
+        from cnncalc.layers.arithmetic import linear_steps
+
         return linear_steps(shape[-1], cfg["out_features"], cfg["bias"], prod(shape[:-1]))
 
 
@@ -128,11 +130,15 @@ class Flatten(LayerType):
         return True  # a view of the same storage
 
     def explain(self, cfg: dict, shape: Shape, out: Shape) -> list:
+        from cnncalc.layers.arithmetic import product_step
+
         if len(out) != 1:
             return []
         return [product_step("features", ["C", *(axis[0].upper() for axis in axes_of(len(shape) - 1))], list(shape))]
 
     def keras_layers(self, cfg: dict, shape: Shape) -> list[str] | None:
+        from cnncalc.layers.keras_code import keras_call
+
         if self.output_shape(cfg, shape) != (prod(shape),):
             return None  # Keras flattens everything after the batch
         # data_format left at channels_last: Keras then flattens the tensor as it lies, C, H, W,

@@ -9,9 +9,7 @@ from __future__ import annotations
 from math import prod
 
 from cnncalc.errors import LayerError
-from cnncalc.layers.arithmetic import Step
 from cnncalc.layers.base import NEUTRAL, Field, Int, LayerType, Saved, Shape, parenthesised
-from cnncalc.layers.keras_code import keras_call
 
 
 def input_ref(position: int) -> str:
@@ -64,6 +62,8 @@ class Add(_Merge):
         return out
 
     def keras_layers(self, cfg: dict, shape: Shape) -> list[str] | None:
+        from cnncalc.layers.keras_code import keras_call
+
         return [keras_call("Add")]
 
     def torch_forward(self, cfg: dict, arguments: list[str]) -> str:
@@ -97,9 +97,13 @@ class Concat(_Merge):
         return (*shapes[0][:axis], sum(shape[axis] for shape in shapes), *shapes[0][axis + 1 :])
 
     def keras_layers(self, cfg: dict, shape: Shape) -> list[str] | None:
+        from cnncalc.layers.keras_code import keras_call
+
         return [keras_call("Concatenate", cfg["dim"])]  # both count the batch as axis 0
 
     def explain_of(self, cfg: dict, shapes: list[Shape], out: Shape) -> list:
+        from cnncalc.layers.arithmetic import Step
+
         axis = cfg["dim"] + (len(out) + 1 if cfg["dim"] < 0 else 0) - 1
         sizes = [shape[axis] for shape in shapes]
         what = "channels" if axis == 0 else f"axis {cfg['dim']}"
@@ -159,6 +163,8 @@ class Mul(_Merge):
         return tuple(Saved("input", prod(shape), position=i, needed_for="other") for i, shape in enumerate(shapes))
 
     def keras_layers(self, cfg: dict, shape: Shape) -> list[str] | None:
+        from cnncalc.layers.keras_code import keras_call
+
         return [keras_call("Multiply")]
 
     def torch_forward(self, cfg: dict, arguments: list[str]) -> str:

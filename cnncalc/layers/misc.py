@@ -21,7 +21,6 @@ from cnncalc.layers.base import (
     check_inferred,
     yaml_text,
 )
-from cnncalc.layers.keras_code import CHANNELS_FIRST, keras_call
 
 
 class Dropout(LayerType):
@@ -36,6 +35,8 @@ class Dropout(LayerType):
     fields = (Field("p", Float(min=0, max=1), 0.5, aliases=("rate",)), INPLACE)
 
     def keras_layers(self, cfg: dict, shape: Shape) -> list[str] | None:
+        from cnncalc.layers.keras_code import keras_call
+
         return [keras_call("Dropout", cfg["p"])]
 
     def output_shape(self, cfg: dict, shape: Shape) -> Shape:
@@ -63,6 +64,8 @@ class _ChannelDropout(Dropout):
         return shape[0]  # one keep-or-drop per channel
 
     def keras_layers(self, cfg: dict, shape: Shape) -> list[str] | None:
+        from cnncalc.layers.keras_code import CHANNELS_FIRST, keras_call
+
         rank = len(shape) - 1
         if rank == 1:
             return None  # Keras's SpatialDropout1D takes channels-last tensors only
@@ -115,6 +118,8 @@ class Identity(LayerType):
     torch_class = "nn.Identity"
 
     def keras_layers(self, cfg: dict, shape: Shape) -> list[str] | None:
+        from cnncalc.layers.keras_code import keras_call
+
         return [keras_call("Identity")]
 
     def output_shape(self, cfg: dict, shape: Shape) -> Shape:
@@ -150,6 +155,8 @@ class Rescale(LayerType):
         return shape
 
     def keras_layers(self, cfg: dict, shape: Shape) -> list[str] | None:
+        from cnncalc.layers.keras_code import keras_call
+
         return [keras_call("Rescaling", cfg["scale"], offset=cfg["offset"], defaults={"offset": 0.0})]
 
     def torch_forward(self, cfg: dict, arguments: list[str]) -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from math import prod
 
 from cnncalc.errors import LayerError
-from cnncalc.layers.arithmetic import Step, n
 from cnncalc.layers.base import (
     NEUTRAL,
     UNDEFINED,
@@ -23,7 +22,6 @@ from cnncalc.layers.base import (
     fmt_shape,
     yaml_text,
 )
-from cnncalc.layers.keras_code import keras_call
 
 
 class _BatchNorm(LayerType):
@@ -74,6 +72,8 @@ class _BatchNorm(LayerType):
         return _keras_batch_norm(cfg)
 
     def explain(self, cfg: dict, shape: Shape, out: Shape) -> list:
+        from cnncalc.layers.arithmetic import Step, n
+
         c = shape[0]
         steps = [Step("params", "2·C (a scale and a shift per channel)", f"2·{n(c)}", 2 * c)] if cfg["affine"] else []
         if cfg["track_running_stats"]:
@@ -85,6 +85,8 @@ class _BatchNorm(LayerType):
 
 def _keras_batch_norm(cfg: dict) -> list[str] | None:
     """Keras's BatchNormalization over axis 1 (the channels first); its momentum is torch's 1 - momentum."""
+    from cnncalc.layers.keras_code import keras_call
+
     if cfg["momentum"] is None or not cfg["track_running_stats"]:
         return None  # Keras keeps an exponential average, always
     affine = cfg["affine"]
@@ -338,6 +340,8 @@ class GroupNorm(LayerType):
         return 5 * prod(out)  # mean, variance, normalise, scale, shift
 
     def keras_layers(self, cfg: dict, shape: Shape) -> list[str] | None:
+        from cnncalc.layers.keras_code import keras_call
+
         affine = cfg["affine"]
         both = {"center": True, "scale": True}
         return [
@@ -465,6 +469,8 @@ class LayerNorm(LayerType):
         return len(self.normalized(cfg, shape)) == 1
 
     def keras_layers(self, cfg: dict, shape: Shape) -> list[str] | None:
+        from cnncalc.layers.keras_code import keras_call
+
         count = len(self.normalized(cfg, shape))
         axes = list(range(len(shape) - count + 1, len(shape) + 1))  # Keras counts the batch as axis 0
         affine = cfg["elementwise_affine"]

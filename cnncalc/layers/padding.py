@@ -26,7 +26,6 @@ from cnncalc.layers.base import (
     _is_int,
     axes_of,
 )
-from cnncalc.layers.keras_code import keras_call, zero_padding
 
 # The sides `padding` lists, in PyTorch's order (the last axis first).
 SIDES = {1: "(left, right)", 2: "(left, right, top, bottom)", 3: "(left, right, top, bottom, front, back)"}
@@ -105,6 +104,8 @@ class _ConstantPad(_Pad):
     """Zeros, or a constant: constant_pad_nd, whose backward slices the gradient, keeping no tensor."""
 
     def keras_layers(self, cfg: dict, shape: Shape) -> list[str] | None:
+        from cnncalc.layers.keras_code import keras_call, zero_padding
+
         sides = self.sides(cfg)
         if cfg.get("value", 0) != 0 or any(before < 0 or after < 0 for _, before, after in sides):
             return None  # Keras pads with zeros, and crops with a layer of its own

@@ -10,7 +10,6 @@ from math import gcd, prod
 from typing import ClassVar
 
 from cnncalc.errors import LayerError
-from cnncalc.layers.arithmetic import window_size
 from cnncalc.layers.base import (
     UNDEFINED,
     AxisSizes,
@@ -24,7 +23,6 @@ from cnncalc.layers.base import (
     axes_of,
     unread_note,
 )
-from cnncalc.layers.keras_code import CHANNELS_FIRST, keras_call, zero_padding
 
 
 def pool_output_size(size: int, kernel: int, stride: int, padding: int, dilation: int, ceil_mode: bool) -> int:
@@ -109,6 +107,8 @@ class _WindowPool(LayerType):
         )
 
     def explain(self, cfg: dict, shape: Shape, out: Shape) -> list:
+        from cnncalc.layers.arithmetic import window_size
+
         stride = cfg["stride"] or cfg["kernel_size"]
         spans = zip(axes_of(self.rank), shape[1:], cfg["kernel_size"], stride, cfg["padding"], self.dilations(cfg))
         return [window_size(axis, n, k, s, p, p, d, cfg["ceil_mode"]) for axis, n, k, s, p, d in spans]
@@ -120,6 +120,8 @@ class _WindowPool(LayerType):
         average counts (count_include_pad). A max pool's padding is zeros here where torch's is
         -inf: the same numbers on inputs >= 0 (after a ReLU, as in ResNet), as Keras's own
         ResNet50 pads."""
+        from cnncalc.layers.keras_code import CHANNELS_FIRST, keras_call, zero_padding
+
         if (cfg["ceil_mode"] and not self.keras_ceil_mode) or max(self.dilations(cfg)) > 1:
             return None
         if not self.keras_pads_exactly(cfg):
@@ -323,6 +325,8 @@ class _AdaptivePool(LayerType):
     def keras_layers(self, cfg: dict, shape: Shape) -> list[str] | None:
         """Global pooling to one value per channel; bins of equal size (each input size a
         multiple of its output size, as VGG's 7x7 to 7x7) are a pool of that size."""
+        from cnncalc.layers.keras_code import CHANNELS_FIRST, keras_call
+
         spatial, bins = shape[1:], self.output_shape(cfg, shape)[1:]
         if all(n == 1 for n in bins):
             return [
@@ -456,6 +460,8 @@ class _GlobalPool(LayerType):
         return pool if cfg["keepdims"] else f"nn.Sequential({pool}, nn.Flatten())"
 
     def keras_layers(self, cfg: dict, shape: Shape) -> list[str] | None:
+        from cnncalc.layers.keras_code import CHANNELS_FIRST, keras_call
+
         pooling = f"Global{self.keras_kind}Pooling{self.rank}D"
         return [keras_call(pooling, keepdims=cfg["keepdims"], data_format=CHANNELS_FIRST)]
 

@@ -21,7 +21,6 @@ from cnncalc.layers.base import (
     per_axis_form,
     python_literal,
 )
-from cnncalc.layers.keras_code import CHANNELS_FIRST, keras_call
 from cnncalc.layers.merge import input_ref
 
 # The interpolation modes that work on one rank only, as torch.nn.functional.interpolate has them.
@@ -88,6 +87,8 @@ class Upsample(LayerType):
 
     def keras_layers(self, cfg: dict, shape: Shape) -> list[str] | None:
         """UpSampling2D/3D by whole factors; Keras's bilinear is torch's with align_corners false."""
+        from cnncalc.layers.keras_code import CHANNELS_FIRST, keras_call
+
         rank, scale = len(shape) - 1, self.resolved_config(cfg, shape)["scale_factor"]
         modes = {2: ("nearest", "bilinear"), 3: ("nearest",)}.get(rank, ())
         if cfg["size"] is not None or cfg["align_corners"] or cfg["mode"] not in modes or scale is None:
