@@ -99,3 +99,14 @@ def _node(id: str, name: str, kind: str, rows: list, plan: Plan, shapes: dict) -
     params = sum(row.params for row in rows)
     macs = sum(row.macs for row in rows)
     return Node(id, name, kind, fmt_shape(last.output_shape), params, macs, len(rows))
+
+
+def region(picture: Drawing, names: set[str]) -> Drawing:
+    """The nodes named, and those one arrow away: the part of a drawing around a change."""
+    chosen = {node.id for node in picture.nodes if node.name in names}
+    for edge in picture.edges:
+        if edge.source in chosen or edge.target in chosen:
+            chosen |= {edge.source, edge.target}
+    nodes = [node for node in picture.nodes if node.id in chosen]
+    edges = [edge for edge in picture.edges if edge.source in chosen and edge.target in chosen]
+    return Drawing(picture.name, nodes, edges, [i for i in picture.outputs if i in chosen])

@@ -94,3 +94,16 @@ def test_cli_writes_a_file_or_stdout(tmp_path):
     assert runner().invoke(cli, ["draw", path, "--format", "dot", "-o", str(target)]).exit_code == 0
     assert target.read_text().startswith('digraph "seed_50x50"')
     assert runner().invoke(cli, ["draw", path, "--depth", "0"]).exit_code == 2
+
+
+def test_diff_markdown_draws_the_changed_region(tmp_path):
+    old = ARCH_DIR / "seed_50x50.yaml"
+    new = tmp_path / "wider.yaml"
+    new.write_text(old.read_text().replace("name: conv2, out_channels: 64", "name: conv2, out_channels: 96"))
+    text = runner().invoke(cli, ["diff", str(old), str(new), "--format", "markdown"]).stdout
+    diagram = text.split("```mermaid\n", 1)[1].split("```", 1)[0]
+    boxes, arrows = _mermaid_parts("\n".join(line for line in diagram.splitlines() if "class" not in line))
+    assert len(boxes) == 8 and ("n3", "n4") in arrows  # conv2 to fc4 changed, and pool1 before them
+    assert "class n4,n5,n6,n7,n8 changed" in diagram and "conv1" not in diagram
+    same = runner().invoke(cli, ["diff", str(old), str(old), "--format", "markdown"]).stdout
+    assert "```mermaid" not in same

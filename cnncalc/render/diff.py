@@ -145,4 +145,22 @@ def markdown(diff: PlanDiff, old_label: str, new_label: str) -> str:
     for c in changed:
         kind, shape, params = _layer_summary(c, markdown_text)
         lines.append(f"| {marks[c.status]} | {markdown_code(c.name)} | {kind} | {shape} | {params} |")
-    return "\n".join(lines)
+    return "\n".join(lines + _changed_region(diff))
+
+
+_MOST_DRAWN = 40  # boxes in the diagram of a change; a larger change is left undrawn
+
+
+def _changed_region(diff: PlanDiff) -> list[str]:
+    """A Mermaid diagram of the new plan around what was added or changed (GitHub draws it)."""
+    from cnncalc.draw import drawing, region
+    from cnncalc.render.graph import mermaid
+
+    status = {c.name: c.status for c in diff.changed if c.status in ("added", "changed")}
+    if not status:
+        return []
+    picture = region(drawing(diff.new), set(status))
+    if len(picture.nodes) > _MOST_DRAWN:
+        return ["", f"_{len(picture.nodes)} layers around the change: too many to draw here (`cnncalc draw`)._"]
+    marks = {node.id: status[node.name] for node in picture.nodes if node.name in status}
+    return ["", "```mermaid", mermaid(picture, marks).rstrip("\n"), "```"]

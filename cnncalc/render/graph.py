@@ -27,8 +27,9 @@ def _mermaid_text(text: str) -> str:
     return "".join(_MERMAID.get(c, c) if c.isprintable() else "?" for c in text)
 
 
-def mermaid(drawing: Drawing) -> str:
-    """`flowchart TD`, one box per node (inputs rounded, outputs double-bordered)."""
+def mermaid(drawing: Drawing, marks: dict[str, str] | None = None) -> str:
+    """`flowchart TD`, one box per node (inputs rounded, outputs double-bordered); `marks`
+    colours nodes by id: "added" (green) or "changed" (amber)."""
     lines = [f"%% cnncalc draw: {_mermaid_text(drawing.name)}", "flowchart TD"]
     for node in drawing.nodes:
         label = "<br/>".join(_mermaid_text(line) for line in _lines(node))
@@ -39,6 +40,12 @@ def mermaid(drawing: Drawing) -> str:
         else:
             lines.append(f'  {node.id}["{label}"]')
     lines += [f"  {edge.source} --> {edge.target}" for edge in drawing.edges]
+    if marks:
+        lines += ["  classDef added fill:#e6ffed,stroke:#2da44e", "  classDef changed fill:#fff8c5,stroke:#bf8700"]
+        for kind in ("added", "changed"):
+            ids = [node_id for node_id, mark in marks.items() if mark == kind]
+            if ids:
+                lines.append(f"  class {','.join(ids)} {kind}")
     return "\n".join(lines) + "\n"
 
 
