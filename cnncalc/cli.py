@@ -863,23 +863,36 @@ def sizes(spec, square, height, width, depth, length, input_name, strict, fmt, c
 
 @cli.command()
 @click.argument("spec", metavar="SPEC")
-@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["svg", "mermaid", "dot"]), default="mermaid", show_default=True)
+@click.option(
+    "--by",
+    type=click.Choice(["params", "macs"]),
+    default="params",
+    show_default=True,
+    help="what shades an SVG's boxes",
+)
 @click.option(
     "--depth", type=click.IntRange(min=1), metavar="N", help="fold block calls nested deeper than N into one box"
 )
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="write here, not to stdout")
 @_spec_options
-def draw(spec: str, fmt: str, depth: int | None, output: str | None, constants: dict, convention) -> None:
-    """Draw SPEC's graph: Mermaid (for a pull request's markdown) or Graphviz DOT.
+def draw(spec: str, fmt: str, by: str, depth: int | None, output: str | None, constants: dict, convention) -> None:
+    """Draw SPEC's graph: Mermaid (for a pull request's markdown), an SVG, or Graphviz DOT.
 
     One box per layer, or per block call nested deeper than --depth, with its output shape,
-    parameters and MACs; the tensors' shapes on DOT's edges.
+    parameters and MACs; an SVG's boxes shaded by their share of the parameters (or MACs, --by).
     """
     from cnncalc.draw import drawing
-    from cnncalc.render import graph
 
     picture = drawing(_load_plan(spec, constants, convention), depth)
-    text = graph.mermaid(picture) if fmt == "mermaid" else graph.dot(picture)
+    if fmt == "svg":
+        from cnncalc.render.svg import svg
+
+        text = svg(picture, by)
+    else:
+        from cnncalc.render import graph
+
+        text = graph.mermaid(picture) if fmt == "mermaid" else graph.dot(picture)
     _write_output(text, output)
 
 

@@ -107,3 +107,34 @@ def test_diff_markdown_draws_the_changed_region(tmp_path):
     assert "class n4,n5,n6,n7,n8 changed" in diagram and "conv1" not in diagram
     same = runner().invoke(cli, ["diff", str(old), str(old), "--format", "markdown"]).stdout
     assert "```mermaid" not in same
+
+
+@pytest.mark.parametrize(
+    ("stem", "depth"), [("googlenet", 2), ("resnet50", 2), ("unet", None), ("yolov5s", 2), ("mobilenet_v2_keras", 1)]
+)
+def test_the_svg_is_well_formed_one_box_per_node_no_overlap_no_script(stem, depth):
+    from xml.dom import minidom
+
+    from cnncalc.render.svg import BOX_H, BOX_W, positions, svg
+
+    picture = drawing(plan(load_file(str(ARCH_DIR / f"{stem}.yaml"))), depth)
+    text = svg(picture)
+    document = minidom.parseString(text)
+    boxes = [g for g in document.getElementsByTagName("g") if g.getAttribute("class") == "box"]
+    assert len(boxes) == len(picture.nodes) and len(document.getElementsByTagName("path")) == len(picture.edges) + 1
+    assert "<script" not in text and " on" not in text.replace(" onto", "") and "href" not in text
+    corners = list(positions(picture).values())
+    assert not any(
+        abs(a[0] - b[0]) < BOX_W and abs(a[1] - b[1]) < BOX_H for i, a in enumerate(corners) for b in corners[i + 1 :]
+    )
+
+
+def test_the_svg_keeps_spec_text_as_text():
+    from xml.dom import minidom
+
+    from cnncalc.render.svg import svg
+
+    text = 'name: "<script>alert(1)</script>\\u001b[31m"\ninput: [3, 8, 8]\nlayers:\n  - relu\n'
+    out = svg(drawing(plan(parse(text, "evil.yaml"))))
+    title = minidom.parseString(out).getElementsByTagName("title")[0].firstChild.data
+    assert title == "<script>alert(1)</script>?[31m" and "<script>" not in out
