@@ -97,17 +97,19 @@ def parse_span(text: str) -> Span:
 class Trial(Frozen):
     """One input size, planned: why it is refused, or which layers lose pixels at it."""
 
-    __slots__ = ("size", "error", "edges", "skips")
+    __slots__ = ("size", "error", "edges", "skips", "in_features")
     size: tuple[int, ...]  # every spatial axis of the input varied, in its shape's order
     error: Diagnostic | None  # the first layer that refuses this size, located
     edges: tuple[Diagnostic, ...]  # layers that never read their input's last rows (columns, ...)
     skips: tuple[Diagnostic, ...]  # layers whose stride or dilation jumps over pixels
+    in_features: int | None  # the first linear layer's in_features at this size (cnncalc infers it)
 
-    def __init__(self, size, error=None, edges=(), skips=()):
+    def __init__(self, size, error=None, edges=(), skips=(), in_features=None):
         _set(self, "size", size)
         _set(self, "error", error)
         _set(self, "edges", edges)
         _set(self, "skips", skips)
+        _set(self, "in_features", in_features)
 
     @property
     def valid(self) -> bool:
@@ -120,7 +122,7 @@ class Trial(Frozen):
 class Sizes(Frozen):
     """What `explore` found: the sizes tried, in order, and how each planned."""
 
-    __slots__ = ("spec", "input_name", "axes", "spans", "square", "strict", "trials")
+    __slots__ = ("spec", "input_name", "axes", "spans", "square", "strict", "trials", "in_features")
     spec: Spec
     input_name: str
     axes: tuple[str, ...]  # the input's spatial axes, in its shape's order
@@ -128,10 +130,18 @@ class Sizes(Frozen):
     square: bool  # every axis took the same size (--range)
     strict: bool  # layers that skip pixels make a size inexact too
     trials: list[Trial]
+    in_features: int | None  # the first linear layer's, at the spec's own size
 
-    def __init__(self, spec, input_name, axes, spans, square, strict, trials):
-        for name, value in zip(self.__slots__, (spec, input_name, axes, spans, square, strict, trials)):
+    def __init__(self, spec, input_name, axes, spans, square, strict, trials, in_features=None):
+        values = (spec, input_name, axes, spans, square, strict, trials, in_features)
+        for name, value in zip(self.__slots__, values):
             _set(self, name, value)
+
+    @property
+    def other_in_features(self) -> list[Trial]:
+        """The valid sizes at which the first linear layer takes another in_features than at the
+        spec's own size: cnncalc infers it, but a model built at one size has it fixed."""
+        return [t for t in self.trials if t.valid and t.in_features is not None and t.in_features != self.in_features]
 
     @property
     def input_shape(self) -> Shape:
@@ -168,7 +178,7 @@ def explore(spec: Spec, spans: Span | dict[str, Span], *, input_name: str | None
     sizes = _sizes(spec, name, by_axis, square)
     planner = Planner(spec, name)
     trials = [planner.trial(size) for size in sizes]
-    return Sizes(spec, name, axes, by_axis, square, strict, trials)
+    return Sizes(spec, name, axes, by_axis, square, strict, trials, planner.in_features)
 
 
 def _varied_input(spec: Spec, input_name: str | None) -> tuple[str, tuple[str, ...]]:
@@ -248,6 +258,8 @@ class Planner:
                 raise  # the expansion may have stopped before a call of it: the spec is not whole
             baseline = None
         self.watched = self._watched(baseline) if baseline is not None else {}
+        first = baseline.first_linear if baseline is not None else None
+        self.in_features = first.in_features if first is not None else None  # at the spec's own size
 
     def _reads_channels(self, group) -> bool:
         block = self.spec.blocks.get(group.block)
@@ -272,7 +284,8 @@ class Planner:
         except SpecError as exc:
             return Trial(size, exc.diagnostics[0])
         edges, skips = self._pixel_notes(planned)
-        return Trial(size, None, edges, skips)
+        first = planned.first_linear
+        return Trial(size, None, edges, skips, first.in_features if first is not None else None)
 
     def shape_at(self, size: tuple[int, ...]) -> tuple[int, ...]:
         """The varied input's shape with these sizes on its spatial axes."""

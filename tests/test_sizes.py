@@ -663,3 +663,15 @@ def test_keras_accepts_exactly_the_valid_sizes(stem, span):
         assert trial.valid, f"{stem} at {trial.size}: Keras accepts what cnncalc refuses: {trial.error.message}"
         planned = plan(replace(spec, input_shape=shape, inputs={"input": shape}))
         assert tuple(model.output_shape[1:]) == planned.output_shape
+
+
+def test_sizes_say_when_the_first_linear_layer_would_take_other_features():
+    """cnncalc infers in_features at each size; a model built at the spec's size has it fixed."""
+    spec = load_file(str(ARCH / "alexnet_original.yaml"))
+    found = explore(spec, Span(200, 260))
+    keeping = [t.size[0] for t in found.trials if t.valid and t.in_features == 9216]
+    assert found.in_features == 9216 and keeping == list(range(227, 259))
+    text = runner().invoke(cli, ["sizes", str(ARCH / "alexnet_original.yaml"), "--range", "200:260"]).stdout
+    assert "a model built at that size takes 32 of the 61 valid sizes: 227-258 (every size)" in text
+    pooled = explore(load_file(str(ARCH / "resnet50.yaml")), Span(200, 230))
+    assert pooled.other_in_features == []  # global pooling: 2,048 features at every size

@@ -214,6 +214,7 @@ def text(found: Sizes, path: str) -> str:
     lines = [_header(found, path)]
     lines += _listed(f"valid: {len(valid):,} of {len(found.trials):,}:", _sizes_of(found, valid))
     lines += _listed(f"exact: {len(exact):,} of {len(valid):,} valid ({_EXACT}{strict}):", _sizes_of(found, exact))
+    lines += _in_features_note(found)
     lines += _reasons(found, "refused:", [(trial.error, trial) for trial in found.trials if not trial.valid])
     edges = [(note, trial) for trial in valid for note in trial.edges]
     lines += _reasons(found, "not exact, the last rows (columns, positions) of a layer's input never read:", edges)
@@ -225,6 +226,21 @@ def text(found: Sizes, path: str) -> str:
     )
     lines += _reasons(found, title, skips)
     return "\n".join(lines)
+
+
+def _in_features_note(found: Sizes) -> list[str]:
+    """When the first linear layer's in_features follows the input size: a model built at the
+    spec's size takes only the sizes that keep it."""
+    other = found.other_in_features
+    if not other:
+        return []
+    keeping = [t for t in found.trials if t.valid and t.in_features == found.in_features]
+    valid = sum(1 for t in found.trials if t.valid)
+    prefix = (
+        f"note: the first linear layer's in_features follows the input size ({found.in_features:,} at the spec's "
+        f"own input); a model built at that size takes {len(keeping):,} of the {valid:,} valid sizes:"
+    )
+    return _listed(prefix, _sizes_of(found, keeping))
 
 
 def document(found: Sizes, path: str) -> dict:
@@ -243,6 +259,10 @@ def document(found: Sizes, path: str) -> dict:
         "strict": found.strict,
         "valid": found.valid,
         "exact": found.exact,
+        # cnncalc infers the first linear layer's in_features at each size; a built model has it fixed
+        "same_in_features": [found.point(t) for t in found.trials if t.valid and t.in_features == found.in_features]
+        if found.other_in_features
+        else found.valid,
         "refused": _reasons_document(found, [(trial.error, trial) for trial in found.trials if not trial.valid]),
         "edges": _reasons_document(found, [(note, trial) for trial in valid for note in trial.edges]),
         "skips": _reasons_document(found, [(note, trial) for trial in valid for note in trial.skips]),
