@@ -339,6 +339,13 @@ class GroupNorm(LayerType):
     def other_ops(self, cfg: dict, shape: Shape, out: Shape) -> int:
         return 5 * prod(out)  # mean, variance, normalise, scale, shift
 
+    def explain(self, cfg: dict, shape: Shape, out: Shape) -> list:
+        from cnncalc.layers.arithmetic import Step
+
+        if not cfg["affine"]:
+            return []
+        return [Step("params", "2·C (a scale and a shift per channel)", f"2·{shape[0]:,}", 2 * shape[0])]
+
     def keras_layers(self, cfg: dict, shape: Shape) -> list[str] | None:
         from cnncalc.layers.keras_code import keras_call
 
@@ -467,6 +474,16 @@ class LayerNorm(LayerType):
 
     def acts_on_last_axis(self, cfg: dict, shape: Shape) -> bool:
         return len(self.normalized(cfg, shape)) == 1
+
+    def explain(self, cfg: dict, shape: Shape, out: Shape) -> list:
+        from cnncalc.layers.arithmetic import Step
+
+        if not cfg["elementwise_affine"]:
+            return []
+        sizes = "·".join(f"{n:,}" for n in self.normalized(cfg, shape))
+        both = cfg["bias"]
+        words = "2·(the normalised axes' sizes): a scale and a shift each" if both else "the normalised axes' sizes"
+        return [Step("params", words, f"2·{sizes}" if both else sizes, self.params(cfg, shape, out))]
 
     def keras_layers(self, cfg: dict, shape: Shape) -> list[str] | None:
         from cnncalc.layers.keras_code import keras_call

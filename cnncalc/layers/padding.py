@@ -94,6 +94,12 @@ class _Pad(LayerType):
     def other_ops(self, cfg: dict, shape: Shape, out: Shape) -> int:
         return 0  # a copy
 
+    def explain(self, cfg: dict, shape: Shape, out: Shape) -> list:
+        from cnncalc.layers.arithmetic import Step
+
+        spans = zip(self.sides(cfg), shape[1:], out[1:])
+        return [Step(axis, "in + before + after", f"{n:,} + {b} + {a}", m) for (axis, b, a), n, m in spans]
+
     def receptive_window(self, cfg: dict, shape: Shape):
         # a border of width `before` moves the field's windows, as a convolution's padding does
         # (reflected, replicated or wrapped borders repeat real pixels, but the window is the same)

@@ -131,6 +131,15 @@ class Upsample(LayerType):
                 )
         return (shape[0], *out)
 
+    def explain(self, cfg: dict, shape: Shape, out: Shape) -> list:
+        from cnncalc.layers.arithmetic import Step
+
+        scale = self.resolved_config(cfg, shape)["scale_factor"]
+        if scale is None:
+            return []  # to a size: nothing to work out
+        spans = zip(axes_of(len(out) - 1), shape[1:], scale, out[1:])
+        return [Step(axis, "floor(in·scale_factor)", f"floor({n:,}·{f:g})", m) for axis, n, f, m in spans]
+
     def receptive_window(self, cfg: dict, shape: Shape):
         return UNDEFINED
 
