@@ -866,10 +866,10 @@ def sizes(spec, square, height, width, depth, length, input_name, strict, fmt, c
 @click.option("--format", "fmt", type=click.Choice(["svg", "mermaid", "dot"]), default="mermaid", show_default=True)
 @click.option(
     "--by",
-    type=click.Choice(["params", "macs"]),
+    type=click.Choice(["params", "macs", "memory"]),
     default="params",
     show_default=True,
-    help="what shades an SVG's boxes",
+    help="what shades an SVG's boxes: parameters, MACs, or activation memory (output bytes)",
 )
 @click.option(
     "--depth", type=click.IntRange(min=1), metavar="N", help="fold block calls nested deeper than N into one box"
@@ -894,6 +894,51 @@ def draw(spec: str, fmt: str, by: str, depth: int | None, output: str | None, co
 
         text = graph.mermaid(picture) if fmt == "mermaid" else graph.dot(picture)
     _write_output(text, output)
+
+
+@cli.command()
+@click.argument("spec", metavar="SPEC")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, writable=True),
+    help="the HTML file to write (- for stdout)",
+)
+@click.option("--batch-size", type=_BATCH_SIZE, help="for memory and the memory budget [default: 1, or the budget's]")
+@click.option("--dtype", type=click.Choice(list(DTYPE_BYTES)), help="[default: float32, or the budget's]")
+@click.option("--optimizer", type=click.Choice(list(OPTIMIZER_STATES)), help="[default: adam, or the budget's]")
+@_spec_options
+def report(spec: str, output: str, batch_size, dtype, optimizer, constants: dict, convention) -> None:
+    """Write SPEC's plan as one self-contained HTML page that works offline: the totals, memory
+    and budget verdicts; a diagram that folds, unfolds, zooms and pans; charts of parameters,
+    MACs, memory and receptive fields along the depth; and a table of the layers that sorts and
+    filters.
+    """
+    from cnncalc.checking import MemorySettings
+    from cnncalc.checking import check as check_budgets
+    from cnncalc.engine import plan as make_plan
+    from cnncalc.errors import SpecError
+    from cnncalc.memory import estimate
+    from cnncalc.render.report import html
+    from cnncalc.report import report_document
+    from cnncalc.spec import load_file
+
+    try:
+        loaded = load_file(spec, constants, convention)
+        planned = make_plan(loaded)
+    except SpecError as exc:
+        _report(exc, "text")
+        sys.exit(EXIT_ERROR)
+    budget = loaded.budget
+    memory = estimate(
+        planned,
+        batch_size=batch_size or (budget and budget.batch_size) or 1,
+        dtype=dtype or (budget and budget.dtype) or "float32",
+        optimizer=optimizer or (budget and budget.optimizer) or "adam",
+    )
+    checks = check_budgets(planned, loaded, {}, MemorySettings(batch_size, dtype, optimizer))
+    _write_output(html(report_document(planned, memory, checks)), output)
 
 
 @cli.command()
