@@ -168,6 +168,16 @@ def test_the_diagram_draws_what_draw_draws_and_folds(opened):
     assert report.errors == []
 
 
+def test_a_click_on_a_row_finds_its_layer_in_the_diagram(opened):
+    report, result = opened
+    deepest = max(result.layers, key=lambda row: (len(row.spec.groups), -row.spec.index))
+    report.page.fill("#filter", deepest.name)
+    report.page.click(f'#layers tbody tr[data-index="{deepest.spec.index}"]')
+    found = report.page.locator("#diagram g.box.found")
+    assert found.count() == 1 and found.get_attribute("data-key") == f"l:{deepest.name}"
+    assert found.is_visible() and report.errors == []
+
+
 def test_the_charts_are_drawn(opened):
     report, result = opened
     bars = report.page.locator("#charts figure").first.locator("rect.bar").count()

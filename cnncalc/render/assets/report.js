@@ -225,14 +225,25 @@
     return g;
   }
 
+  function handFolded() { var depth = byId("fold-depth"); if (!depth.disabled) depth.value = "hand"; }
   function toggle(n) {
     if (dragged) return;
+    handFolded();
     if (n.block !== undefined) { expanded[n.block] = true; drawDiagram(firstInside(n.block)); }
     else { delete expanded[n.inside]; drawDiagram("b:" + n.inside); }
   }
   function firstInside(name) {
     for (var i = 0; i < LAYERS.length; i++) if (chain(LAYERS[i].block).indexOf(name) >= 0) return visibleOf(LAYERS[i]);
     return null;
+  }
+
+  function locate(layer) {  // unfold the calls around a layer, centre it and mark it
+    chain(layer.block).forEach(function (name) { expanded[name] = true; });
+    handFolded();
+    drawDiagram("l:" + layer.name);
+    var found = byId("diagram").querySelector('g.box[data-key="l:' + CSS.escape(layer.name) + '"]');
+    if (found) found.classList.add("found");
+    byId("diagram").scrollIntoView({ block: "center" });
   }
 
   // ---- zoom and pan ----------------------------------------------------------------------
@@ -275,6 +286,7 @@
     PLAN.blocks.forEach(function (b) { deepest = Math.max(deepest, chain(b.name).length); });
     for (var d = 1; d <= deepest; d++) depth.appendChild(el("option", { value: d }, ["fold below depth " + d]));
     depth.appendChild(el("option", { value: "all" }, ["unfold all"]));
+    depth.appendChild(el("option", { value: "hand", hidden: "hidden", disabled: "disabled" }, ["folded by hand"]));
     depth.value = DATA.fold_depth === null ? "all" : String(DATA.fold_depth);
     if (!deepest) depth.disabled = true;
     depth.addEventListener("change", function () { foldTo(depth.value === "all" ? null : Number(depth.value)); drawDiagram(); });
@@ -403,9 +415,11 @@
     });
     var body = byId("layers").querySelector("tbody"), fresh = el("tbody");
     shown.forEach(function (l) {
-      fresh.appendChild(el("tr", { "data-index": l.index }, COLUMNS.map(function (c) {
+      var tr = el("tr", { "data-index": l.index, title: "show " + l.name + " in the diagram" }, COLUMNS.map(function (c) {
         return el("td", { "class": "c-" + c[0] }, [c[3](c[2](l), l)]);
-      })));
+      }));
+      tr.addEventListener("click", function () { locate(l); });
+      fresh.appendChild(tr);
     });
     body.parentNode.replaceChild(fresh, body);
     byId("layers").querySelectorAll("thead th").forEach(function (th) {
