@@ -1,9 +1,9 @@
 """`cnncalc draw`: a plan as a graph to draw: one node per layer, or per block call folded at
 `depth`, and one edge per tensor passed from one node to another, with its shape.
 
-Pure: it returns a Drawing; cnncalc/render/mermaid.py and render/dot.py write it. The ids are
-cnncalc's own (n0, n1, ...); labels are the spec's names, which each renderer escapes for its
-format.
+Pure: it returns a Drawing; cnncalc/render/graph.py writes it as Mermaid or DOT, and
+cnncalc/render/svg.py as an SVG. The ids are cnncalc's own (n0, n1, ...); labels are the
+spec's names, which each renderer escapes for its format.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 from cnncalc.engine import Plan
 from cnncalc.errors import Frozen
 from cnncalc.layers.base import fmt_shape
+from cnncalc.memory import estimate
 
 _set = object.__setattr__
 
@@ -18,7 +19,7 @@ _set = object.__setattr__
 class Node(Frozen):
     """A layer, a folded block call, or a network input."""
 
-    __slots__ = ("id", "name", "kind", "shape", "params", "macs", "layers")
+    __slots__ = ("id", "name", "kind", "shape", "params", "macs", "layers", "memory")
     id: str
     name: str  # the layer's or the call's full name, or the input's
     kind: str  # the layer's type, the block's name, or "input"
@@ -26,9 +27,10 @@ class Node(Frozen):
     params: int
     macs: int
     layers: int  # how many layers it stands for
+    memory: int  # the bytes of its layers' outputs (JSON's output_bytes summed: batch 1, float32)
 
-    def __init__(self, id: str, name: str, kind: str, shape: str, params: int, macs: int, layers: int):
-        for key, value in zip(self.__slots__, (id, name, kind, shape, params, macs, layers)):
+    def __init__(self, id: str, name: str, kind: str, shape: str, params: int, macs: int, layers: int, memory: int = 0):
+        for key, value in zip(self.__slots__, (id, name, kind, shape, params, macs, layers, memory)):
             _set(self, key, value)
 
 
@@ -78,7 +80,8 @@ def drawing(plan: Plan, depth: int | None = None) -> Drawing:
         kinds[drawn] = folded.block if folded is not None else row.type_name
     ids = {name: f"n{k}" for k, name in enumerate(members)}
     shapes = {**plan.input_shapes, **{row.name: row.output_shape for row in plan.layers}}
-    nodes = [_node(ids[name], name, kinds[name], rows, plan, shapes) for name, rows in members.items()]
+    output_bytes = dict(zip((row.name for row in plan.layers), estimate(plan).layer_output_bytes))
+    nodes = [_node(ids[name], name, kinds[name], rows, shapes, output_bytes) for name, rows in members.items()]
     edges: dict[tuple[str, str], Edge] = {}
     for row in plan.layers:
         for source in row.spec.inputs:
@@ -89,7 +92,7 @@ def drawing(plan: Plan, depth: int | None = None) -> Drawing:
     return Drawing(plan.name, nodes, edges.values(), [i for i in ids.values() if i in outputs])
 
 
-def _node(id: str, name: str, kind: str, rows: list, plan: Plan, shapes: dict) -> Node:
+def _node(id: str, name: str, kind: str, rows: list, shapes: dict, output_bytes: dict[str, int]) -> Node:
     if not rows:  # an input
         return Node(id, name, kind, fmt_shape(shapes[name]), 0, 0, 0)
     last = rows[-1]
@@ -98,7 +101,8 @@ def _node(id: str, name: str, kind: str, rows: list, plan: Plan, shapes: dict) -
         last = next((row for row in rows if row.name == group.output), last)
     params = sum(row.params for row in rows)
     macs = sum(row.macs for row in rows)
-    return Node(id, name, kind, fmt_shape(last.output_shape), params, macs, len(rows))
+    memory = sum(output_bytes[row.name] for row in rows)
+    return Node(id, name, kind, fmt_shape(last.output_shape), params, macs, len(rows), memory)
 
 
 def region(picture: Drawing, names: set[str]) -> Drawing:

@@ -68,6 +68,20 @@ def test_depth_folds_block_calls_and_sums_their_counts():
     assert len(drawing(result, depth=2).nodes) > len(folded.nodes)
 
 
+def test_memory_is_the_json_output_bytes_of_the_layers_a_box_stands_for():
+    import json
+
+    out = runner().invoke(cli, ["plan", str(ARCH_DIR / "resnet50.yaml"), "--format", "json"])
+    output_bytes = {layer["name"]: layer["output_bytes"] for layer in json.loads(out.stdout)["layers"]}
+    result = plan(load_file(str(ARCH_DIR / "resnet50.yaml")))
+    full = {node.name: node.memory for node in drawing(result).nodes}
+    assert full["conv1"] == output_bytes["conv1"] == 64 * 112 * 112 * 4  # batch 1, float32
+    assert full["input"] == 0 and sum(full.values()) == sum(output_bytes.values())
+    folded = {node.name: node.memory for node in drawing(result, depth=1).nodes}
+    assert folded["layer3"] == sum(size for name, size in output_bytes.items() if name.startswith("layer3."))
+    assert sum(folded.values()) == sum(output_bytes.values())
+
+
 def test_dot_is_one_statement_per_line():
     text = graph.dot(drawing(plan(load_file(str(ARCH_DIR / "resnet18.yaml"))), depth=1))
     lines = text.splitlines()
