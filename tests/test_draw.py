@@ -123,32 +123,211 @@ def test_diff_markdown_draws_the_changed_region(tmp_path):
     assert "```mermaid" not in same
 
 
-@pytest.mark.parametrize(
-    ("stem", "depth"), [("googlenet", 2), ("resnet50", 2), ("unet", None), ("yolov5s", 2), ("mobilenet_v2_keras", 1)]
-)
-def test_the_svg_is_well_formed_one_box_per_node_no_overlap_no_script(stem, depth):
-    from xml.dom import minidom
-
-    from cnncalc.render.svg import BOX_H, BOX_W, positions, svg
-
-    picture = drawing(plan(load_file(str(ARCH_DIR / f"{stem}.yaml"))), depth)
-    text = svg(picture)
-    document = minidom.parseString(text)
-    boxes = [g for g in document.getElementsByTagName("g") if g.getAttribute("class") == "box"]
-    assert len(boxes) == len(picture.nodes) and len(document.getElementsByTagName("path")) == len(picture.edges) + 1
-    assert "<script" not in text and " on" not in text.replace(" onto", "") and "href" not in text
-    corners = list(positions(picture).values())
-    assert not any(
-        abs(a[0] - b[0]) < BOX_W and abs(a[1] - b[1]) < BOX_H for i, a in enumerate(corners) for b in corners[i + 1 :]
-    )
+SVG_TAGS = {"svg", "title", "defs", "marker", "path", "rect", "text", "g"}
 
 
-def test_the_svg_keeps_spec_text_as_text():
-    from xml.dom import minidom
+def _svg_tree(text: str):
+    """The SVG parsed by xml.etree, its tags without the namespace; asserts it is inert: only
+    SVG_TAGS, no script, no event handler (on*=), no reference (href) to anything."""
+    import xml.etree.ElementTree as ET
 
+    root = ET.fromstring(text)
+    assert root.tag == "{http://www.w3.org/2000/svg}svg"
+    for element in root.iter():
+        assert element.tag.split("}")[-1] in SVG_TAGS, element.tag
+        for attribute, value in element.attrib.items():
+            assert not attribute.lower().startswith("on") and "href" not in attribute.lower(), attribute
+            assert "javascript:" not in value.lower() and "http" not in value.lower(), value
+    assert "<script" not in text.lower() and "<!entity" not in text.lower()
+    return root
+
+
+def _boxes(root) -> list:
+    return [g for g in root.iter("{http://www.w3.org/2000/svg}g") if g.get("class") == "box"]
+
+
+SVG_CASES = [
+    ("googlenet", 2),
+    ("googlenet", None),
+    ("inception_v3", 2),
+    ("resnet50", None),
+    ("resnet50", 1),
+    ("resnet152", 2),
+    ("densenet121", 2),
+    ("unet", None),
+    ("yolov5s", 2),
+    ("yolov5s", None),
+    ("ddpm_unet", 1),
+    ("mobilenet_v2_keras", 1),
+    ("resnet50_keras", None),
+]
+
+
+@pytest.mark.parametrize(("stem", "depth"), SVG_CASES)
+@pytest.mark.parametrize("by", ["params", "macs", "memory"])
+def test_the_svg_is_well_formed_inert_and_one_box_per_node(stem, depth, by):
     from cnncalc.render.svg import svg
 
-    text = 'name: "<script>alert(1)</script>\\u001b[31m"\ninput: [3, 8, 8]\nlayers:\n  - relu\n'
+    picture = drawing(plan(load_file(str(ARCH_DIR / f"{stem}.yaml"))), depth)
+    root = _svg_tree(svg(picture, by))
+    assert [box.get("id") for box in _boxes(root)] == [node.id for node in picture.nodes]
+    assert float(root.get("width")) < 2500  # readable: no giant widths
+
+
+@pytest.mark.parametrize(("stem", "depth"), SVG_CASES)
+def test_the_layout_has_no_crossing_no_overlap_and_no_arrow_through_a_box(stem, depth):
+    from cnncalc.render.svg import BOX_H, GAP_LANE, layout
+
+    picture = drawing(plan(load_file(str(ARCH_DIR / f"{stem}.yaml"))), depth)
+    where = layout(picture)
+    corners = sorted(where.boxes.values(), key=lambda corner: (corner[1], corner[0]))
+    for a, b in zip(corners, corners[1:]):  # a row's boxes, left to right, apart
+        assert a[1] != b[1] or b[0] - a[0] >= where.box_w + 10
+    rows: dict[float, list[float]] = {}  # each row's boxes' left edges
+    for x, y in where.boxes.values():
+        rows.setdefault(y, []).append(x)
+    gaps: dict[tuple[float, float], set] = {}  # each stretch between two rows, or down one row
+    for points in where.routes.values():
+        for (x1, y1), (x2, y2) in zip(points, points[1:]):
+            assert y2 > y1
+            gaps.setdefault((y1, y2), set()).add((x1, x2))
+            if y2 - y1 == BOX_H:  # down a row, in a lane: beside every box there, never through one
+                assert x1 == x2 and all(not left - 1 < x1 < left + where.box_w + 1 for left in rows.get(y1, []))
+    crossings = sum(
+        (a[0] - b[0]) * (a[1] - b[1]) < 0
+        for stretch in gaps.values()
+        for i, a in enumerate(sorted(stretch))
+        for b in sorted(stretch)[i + 1 :]
+    )
+    assert crossings == where.crossings == 0
+    for (y1, y2), stretch in gaps.items():  # lanes apart: two arrows never run down one line
+        if y2 - y1 == BOX_H:
+            xs = sorted(x for x, _ in stretch)
+            assert all(b - a >= GAP_LANE - 0.01 for a, b in zip(xs, xs[1:])), (y1, xs)
+
+
+def test_the_layout_is_deterministic():
+    from cnncalc.render.svg import svg
+
+    result = plan(load_file(str(ARCH_DIR / "inception_v3.yaml")))
+    assert svg(drawing(result, 2)) == svg(drawing(result, 2))
+
+
+def test_a_chain_of_boxes_stays_in_line_and_branches_go_beside_it():
+    from cnncalc.render.svg import layout
+
+    picture = drawing(plan(load_file(str(ARCH_DIR / "resnet50.yaml"))))
+    where = layout(picture)
+    ids = {node.name: node.id for node in picture.nodes}
+    main = [
+        "conv1",
+        "maxpool",
+        "layer1.0.conv1",
+        "layer1.0.bn3",
+        "layer1.0.add",
+        "layer2.0.conv1",
+        "layer4.2.add",
+        "fc",
+    ]
+    assert len({where.boxes[ids[name]][0] for name in main}) == 1  # the convolutions' chain: one column
+    shortcut = where.boxes[ids["layer1.0.downsample.0"]]
+    assert shortcut[0] != where.boxes[ids["layer1.0.conv1"]][0] and shortcut[1] == where.boxes[ids["layer1.0.conv1"]][1]
+
+
+def test_a_broadcast_is_one_lane():
+    """DDPM's timestep embedding, read by every residual block: one shared lane, not one per
+    block (the picture stays narrow)."""
+    from cnncalc.render.svg import layout
+
+    picture = drawing(plan(load_file(str(ARCH_DIR / "ddpm_unet.yaml"))), 1)
+    where = layout(picture)
+    temb = next(node.id for node in picture.nodes if node.name == "temb")
+    lanes = {points[2][0] for (source, _), points in where.routes.items() if source == temb and len(points) > 2}
+    assert len(lanes) == 1 and where.width < 700
+
+
+def _synthetic(kind: str, blocks: int):
+    """A drawing of `blocks` repeats of a residual unit (eight boxes, a shortcut over them),
+    an Inception-like unit (four branches and a concatenation), a U-Net-like unit (ten boxes
+    down, ten up, two joined to their mirror box); or a chain of 10 x `blocks` boxes that a
+    broadcast (the input) feeds every tenth of, or whose every other box a last box gathers."""
+    from cnncalc.draw import Drawing, Edge, Node
+
+    nodes, edges = [Node("n0", "input", "input", "[1]", 0, 0, 0)], []
+
+    def add(*sources: int) -> int:
+        nodes.append(Node(f"n{len(nodes)}", f"layer{len(nodes)}", "relu", "[1]", 1, 1, 1, 4))
+        edges.extend(Edge(f"n{source}", nodes[-1].id, "[1]") for source in sources)
+        return len(nodes) - 1
+
+    last = 0
+    for _ in range(blocks):
+        if kind == "residual":
+            start = last
+            for _ in range(8):
+                last = add(last)
+            last = add(last, start)
+        elif kind == "inception":
+            ends = [add(last), add(add(last)), add(add(add(last))), add(add(last))]
+            last = add(*ends)
+        elif kind in ("broadcast", "gather"):
+            for k in range(10):
+                last = add(last, 0) if kind == "broadcast" and k == 9 else add(last)
+        else:
+            down = []
+            for _ in range(10):
+                last = add(last)
+                down.append(last)
+            for k in range(10):
+                last = add(last, down[-1 - k]) if k % 5 == 1 else add(last)
+    if kind == "gather":
+        add(*range(1, len(nodes), 2))
+    return Drawing("synthetic", nodes, edges, [nodes[-1].id])
+
+
+@pytest.mark.parametrize("kind", ["residual", "inception", "unet", "broadcast", "gather"])
+def test_the_layout_does_work_in_proportion_to_the_graph(kind):
+    """No step is quadratic in the boxes: four times the graph, about four times the work
+    (the layout counts its steps; wall-clock time is benchmarks/draw.py's business)."""
+    from cnncalc.render.svg import layout
+
+    small, large = _synthetic(kind, 25), _synthetic(kind, 100)
+    ratio = layout(large).work / layout(small).work
+    assert len(large.nodes) / len(small.nodes) > 3.9 and ratio < 4.6, ratio
+
+
+def test_the_svg_escapes_the_spec_name_and_anything_in_a_node():
+    import xml.etree.ElementTree as ET
+
+    from cnncalc.draw import Drawing, Edge, Node
+    from cnncalc.render.svg import svg
+
+    hostile = 'x"><script>alert(1)</script><a href=\'http://e\' onload="f()">&amp;]]>\u0007'
+    text = f"name: {json_string(hostile)}\ninput: [3, 8, 8]\nlayers:\n  - relu\n"
     out = svg(drawing(plan(parse(text, "evil.yaml"))))
-    title = minidom.parseString(out).getElementsByTagName("title")[0].firstChild.data
-    assert title == "<script>alert(1)</script>?[31m" and "<script>" not in out
+    root = _svg_tree(out)
+    assert root.find("{http://www.w3.org/2000/svg}title").text == hostile.replace("\u0007", "?")
+    node = Node("n0", hostile, hostile, hostile, 1, 1, 1, 1)
+    out = svg(Drawing(hostile, [node, Node("n1", "b", "relu", "[1]", 0, 0, 1)], [Edge("n0", "n1", hostile)], ["n1"]))
+    root = _svg_tree(out)
+    texts = [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
+    assert any(text.startswith('x"><script>') for text in texts) and "<script>" not in out
+    assert len(_boxes(root)) == 2 and ET.tostring(root).count(b"onload") == out.count("onload")
+
+
+def json_string(text: str) -> str:
+    import json
+
+    return json.dumps(text)
+
+
+def test_svg_by_memory_shows_each_box_s_output_bytes():
+    from cnncalc.render.svg import svg
+
+    picture = drawing(plan(load_file(str(ARCH_DIR / "resnet50.yaml"))), 1)
+    root = _svg_tree(svg(picture, "memory"))
+    texts = [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
+    assert "3.06 MiB out" in " ".join(texts)  # conv1: [64, 112, 112] floats
+    assert any(text.startswith("Shaded by activation memory") for text in texts)
+    plain = _svg_tree(svg(picture, "params")).iter("{http://www.w3.org/2000/svg}text")
+    assert not any("MiB" in text.text for text in plain)  # by params: no bytes in the boxes (in the tooltips)
