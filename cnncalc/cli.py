@@ -407,33 +407,73 @@ def _load_plan(path: str, constants: dict, convention: str | None, fmt: str = "t
 @click.option(
     "--to",
     "target",
-    type=click.Choice(["pytorch", "keras"]),
+    type=click.Choice(["pytorch", "keras", "onnx"]),
     default="pytorch",
     show_default=True,
-    help="pytorch: an nn.Module; keras: a Keras 3 functional model (a PyTorch spec's as channels_first layers)",
+    help="pytorch: an nn.Module; keras: a Keras 3 functional model (a PyTorch spec's as channels_first layers); "
+    "onnx: an ONNX model file (needs -o and the onnx package)",
 )
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="write here, not to stdout")
+@click.option(
+    "--random-weights",
+    is_flag=True,
+    help="onnx: seeded random initializers (as torch starts them) instead of zeros and ones",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="onnx: the seed of --random-weights")
 @_spec_options
-def export(spec: str, target: str, output: str | None, constants: dict, convention: str | None) -> None:
+def export(
+    spec: str,
+    target: str,
+    output: str | None,
+    random_weights: bool,
+    seed: int,
+    constants: dict,
+    convention: str | None,
+) -> None:
     """Write SPEC as framework code: a self-contained PyTorch module (one nn.Module class per
-    block), or with --to keras a Keras 3 script whose build_model() returns a keras.Model.
+    block), with --to keras a Keras 3 script whose build_model() returns a keras.Model, or with
+    --to onnx an ONNX model (opset 21, batch axis `batch`) to open in Netron or run in onnxruntime.
 
     Names follow the spec's layer names; the model builds with no arguments.
     """
     from cnncalc.export import ExportError, to_pytorch
 
+    if target == "onnx" and (output is None or output == "-"):
+        click.echo("error: --to onnx writes a binary file: give it with -o model.onnx", err=True)
+        sys.exit(EXIT_ERROR)
+    if target != "onnx" and (random_weights or seed):
+        click.echo("error: --random-weights and --seed are for --to onnx", err=True)
+        sys.exit(EXIT_ERROR)
     planned = _load_plan(spec, constants, convention)
     try:
+        if target == "onnx":
+            return _export_onnx(planned, spec, output, random_weights, seed)
         if target == "keras":
             from cnncalc.export.keras import to_keras
 
             code = to_keras(planned, source=None if spec == "-" else spec)
         else:
             code = to_pytorch(planned, source=None if spec == "-" else spec)
-    except ExportError as exc:
-        click.echo(f"error: {_shown(exc)}", err=True)
+    except ExportError as exc:  # the ONNX export's refusal lists a layer a line
+        click.echo(
+            "\n".join(f"{'error: ' if k == 0 else ''}{_shown(line)}" for k, line in enumerate(str(exc).splitlines())),
+            err=True,
+        )
         sys.exit(EXIT_ERROR)
     _write_output(code, output)
+
+
+def _export_onnx(planned, spec: str, output: str, random_weights: bool, seed: int) -> None:
+    """Build the ONNX model (ExportError where a layer has no equivalent), then write it."""
+    from cnncalc.export.onnx import to_onnx
+
+    built = to_onnx(planned, random_weights=random_weights, seed=seed, source=None if spec == "-" else spec)
+    try:
+        with open(output, "wb") as handle:
+            handle.write(built.model.SerializeToString())
+    except OSError as exc:
+        click.echo(f"error: cannot write {_shown(output)}: {exc.strerror}", err=True)
+        sys.exit(EXIT_ERROR)
 
 
 @cli.command()

@@ -27,6 +27,10 @@ class _Elementwise(LayerType):
     keeps = "input"
     inplace_keeps_output = False  # leaky_relu and elu can work backward from their output
     keras_activation: ClassVar[str | None] = None  # keras.activations' name for the same function
+    onnx_op: ClassVar[str | None] = None  # the ONNX operator computing it alone, without attributes
+
+    def onnx_nodes(self, cfg: dict, shape: Shape, g) -> str | None:
+        return g.node(self.onnx_op, [g.x]) if self.onnx_op else None
 
     def keras_layers(self, cfg: dict, shape: Shape) -> list[str] | None:
         from cnncalc.layers.keras_code import keras_call
@@ -61,6 +65,7 @@ class ReLU(_KeepsOutput):
     type_name = "relu"
     keras_activation = "relu"
     torch_class = "nn.ReLU"
+    onnx_op = "Relu"
 
 
 class ReLU6(_Elementwise):
@@ -72,6 +77,9 @@ class ReLU6(_Elementwise):
     type_name = "relu6"
     keras_activation = "relu6"
     torch_class = "nn.ReLU6"
+
+    def onnx_nodes(self, cfg: dict, shape: Shape, g) -> str | None:
+        return g.node("Clip", [g.x, g.scalar(0.0), g.scalar(6.0)])
 
 
 class LeakyReLU(_Elementwise):
@@ -92,6 +100,9 @@ class LeakyReLU(_Elementwise):
 
         return [keras_call("LeakyReLU", cfg["negative_slope"])]
 
+    def onnx_nodes(self, cfg: dict, shape: Shape, g) -> str | None:
+        return g.node("LeakyRelu", [g.x], alpha=float(cfg["negative_slope"]))
+
 
 class ELU(_Elementwise):
     """Exponential linear unit, as torch.nn.ELU.
@@ -110,6 +121,9 @@ class ELU(_Elementwise):
 
         return [keras_call("ELU", cfg["alpha"])]
 
+    def onnx_nodes(self, cfg: dict, shape: Shape, g) -> str | None:
+        return g.node("Elu", [g.x], alpha=float(cfg["alpha"]))
+
 
 class GELU(_Elementwise):
     """Gaussian error linear unit, as torch.nn.GELU (approximate: none or tanh).
@@ -126,6 +140,9 @@ class GELU(_Elementwise):
 
         return [keras_call("Activation", "gelu")] if cfg["approximate"] == "none" else None  # Keras's is exact
 
+    def onnx_nodes(self, cfg: dict, shape: Shape, g) -> str | None:
+        return g.node("Gelu", [g.x], approximate=cfg["approximate"])
+
 
 class SiLU(_Elementwise):
     """x * sigmoid(x), also called swish, as torch.nn.SiLU.
@@ -138,6 +155,9 @@ class SiLU(_Elementwise):
     torch_class = "nn.SiLU"
     aliases = ("swish",)
 
+    def onnx_nodes(self, cfg: dict, shape: Shape, g) -> str | None:
+        return g.node("Mul", [g.x, g.node("Sigmoid", [g.x])])  # ONNX's Swish is opset 24's
+
 
 class Mish(_Elementwise):
     """x * tanh(softplus(x)), as torch.nn.Mish.
@@ -148,6 +168,7 @@ class Mish(_Elementwise):
     type_name = "mish"
     keras_activation = "mish"
     torch_class = "nn.Mish"
+    onnx_op = "Mish"
 
 
 class Hardswish(_Elementwise):
@@ -160,6 +181,7 @@ class Hardswish(_Elementwise):
     keras_activation = "hard_swish"
     torch_class = "nn.Hardswish"
     aliases = ("hard_swish",)
+    onnx_op = "HardSwish"  # x·max(0, min(1, x/6 + 1/2)), torch's
 
 
 class Hardsigmoid(_Elementwise):
@@ -173,6 +195,9 @@ class Hardsigmoid(_Elementwise):
     torch_class = "nn.Hardsigmoid"
     aliases = ("hard_sigmoid",)
 
+    def onnx_nodes(self, cfg: dict, shape: Shape, g) -> str | None:
+        return g.node("HardSigmoid", [g.x], alpha=1 / 6, beta=0.5)  # torch's slope; ONNX's default is 0.2
+
 
 class Sigmoid(_KeepsOutput):
     """1 / (1 + exp(-x)), as torch.nn.Sigmoid.
@@ -183,6 +208,7 @@ class Sigmoid(_KeepsOutput):
     type_name = "sigmoid"
     keras_activation = "sigmoid"
     torch_class = "nn.Sigmoid"
+    onnx_op = "Sigmoid"
     fields = ()
 
 
@@ -195,6 +221,7 @@ class Tanh(_KeepsOutput):
     type_name = "tanh"
     keras_activation = "tanh"
     torch_class = "nn.Tanh"
+    onnx_op = "Tanh"
     fields = ()
 
 
@@ -223,6 +250,11 @@ class _Normalising(_KeepsOutput):
         # across a spatial axis every output depends on that whole axis
         return NEUTRAL if axis <= 1 else UNDEFINED
 
+    onnx_op: ClassVar[str]  # Softmax, LogSoftmax: along one axis, the batch axis 0 as in torch
+
+    def onnx_nodes(self, cfg: dict, shape: Shape, g) -> str | None:
+        return g.node(self.onnx_op, [g.x], axis=cfg["dim"])
+
 
 class Softmax(_Normalising):
     """Softmax over `dim` (default 1: the features or channels), as torch.nn.Softmax.
@@ -231,6 +263,7 @@ class Softmax(_Normalising):
     """
 
     type_name = "softmax"
+    onnx_op = "Softmax"
 
     def keras_layers(self, cfg: dict, shape: Shape) -> list[str] | None:
         from cnncalc.layers.keras_code import keras_call
@@ -249,6 +282,7 @@ class LogSoftmax(_Normalising):
 
     type_name = "log_softmax"
     torch_class = "nn.LogSoftmax"
+    onnx_op = "LogSoftmax"
 
     def keras_layers(self, cfg: dict, shape: Shape) -> list[str] | None:
         from cnncalc.layers.keras_code import keras_call
@@ -297,3 +331,12 @@ class PReLU(LayerType):
 
         first = 1 if cfg["num_parameters"] == 1 else 2
         return [keras_call("PReLU", shared_axes=list(range(first, len(shape) + 1)))]
+
+    def onnx_nodes(self, cfg: dict, shape: Shape, g) -> str | None:
+        from cnncalc.layers.onnx_code import ZEROS
+
+        count = cfg["num_parameters"]
+        slope = g.weight("weight", (count,), ZEROS)  # torch's [num_parameters], broadcast per channel
+        if count > 1 and len(shape) > 1:
+            slope = g.node("Reshape", [slope, g.ints([count] + [1] * (len(shape) - 1))])
+        return g.node("PRelu", [g.x, slope])

@@ -92,6 +92,9 @@ class Matmul(LayerType):
     def torch_forward(self, cfg: dict, arguments: list[str]) -> str:
         return f"torch.matmul({', '.join(arguments)})"
 
+    def onnx_nodes(self, cfg: dict, shape: Shape, g) -> str | None:
+        return g.node("MatMul", list(g.inputs))  # numpy's rules, as torch.matmul's
+
     def channel_symbols(self, cfg: dict, exprs: dict, sources: list[dict], shape: Shape, out: Shape) -> dict[int, str]:
         return {}
 

@@ -468,6 +468,13 @@ class LayerType:
         has no exact equivalent (the export then says which layer)."""
         return None
 
+    def onnx_nodes(self, cfg: dict, shape: Shape, g) -> str | None:
+        """For the ONNX export: add the nodes that compute this layer to `g` (an
+        cnncalc.layers.onnx_code.OnnxLayer, which holds its inputs and shapes, batch axis first)
+        and return the value holding its output; None where ONNX has no exact equivalent yet (the
+        export then refuses, naming the layer; g.refuse(reason) says why)."""
+        return None
+
     def torch_wrapper(self, cfg: dict, shape: Shape) -> str | None:
         """For the PyTorch export: a module around the layer's own, `{}` standing for it
         (`nn.Sequential(nn.ZeroPad2d((0, 1, 0, 1)), {})`: a strided 'same' convolution's uneven

@@ -248,6 +248,32 @@ class _ConvNd(LayerType):
         )
         return [pad, conv] if pad else [conv]
 
+    def onnx_nodes(self, cfg: dict, shape: Shape, g) -> str | None:
+        """Conv, its weight [out, in / groups, *kernel]; a padding_mode other than zeros pads first."""
+        from cnncalc.layers.onnx_code import WEIGHT, pads_of
+
+        pads = self.padding_amounts(cfg, shape)
+        fan_in = shape[0] // cfg["groups"] * prod(cfg["kernel_size"])
+        weight = g.weight(
+            "weight", (cfg["out_channels"], shape[0] // cfg["groups"], *cfg["kernel_size"]), WEIGHT, fan_in
+        )
+        bias = g.weight("bias", (cfg["out_channels"],), "bias", fan_in) if cfg["bias"] else ""
+        x = g.x
+        if cfg["padding_mode"] != "zeros":  # torch pads a copy with F.pad, then convolves without padding
+            mode = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}[cfg["padding_mode"]]
+            axes = list(range(2, 2 + self.rank))
+            x = g.node("Pad", [x, g.ints(pads_of(pads)), "", g.ints(axes)], mode=mode)
+            pads = ((0, 0),) * self.rank
+        return g.node(
+            "Conv",
+            [x, weight, bias] if bias else [x, weight],
+            kernel_shape=list(cfg["kernel_size"]),
+            strides=list(cfg["stride"]),
+            dilations=list(cfg["dilation"]),
+            pads=pads_of(pads),
+            group=cfg["groups"],
+        )
+
     def saved_for_backward(self, cfg: dict, shape: Shape, out: Shape):
         channels, *spatial = shape
         pads = self.padding_amounts(cfg, shape)
@@ -443,6 +469,25 @@ class _ConvTransposeNd(LayerType):
             )
         )
         return steps
+
+    def onnx_nodes(self, cfg: dict, shape: Shape, g) -> str | None:
+        """ConvTranspose, its weight [in, out / groups, *kernel], as torch's; the same output formula."""
+        from cnncalc.layers.onnx_code import WEIGHT
+
+        groups, filters = cfg["groups"], cfg["out_channels"]
+        fan_in = filters // groups * prod(cfg["kernel_size"])  # torch's own initialisation reads weight.size(1)
+        weight = g.weight("weight", (shape[0], filters // groups, *cfg["kernel_size"]), WEIGHT, fan_in)
+        inputs = [g.x, weight] + ([g.weight("bias", (filters,), "bias", fan_in)] if cfg["bias"] else [])
+        return g.node(
+            "ConvTranspose",
+            inputs,
+            kernel_shape=list(cfg["kernel_size"]),
+            strides=list(cfg["stride"]),
+            dilations=list(cfg["dilation"]),
+            pads=list(cfg["padding"]) * 2,
+            output_padding=list(cfg["output_padding"]),
+            group=groups,
+        )
 
     def keras_layers(self, cfg: dict, shape: Shape) -> list[str] | None:
         from cnncalc.layers.keras_code import CHANNELS_FIRST, Pairs, keras_call

@@ -82,6 +82,18 @@ class Linear(LayerType):
 
         return [keras_call("Dense", cfg["out_features"], use_bias=cfg["bias"], defaults={"use_bias": True})]
 
+    def onnx_nodes(self, cfg: dict, shape: Shape, g) -> str | None:
+        """Gemm on [batch, features]; on more axes MatMul by the transposed weight, then the bias."""
+        from cnncalc.layers.onnx_code import BIAS, WEIGHT
+
+        features = shape[-1]
+        weight = g.weight("weight", (cfg["out_features"], features), WEIGHT, features)  # torch's [out, in]
+        bias = g.weight("bias", (cfg["out_features"],), BIAS, features) if cfg["bias"] else ""
+        if len(shape) == 1:
+            return g.node("Gemm", [g.x, weight, bias] if bias else [g.x, weight], transB=1)
+        product = g.node("MatMul", [g.x, g.node("Transpose", [weight], perm=[1, 0])])
+        return g.node("Add", [product, bias]) if bias else product
+
     def explain(self, cfg: dict, shape: Shape, out: Shape) -> list:
         from cnncalc.layers.arithmetic import linear_steps
 
@@ -144,3 +156,6 @@ class Flatten(LayerType):
         # data_format left at channels_last: Keras then flattens the tensor as it lies, C, H, W,
         # as torch does (channels_first would reorder it to H, W, C first)
         return [keras_call("Flatten", data_format="channels_last")]
+
+    def onnx_nodes(self, cfg: dict, shape: Shape, g) -> str | None:
+        return g.reshape(g.x, g.out)  # C, H, W order, as torch flattens

@@ -69,6 +69,12 @@ class Add(_Merge):
     def torch_forward(self, cfg: dict, arguments: list[str]) -> str:
         return " + ".join(arguments)
 
+    def onnx_nodes(self, cfg: dict, shape: Shape, g) -> str | None:
+        total = g.inputs[0]
+        for other in g.inputs[1:]:  # broadcast as torch's +: the batch axis first in both
+            total = g.node("Add", [total, other])
+        return total
+
 
 class Concat(_Merge):
     """Concatenation along `dim` (default 1, the channels; the batch is 0), as torch.cat.
@@ -118,6 +124,9 @@ class Concat(_Merge):
 
     def torch_forward(self, cfg: dict, arguments: list[str]) -> str:
         return f"torch.cat([{', '.join(arguments)}], dim={cfg['dim']})"
+
+    def onnx_nodes(self, cfg: dict, shape: Shape, g) -> str | None:
+        return g.node("Concat", list(g.inputs), axis=cfg["dim"])
 
     def channel_symbols(self, cfg: dict, exprs: dict, sources: list[dict], shape: Shape, out: Shape) -> dict[int, str]:
         if cfg["dim"] != 1 or not all(0 in symbols for symbols in sources):
@@ -170,6 +179,9 @@ class Mul(_Merge):
     def torch_forward(self, cfg: dict, arguments: list[str]) -> str:
         return " * ".join(arguments)
 
+    def onnx_nodes(self, cfg: dict, shape: Shape, g) -> str | None:
+        return g.node("Mul", list(g.inputs))
+
 
 class ChannelShuffle(LayerType):
     """Interleave the channels of `groups` groups (ShuffleNet), as torch.nn.ChannelShuffle.
@@ -195,3 +207,10 @@ class ChannelShuffle(LayerType):
 
     def receptive_window(self, cfg: dict, shape: Shape):
         return NEUTRAL
+
+    def onnx_nodes(self, cfg: dict, shape: Shape, g) -> str | None:
+        """[C, H, W] as [groups, C / groups, H, W], those two axes swapped, flattened back."""
+        groups, (channels, *spatial) = cfg["groups"], shape
+        split = g.reshape(g.x, (groups, channels // groups, *spatial))
+        swapped = g.node("Transpose", [split], perm=[0, 2, 1, *range(3, 3 + len(spatial))])
+        return g.reshape(swapped, shape)

@@ -48,6 +48,9 @@ class Dropout(LayerType):
     def mask_elements(self, shape: Shape) -> int:
         return prod(shape)
 
+    def onnx_nodes(self, cfg: dict, shape: Shape, g) -> str | None:
+        return g.identity()  # inference passes the input on (Dropout1d/2d/3d too)
+
     def saved_for_backward(self, cfg: dict, shape: Shape, out: Shape):
         # the scaled keep-mask, in the activations' dtype; p = 0 and p = 1 need none
         return (Saved("extra", self.mask_elements(shape)),) if 0 < cfg["p"] < 1 else ()
@@ -128,6 +131,9 @@ class Identity(LayerType):
     def other_ops(self, cfg: dict, shape: Shape, out: Shape) -> int:
         return 0
 
+    def onnx_nodes(self, cfg: dict, shape: Shape, g) -> str | None:
+        return g.identity()
+
     def output_aliases_input(self, cfg: dict, training: bool) -> bool:
         return True
 
@@ -168,6 +174,10 @@ class Rescale(LayerType):
             return f"{text} - {-offset}"
         return f"{text} + {offset}" if offset != 0 else text
 
+    def onnx_nodes(self, cfg: dict, shape: Shape, g) -> str | None:
+        scaled = g.node("Mul", [g.x, g.scalar(cfg["scale"])])
+        return g.node("Add", [scaled, g.scalar(cfg["offset"])]) if cfg["offset"] != 0 else scaled
+
 
 class LayerScale(LayerType):
     """A learned scale per channel, multiplied into [C, H, W] (ConvNeXt, CaiT): C parameters.
@@ -205,6 +215,11 @@ class LayerScale(LayerType):
 
     def params(self, cfg: dict, shape: Shape, out: Shape) -> int:
         return shape[0]
+
+    def onnx_nodes(self, cfg: dict, shape: Shape, g) -> str | None:
+        from cnncalc.layers.onnx_code import ONES
+
+        return g.node("Mul", [g.weight("scale", (shape[0], 1, 1), ONES), g.x])  # the export's LayerScale.scale
 
     def saved_for_backward(self, cfg: dict, shape: Shape, out: Shape):
         return (Saved("input", prod(shape), needed_for="params"),)  # for the scale's gradient
@@ -249,6 +264,9 @@ class StochasticDepth(LayerType):
 
     def other_ops(self, cfg: dict, shape: Shape, out: Shape) -> int:
         return 0  # nothing at inference
+
+    def onnx_nodes(self, cfg: dict, shape: Shape, g) -> str | None:
+        return g.identity()  # inference passes the input on
 
     def saved_for_backward(self, cfg: dict, shape: Shape, out: Shape):
         if cfg["p"] == 0:

@@ -71,6 +71,12 @@ class _BatchNorm(LayerType):
     def keras_layers(self, cfg: dict, shape: Shape) -> list[str] | None:
         return _keras_batch_norm(cfg)
 
+    def onnx_nodes(self, cfg: dict, shape: Shape, g) -> str | None:
+        """BatchNormalization in its inference form, with the running statistics."""
+        if not cfg["track_running_stats"]:
+            return g.refuse("without running statistics it normalises with each batch's own, even at inference")
+        return _onnx_batch_norm(g, cfg["eps"], shape[0], cfg["affine"])
+
     def explain(self, cfg: dict, shape: Shape, out: Shape) -> list:
         from cnncalc.layers.arithmetic import Step, n
 
@@ -101,6 +107,30 @@ def _keras_batch_norm(cfg: dict) -> list[str] | None:
             defaults={"center": True, "scale": True},
         )
     ]
+
+
+_BN_TENSORS = (("weight", "ones"), ("bias", "zeros"), ("running_mean", "zeros"))
+
+
+def _onnx_affine(g, channels: int, scale: bool, shift: bool) -> tuple[str, str]:
+    """A norm's scale and shift inputs: its weight and bias, or ones and zeros where it has none."""
+    from cnncalc.layers.onnx_code import BIAS, ONES
+
+    weight = g.weight("weight", (channels,), ONES) if scale else g.floats([1.0] * channels)
+    bias = g.weight("bias", (channels,), BIAS, channels) if shift else g.floats([0.0] * channels)
+    return weight, bias
+
+
+def _onnx_batch_norm(g, eps: float, channels: int, affine: bool) -> str:
+    """BatchNormalization with running_mean and running_var; num_batches_tracked, which inference
+    never reads, left out of the graph (g.left_out counts it)."""
+    from cnncalc.layers.onnx_code import VARIANCE, ZEROS
+
+    scale, bias = _onnx_affine(g, channels, affine, affine)
+    mean = g.weight("running_mean", (channels,), ZEROS)
+    variance = g.weight("running_var", (channels,), VARIANCE)
+    g.left_out += 1
+    return g.node("BatchNormalization", [g.x, scale, bias, mean, variance], epsilon=float(eps))
 
 
 class BatchNorm1d(_BatchNorm):
@@ -178,6 +208,13 @@ class _InstanceNorm(_BatchNorm):
 
     def keras_layers(self, cfg: dict, shape: Shape) -> list[str] | None:
         return None  # Keras has no instance norm (GroupNormalization with C groups has no running statistics)
+
+    def onnx_nodes(self, cfg: dict, shape: Shape, g) -> str | None:
+        """InstanceNormalization; with running statistics, eval mode's batch norm with them."""
+        if cfg["track_running_stats"]:
+            return _onnx_batch_norm(g, cfg["eps"], shape[0], cfg["affine"])
+        scale, bias = _onnx_affine(g, shape[0], cfg["affine"], cfg["affine"])
+        return g.node("InstanceNormalization", [g.x, scale, bias], epsilon=float(cfg["eps"]))
 
     def other_ops(self, cfg: dict, shape: Shape, out: Shape) -> int:
         # at inference, with running statistics, a per-channel multiply and add as in batch norm;
@@ -284,6 +321,13 @@ class FrozenBatchNorm2d(LayerType):
     def buffers(self, cfg: dict, shape: Shape, out: Shape) -> int:
         return 4 * shape[0]  # weight, bias, running_mean, running_var
 
+    def onnx_nodes(self, cfg: dict, shape: Shape, g) -> str | None:
+        from cnncalc.layers.onnx_code import VARIANCE
+
+        c = shape[0]  # all four are buffers here, named as torchvision's
+        tensors = [g.weight(name, (c,), start) for name, start in _BN_TENSORS + (("running_var", VARIANCE),)]
+        return g.node("BatchNormalization", [g.x, *tensors], epsilon=float(cfg["eps"]))
+
     def other_ops(self, cfg: dict, shape: Shape, out: Shape) -> int:
         return 2 * prod(out)  # a per-channel multiply and add
 
@@ -363,6 +407,13 @@ class GroupNorm(LayerType):
             )
         ]
 
+    def onnx_nodes(self, cfg: dict, shape: Shape, g) -> str | None:
+        """GroupNormalization (opset 21's: a scale and a shift per channel, as torch's)."""
+        scale, bias = _onnx_affine(g, shape[0], cfg["affine"], cfg["affine"])
+        x = g.reshape(g.x, (shape[0], 1)) if len(shape) == 1 else g.x  # ONNX wants a spatial axis
+        out = g.node("GroupNormalization", [x, scale, bias], epsilon=float(cfg["eps"]), num_groups=cfg["num_groups"])
+        return g.reshape(out, shape) if len(shape) == 1 else out
+
     def saved_for_backward(self, cfg: dict, shape: Shape, out: Shape):
         # the input, and a mean and an inverse standard deviation per sample and group
         return (
@@ -398,6 +449,12 @@ class LocalResponseNorm(LayerType):
 
     def other_ops(self, cfg: dict, shape: Shape, out: Shape) -> int:
         return prod(out) * (cfg["size"] + 3)  # square, window sum, scale and power, divide
+
+    def onnx_nodes(self, cfg: dict, shape: Shape, g) -> str | None:
+        if cfg["size"] % 2 == 0:  # torch's window leans before the channel, ONNX's after
+            return g.refuse(f"an even size ({cfg['size']}) centres its window otherwise than ONNX's LRN")
+        attributes = {"size": cfg["size"], "alpha": float(cfg["alpha"]), "beta": float(cfg["beta"])}
+        return g.node("LRN", [g.x], bias=float(cfg["k"]), **attributes)
 
     def saved_for_backward(self, cfg: dict, shape: Shape, out: Shape):
         # torch composes it from square, a padded average pool, pow and div, which keep:
@@ -468,6 +525,16 @@ class LayerNorm(LayerType):
         if not cfg["elementwise_affine"]:
             return 0
         return prod(self.normalized(cfg, shape)) * (2 if cfg["bias"] else 1)
+
+    def onnx_nodes(self, cfg: dict, shape: Shape, g) -> str | None:
+        """LayerNormalization over the trailing axes, its weight and bias of their sizes."""
+        from cnncalc.layers.onnx_code import BIAS, ONES
+
+        normalized = self.normalized(cfg, shape)
+        affine = cfg["elementwise_affine"]
+        scale = g.weight("weight", normalized, ONES) if affine else g.floats([1.0] * prod(normalized), normalized)
+        inputs = [g.x, scale] + ([g.weight("bias", normalized, BIAS)] if affine and cfg["bias"] else [])
+        return g.node("LayerNormalization", inputs, axis=-len(normalized), epsilon=float(cfg["eps"]))
 
     def other_ops(self, cfg: dict, shape: Shape, out: Shape) -> int:
         return 5 * prod(out)  # mean, variance, normalise, scale, shift
@@ -546,6 +613,13 @@ class LayerNorm2d(LayerType):
 
     def other_ops(self, cfg: dict, shape: Shape, out: Shape) -> int:
         return 5 * prod(out)
+
+    def onnx_nodes(self, cfg: dict, shape: Shape, g) -> str | None:
+        """LayerNormalization over the channels, at each pixel: moved last and back, as the export does."""
+        scale, bias = _onnx_affine(g, shape[0], cfg["elementwise_affine"], cfg["elementwise_affine"])
+        last = g.node("Transpose", [g.x], perm=[0, 2, 3, 1])
+        normed = g.node("LayerNormalization", [last, scale, bias], axis=-1, epsilon=float(cfg["eps"]))
+        return g.node("Transpose", [normed], perm=[0, 3, 1, 2])
 
     def saved_for_backward(self, cfg: dict, shape: Shape, out: Shape):
         # the (permuted view of the) input, and a mean and an inverse deviation per pixel

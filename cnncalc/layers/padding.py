@@ -94,6 +94,16 @@ class _Pad(LayerType):
     def other_ops(self, cfg: dict, shape: Shape, out: Shape) -> int:
         return 0  # a copy
 
+    onnx_mode: ClassVar[str] = "constant"  # ONNX Pad's mode: constant, reflect, edge or wrap
+
+    def onnx_nodes(self, cfg: dict, shape: Shape, g) -> str | None:
+        from cnncalc.layers.onnx_code import pads_of
+
+        pads = g.ints(pads_of([(before, after) for _, before, after in self.sides(cfg)]))
+        axes = g.ints(range(2, 2 + self.rank))
+        value = g.scalar(cfg.get("value", 0.0)) if self.onnx_mode == "constant" else ""
+        return g.node("Pad", [g.x, pads, value, axes], mode=self.onnx_mode)
+
     def explain(self, cfg: dict, shape: Shape, out: Shape) -> list:
         from cnncalc.layers.arithmetic import Step
 
@@ -119,6 +129,8 @@ class _ConstantPad(_Pad):
 
 
 class _ReflectionPad(_Pad):
+    onnx_mode = "reflect"
+
     def check_axis(self, axis: str, size: int, before: int, after: int) -> None:
         if before >= size or after >= size:
             raise LayerError(
@@ -132,6 +144,8 @@ class _ReflectionPad(_Pad):
 
 
 class _ReplicationPad(_Pad):
+    onnx_mode = "edge"
+
     def check_axis(self, axis: str, size: int, before: int, after: int) -> None:
         pass  # any width: the edge pixel repeats; a negative one crops, up to the output size
 
@@ -140,6 +154,8 @@ class _ReplicationPad(_Pad):
 
 
 class _CircularPad(_Pad):
+    onnx_mode = "wrap"
+
     def check_axis(self, axis: str, size: int, before: int, after: int) -> None:
         cropped = -min(before, 0) - min(after, 0)
         if before > size or after > size or cropped <= size and max(before, after) > size - cropped:

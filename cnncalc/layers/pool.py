@@ -138,6 +138,32 @@ class _WindowPool(LayerType):
     def keras_pads_exactly(self, cfg: dict) -> bool:
         return True
 
+    onnx_op: ClassVar[str] = ""  # MaxPool, AveragePool
+
+    def onnx_nodes(self, cfg: dict, shape: Shape, g) -> str | None:
+        """MaxPool or AveragePool. ceil_mode's last window, which hangs off the end, becomes that
+        much more padding after (ignored by a max, and by an average that counts no padding), so
+        the output sizes are torch's whatever ONNX's own rounding rule."""
+        stride, dilation, out = cfg["stride"] or cfg["kernel_size"], self.dilations(cfg), g.out[1:]
+        pads = []
+        for n, m, k, s, p, d in zip(shape[1:], out, cfg["kernel_size"], stride, cfg["padding"], dilation):
+            window = d * (k - 1) + 1
+            pads.append((p, p + max((m - 1) * s + window - (n + 2 * p), 0)))
+        overhang = any(after > before for before, after in pads)
+        attributes = self.onnx_attributes(cfg, overhang)
+        if isinstance(attributes, str):
+            return g.refuse(attributes)
+        if any(after >= d * (k - 1) + 1 for (_, after), k, d in zip(pads, cfg["kernel_size"], dilation)):
+            return g.refuse("ceil_mode's last window reaches past the padding by a whole kernel")
+        from cnncalc.layers.onnx_code import pads_of
+
+        attributes.update(kernel_shape=list(cfg["kernel_size"]), strides=list(stride), pads=pads_of(pads))
+        return g.node(self.onnx_op, [g.x], **attributes)
+
+    def onnx_attributes(self, cfg: dict, overhang: bool) -> dict | str:
+        """The node's attributes besides its window; a string says why there is no equivalent."""
+        return {}
+
     keras_ceil_mode: ClassVar[bool] = False  # a window hanging off the end: zeros are the same to a max only
 
 
@@ -168,6 +194,10 @@ def _max_fields(rank: int) -> tuple[Field, ...]:
 class _MaxPool(_WindowPool):
     keras_class = "MaxPooling"
     keras_ceil_mode = True
+    onnx_op = "MaxPool"
+
+    def onnx_attributes(self, cfg: dict, overhang: bool) -> dict | str:
+        return {"dilations": list(self.dilations(cfg))}
 
     def keras_caveat(self, cfg: dict) -> str | None:
         if not (any(cfg["padding"]) or cfg["ceil_mode"]):
@@ -236,6 +266,17 @@ class _AvgPool(_WindowPool):
     def keras_pads_exactly(self, cfg: dict) -> bool:
         # zeros padded in are averaged, as count_include_pad does; a divisor of its own has no equivalent
         return cfg.get("divisor_override") is None and (cfg["count_include_pad"] or not any(cfg["padding"]))
+
+    onnx_op = "AveragePool"
+
+    def onnx_attributes(self, cfg: dict, overhang: bool) -> dict | str:
+        if cfg.get("divisor_override") is not None:
+            return "divisor_override has no ONNX equivalent"
+        padded = any(cfg["padding"])
+        if overhang and padded and cfg["count_include_pad"]:
+            # torch divides ceil_mode's last window by its size up to the padding's end, not beyond
+            return "ceil_mode with padding counted in the average (count_include_pad) is not exported yet"
+        return {"count_include_pad": int(padded and cfg["count_include_pad"])}
 
     def output_shape(self, cfg: dict, shape: Shape) -> Shape:
         if self.rank == 3:  # torch's avg_pool3d alone checks the window against the unpadded input
@@ -337,6 +378,19 @@ class _AdaptivePool(LayerType):
         window = tuple(size // n for size, n in zip(spatial, bins))
         pooling = "AveragePooling" if self.keras_kind == "Average" else "MaxPooling"
         return [keras_call(f"{pooling}{self.rank}D", window, strides=window, data_format=CHANNELS_FIRST)]
+
+    def onnx_nodes(self, cfg: dict, shape: Shape, g) -> str | None:
+        """GlobalAveragePool (GlobalMaxPool) to one value per channel; bins of equal size (each
+        input size a multiple of its output size) are a pool of that size; unequal ones refused."""
+        kind = "Average" if self.keras_kind == "Average" else "Max"
+        spatial, bins = shape[1:], g.out[1:]
+        if all(n == 1 for n in bins):
+            return g.node(f"Global{kind}Pool", [g.x])
+        if any(size % n for size, n in zip(spatial, bins)):
+            sizes = ", ".join(f"{size} into {n}" for size, n in zip(spatial, bins) if size % n)
+            return g.refuse(f"its bins are of unequal sizes ({sizes}), which no ONNX pooling computes")
+        window = [size // n for size, n in zip(spatial, bins)]
+        return g.node(f"{kind}Pool", [g.x], kernel_shape=window, strides=window)
 
     def receptive_window(self, cfg: dict, shape: Shape):
         spatial, bins = shape[1:], self.output_shape(cfg, shape)[1:]
@@ -464,6 +518,11 @@ class _GlobalPool(LayerType):
 
         pooling = f"Global{self.keras_kind}Pooling{self.rank}D"
         return [keras_call(pooling, keepdims=cfg["keepdims"], data_format=CHANNELS_FIRST)]
+
+    def onnx_nodes(self, cfg: dict, shape: Shape, g) -> str | None:
+        reduce = "ReduceMean" if self.keras_kind == "Average" else "ReduceMax"
+        axes = g.ints(range(2, 2 + self.rank))
+        return g.node(reduce, [g.x, axes], keepdims=int(cfg["keepdims"]))
 
 
 class _GlobalMaxPool(_GlobalPool):

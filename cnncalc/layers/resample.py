@@ -113,6 +113,33 @@ class Upsample(LayerType):
             options += f", align_corners={cfg['align_corners']!r}"
         return f"torch.nn.functional.interpolate({arguments[0]}, size={arguments[1]}.shape[2:]{options})"
 
+    def onnx_nodes(self, cfg: dict, shape: Shape, g) -> str | None:
+        """Resize along the spatial axes, with torch's sampling: nearest reads floor(out / scale),
+        the linear modes (and cubic, a = -0.75) map corners to corners or centres to centres as
+        align_corners says. The scales given, as torch uses them; else the sizes."""
+        mode, align = cfg["mode"], bool(cfg["align_corners"])
+        if mode == "area":
+            return g.refuse("mode 'area' is adaptive average pooling, which ONNX's Resize does not compute")
+        attributes: dict = {"axes": list(range(2, len(shape) + 1))}
+        if mode == "nearest":
+            attributes.update(mode="nearest", coordinate_transformation_mode="asymmetric", nearest_mode="floor")
+        elif mode == "nearest-exact":
+            attributes.update(
+                mode="nearest", coordinate_transformation_mode="half_pixel", nearest_mode="round_prefer_ceil"
+            )
+        else:
+            transform = "align_corners" if align else "pytorch_half_pixel"
+            attributes.update(mode="cubic" if mode == "bicubic" else "linear", coordinate_transformation_mode=transform)
+            if mode == "bicubic":
+                attributes["cubic_coeff_a"] = -0.75
+        if len(g.inputs) == 2:  # to another tensor's spatial size
+            sizes = g.node("Shape", [g.inputs[1]], start=2)
+            return g.node("Resize", [g.x, "", "", sizes], **attributes)
+        resolved = self.resolved_config(cfg, shape)
+        if resolved["scale_factor"] is not None:
+            return g.node("Resize", [g.x, "", g.floats(resolved["scale_factor"])], **attributes)
+        return g.node("Resize", [g.x, "", "", g.ints(resolved["size"])], **attributes)
+
     def output_shape(self, cfg: dict, shape: Shape) -> Shape:
         _check_mode(cfg, shape)
         cfg = self.resolved_config(cfg, shape)

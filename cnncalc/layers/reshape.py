@@ -85,6 +85,9 @@ class Permute(LayerType):
     def pytorch(self, cfg: dict, shape: Shape) -> str:
         return f"Permute({list(cfg['dims'])})"
 
+    def onnx_nodes(self, cfg: dict, shape: Shape, g) -> str | None:
+        return g.node("Transpose", [g.x], perm=list(cfg["dims"]))
+
     def reordered_axes(self, cfg: dict, axes: tuple[int, ...]) -> tuple[int, ...]:
         return tuple(axes[d - 1] for d in cfg["dims"][1:])
 
@@ -166,6 +169,10 @@ class Transpose(LayerType):
     def torch_forward(self, cfg: dict, arguments: list[str]) -> str:
         return f"{arguments[0]}.transpose({cfg['dim0']}, {cfg['dim1']})"
 
+    def onnx_nodes(self, cfg: dict, shape: Shape, g) -> str | None:
+        perm = [0, *(axis + 1 for axis in self.reordered_axes(cfg, tuple(range(len(shape)))))]
+        return g.node("Transpose", [g.x], perm=perm)
+
     def channel_symbols(self, cfg: dict, exprs: dict, sources: list[dict], shape: Shape, out: Shape) -> dict[int, str]:
         moved = self.reordered_axes(cfg, tuple(range(len(shape))))
         return {j: sources[0][axis] for j, axis in enumerate(moved) if axis in sources[0]}
@@ -235,6 +242,9 @@ class Reshape(LayerType):
         sizes = f"*{shape}" if isinstance(shape, str) else ", ".join(str(v) for v in shape)
         return f"{arguments[0]}.reshape({arguments[0]}.shape[0], {sizes})"
 
+    def onnx_nodes(self, cfg: dict, shape: Shape, g) -> str | None:
+        return g.reshape(g.x, g.out)
+
     def other_ops(self, cfg: dict, shape: Shape, out: Shape) -> int:
         return 0
 
@@ -273,6 +283,9 @@ class Unflatten(LayerType):
 
     def pytorch(self, cfg: dict, shape: Shape) -> str:
         return f"nn.Unflatten({cfg['dim']}, {tuple(cfg['unflattened_size'])!r})"
+
+    def onnx_nodes(self, cfg: dict, shape: Shape, g) -> str | None:
+        return g.reshape(g.x, g.out)
 
     def other_ops(self, cfg: dict, shape: Shape, out: Shape) -> int:
         return 0
@@ -319,6 +332,10 @@ class Select(LayerType):
 
     def torch_forward(self, cfg: dict, arguments: list[str]) -> str:
         return f"{arguments[0]}.select({cfg['dim']}, {cfg['index']})"
+
+    def onnx_nodes(self, cfg: dict, shape: Shape, g) -> str | None:
+        axis = _axis(cfg, "dim", shape)  # a scalar index: Gather drops the axis, as select does
+        return g.node("Gather", [g.x, g.ints([cfg["index"]], ())], axis=axis + 1)
 
     def other_ops(self, cfg: dict, shape: Shape, out: Shape) -> int:
         return 0
@@ -382,6 +399,14 @@ class _Piece(LayerType):
 
     def channel_symbols(self, cfg: dict, exprs: dict, sources: list[dict], shape: Shape, out: Shape) -> dict[int, str]:
         return {}
+
+    def onnx_nodes(self, cfg: dict, shape: Shape, g) -> str | None:
+        """Slice: this piece's start and end along the axis."""
+        axis = self.axis(cfg, shape)
+        pieces = self.pieces(cfg, shape[axis])
+        start = sum(pieces[: cfg["index"]])
+        ends = g.ints([start + pieces[cfg["index"]]])
+        return g.node("Slice", [g.x, g.ints([start]), ends, g.ints([axis + 1])])
 
 
 class Chunk(_Piece):

@@ -37,6 +37,9 @@ class PixelShuffle(LayerType):
             )
         return (channels // (r * r), height * r, width * r)
 
+    def onnx_nodes(self, cfg: dict, shape: Shape, g) -> str | None:
+        return g.node("DepthToSpace", [g.x], blocksize=cfg["upscale_factor"], mode="CRD")  # torch's channel order
+
     def other_ops(self, cfg: dict, shape: Shape, out: Shape) -> int:
         return 0  # a copy
 
@@ -69,6 +72,13 @@ class PixelUnshuffle(LayerType):
                     f"downscale_factor {r} does not divide the input {axis} {size:,}", field="downscale_factor"
                 )
         return (channels * r * r, height // r, width // r)
+
+    def onnx_nodes(self, cfg: dict, shape: Shape, g) -> str | None:
+        """[C, H/r, r, W/r, r] -> [C, r, r, H/r, W/r], flattened: torch's order (SpaceToDepth's is another)."""
+        r, (channels, height, width) = cfg["downscale_factor"], shape
+        split = g.reshape(g.x, (channels, height // r, r, width // r, r))
+        moved = g.node("Transpose", [split], perm=[0, 1, 3, 5, 2, 4])
+        return g.reshape(moved, g.out)
 
     def other_ops(self, cfg: dict, shape: Shape, out: Shape) -> int:
         return 0  # a copy
