@@ -331,3 +331,17 @@ def test_svg_by_memory_shows_each_box_s_output_bytes():
     assert any(text.startswith("Shaded by activation memory") for text in texts)
     plain = _svg_tree(svg(picture, "params")).iter("{http://www.w3.org/2000/svg}text")
     assert not any("MiB" in text.text for text in plain)  # by params: no bytes in the boxes (in the tooltips)
+
+
+README_PICTURE = ["draw", "architectures/unet.yaml", "--format", "svg", "--depth", "1", "-o", "docs/unet.svg"]
+
+
+def test_the_readme_picture_is_current(tmp_path):
+    """docs/unet.svg, shown in the README's draw section, is what cnncalc draws today."""
+    root = ARCH_DIR.parent
+    assert "](docs/unet.svg)" in (root / "README.md").read_text()
+    fresh = tmp_path / "unet.svg"
+    args = [str(root / README_PICTURE[1]), *README_PICTURE[2:-1], str(fresh)]
+    assert runner().invoke(cli, [README_PICTURE[0], *args]).exit_code == 0
+    command = "cnncalc " + " ".join(README_PICTURE)
+    assert (root / "docs" / "unet.svg").read_text() == fresh.read_text(), f"docs/unet.svg is stale: run `{command}`"
