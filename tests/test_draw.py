@@ -329,6 +329,10 @@ def test_svg_by_memory_shows_each_box_s_output_bytes():
     texts = [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
     assert "3.06 MiB out" in " ".join(texts)  # conv1: [64, 112, 112] floats
     assert any(text.startswith("Shaded by activation memory") for text in texts)
+    out = runner().invoke(
+        cli, ["draw", str(ARCH_DIR / "resnet50.yaml"), "--format", "svg", "--by", "memory", "--depth", "1"]
+    )
+    assert out.exit_code == 0 and out.stdout == svg(picture, "memory")
     plain = _svg_tree(svg(picture, "params")).iter("{http://www.w3.org/2000/svg}text")
     assert not any("MiB" in text.text for text in plain)  # by params: no bytes in the boxes (in the tooltips)
 
