@@ -217,3 +217,48 @@ def test_hostile_text_runs_nothing(browser, tmp_path):
     assert report.page.inner_text("header h1") == hostile
     assert report.page.locator("img").count() == 0
     report.page.close()
+
+
+def _zoo_drawings():
+    for path in sorted(ARCH_DIR.glob("*.yaml")):
+        result = plan(load_file(str(path)))
+        deepest = max((len(row.spec.groups) for row in result.layers), default=0)
+        for depth in sorted({None, 1, 2, deepest} - {0}, key=lambda d: d or 99):
+            if depth is None or depth <= deepest:
+                yield f"{path.stem}@{depth}", drawing(result, depth)
+
+
+def test_the_pages_layout_is_draws_layout(browser):
+    """layout.js places every box and routes every arrow as svg.py does, for every bundled
+    architecture folded at several depths; and sizes boxes and clips labels alike."""
+    from cnncalc.render import svg
+
+    page = browser.new_page()
+    page.add_script_tag(content=(Path(svg.__file__).parent / "assets" / "layout.js").read_text())
+    compared = 0
+    for label, picture in _zoo_drawings():
+        box_w = svg._box_width(picture.nodes)
+        expected = svg.layout(picture, box_w, top=svg.MARGIN + svg.HEADER)
+        given = {
+            "nodes": [{"id": node.id} for node in picture.nodes],
+            "edges": [[edge.source, edge.target] for edge in picture.edges],
+        }
+        got = page.evaluate("([d, w, t]) => cnncalcLayout.layout(d, w, t)", [given, box_w, svg.MARGIN + svg.HEADER])
+        assert list(got["boxes"]) == list(expected.boxes), label
+        flat = [c for corner in expected.boxes.values() for c in corner]
+        assert [c for corner in got["boxes"].values() for c in corner] == pytest.approx(flat), label
+        routes = [expected.routes[(edge.source, edge.target)] for edge in picture.edges]
+        assert len(got["routes"]) == len(routes), label
+        for mine, theirs in zip(got["routes"], routes):
+            assert [c for p in mine for c in p] == pytest.approx([c for p in theirs for c in p]), label
+        assert (got["width"], got["height"], got["crossings"], got["work"]) == pytest.approx(
+            (expected.width, expected.height, expected.crossings, expected.work)
+        ), label
+        labels = [svg._lines(node, "params") for node in picture.nodes]
+        assert page.evaluate("(l) => cnncalcLayout.boxWidth(l)", labels) == pytest.approx(box_w), label
+        compared += 1
+    names = [node.name for _, picture in _zoo_drawings() for node in picture.nodes][::7]
+    for name in names[:300]:
+        assert page.evaluate("(n) => cnncalcLayout.fit(n, 60, 11, true)", name) == svg._fit(name, 60, 11, True)
+    assert compared > 100
+    page.close()

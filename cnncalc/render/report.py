@@ -1,6 +1,7 @@
 """The HTML report (cnncalc/report.py's document) as one self-contained page.
 
-The page is assets/report.html with assets/report.css and assets/report.js written in, and the
+The page is assets/report.html with assets/report.css, layout.js (svg.py's layout) and report.js
+written in, and the
 document as JSON in a `<script type="application/json">` element: its `<`, `>` and `&` are written
 as \\u escapes, so no text from a spec can close the element or start markup. The script draws
 everything with textContent and attributes. A Content-Security-Policy lets the page run only its
@@ -24,7 +25,7 @@ _ASSETS = files("cnncalc.render") / "assets"
 
 def html(document: dict) -> str:
     """The whole page."""
-    script = (_ASSETS / "report.js").read_text(encoding="utf-8")
+    script = "\n".join((_ASSETS / name).read_text(encoding="utf-8") for name in ("layout.js", "report.js"))
     digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
     plan = document["plan"]
     return Template((_ASSETS / "report.html").read_text(encoding="utf-8")).substitute(

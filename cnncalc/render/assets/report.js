@@ -138,84 +138,75 @@
     return { nodes: nodes, edges: edges };
   }
 
-  // A layered layout: each box's row is its longest path from an input; in a row, boxes are
-  // ordered by the mean place of the boxes that feed them.
-  var W = 200, H = 52, GX = 26, GY = 34, M = 20;
-  function layout(g) {
-    var incoming = {}, outgoing = {}, waiting = {}, rank = {};
-    g.nodes.forEach(function (n) { incoming[n.key] = []; outgoing[n.key] = []; });
-    g.edges.forEach(function (e) { incoming[e.target].push(e.source); outgoing[e.source].push(e.target); });
-    var ready = [];
-    g.nodes.forEach(function (n) { waiting[n.key] = incoming[n.key].length; if (!waiting[n.key]) { ready.push(n.key); rank[n.key] = 0; } });
-    while (ready.length) {
-      var k = ready.pop();
-      outgoing[k].forEach(function (t) {
-        rank[t] = Math.max(rank[t] || 0, rank[k] + 1);
-        if (!--waiting[t]) ready.push(t);
-      });
-    }
-    var rows = [];
-    g.nodes.forEach(function (n) { (rows[rank[n.key]] = rows[rank[n.key]] || []).push(n.key); });
-    var place = {}, widest = 1;
-    rows.forEach(function (row) {
-      var mean = {};
-      row.forEach(function (k, i) {
-        var xs = incoming[k].filter(function (s) { return s in place; }).map(function (s) { return place[s]; });
-        mean[k] = xs.length ? xs.reduce(function (a, b) { return a + b; }, 0) / xs.length : i;
-      });
-      row.sort(function (a, b) { return mean[a] - mean[b]; });
-      row.forEach(function (k, i) { place[k] = i - (row.length - 1) / 2; });
-      widest = Math.max(widest, row.length);
-    });
-    var left = M + (widest - 1) / 2 * (W + GX), at = {};
-    g.nodes.forEach(function (n) { at[n.key] = [left + place[n.key] * (W + GX), M + rank[n.key] * (H + GY)]; });
-    return { at: at, width: 2 * M + widest * W + (widest - 1) * GX, height: 2 * M + rows.length * H + (rows.length - 1) * GY };
+  // ---- the diagram: drawing (laid out as `cnncalc draw --format svg` lays it out) ------------
+  var L = cnncalcLayout;
+  function lines(n, by) {  // as svg.py's _lines
+    if (n.kind === "input") return [n.name, "input", shape(n.shape)];
+    var counts = [];
+    if (n.params) counts.push(count(n.params) + " params");
+    if (n.macs) counts.push(count(n.macs) + " MACs");
+    if (by === "memory" && n.memory) counts.push(bytes(n.memory) + (n.layers > 1 ? " outputs" : " out"));
+    return [n.name, n.layers > 1 ? n.kind + " · " + n.layers + " layers" : n.kind, shape(n.shape), counts.join(" · ")];
   }
 
   var view = null, drawn = null;
   function drawDiagram(focus) {
-    var g = graph(), placed = layout(g), svg = byId("diagram");
+    var g = graph(), by = byId("shade").value, svg = byId("diagram");
+    var labels = g.nodes.map(function (n) { return lines(n, by); });
+    var placed = L.layout({ nodes: g.nodes.map(function (n) { return { id: n.key }; }),
+      edges: g.edges.map(function (e) { return [e.source, e.target]; }) }, L.boxWidth(labels), L.MARGIN);
     while (svg.firstChild) svg.removeChild(svg.firstChild);
-    svg.appendChild(sv("defs", {}, [sv("marker", { id: "arrow", viewBox: "0 0 8 8", refX: 7, refY: 4, markerWidth: 7, markerHeight: 7, orient: "auto" },
-      [sv("path", { d: "M0,0 L8,4 L0,8 z", fill: "#667085" })])]));
-    var by = byId("shade").value, most = 1;
+    svg.appendChild(sv("defs", {}, [sv("marker", { id: "arrow", viewBox: "0 0 8 8", refX: 7.5, refY: 4, markerWidth: 7, markerHeight: 7, orient: "auto" },
+      [sv("path", { d: "M0,0.5 L8,4 L0,7.5 z", fill: "#5b6474" })])]));
+    var most = 0;
     g.nodes.forEach(function (n) { most = Math.max(most, n[by]); });
-    g.edges.forEach(function (e) { svg.appendChild(arrow(placed.at[e.source], placed.at[e.target], e.shape)); });
-    g.nodes.forEach(function (n) { svg.appendChild(box(n, placed.at[n.key], n[by] / most)); });
+    var shared = new Set();  // stretches already drawn: arrows sharing a lane draw it once
+    g.edges.forEach(function (e, k) { svg.appendChild(arrow(placed.routes[k], e.shape, shared)); });
+    g.nodes.forEach(function (n, k) { svg.appendChild(box(n, labels[k], placed.boxes[n.key], placed.boxW, most ? n[by] / most : 0)); });
     drawn = { graph: g, placed: placed };
     byId("diagram-count").textContent = g.nodes.length + " boxes";
     if (!view || !focus) fit(); else centreOn(focus);
   }
 
-  function arrow(a, b, s) {
-    var x1 = a[0] + W / 2, y1 = a[1] + H, x2 = b[0] + W / 2, y2 = b[1], d;
-    if (y2 - y1 > GY + 1 && Math.abs(x2 - x1) < 1) {
-      var side = x1 + W * 0.62;
-      d = "M" + x1 + "," + y1 + " C" + side + "," + (y1 + GY) + " " + side + "," + (y2 - GY) + " " + x2 + "," + y2;
-    } else {
-      var mid = (y1 + y2) / 2;
-      d = "M" + x1 + "," + y1 + " C" + x1 + "," + mid + " " + x2 + "," + mid + " " + x2 + "," + y2;
+  function arrow(points, s, shared) {  // as svg.py's svg() and _arrow()
+    var steps = [], fresh = [];
+    for (var i = 0; i + 1 < points.length; i++) {
+      var key = points[i].join(",") + " " + points[i + 1].join(",");
+      steps.push(key);
+      if (!shared.has(key)) fresh.push(i);
     }
-    return sv("path", { d: d, "class": "edge", "marker-end": "url(#arrow)" }, [sv("title", {}, [shape(s)])]);
+    if (!fresh.length) fresh = [steps.length - 1];
+    steps.forEach(function (key) { shared.add(key); });
+    var head = fresh[fresh.length - 1] === steps.length - 1, inLane = fresh[0] % 2 === 1;
+    var part = points.slice(fresh[0], fresh[fresh.length - 1] + 2), x = part[0][0], y = part[0][1];
+    var d = ["M" + x.toFixed(1) + "," + y.toFixed(1)];
+    part.slice(1).forEach(function (p, k) {
+      if ((k % 2 === 1) !== inLane || Math.abs(p[0] - x) < 0.05) d.push("L" + p[0].toFixed(1) + "," + p[1].toFixed(1));
+      else {
+        var bend = (p[1] - y) / 2;
+        d.push("C" + x.toFixed(1) + "," + (y + bend).toFixed(1) + " " + p[0].toFixed(1) + "," + (p[1] - bend).toFixed(1) + " " + p[0].toFixed(1) + "," + p[1].toFixed(1));
+      }
+      x = p[0]; y = p[1];
+    });
+    var attrs = { d: d.join(""), "class": "edge" };
+    if (head) attrs["marker-end"] = "url(#arrow)";
+    return sv("path", attrs, [sv("title", {}, [shape(s)])]);
   }
 
-  function clip(text, most) { return text.length <= most ? text : text.slice(0, most - 1) + "…"; }
+  function fill(share) {  // as svg.py's _fill: white to a clear blue
+    var low = [247, 249, 252], high = [137, 176, 243];
+    return "rgb(" + low.map(function (a, i) { return Math.round(a + (high[i] - a) * share); }).join(",") + ")";
+  }
 
-  function box(n, at, share) {
-    var folded = n.block !== undefined, fill;
-    if (n.kind === "input") fill = "#e8f3ec";
-    else fill = "rgb(" + Math.round(245 - 110 * share) + "," + Math.round(248 - 70 * share) + ",255)";
-    var counts = [];
-    if (n.params) counts.push(count(n.params) + " params");
-    if (n.macs) counts.push(count(n.macs) + " MACs");
-    var lines = [n.name + ": " + n.kind + (folded ? " ×" + n.layers : ""), shape(n.shape), counts.join(" · ")];
+  function box(n, texts, at, boxW, share) {
+    var folded = n.block !== undefined;
     var how = folded ? "click to unfold " + n.name : n.inside ? "click to fold " + n.inside : "";
-    var g = sv("g", { "class": "box" + (folded ? " folded" : "") + (n.output ? " output" : "") + (how ? " clickable" : ""),
+    var g = sv("g", { "class": "box" + (folded ? " folded" : "") + (n.output ? " output" : "") + (n.kind === "input" ? " input" : "") + (how ? " clickable" : ""),
       "data-key": n.key, tabindex: how ? 0 : -1 },
-      [sv("title", {}, [n.name + " (" + n.kind + ")" + (how ? " · " + how : "")]),
-        sv("rect", { x: at[0], y: at[1], width: W, height: H, rx: 7, fill: fill })]);
-    lines.forEach(function (line, i) {
-      if (line) g.appendChild(sv("text", { x: at[0] + 8, y: at[1] + 16 + 14 * i, "class": i ? "" : "head" }, [clip(line, 33)]));
+      [sv("title", {}, [texts.filter(Boolean).join("\n") + (how ? "\n(" + how + ")" : "")]),
+        sv("rect", { x: at[0], y: at[1], width: boxW, height: L.BOX_H, rx: 6, fill: n.kind === "input" ? "#e9f5ee" : fill(share) })]);
+    texts.forEach(function (line, i) {
+      if (line) g.appendChild(sv("text", { x: at[0] + L.PAD, y: at[1] + 16 + 13.5 * i, "class": "t" + i }, [L.fit(line, boxW - 2 * L.PAD, L.SIZE, i === 0)]));
     });
     if (how) {
       var act = function () { toggle(n); };
@@ -255,9 +246,9 @@
     setView({ x: (p.width - w) / 2, y: Math.min(0, (p.height - h) / 2), w: w, h: h });
   }
   function centreOn(key) {
-    var at = drawn.placed.at[key];
+    var at = drawn.placed.boxes[key];
     if (!at) { fit(); return; }
-    setView({ x: at[0] + W / 2 - view.w / 2, y: at[1] + H / 2 - view.h / 3, w: view.w, h: view.h });
+    setView({ x: at[0] + drawn.placed.boxW / 2 - view.w / 2, y: at[1] + L.BOX_H / 2 - view.h / 3, w: view.w, h: view.h });
   }
   function zoom(factor, cx, cy) {
     var v = view, x = cx === undefined ? v.x + v.w / 2 : cx, y = cy === undefined ? v.y + v.h / 2 : cy;
