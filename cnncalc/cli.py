@@ -920,7 +920,8 @@ def draw(spec: str, fmt: str, by: str, depth: int | None, output: str | None, co
     """Draw SPEC's graph: Mermaid (for a pull request's markdown), an SVG, or Graphviz DOT.
 
     One box per layer, or per block call nested deeper than --depth, with its output shape,
-    parameters and MACs; an SVG's boxes shaded by their share of the parameters (or MACs, --by).
+    parameters and MACs; an SVG's boxes shaded by their share of the parameters (or, with --by,
+    the MACs or the activation memory).
     """
     from cnncalc.draw import drawing
 

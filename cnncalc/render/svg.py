@@ -16,6 +16,10 @@ each take time in proportion to the boxes, the arrows and the layers the arrows 
 4. each arrow leaves its box's bottom and enters the next box's top at a port of its own,
    ordered as the arrows come, so that arrowheads never pile up and ports never cross.
 
+The HTML report (cnncalc/render/assets/layout.js) lays its diagram out by the same steps in
+JavaScript; tests/test_report_browser.py checks both agree on the zoo, so a change here is made
+there too.
+
 Each box is shaded by its share of the network's parameters, MACs or activation memory (--by).
 Every label is XML-escaped; the file holds no script and loads nothing.
 """
