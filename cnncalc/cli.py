@@ -454,11 +454,9 @@ def export(
             code = to_keras(planned, source=None if spec == "-" else spec)
         else:
             code = to_pytorch(planned, source=None if spec == "-" else spec)
-    except ExportError as exc:  # the ONNX export's refusal lists a layer a line
-        click.echo(
-            "\n".join(f"{'error: ' if k == 0 else ''}{_shown(line)}" for k, line in enumerate(str(exc).splitlines())),
-            err=True,
-        )
+    except ExportError as exc:  # the ONNX export's refusal lists a layer a line, each made safe
+        lines = getattr(exc, "lines", None) or [str(exc)]
+        click.echo("\n".join([f"error: {_shown(lines[0])}", *(f"  {_shown(line)}" for line in lines[1:])]), err=True)
         sys.exit(EXIT_ERROR)
     _write_output(code, output)
 

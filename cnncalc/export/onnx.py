@@ -21,7 +21,7 @@ from math import prod, sqrt
 from cnncalc import __version__
 from cnncalc.engine import Plan
 from cnncalc.export.drafts import ExportError
-from cnncalc.layers.onnx_code import BIAS, ONES, VARIANCE, WEIGHT, ZEROS, OnnxLayer
+from cnncalc.layers.onnx_code import BIAS, ONES, VARIANCE, WEIGHT, ZEROS, OnnxLayer, refusal_lines
 
 OPSET = 21  # GroupNormalization with a scale per channel (21), Gelu (20), Pad's wrap mode (19)
 IR_VERSION = 10  # the IR of opset 21: what onnxruntime and Netron read
@@ -56,7 +56,10 @@ def to_onnx(plan: Plan, *, random_weights: bool = False, seed: int = 0, source: 
         )
     layers, refused = _layers(plan)
     if refused:
-        raise ExportError(_refusal(refused, source))
+        lines = refusal_lines(refused, source)
+        error = ExportError("\n  ".join(lines))
+        error.lines = lines  # the command line shows each made safe for a terminal
+        raise error
     return Export(_model(onnx, plan, layers, random_weights, seed), sum(g.left_out for g in layers))
 
 
@@ -89,20 +92,6 @@ def _name_output(g: OnnxLayer, result: str) -> None:
             node.name = g.name
 
 
-def _refusal(refused: list, source: str | None) -> str:
-    """A line for each refused layer, one for all the calls of a block's layer (its first named)."""
-    seen: dict[tuple, list] = {}
-    for row, reason in refused:
-        seen.setdefault((row.spec.loc.line, row.type_name, reason), []).append(row)
-    lines = []
-    for (line, type_name, reason), rows in seen.items():
-        where = f"{source}:{line}: " if source else f"line {line}: "
-        others = f" (and {len(rows) - 1} more of its block's calls)" if len(rows) > 1 else ""
-        why = reason or f"the ONNX export has no {type_name} yet"
-        lines.append(f"{where}layer {rows[0].name!r}{others} ({type_name}): {why}")
-    return "cannot export to ONNX:\n  " + "\n  ".join(lines)
-
-
 def _model(onnx, plan: Plan, layers: list[OnnxLayer], random_weights: bool, seed: int):
     import numpy as np
 
@@ -126,10 +115,15 @@ def _model(onnx, plan: Plan, layers: list[OnnxLayer], random_weights: bool, seed
     light = helper.make_graph(nodes, plan.name, inputs + shapes_only, outputs, value_info=value_info)
     value_info += _inferred(onnx, _wrapped(onnx, light), {info.name for info in value_info})
     rng = np.random.default_rng(seed) if random_weights else None
-    initializers = [onnx.numpy_helper.from_array(_values(np, w, rng), w.name) for w in weights]
-    graph = helper.make_graph(nodes, plan.name, inputs, outputs, initializers, value_info=value_info)
+    graph = helper.make_graph(nodes, plan.name, inputs, outputs, value_info=value_info)
     graph.doc_string = plan.description or ""
-    return _wrapped(onnx, graph)
+    model = _wrapped(onnx, graph)
+    for weight in weights:  # written in place: a large model's weights are copied once, not thrice
+        tensor = model.graph.initializer.add()
+        tensor.name, tensor.data_type = weight.name, onnx.TensorProto.FLOAT
+        tensor.dims.extend(weight.shape)
+        tensor.raw_data = _values(np, weight, rng).astype("<f4", copy=False).tobytes()  # ONNX's byte order
+    return model
 
 
 def _wrapped(onnx, graph):

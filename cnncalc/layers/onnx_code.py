@@ -100,3 +100,18 @@ class OnnxLayer:
 def pads_of(pairs) -> list[int]:
     """ONNX's pads from (before, after) per spatial axis: every before, then every after."""
     return [before for before, _ in pairs] + [after for _, after in pairs]
+
+
+def refusal_lines(refused: list, source: str | None) -> list[str]:
+    """The export's refusal, from (planned layer, reason) pairs: a line for each refused layer,
+    one for all the calls of a block's layer (the first named), with its line and type."""
+    seen: dict[tuple, list] = {}
+    for row, reason in refused:
+        seen.setdefault((row.spec.loc.line, row.type_name, reason), []).append(row)
+    lines = []
+    for (line, type_name, reason), rows in seen.items():
+        where = f"{source}:{line}: " if source else f"line {line}: "
+        others = f" (and {len(rows) - 1} more of its block's calls)" if len(rows) > 1 else ""
+        why = reason or f"the ONNX export has no {type_name} yet"
+        lines.append(f"{where}layer {rows[0].name!r}{others} ({type_name}): {why}")
+    return ["cannot export to ONNX:", *lines]
