@@ -483,8 +483,31 @@ def _export_onnx(planned, spec: str, output: str, random_weights: bool, seed: in
     "gives the same numbers as the layers run one by one (catches a miswired forward)",
 )
 @click.option("--brief", is_flag=True, help="print only the rows that differ, and the verdict")
+@click.option(
+    "--against",
+    metavar="MODULE:CALLABLE",
+    help="compare with a real PyTorch model instead, module by module: e.g. torchvision.models:resnet50 "
+    "or models/net.py:Net (your code, imported and run; never named by a spec)",
+)
+@click.option(
+    "--kwargs", "kwargs_text", metavar="JSON", help="keyword arguments for the callable, e.g. '{\"num_classes\": 10}'"
+)
+@click.option(
+    "--load-state-dict",
+    is_flag=True,
+    help="with --against: also load the model's state_dict into the export (strict) and compare outputs",
+)
 @_spec_options
-def verify(spec: str, values: bool, brief: bool, constants: dict, convention: str | None) -> None:
+def verify(
+    spec: str,
+    values: bool,
+    brief: bool,
+    against: str | None,
+    kwargs_text: str | None,
+    load_state_dict: bool,
+    constants: dict,
+    convention: str | None,
+) -> None:
     """Prove the plan of SPEC with PyTorch: build the exported module, run it, compare.
 
     Compares every layer's output shape, parameters, buffers and MACs, and each
@@ -493,16 +516,28 @@ def verify(spec: str, values: bool, brief: bool, constants: dict, convention: st
     A spec in the Keras convention is proved with Keras 3 instead (its export, built by Keras:
     shapes, parameters, non-trainable parameters, and MACs on Keras's torch backend).
     Exit 0 when all agree, 1 on any mismatch, 2 for an invalid spec or without the framework.
+    With --against MODULE:CALLABLE, compares with that PyTorch model instead, module by module.
     """
+    if against is None and (kwargs_text is not None or load_state_dict):
+        click.echo("error: --kwargs and --load-state-dict go with --against MODULE:CALLABLE", err=True)
+        sys.exit(EXIT_ERROR)
+    plan = _load_plan(spec, constants, convention)
+    if against is not None:
+        _verify_against(spec, plan, against, kwargs_text, load_state_dict, values)
+        return
+    if plan.convention == "keras":
+        _verify_keras(spec, plan, values, brief)
+        return
+    _verify_torch(spec, plan, values, brief)
+
+
+def _verify_torch(spec: str, plan, values: bool, brief: bool) -> None:
+    """verify for a PyTorch-convention plan: its export, built and run by PyTorch."""
     from cnncalc.errors import EXIT_FAIL
     from cnncalc.export import ExportError
     from cnncalc.verify import TorchMissing, TorchRefused, ValuesUnavailable
     from cnncalc.verify import verify as run_verify
 
-    plan = _load_plan(spec, constants, convention)
-    if plan.convention == "keras":
-        _verify_keras(spec, plan, values, brief)
-        return
     try:
         results = run_verify(plan, device="cpu" if values else "meta")
     except ExportError as exc:
@@ -531,6 +566,46 @@ def verify(spec: str, values: bool, brief: bool, constants: dict, convention: st
 
     click.echo(text(results, torch_measured(_torch_version(), values), brief=brief))
     if not all(result.ok for result in results):
+        sys.exit(EXIT_FAIL)
+
+
+def _verify_against(spec: str, plan, target: str, kwargs_text: str | None, load_state_dict: bool, values: bool):
+    """verify --against: the plan next to the user's PyTorch model; exit 1 on any difference."""
+    import json
+
+    from cnncalc.errors import EXIT_FAIL
+
+    if values:
+        click.echo(
+            "error: with --against, --load-state-dict compares values (--values is for the export alone)", err=True
+        )
+        sys.exit(EXIT_ERROR)
+    if plan.convention == "keras":
+        click.echo("error: --against compares with a PyTorch model; this spec is in the Keras convention", err=True)
+        sys.exit(EXIT_ERROR)
+    try:
+        kwargs = json.loads(kwargs_text) if kwargs_text else {}
+    except ValueError as exc:
+        click.echo(f"error: --kwargs is not JSON: {_shown(exc)}", err=True)
+        sys.exit(EXIT_ERROR)
+    if not isinstance(kwargs, dict):
+        click.echo("error: --kwargs must be a JSON object, e.g. '{\"num_classes\": 10}'", err=True)
+        sys.exit(EXIT_ERROR)
+    from cnncalc.against import AgainstError, compare, load_callable
+    from cnncalc.export import ExportError
+    from cnncalc.render.against import text
+    from cnncalc.verify import TorchMissing
+
+    try:
+        outcome = compare(plan, load_callable(target), kwargs, load_state_dict=load_state_dict)
+    except (AgainstError, ExportError) as exc:
+        click.echo(f"error: {_shown(exc)}", err=True)
+        sys.exit(EXIT_ERROR)
+    except TorchMissing:
+        click.echo("error: cnncalc verify --against needs PyTorch: pip install torch", err=True)
+        sys.exit(EXIT_ERROR)
+    click.echo(text(outcome, target, _torch_version()))
+    if outcome.findings:
         sys.exit(EXIT_FAIL)
 
 

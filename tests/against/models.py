@@ -1,0 +1,57 @@
+"""Models for tests/test_verify_against.py: a small residual network and purposely different
+versions of it, and the zoo's references by name."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import torch
+from torch import nn
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the zoo modules
+
+
+class Small(nn.Module):
+    """conv1 -> bn1 -> relu -> conv2, plus a 1x1 `skip` from relu's output; pool, fc."""
+
+    def __init__(self, stride: int = 1, bias: bool = True, extra: bool = False, num_classes: int = 10):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 8, 3, padding=1, bias=bias)
+        self.bn1 = nn.BatchNorm2d(8)
+        self.relu = nn.ReLU()
+        self.conv2 = nn.Conv2d(8, 8, 3, stride=stride, padding=1)
+        self.skip = nn.Conv2d(8, 8, 1, stride=stride)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(8, num_classes)
+        if extra:
+            self.gate = nn.Parameter(torch.ones(8))
+
+    def forward(self, x):
+        x = self.relu(self.bn1(self.conv1(x)))
+        x = self.conv2(x) + self.skip(x)
+        return self.fc(torch.flatten(self.pool(x), 1))
+
+
+def small(**kwargs) -> nn.Module:
+    return Small(**kwargs)
+
+
+def not_a_module():
+    return 42
+
+
+def broken():
+    raise ValueError("this builder fails on purpose")
+
+
+def zoo(name: str) -> nn.Module:
+    from zoo_torch_classic import MODELS as classic
+    from zoo_torch_ddpm import MODELS as ddpm
+    from zoo_torch_dense import MODELS as dense
+    from zoo_torch_mobile import MODELS as mobile
+    from zoo_torch_vit import MODELS as vit
+    from zoo_torch_wide import MODELS as wide
+    from zoo_torch_yolo import MODELS as yolo
+
+    return {**classic, **mobile, **wide, **dense, **vit, **yolo, **ddpm}[name][0]()
