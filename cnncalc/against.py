@@ -241,6 +241,12 @@ def _module_findings(plan: Plan, paths: dict, model, seen: _Seen) -> tuple[int, 
             continue
         covered.add(path)
         module = modules.get(path)
+        held = _parameter(modules, path) if module is None else None
+        if held is not None:  # a learned tensor the model's module holds (a layer scale, a class token)
+            compared += 1
+            if held.numel() != row.params:
+                findings.append(Finding(path, "params", f"{row.params:,}", f"{held.numel():,}"))
+            continue
         if module is None:  # a stateless layer may be a function or a reused module in the model
             if row.params or row.buffers:
                 counts = f"{row.params:,} params, {row.buffers:,} buffers"
@@ -253,12 +259,23 @@ def _module_findings(plan: Plan, paths: dict, model, seen: _Seen) -> tuple[int, 
     for path, module in modules.items():
         if path and _ancestors_in(path, covered):
             continue
-        own = sum(p.numel() for p in module.parameters(recurse=False))
+        own = sum(p.numel() for name, p in module.named_parameters(recurse=False) if _join(path, name) not in covered)
         kept = sum(b.numel() for b in module.buffers(recurse=False))
         if own or kept:
             what = f"{type(module).__name__} in the model, no layer in the spec"
             findings.append(Finding(path or "(the model)", what, "-", f"{own:,} params, {kept:,} buffers"))
     return compared, findings
+
+
+def _parameter(modules: dict, path: str):
+    """The parameter at `path` (held by the module above it), or None."""
+    parent, _, name = path.rpartition(".")
+    holder = modules.get(parent)
+    return holder._parameters.get(name) if holder is not None else None
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
 
 
 def _ancestors_in(path: str, covered: set[str]) -> list[str]:

@@ -118,7 +118,7 @@ def _verify(plan: Plan, *, device: str = "meta") -> list[Comparison]:
         if row.spec.layer.inline(len(row.spec.inputs)):  # evaluated from the same expression forward() contains
             names = [f"inputs[{i}]" for i in range(len(arguments))]
             return eval(row.spec.layer.torch_forward(row.spec.cfg, names), {"torch": torch, "inputs": arguments})
-        return module.get_submodule(exported.paths[row.name])(arguments[0])
+        return run_member(torch, module, exported.paths[row.name], row.spec.layer, arguments)
 
     with torch.no_grad():
         measured = _each_layer(torch, plan, model, exported.paths, inputs, run_layer)
@@ -134,6 +134,20 @@ def _verify(plan: Plan, *, device: str = "meta") -> list[Comparison]:
         if not same:
             whole = "values differ from the layer-by-layer run"
     return _comparisons(plan, measured, group_shapes, whole)
+
+
+def member(model, path: str):
+    """The model's member at `path`: a module, or a parameter a module holds (a layer scale)."""
+    parent, _, name = path.rpartition(".")
+    holder = model.get_submodule(parent)
+    return holder.get_parameter(name) if name in holder._parameters else holder.get_submodule(name)
+
+
+def run_member(torch, model, path: str, layer, arguments: list):
+    """The layer at `path` run on `arguments` as the exported forward() runs it (layer.torch_call)."""
+    names = [f"inputs[{i}]" for i in range(len(arguments))]
+    code = layer.torch_call("member", names)
+    return eval(code, {"torch": torch, "member": member(model, path), "inputs": arguments})  # our own code
 
 
 def _import_torch():
@@ -165,9 +179,9 @@ def _each_layer(torch, plan: Plan, model, paths: dict, inputs: dict, run_layer) 
         if row.spec.layer.inline(len(row.spec.inputs)):
             params = buffers = 0
         else:
-            module = model.get_submodule(paths[row.name])
-            params = sum(p.numel() for p in module.parameters())
-            buffers = sum(b.numel() for b in module.buffers())
+            held = member(model, paths[row.name])
+            params = held.numel() if isinstance(held, torch.nn.Parameter) else sum(p.numel() for p in held.parameters())
+            buffers = 0 if isinstance(held, torch.nn.Parameter) else sum(b.numel() for b in held.buffers())
         tensors[row.name] = out
         measured[row.name] = (tuple(out.shape[1:]), params, buffers, counter.get_total_flops() // 2 // _BATCH)
     return measured

@@ -24,7 +24,7 @@ from cnncalc.errors import SpecError
 from cnncalc.export import class_name, export, to_pytorch
 from cnncalc.memory import estimate
 from cnncalc.spec import NETWORK_INPUT, load_file, parse
-from cnncalc.verify import verify
+from cnncalc.verify import member, run_member, verify
 
 ARCHITECTURES = pytorch_specs(sorted((Path(__file__).resolve().parent.parent / "architectures").glob("*.yaml")))
 
@@ -180,8 +180,12 @@ def _probe_graph(planned, last: int):
     model = _exported(planned)
     paths = export(planned).paths
     for row in planned.layers:
-        if not row.spec.layer.inline(len(row.spec.inputs)):
-            probe = _probe_module(model.get_submodule(paths[row.name]))
+        held = None if row.spec.layer.inline(len(row.spec.inputs)) else member(model, paths[row.name])
+        if isinstance(held, torch.nn.Parameter):  # a layer scale: a neutral positive factor
+            with torch.no_grad():
+                held.fill_(0.01)
+        elif held is not None:
+            probe = _probe_module(held)
             if probe is None:
                 return None
             parent, _, child = paths[row.name].rpartition(".")
@@ -200,7 +204,7 @@ def _probe_graph(planned, last: int):
                 expression = row.spec.layer.torch_forward(row.spec.cfg, names)
                 tensors[row.name] = eval(expression, {"torch": torch, "inputs": arguments})
             else:
-                tensors[row.name] = model.get_submodule(paths[row.name])(arguments[0])
+                tensors[row.name] = run_member(torch, model, paths[row.name], row.spec.layer, arguments)
             if position == last:
                 return tensors[row.name]
         raise AssertionError(f"layer {last} never ran")

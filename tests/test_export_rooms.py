@@ -157,7 +157,7 @@ def test_helper_class_names_come_from_the_registry(monkeypatch):
     assert "Zorro" in module_names(None)
     assert "class ZorroModel(nn.Module):" in _code(text)
     # the helpers the layer types bring, as the export reserves them
-    assert {"Permute", "LayerScale", "StochasticDepth", "LayerNorm2d"} <= module_names(None)
+    assert {"Permute", "layer_scale_parameter", "StochasticDepth", "LayerNorm2d"} <= module_names(None)
 
 
 def test_every_function_of_the_expressions_is_defined_or_builtin():

@@ -40,10 +40,6 @@ ZOO = sorted(
     for name in zoo_names(module)
     if (ARCHITECTURES / f"{name}.yaml").exists()
 )
-# The export names these parameters otherwise than torchvision: a learned tensor and a layer
-# scale become modules of their own (`class_token.weight`, `layer_scale.scale`) and attention a
-# wrapped module. Pinned so that fixing the export shows here.
-EXPORT_NAMES_DIFFER = {"convnext_tiny", "vit_b_16"}
 # DDPM's spec joins the model's nested paths into single names (down_0_block_0 for down.0.block.0).
 SPEC_NAMES_DIFFER = {"ddpm_unet"}
 HEAVY = {"vgg11", "vgg16", "vgg16_bn", "vgg19", "alexnet", "wide_resnet50_2", "resnet152", "resnet101"}
@@ -58,9 +54,7 @@ def _verify(monkeypatch, *args):
 @pytest.mark.parametrize(
     "name",
     [
-        pytest.param(n, marks=pytest.mark.xfail(strict=True, reason="export's parameter names"))
-        if n in EXPORT_NAMES_DIFFER
-        else pytest.param(n, marks=pytest.mark.xfail(strict=True, reason="the spec's names"))
+        pytest.param(n, marks=pytest.mark.xfail(strict=True, reason="the spec's names"))
         if n in SPEC_NAMES_DIFFER
         else n
         for n in ZOO

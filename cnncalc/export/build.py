@@ -234,7 +234,8 @@ class _Exporter:
         if spec is not None and not spec.layer.takes_input:  # a learned tensor takes the batch size from the input
             reads = (walk.first_names[0],)
         member = emit.member(registered)
-        call = f"{member}({', '.join(f'{{{k}}}' for k in range(len(reads)))})"
+        holes = [f"{{{k}}}" for k in range(len(reads))]
+        call = spec.layer.torch_call(member, holes) if spec is not None else f"{member}({', '.join(holes)})"
         local = self.returned_by_call(walk, live, template.local)
         if when is not None:
             if isinstance(local, tuple):

@@ -67,16 +67,20 @@ def _layers(plan: Plan) -> tuple[list[OnnxLayer], list]:
     """Each layer's nodes, in planning order, and the layers refused (with their reasons)."""
     shapes = dict(plan.input_shapes)
     done, refused = [], []
+    values: dict[str, str] = {}  # a layer whose output is not named as the layer: its output's name
     for position in plan.order:
         row = plan.layers[position]
         spec = row.spec
-        g = OnnxLayer(row.name, list(spec.inputs), [shapes[name] for name in spec.inputs], row.output_shape)
+        reads = [values.get(name, name) for name in spec.inputs]
+        g = OnnxLayer(row.name, reads, [shapes[name] for name in spec.inputs], row.output_shape)
         shapes[row.name] = row.output_shape
         result = spec.layer.onnx_nodes(spec.cfg, row.input_shape, g)
         if result is None:
             refused.append((row, g.reason))
             continue
         _name_output(g, result)
+        if g.value != g.name:
+            values[g.name] = g.value
         done.append(g)
     return done, refused
 
@@ -86,9 +90,9 @@ def _name_output(g: OnnxLayer, result: str) -> None:
     if not any(result in node.outputs for node in g.nodes):  # it passes a value on as it is
         result = g.node("Identity", [result])
     for node in g.nodes:
-        node.inputs = [g.name if value == result else value for value in node.inputs]
+        node.inputs = [g.value if value == result else value for value in node.inputs]
         if result in node.outputs:
-            node.outputs = [g.name if value == result else value for value in node.outputs]
+            node.outputs = [g.value if value == result else value for value in node.outputs]
             node.name = g.name
 
 
@@ -106,9 +110,12 @@ def _model(onnx, plan: Plan, layers: list[OnnxLayer], random_weights: bool, seed
             nodes.append(helper.make_node(node.op, node.inputs, node.outputs, name=node.name, **node.attributes))
         weights += g.initializers
         if g.name not in plan.output_shapes:
-            value_info.append(helper.make_tensor_value_info(g.name, float_type, [BATCH, *g.out]))
+            value_info.append(helper.make_tensor_value_info(g.value, float_type, [BATCH, *g.out]))
+    named = {g.name: g.value for g in layers}
     inputs = [helper.make_tensor_value_info(n, float_type, [BATCH, *s]) for n, s in plan.input_shapes.items()]
-    outputs = [helper.make_tensor_value_info(n, float_type, [BATCH, *s]) for n, s in plan.output_shapes.items()]
+    outputs = [
+        helper.make_tensor_value_info(named.get(n, n), float_type, [BATCH, *s]) for n, s in plan.output_shapes.items()
+    ]
     # the inner values' shapes, inferred on the graph with its weights as inputs of their shapes,
     # without their values: the same inference, without copying a VGG's half a gigabyte
     shapes_only = [helper.make_tensor_value_info(w.name, float_type, list(w.shape)) for w in weights]

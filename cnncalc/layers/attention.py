@@ -117,7 +117,7 @@ class MultiheadAttention(LayerType):
     main_field = "num_heads"
     inferred_field = "embed_dim"
     inferred_axis = -1
-    torch_class = "MultiheadSelfAttention"
+    torch_class = "self_attention"
     torch_positional = ("embed_dim", "num_heads")
     fields = (
         Field("embed_dim", Int(min=1), None, doc="inferred from the input's last axis; checked if given"),
@@ -127,18 +127,14 @@ class MultiheadAttention(LayerType):
         Field("add_bias_kv", Bool(), False, doc="a learned key and value appended to the keys and values"),
         Field("add_zero_attn", Bool(), False, doc="a key and value of zeros appended"),
     )
-    torch_helper = '''class MultiheadSelfAttention(nn.Module):
-    """nn.MultiheadAttention (batch_first) as self-attention on one tensor: returns the output only."""
-
-    def __init__(self, embed_dim: int, num_heads: int, **options) -> None:
-        super().__init__()
-        self.attention = nn.MultiheadAttention(
-            embed_dim, num_heads, batch_first=True, **options
-        )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.attention(x, x, x, need_weights=False)[0]
+    torch_helper = '''def self_attention(embed_dim: int, num_heads: int, **options) -> nn.MultiheadAttention:
+    """nn.MultiheadAttention on [batch, tokens, embed_dim], for self-attention on one tensor."""
+    return nn.MultiheadAttention(embed_dim, num_heads, batch_first=True, **options)
 '''
+
+    def torch_call(self, member: str, arguments: list[str]) -> str:
+        x = arguments[0]
+        return f"{member}({x}, {x}, {x}, need_weights=False)[0]"
 
     def output_shape(self, cfg: dict, shape: Shape) -> Shape:
         check_inferred(cfg, "embed_dim", shape[-1], "values on its last axis")

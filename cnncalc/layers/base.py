@@ -485,6 +485,11 @@ class LayerType:
         """For functional types: the expression forward() computes from its inputs' variables."""
         raise NotImplementedError
 
+    def torch_call(self, member: str, arguments: list[str]) -> str:
+        """How forward() uses the layer's member (`member`, e.g. "self.conv1") on its inputs'
+        variables: a call, unless the member is a tensor (a learned parameter) or needs more."""
+        return f"{member}({', '.join(arguments)})"
+
     def inline(self, inputs: int) -> bool:
         """Whether forward() writes the layer as an expression (torch_forward) rather than a module
         call, when it reads `inputs` tensors: the functional types, and upsample to another's size."""

@@ -183,7 +183,8 @@ class LayerScale(LayerType):
     """A learned scale per channel, multiplied into [C, H, W] (ConvNeXt, CaiT): C parameters.
 
     torchvision's ConvNeXt keeps it as the block's `layer_scale` parameter, [C, 1, 1],
-    starting at 1e-6. PyTorch has no such class, so the export defines it.
+    starting at 1e-6. The export holds it the same way (a parameter of the block, not a module),
+    so a torchvision ConvNeXt's state_dict loads into it.
 
     Example: [96, 56, 56] {} -> [96, 56, 56] params=96
     """
@@ -192,22 +193,19 @@ class LayerScale(LayerType):
     aliases = ("layerscale",)
     input_rank = 3
     inferred_field = "num_channels"
-    torch_class = "LayerScale"
+    torch_class = "layer_scale_parameter"
     torch_positional = ("num_channels",)
     fields = (
         Field("num_channels", Int(min=1), None, doc="inferred from the input; checked if given"),
         Field("init", Float(), 1e-6, doc="the scale's starting value"),
     )
-    torch_helper = '''class LayerScale(nn.Module):
-    """A learned scale per channel (as in ConvNeXt)."""
-
-    def __init__(self, num_channels: int, init: float = 1e-6) -> None:
-        super().__init__()
-        self.scale = nn.Parameter(torch.full((num_channels, 1, 1), float(init)))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.scale * x
+    torch_helper = '''def layer_scale_parameter(num_channels: int, init: float = 1e-6) -> nn.Parameter:
+    """A learned scale per channel, [C, 1, 1], held by its block as torchvision's ConvNeXt holds it."""
+    return nn.Parameter(torch.full((num_channels, 1, 1), float(init)))
 '''
+
+    def torch_call(self, member: str, arguments: list[str]) -> str:
+        return f"{member} * {arguments[0]}"
 
     def output_shape(self, cfg: dict, shape: Shape) -> Shape:
         check_inferred(cfg, "num_channels", shape[0], "channels")
@@ -219,7 +217,7 @@ class LayerScale(LayerType):
     def onnx_nodes(self, cfg: dict, shape: Shape, g) -> str | None:
         from cnncalc.layers.onnx_code import ONES
 
-        return g.node("Mul", [g.weight("scale", (shape[0], 1, 1), ONES), g.x])  # the export's LayerScale.scale
+        return g.node("Mul", [g.weight("", (shape[0], 1, 1), ONES), g.x])  # named as the layer, as in torch
 
     def saved_for_backward(self, cfg: dict, shape: Shape, out: Shape):
         return (Saved("input", prod(shape), needed_for="params"),)  # for the scale's gradient
@@ -293,8 +291,8 @@ class Parameter(LayerType):
     query: prod(shape) parameters, repeated over the batch (a view, no activation memory). (In
     the examples below the input shape is the network's, which the layer does not read.)
 
-    In PyTorch: an nn.Parameter of shape [1, *shape], expanded to the batch; the export defines
-    a small module for it. `std` 0 starts it at zeros, else normal with that deviation.
+    In PyTorch: an nn.Parameter of shape [1, *shape] held by the module (as torchvision's ViT
+    holds its class_token), expanded to the batch. `std` 0 starts it at zeros, else normal with that deviation.
 
     Example: [3, 224, 224] {shape: [1, 768]} -> [1, 768] params=768
     Example: [768, 14, 14] {shape: [197, 768], std: 0.02} -> [197, 768] params=151296
@@ -304,24 +302,19 @@ class Parameter(LayerType):
     aliases = ("learned_tensor",)
     takes_input = False
     main_field = "shape"
-    torch_class = "LearnedTensor"
+    torch_class = "learned_tensor"
     torch_positional = ("shape",)
     fields = (
         Field("shape", _Shape(), doc="the tensor's shape without the batch axis"),
         Field("std", Float(min=0), 0.0, doc="0: zeros; else a normal start with this deviation"),
     )
-    torch_helper = '''class LearnedTensor(nn.Module):
-    """A learned tensor with no input (a class token, a position embedding), repeated over the batch."""
-
-    def __init__(self, shape: tuple[int, ...], std: float = 0.0) -> None:
-        super().__init__()
-        self.weight = nn.Parameter(torch.randn(1, *shape) * std if std else torch.zeros(1, *shape))
-
-    def forward(self, like: torch.Tensor) -> torch.Tensor:
-        # without autograd, a view of the parameter alone (one made under no_grad would still ask for a gradient)
-        weight = self.weight if torch.is_grad_enabled() else self.weight.detach()
-        return weight.expand(like.shape[0], *weight.shape[1:])
+    torch_helper = '''def learned_tensor(shape: tuple[int, ...], std: float = 0.0) -> nn.Parameter:
+    """A learned tensor with no input (a class token, a position embedding), [1, *shape]."""
+    return nn.Parameter(torch.randn(1, *shape) * std if std else torch.zeros(1, *shape))
 '''
+
+    def torch_call(self, member: str, arguments: list[str]) -> str:
+        return f"{member}.expand({arguments[0]}.shape[0], *{member}.shape[1:])"  # over the batch: a view
 
     def output_shape_of(self, cfg: dict, shapes: list[Shape]) -> Shape:
         return cfg["shape"]

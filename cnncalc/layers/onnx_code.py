@@ -47,6 +47,7 @@ class OnnxLayer:
 
     def __init__(self, name: str, inputs: list[str], shapes: list[Shape], out: Shape):
         self.name = name
+        self.value = name  # its output's name: the layer's, unless a tensor it holds is named so
         self.inputs = inputs  # the values it reads, the batch axis first
         self.shapes = shapes  # their shapes without the batch axis
         self.out = out
@@ -65,7 +66,9 @@ class OnnxLayer:
         self.reason = reason
 
     def weight(self, suffix: str, shape: tuple[int, ...], start: str = WEIGHT, fan_in: int = 1) -> str:
-        name = f"{self.name}.{suffix}"
+        name = f"{self.name}.{suffix}" if suffix else self.name  # "": a tensor the layer is itself
+        if name == self.name:  # as torch names it (a layer scale); the output then takes another name
+            self.value = f"{self.name}/output"
         self.initializers.append(Initializer(name, tuple(shape), start, max(fan_in, 1)))
         return name
 

@@ -328,15 +328,17 @@ def test_flop_counter_on_the_cpu_misses_the_fused_attention():
     assert row.macs == 4 * tokens * width * width + 2 * tokens * tokens * width
 
 
-def test_vit_block_verifies_with_values_and_exports_a_wrapper():
+def test_vit_block_verifies_with_values_and_exports_torchs_module():
+    """nn.MultiheadAttention itself at the layer's path, as torchvision's ViT holds it: its
+    state_dict keys are the layer's name and in_proj_weight, out_proj.weight..."""
     from cnncalc.verify import verify
 
     result = _vit(7, 12, 3, ", dropout: 0.1")
     assert all(comparison.ok for comparison in verify(result, device="cpu"))
     code = export(result).code
-    assert "class MultiheadSelfAttention(nn.Module):" in code
-    assert "self.attention = MultiheadSelfAttention(12, 3, dropout=0.1)" in code
-    assert "need_weights=False" in code
+    assert "return nn.MultiheadAttention(embed_dim, num_heads, batch_first=True, **options)" in code
+    assert "self.attention = self_attention(12, 3, dropout=0.1)" in code
+    assert "self.attention(out, out, out, need_weights=False)[0]" in code
     # every token sees every token: the field ends at the attention
     assert [row.receptive_field for row in result.layers[1:]] == [None] * (len(result.layers) - 1)
 

@@ -36,7 +36,7 @@ SENTINEL = "cnncalc_pwned_sentinel"
 # ---- the static audit ------------------------------------------------------------------------
 
 HELPER_SOURCES = {cls.torch_helper.strip() for cls in LAYER_TYPES if cls.torch_helper}
-HELPER_CLASSES = {re.search(r"^class (\w+)", text, re.M).group(1) for text in HELPER_SOURCES}
+HELPER_CLASSES = {re.search(r"^(?:class|def) (\w+)", text, re.M).group(1) for text in HELPER_SOURCES}
 FORBIDDEN_NAMES = {
     "eval",
     "exec",
@@ -99,14 +99,14 @@ NODES = (
 
 
 def audit(code: str) -> None:
-    """Fail unless `code` is made only of what cnncalc's generator writes (helper classes, fixed
-    text from the layer registry, are checked to be exactly that text and then skipped)."""
+    """Fail unless `code` is made only of what cnncalc's generator writes (helper classes and
+    functions, fixed text from the layer registry, are checked to be exactly that text and then skipped)."""
     tree = ast.parse(code)
     classes = {node.name for node in tree.body if isinstance(node, ast.ClassDef)}
     functions = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
-    assert functions <= {"make_divisible"}, functions
+    assert functions <= {"make_divisible"} | HELPER_CLASSES, functions
     for node in tree.body:
-        if isinstance(node, ast.ClassDef) and node.name in HELPER_CLASSES:
+        if isinstance(node, (ast.ClassDef, ast.FunctionDef)) and node.name in HELPER_CLASSES:
             assert ast.get_source_segment(code, node).strip() in HELPER_SOURCES, node.name
             continue
         if isinstance(node, ast.Import):
@@ -130,7 +130,7 @@ def _audit_node(node: ast.AST, classes: set[str]) -> None:
     if isinstance(node, ast.Call):
         func = node.func
         if isinstance(func, ast.Name):
-            assert func.id in CALLABLE_NAMES | classes, f"call of {func.id}"
+            assert func.id in CALLABLE_NAMES | classes | HELPER_CLASSES, f"call of {func.id}"
         else:
             assert isinstance(func, ast.Attribute), ast.dump(func)[:200]
             root = func
@@ -353,6 +353,7 @@ VALID = {
     # a model named like the export's imports and helpers gets another class name
     "model-named-OrderedDict": "name: OrderedDict\ninput: [3, 8, 8]\nlayers: [{conv2d: {out_channels: 4, kernel_size: 1}}]\n",
     "model-named-LayerScale": "name: LayerScale\ninput: [3, 8, 8]\nlayers: [{layer_scale: {init: 0.5}}]\n",
+    "model-named-like-a-helper": "name: layer_scale_parameter\ninput: [3, 8, 8]\nlayers: [{layer_scale: {}}]\n",
     "model-named-torch": "name: torch\ninput: [3, 8, 8]\nlayers: [relu]\n",
     "integer-layer-scale-init": "name: m\ninput: [3, 8, 8]\nlayers: [{layer_scale: {init: 20}}]\n",
     "text-with-control-characters": (
@@ -485,6 +486,9 @@ NAMES = [
     "é",
     "Inner",
     "LayerScale",
+    "layer_scale_parameter",
+    "learned_tensor",
+    "self_attention",
     "layers",
     "in_channels",
 ]
