@@ -474,6 +474,30 @@ def _export_onnx(planned, spec: str, output: str, random_weights: bool, seed: in
         sys.exit(EXIT_ERROR)
 
 
+@cli.command("import")
+@click.argument("model", metavar="MODEL.onnx", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="write here, not to stdout")
+@click.option("--name", help="the spec's name [default: the graph's]")
+def import_model(model: str, output: str | None, name: str | None) -> None:
+    """Write an ONNX model as a spec (PyTorch convention) that plans to the same shapes, params
+    and MACs: one layer a line, named after the nodes (dots written as `-`). Needs the onnx
+    package; a node with no spec layer is listed by name, and nothing is written.
+    """
+    from cnncalc.importers.onnx import ImportRefused, to_spec
+
+    try:
+        text = to_spec(model, name=name)
+    except ImportRefused as exc:
+        lines = exc.lines
+        click.echo("\n".join([f"error: {_shown(lines[0])}", *(f"  {_shown(line)}" for line in lines[1:])]), err=True)
+        sys.exit(EXIT_ERROR)
+    if output is None or output == "-":
+        from cnncalc.render.safe import terminal
+
+        text = "".join(terminal(line) + "\n" for line in text.splitlines())
+    _write_output(text, output)
+
+
 @cli.command()
 @click.argument("spec", metavar="SPEC")
 @click.option(

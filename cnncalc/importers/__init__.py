@@ -1,0 +1,1 @@
+"""Importers: existing models turned into readable cnncalc specs (`cnncalc import`)."""
