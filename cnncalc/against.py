@@ -323,11 +323,27 @@ def _text(value) -> str:
     return str(list(value))
 
 
+def _finite(torch, model) -> None:
+    """A tensor the model leaves uninitialised (torch.empty) may hold NaN or inf: it is given
+    small random values (variances: ones), the same for both runs, so outputs can be compared."""
+    generator = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for name, tensor in model.state_dict().items():
+            if tensor.is_floating_point() and not bool(tensor.isfinite().all()):
+                fresh = (
+                    torch.ones_like(tensor)
+                    if name.endswith("running_var")
+                    else torch.randn(tensor.shape, generator=generator) * 0.02
+                )
+                tensor.copy_(fresh)
+
+
 def _values(torch, plan: Plan, build, kwargs: dict, ours_class, findings: list[Finding]) -> str:
     """Both built on the CPU; the export loads the model's state_dict (strict); both run on the
     same random input. Says how the outputs compared; a failure is also a finding."""
     torch.manual_seed(0)
     model = _built(build, kwargs, torch)
+    _finite(torch, model)
     ours = ours_class().eval()
     try:
         ours.load_state_dict(model.state_dict(), strict=True)
@@ -336,15 +352,18 @@ def _values(torch, plan: Plan, build, kwargs: dict, ours_class, findings: list[F
         findings.append(Finding("state_dict", "load_state_dict(strict=True) fails", "-", reasons[:300] or str(exc)))
         return "not compared: the export does not load the model's state_dict"
     inputs = _inputs(torch, plan, "cpu", torch.Generator().manual_seed(0))
-    with torch.no_grad():
-        theirs, mine = model(*inputs), ours(*inputs)
+    try:
+        with torch.no_grad():
+            theirs, mine = model(*inputs), ours(*inputs)
+    except Exception as exc:  # the model's code, or torch, on real values (memory, a dtype)
+        raise AgainstError(f"running the model on the CPU failed: {type(exc).__name__}: {_first_line(exc)}") from None
     theirs = list(theirs) if isinstance(theirs, (tuple, list)) else [theirs]
     mine = list(mine) if isinstance(mine, (tuple, list)) else [mine]
     if len(theirs) != len(mine) or any(a.shape != b.shape for a, b in zip(theirs, mine)):
         findings.append(Finding("forward()", "outputs with the model's weights", "-", "other shapes"))
         return "outputs differ in shape"
     worst = max(float((a - b).abs().max()) if a.numel() else 0.0 for a, b in zip(theirs, mine))
-    scale = max(float(a.abs().max()) if a.numel() else 0.0 for a in theirs) or 1.0
+    scale = max(float(a[a.isfinite()].abs().max()) if a.isfinite().any() else 0.0 for a in theirs) or 1.0
     if not all(torch.allclose(b, a, rtol=1e-4, atol=1e-4 * scale, equal_nan=True) for a, b in zip(theirs, mine)):
         findings.append(Finding("forward()", "outputs with the model's weights", "-", f"differ by up to {worst:.3g}"))
         return f"outputs differ by up to {worst:.3g}"

@@ -131,11 +131,12 @@ def test_doctests(module_name):
 @pytest.mark.parametrize("cls", LAYER_TYPES, ids=lambda c: c.type_name)
 def test_every_layer_type_exports_to_pytorch(cls):
     # a torch.nn module for most; merges, chunk and split are expressions in forward(); the
-    # rest are small modules the export defines
+    # rest are small modules the export defines, or functions that make a parameter or a torch.nn
+    # module as torchvision holds it (a layer scale, a class token, attention)
     if cls.functional:
         assert "torch_forward" in vars(cls)
     elif not cls.torch_class.startswith("nn."):
-        assert cls.torch_helper.startswith(f"class {cls.torch_class}(")
+        assert cls.torch_helper.startswith((f"class {cls.torch_class}(", f"def {cls.torch_class}("))
 
 
 def test_layers_package_exports_registry():
