@@ -252,3 +252,34 @@ def test_without_onnx_says_how_to_install(monkeypatch):
     result = runner().invoke(cli, ["import", "model.onnx"])
     assert result.exit_code == 2
     assert "pip install 'cnncalc[onnx]'" in result.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["resnet18", "googlenet", "squeezenet1_0", "mobilenet_v2"])
+def test_a_real_torch_onnx_export_imports(name, tmp_path):
+    """torch.onnx's own file of a zoo reference model (batch norm folded into the convolutions,
+    shared initializers behind Identity nodes): it imports, plans to onnxruntime's output shape,
+    and to the reference's MACs (folding moves parameters, not multiply-accumulates)."""
+    import warnings
+
+    import onnxruntime
+    import torch
+    from torch_reference import require_torch
+    from zoo_torch_classic import MODELS as classic
+    from zoo_torch_mobile import MODELS as mobile
+
+    require_torch()
+    build, shape = {**classic, **mobile}[name]
+    path = tmp_path / f"{name}.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(build().eval(), torch.randn(1, *shape), str(path), dynamo=False, opset_version=17)
+    planned = plan(parse(to_spec(str(path))))
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    import numpy as np
+
+    out = session.run(None, {session.get_inputs()[0].name: np.zeros((1, *shape), np.float32)})[0]
+    assert tuple(planned.output_shape) == out.shape[1:]
+    reference = plan(load_file(str(Path(__file__).resolve().parent.parent / "architectures" / f"{name}.yaml")))
+    assert planned.totals.macs == reference.totals.macs
+    assert planned.totals.params <= reference.totals.params  # batch norms folded away, where there are any

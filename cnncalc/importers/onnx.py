@@ -561,7 +561,18 @@ class _Importer:
     op_Tanh = _plain("tanh")
     op_HardSwish = _plain("hardswish")
     op_Mish = _plain("mish")
-    op_Identity = _plain("identity")
+
+    def op_Identity(self, node, a):
+        """A layer passing its input on; or, on a weight or constant (torch.onnx shares an
+        initializer so), another name for it."""
+        source, out = node.input[0], node.output[0]
+        if source in self.weights or source in self.values:
+            if source in self.weights:
+                self.weights[out] = self.weights[source]
+            if source in self.values:
+                self.values[out] = self.values[source]
+            return None
+        return "identity", {}, [self.tensor(source)]
 
     def op_Dropout(self, node, a):
         if len(node.output) > 1 and node.output[1]:
