@@ -86,16 +86,8 @@ def load_callable(target: str):
 
 def _module(where: str):
     if where.endswith(".py") or "/" in where or os.sep in where:
-        path = Path(where)
-        if not path.is_file():
-            raise AgainstError(f"no such file: {where}")
-        spec = importlib.util.spec_from_file_location(f"cnncalc_against_{path.stem}", path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = module  # dataclasses and pickling look the module up by name
-        spec.loader.exec_module(module)
-        return module
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
+        return _file_module(Path(where))
+    _on_path(os.getcwd())
     try:
         return importlib.import_module(where)
     except ModuleNotFoundError as exc:
@@ -104,6 +96,33 @@ def _module(where: str):
                 f"no module named {exc.name!r} (give MODULE as a dotted import path or a .py file)"
             ) from None
         raise
+
+
+def _file_module(path: Path):
+    """A .py file imported as `python path/to/file.py` would run it, but as a module: its folder
+    (and the current one) on the import path; inside a package (a folder with __init__.py), as
+    that package's module, so its own relative and absolute imports work."""
+    if not path.is_file():
+        raise AgainstError(f"no such file: {path}")
+    path = path.resolve()
+    top = path.parent
+    while (top / "__init__.py").is_file():
+        top = top.parent
+    _on_path(os.getcwd())
+    if top != path.parent:  # in a package: import it by its dotted name from above the package
+        _on_path(str(top))
+        return importlib.import_module(".".join(path.relative_to(top).with_suffix("").parts))
+    _on_path(str(path.parent))
+    spec = importlib.util.spec_from_file_location(f"cnncalc_against_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses and pickling look the module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+def _on_path(folder: str) -> None:
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -186,9 +205,15 @@ def _measure(torch, model, plan: Plan) -> _Seen:
         with torch.no_grad(), FlopCounterMode(display=False) as counter:
             output = model(*_inputs(torch, plan, "meta"))
     except BaseException as exc:
+        hint = (
+            " (it runs on the meta device, with no values: a forward that reads them, by .item() or an `if` "
+            "on a tensor, cannot run there)"
+            if "meta" in str(exc)
+            else ""
+        )
         raise AgainstError(
             f"the model does not run on the planned input(s) {_input_text(plan)}: "
-            f"{type(exc).__name__}: {_first_line(exc)}"
+            f"{type(exc).__name__}: {_first_line(exc)}{hint}"
         ) from None
     finally:
         for handle in handles:

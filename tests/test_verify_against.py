@@ -172,3 +172,78 @@ def test_a_model_that_does_not_run_on_the_planned_input(tmp_path, monkeypatch):
 def test_a_keras_spec_is_refused(monkeypatch):
     result = _verify(monkeypatch, ARCHITECTURES / "dogs_cats_keras.yaml", "--against", f"{MODELS}:small")
     assert result.exit_code == 2 and "Keras convention" in result.stderr
+
+
+LENET = """name: lenet
+input: [1, 28, 28]
+layers:
+  - {name: conv1, type: conv2d, out_channels: 6, kernel_size: 5}
+  - {name: relu, type: relu}
+  - {name: flatten, type: flatten}
+  - {name: fc, type: linear, out_features: 10}
+"""
+LENET_MODULE = """from torch import nn
+
+
+class LeNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 6, 5)
+        self.relu = nn.ReLU()
+        self.flatten = nn.Flatten()
+        self.fc = nn.Linear(6 * 24 * 24, 10)
+
+    def forward(self, x):
+        return self.fc(self.flatten(self.relu(self.conv1(x))))
+"""
+
+
+@pytest.mark.parametrize(
+    "files, target",
+    [
+        # a package: its modules import each other absolutely and relatively
+        (
+            {
+                "proj/models/__init__.py": "",
+                "proj/models/lenet.py": LENET_MODULE,
+                "proj/models/net.py": "from models.lenet import LeNet\nfrom .lenet import LeNet as Same\n"
+                "def Net():\n    return Same()\n",
+            },
+            "models/net.py:Net",
+        ),
+        # a folder of scripts: a file imports its neighbour, as `python net.py` would let it
+        (
+            {
+                "proj/flat/lenet.py": LENET_MODULE,
+                "proj/flat/net.py": "from lenet import LeNet\ndef Net():\n    return LeNet()\n",
+            },
+            "flat/net.py:Net",
+        ),
+    ],
+)
+def test_a_model_file_imports_its_neighbours(files, target, tmp_path, monkeypatch):
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    (tmp_path / "proj" / "lenet.yaml").write_text(LENET)
+    monkeypatch.chdir(tmp_path / "proj")
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    for name in [m for m in sys.modules if m == "models" or m.startswith(("models.", "lenet", "cnncalc_against_"))]:
+        monkeypatch.delitem(sys.modules, name)
+    result = runner().invoke(cli, ["verify", "lenet.yaml", "--against", target])
+    assert result.exit_code == 0, result.output
+    assert "all equal" in result.stdout
+
+
+def test_unnamed_layers_get_a_hint(tmp_path, monkeypatch):
+    spec = tmp_path / "s.yaml"
+    spec.write_text(
+        LENET.replace("name: conv1, ", "")
+        .replace("name: relu, ", "")
+        .replace("name: flatten, ", "")
+        .replace("name: fc, ", "")
+    )
+    (tmp_path / "lenet_hint.py").write_text(LENET_MODULE)
+    result = _verify(monkeypatch, spec, "--against", f"{tmp_path / 'lenet_hint.py'}:LeNet")
+    assert result.exit_code == 1
+    assert "no layer of the spec is at a module path of the model" in result.stdout

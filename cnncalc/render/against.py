@@ -37,6 +37,11 @@ def text(outcome: Outcome, target: str, version: str) -> str:
         lines.append(f"{count} difference{'s' if count > 1 else ''} from {model}; compared {compared}")
     else:
         lines.append(f"the spec is {model}: compared {compared}; all equal")
+    if outcome.findings and not outcome.layers:
+        lines.append(
+            "(no layer of the spec is at a module path of the model: name the spec's layers as the "
+            "model names its modules, e.g. name: conv1, or layer1 for a block call)"
+        )
     if outcome.values is None:
         lines.append(
             "(shapes and counts only: --load-state-dict also runs both with the model's weights, "
