@@ -349,3 +349,15 @@ def test_the_readme_picture_is_current(tmp_path):
     assert runner().invoke(cli, [README_PICTURE[0], *args]).exit_code == 0
     command = "cnncalc " + " ".join(README_PICTURE)
     assert (root / "docs" / "unet.svg").read_text() == fresh.read_text(), f"docs/unet.svg is stale: run `{command}`"
+
+
+def test_svg_tooltips_break_lines_and_other_controls_are_marked():
+    from cnncalc.render.svg import svg
+
+    result = plan(load_file(str(ARCH_DIR / "seed_50x50.yaml")))
+    text = svg(drawing(result))
+    assert "<title>conv1\nconv2d\n" in text or re.search(r"<title>[^<?]+\n[^<]+</title>", text)
+    assert "?" not in "".join(re.findall(r"<title>([^<]*)</title>", text)[1:])  # the boxes' tooltips
+    from cnncalc.render.svg import _text
+
+    assert _text("a\x1bb\nc") == "a?b\nc"

@@ -153,3 +153,10 @@ def test_cli_a_bad_spec_says_where_and_writes_nothing(tmp_path):
 def test_cli_needs_an_output(tmp_path):
     result = runner().invoke(cli, ["report", str(ARCH_DIR / "alexnet.yaml")])
     assert result.exit_code == 2 and "-o" in result.stderr
+
+
+def test_a_description_keeps_its_line_breaks():
+    spec = parse("name: m\ndescription: |\n  first line\n  second <b>line</b>\ninput: [1, 4, 4]\nlayers: [relu]\n")
+    result = plan(spec)
+    text = html(report_document(result, estimate(result), []))
+    assert "<p>first line\nsecond &lt;b&gt;line&lt;/b&gt;\n</p>" in text

@@ -144,6 +144,7 @@ def test_the_diagram_draws_what_draw_draws_and_folds(opened):
     folded = len(drawing(result, 1).nodes)
     assert report.boxes() == folded
     first = result.group_totals[0].group  # a top-level call: unfold it, then fold it again
+    report.page.click("#zoom-fit")  # the whole drawing in view
     report.page.click(f'#diagram g.box[data-key="b:{first.name}"]')
     inside = {
         row.spec.groups[1].name if len(row.spec.groups) > 1 else row.name

@@ -46,5 +46,6 @@ def script_json(document: dict) -> str:
 
 
 def _text(text: str) -> str:
-    """HTML-escaped, without the control characters HTML forbids."""
-    return escape("".join(c if c.isprintable() or c == " " else "?" for c in text))
+    """HTML-escaped, without the control characters HTML forbids (line breaks kept: the page
+    shows them)."""
+    return escape("".join(c if c.isprintable() or c in " \n" else "?" for c in text))

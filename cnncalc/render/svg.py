@@ -656,5 +656,5 @@ def _cut(text: str, keep: int) -> str:
 
 def _text(text: str) -> str:
     """Text for the SVG: XML-escaped, quotes too, and no character XML forbids (controls
-    written as ?)."""
-    return escape("".join(c if c.isprintable() else "?" for c in text), {'"': "&quot;", "'": "&#39;"})
+    written as ?, but for the line breaks of a tooltip)."""
+    return escape("".join(c if c.isprintable() or c == "\n" else "?" for c in text), {'"': "&quot;", "'": "&#39;"})

@@ -164,8 +164,7 @@
     g.edges.forEach(function (e, k) { svg.appendChild(arrow(placed.routes[k], e.shape, shared)); });
     g.nodes.forEach(function (n, k) { svg.appendChild(box(n, labels[k], placed.boxes[n.key], placed.boxW, most ? n[by] / most : 0)); });
     drawn = { graph: g, placed: placed };
-    byId("diagram-count").textContent = g.nodes.length + " boxes";
-    if (!view || !focus) fit(); else centreOn(focus);
+    if (!view || !focus) start(); else centreOn(focus);
   }
 
   function arrow(points, s, shared) {  // as svg.py's svg() and _arrow()
@@ -238,12 +237,23 @@
   }
 
   // ---- zoom and pan ----------------------------------------------------------------------
-  function setView(v) { view = v; byId("diagram").setAttribute("viewBox", [v.x, v.y, v.w, v.h].join(" ")); }
+  function setView(v) {
+    view = v;
+    byId("diagram").setAttribute("viewBox", [v.x, v.y, v.w, v.h].join(" "));
+    var p = drawn.placed, hidden = v.y + v.h < p.height - 1 ? "more below" : v.y > 1 ? "more above" : "";
+    byId("diagram-count").textContent = drawn.graph.nodes.length + " boxes" + (hidden ? " (" + hidden + ": drag, or fit)" : "");
+  }
   function frame() { var r = byId("diagram").getBoundingClientRect(); return { w: r.width || 800, h: r.height || 600 }; }
-  function fit() {  // the whole width; the whole height too unless that makes the boxes tiny
-    var f = frame(), p = drawn.placed, scale = Math.max(p.width / f.w, Math.min(p.height / f.h, 1.6), 1);
+  function fit() {  // the whole drawing
+    var f = frame(), p = drawn.placed, scale = Math.max(p.width / f.w, p.height / f.h, 0.5);
     var w = f.w * scale, h = f.h * scale;
-    setView({ x: (p.width - w) / 2, y: Math.min(0, (p.height - h) / 2), w: w, h: h });
+    setView({ x: (p.width - w) / 2, y: (p.height - h) / 2, w: w, h: h });
+  }
+  function start() {  // readable boxes: the whole width, from the top (the rest by dragging or "fit")
+    var f = frame(), p = drawn.placed, scale = Math.max(p.width / f.w, 1);
+    if (p.height / f.h <= 1.3 * scale) { fit(); return; }  // it nearly fits: show it all
+    var w = f.w * scale;
+    setView({ x: (p.width - w) / 2, y: 0, w: w, h: f.h * scale });
   }
   function centreOn(key) {
     var at = drawn.placed.boxes[key];
