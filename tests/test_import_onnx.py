@@ -283,3 +283,31 @@ def test_a_real_torch_onnx_export_imports(name, tmp_path):
     reference = plan(load_file(str(Path(__file__).resolve().parent.parent / "architectures" / f"{name}.yaml")))
     assert planned.totals.macs == reference.totals.macs
     assert planned.totals.params <= reference.totals.params  # batch norms folded away, where there are any
+
+
+def test_a_file_made_for_one_batch_size_reshapes_with_it(tmp_path):
+    """torch.onnx's dynamo exporter writes the batch it was given (1) into a flatten's shape."""
+    weight = numpy_helper.from_array(np.zeros((4, 1, 3, 3), np.float32), "w")
+    shape = numpy_helper.from_array(np.array([1, -1], np.int64), "shape")
+    fc = numpy_helper.from_array(np.zeros((10, 144), np.float32), "g")
+    nodes = [
+        helper.make_node("Conv", ["x", "w"], ["c"], name="conv"),
+        helper.make_node("Reshape", ["c", "shape"], ["r"], name="view"),
+        helper.make_node("Gemm", ["r", "g"], ["y"], name="fc", transB=1),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "main_graph",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 8, 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 10])],
+        [weight, shape, fc],
+    )
+    path = tmp_path / "fixed_batch.onnx"
+    import onnx
+
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    text = to_spec(str(path))
+    assert text.startswith("name: fixed_batch\n")  # not torch.onnx's main_graph
+    planned = plan(parse(text))
+    assert [row.type_name for row in planned.layers] == ["conv2d", "flatten", "linear"]
+    assert planned.output_shape == (10,) or list(planned.output_shape) == [10]

@@ -20,8 +20,10 @@ ONNX's own inference gives the graph; a difference is an error, not a spec.
 from __future__ import annotations
 
 import json
+import os
 import re
 from math import prod
+from pathlib import Path
 
 import yaml
 
@@ -649,7 +651,9 @@ class _Importer:
         if node.input[1] in self.weights and node.input[1] not in self.values:
             raise _Unsupported("its shape is not a constant")
         target = [int(v) for v in self.const(node.input[1], "shape").reshape(-1)]
-        if not target or not (target[0] == 0 or (target[0] == -1 and all(v > 0 for v in target[1:]))):
+        batch = (self.shapes.get(x) or (None,))[0]  # a file made for one batch size: that size
+        fixed = batch is not None and batch > 0 and target[:1] == [batch] and all(v != 0 for v in target[1:])
+        if not target or not (fixed or target[0] == 0 or (target[0] == -1 and all(v > 0 for v in target[1:]))):
             raise _Unsupported(f"shape {target} does not keep the batch axis first")
         source, out = self.shape(x), self.shape(node.output[0])
         fused = self._shuffle(x, source, out, node.name)
@@ -946,7 +950,12 @@ def to_spec(path_or_bytes, name: str | None = None) -> str:
             importer.refused.append(str(exc))
     if importer.refused:
         raise ImportRefused(["cannot import the ONNX model: no spec layer for these nodes:", *importer.refused])
+    if name is None and model.graph.name in GENERIC_GRAPH_NAMES and isinstance(path_or_bytes, (str, os.PathLike)):
+        name = Path(path_or_bytes).stem  # torch.onnx names every graph main_graph: the file says more
     return _write(importer, model, name)
+
+
+GENERIC_GRAPH_NAMES = ("", "main_graph", "torch_jit", "torch-jit-export")
 
 
 def _load(onnx, source):
