@@ -379,7 +379,7 @@
 
   // ---- the table -------------------------------------------------------------------------
   var COLUMNS = [
-    ["index", "#", function (l) { return l.index; }, String],
+    ["index", "#", function (l) { return l.index; }, function (v) { return String(v + 1); }],  // from 1, as plan's table
     ["name", "name", function (l) { return l.name; }, String],
     ["type", "type", function (l) { return l.type; }, String],
     ["block", "block", function (l) { return l.block || ""; }, String],
