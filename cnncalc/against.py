@@ -23,9 +23,8 @@ import sys
 from pathlib import Path
 
 from cnncalc.engine import Plan
-from cnncalc.export import export
 from cnncalc.layers.attention import index_inputs
-from cnncalc.verify import _import_torch
+from cnncalc.verify import _import_torch, exported_class
 
 BATCH = 2  # as verify: a batch of one would hide a layer that mixes up the batch axis
 SHOWN = 30  # differences of one kind listed at most; the rest are counted
@@ -133,10 +132,7 @@ def _first_line(exc: BaseException) -> str:
 def compare(plan: Plan, build, kwargs: dict, *, load_state_dict: bool = False) -> Outcome:
     """The plan against the model `build(**kwargs)` makes."""
     torch = _import_torch()
-    exported = export(plan)
-    namespace: dict = {"__name__": "cnncalc_verified"}
-    exec(compile(exported.code, "<cnncalc export>", "exec"), namespace)  # no spec text in the name
-    ours_class = namespace[exported.model_class]
+    exported, ours_class = exported_class(plan)
     with torch.device("meta"):
         model = _built(build, kwargs, torch)
         ours = ours_class().eval()

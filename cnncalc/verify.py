@@ -106,10 +106,7 @@ def _verify(plan: Plan, *, device: str = "meta") -> list[Comparison]:
     output shape. With another `device` (e.g. "cpu"), also build it there and check, on random
     input, that forward() computes what the layers run one by one compute."""
     torch = _import_torch()
-    exported = export(plan)
-    namespace: dict = {"__name__": "cnncalc_verified"}
-    exec(compile(exported.code, "<cnncalc export>", "exec"), namespace)  # no spec text in the name
-    build = namespace[exported.model_class]
+    exported, build = exported_class(plan)
     with torch.device("meta"):
         model = build().eval()
     inputs = _meta_inputs(torch, plan)
@@ -134,6 +131,14 @@ def _verify(plan: Plan, *, device: str = "meta") -> list[Comparison]:
         if not same:
             whole = "values differ from the layer-by-layer run"
     return _comparisons(plan, measured, group_shapes, whole)
+
+
+def exported_class(plan: Plan):
+    """(the export of `plan`, its model class): cnncalc's own generated code, run here."""
+    exported = export(plan)
+    namespace: dict = {"__name__": "cnncalc_verified"}
+    exec(compile(exported.code, "<cnncalc export>", "exec"), namespace)  # no spec text in the name
+    return exported, namespace[exported.model_class]
 
 
 def member(model, path: str):
