@@ -162,7 +162,9 @@ def test_cli_refusal_names_layer_type_and_line_and_writes_nothing(tmp_path):
     assert result.exit_code == 2
     assert not target.exists()
     assert "Traceback" not in result.output
-    assert re.search(r"vit_b_16\.yaml:\d+: layer 'class_token' \(parameter\)", result.output), result.output
+    assert re.search(r"vit_b_16\.yaml:51:5: layer 'class_token' \(parameter\)", result.output), result.output
+    lines = [line for line in result.output.splitlines() if "vit_b_16.yaml:" in line]
+    assert [int(line.split(".yaml:")[1].split(":")[0]) for line in lines] == [27, 42, 51]  # in line order
     assert "(multihead_attention)" in result.output
 
 
@@ -174,7 +176,7 @@ def test_cli_refusal_of_unequal_adaptive_bins(tmp_path):
     result = runner().invoke(cli, ["export", str(spec), "--to", "onnx", "-o", str(tmp_path / "m.onnx")])
     assert result.exit_code == 2
     assert (
-        "odd.yaml:4: layer 'adaptive_avgpool2d_1' (adaptive_avgpool2d): its bins are of unequal sizes (8 into 3"
+        "odd.yaml:4:5: layer 'adaptive_avgpool2d_1' (adaptive_avgpool2d): its bins are of unequal sizes (8 into 3"
         in result.output
     )
 
@@ -347,3 +349,15 @@ def test_layer_families_compute_what_torch_computes(name):
 @pytest.mark.parametrize("stem", NUMERIC_ZOO)
 def test_zoo_networks_compute_what_torch_computes(stem):
     _same_numbers(plan(load_file(str(ROOT / "architectures" / f"{stem}.yaml"))))
+
+
+def test_cli_refusal_names_the_included_file_a_block_is_written_in(tmp_path):
+    (tmp_path / "parts").mkdir()
+    (tmp_path / "parts" / "attn.yaml").write_text(
+        "blocks:\n  mixer:\n    layers:\n      - {name: attn, type: multihead_attention, num_heads: 2}\n"
+    )
+    spec = tmp_path / "net.yaml"
+    spec.write_text("name: net\ninclude: parts/attn.yaml\ninput: [4, 8]\nlayers:\n  - {type: mixer, name: m}\n")
+    result = runner().invoke(cli, ["export", str(spec), "--to", "onnx", "-o", str(tmp_path / "m.onnx")])
+    assert result.exit_code == 2 and not (tmp_path / "m.onnx").exists()
+    assert f"{tmp_path / 'parts' / 'attn.yaml'}:4:9: layer 'm.attn' (multihead_attention)" in result.output

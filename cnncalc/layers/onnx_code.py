@@ -105,15 +105,22 @@ def pads_of(pairs) -> list[int]:
     return [before for before, _ in pairs] + [after for _, after in pairs]
 
 
+def _order(place: tuple) -> tuple:
+    file, line, column = place
+    return (file or "", line or 0, column or 0)
+
+
 def refusal_lines(refused: list, source: str | None) -> list[str]:
     """The export's refusal, from (planned layer, reason) pairs: a line for each refused layer,
     one for all the calls of a block's layer (the first named), with its line and type."""
     seen: dict[tuple, list] = {}
     for row, reason in refused:
-        seen.setdefault((row.spec.loc.line, row.type_name, reason), []).append(row)
+        loc = row.spec.loc  # a layer of a block may be written in an included file
+        place = (loc.file if loc.file not in (None, "", "<stdin>") else source, loc.line, loc.column)
+        seen.setdefault((place, row.type_name, reason), []).append(row)
     lines = []
-    for (line, type_name, reason), rows in seen.items():
-        where = f"{source}:{line}: " if source else f"line {line}: "
+    for ((file, line, column), type_name, reason), rows in sorted(seen.items(), key=lambda item: _order(item[0][0])):
+        where = f"{file}:{line}:{column}: " if file else f"line {line}, column {column}: "
         others = f" (and {len(rows) - 1} more of its block's calls)" if len(rows) > 1 else ""
         why = reason or f"the ONNX export has no {type_name} yet"
         lines.append(f"{where}layer {rows[0].name!r}{others} ({type_name}): {why}")
