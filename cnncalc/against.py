@@ -31,7 +31,12 @@ SHOWN = 30  # differences of one kind listed at most; the rest are counted
 
 
 class AgainstError(Exception):
-    """The model cannot be named, imported, built or run (exit 2)."""
+    """The model cannot be named, imported, built or run (exit 2); `raised` is what the user's
+    code raised, if it did (CNNCALC_DEBUG=1 shows its traceback)."""
+
+    def __init__(self, message: str, raised: BaseException | None = None):
+        super().__init__(message)
+        self.raised = raised
 
 
 class Finding:
@@ -72,7 +77,7 @@ def load_callable(target: str):
     except AgainstError:
         raise
     except BaseException as exc:  # the user's code: anything it raises is its own message
-        raise AgainstError(f"importing {where} failed: {type(exc).__name__}: {_first_line(exc)}") from None
+        raise AgainstError(f"importing {where} failed: {type(exc).__name__}: {_first_line(exc)}", exc) from None
     found = module
     for part in attribute.split("."):
         if not hasattr(found, part):
@@ -155,7 +160,7 @@ def _built(build, kwargs: dict, torch):
     try:
         model = build(**kwargs)
     except BaseException as exc:
-        raise AgainstError(f"building the model failed: {type(exc).__name__}: {_first_line(exc)}") from None
+        raise AgainstError(f"building the model failed: {type(exc).__name__}: {_first_line(exc)}", exc) from None
     if not isinstance(model, torch.nn.Module):
         raise AgainstError(f"the callable returned a {type(model).__name__}, not a torch.nn.Module")
     return model.eval()
@@ -209,7 +214,8 @@ def _measure(torch, model, plan: Plan) -> _Seen:
         )
         raise AgainstError(
             f"the model does not run on the planned input(s) {_input_text(plan)}: "
-            f"{type(exc).__name__}: {_first_line(exc)}{hint}"
+            f"{type(exc).__name__}: {_first_line(exc)}{hint}",
+            exc,
         ) from None
     finally:
         for handle in handles:
@@ -377,7 +383,9 @@ def _values(torch, plan: Plan, build, kwargs: dict, ours_class, findings: list[F
         with torch.no_grad():
             theirs, mine = model(*inputs), ours(*inputs)
     except Exception as exc:  # the model's code, or torch, on real values (memory, a dtype)
-        raise AgainstError(f"running the model on the CPU failed: {type(exc).__name__}: {_first_line(exc)}") from None
+        raise AgainstError(
+            f"running the model on the CPU failed: {type(exc).__name__}: {_first_line(exc)}", exc
+        ) from None
     theirs = list(theirs) if isinstance(theirs, (tuple, list)) else [theirs]
     mine = list(mine) if isinstance(mine, (tuple, list)) else [mine]
     if len(theirs) != len(mine) or any(a.shape != b.shape for a, b in zip(theirs, mine)):

@@ -623,6 +623,11 @@ def _verify_against(spec: str, plan, target: str, kwargs_text: str | None, load_
     try:
         outcome = compare(plan, load_callable(target), kwargs, load_state_dict=load_state_dict)
     except (AgainstError, ExportError) as exc:
+        raised = getattr(exc, "raised", None)
+        if raised is not None and os.environ.get("CNNCALC_DEBUG"):  # the user's own code's traceback
+            import traceback
+
+            traceback.print_exception(type(raised), raised, raised.__traceback__)
         click.echo(f"error: {_shown(exc)}", err=True)
         sys.exit(EXIT_ERROR)
     except TorchMissing:

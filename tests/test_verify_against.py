@@ -247,3 +247,10 @@ def test_unnamed_layers_get_a_hint(tmp_path, monkeypatch):
     result = _verify(monkeypatch, spec, "--against", f"{tmp_path / 'lenet_hint.py'}:LeNet")
     assert result.exit_code == 1
     assert "no layer of the spec is at a module path of the model" in result.stdout
+
+
+def test_debug_shows_the_models_own_traceback(tmp_path, monkeypatch):
+    monkeypatch.setenv("CNNCALC_DEBUG", "1")
+    result = _verify(monkeypatch, _small(tmp_path), "--against", f"{MODELS}:broken")
+    assert result.exit_code == 2
+    assert "Traceback" in result.stderr and 'raise ValueError("this builder fails on purpose")' in result.stderr
