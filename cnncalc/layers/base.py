@@ -508,6 +508,27 @@ class LayerType:
                 arguments.append((f.name, True, value))
         return arguments
 
+    def from_torch(self, module) -> dict:
+        """For `cnncalc import`: this layer's fields read from a module of its torch_class, by
+        the attributes torch keeps under the constructor's names (`bias` is there or None),
+        each that differs from the default; the field the input decides is left out. Types
+        whose module keeps other attributes override this."""
+        fields = {}
+        for f in self.fields:
+            if f.name == self.inferred_field or not hasattr(module, f.name):
+                continue
+            value = getattr(module, f.name)
+            if f.name == "bias" and not isinstance(value, bool):
+                value = value is not None
+            value = _plain(value, isinstance(f.kind, (PerAxis, AxisSizes)))
+            try:
+                same = f.kind.parse(value) == self.default_of(f) if value is not None else f.default is None
+            except FieldError:
+                same = False
+            if not same:
+                fields[f.name] = value
+        return fields
+
     @staticmethod
     def default_of(f: Field) -> Any:
         return None if f.default in (None, REQUIRED) else f.kind.parse(f.default)
@@ -519,6 +540,17 @@ class LayerType:
             for name, keyword, value in self.pytorch_arguments(cfg, shape)
         ]
         return f"{self.torch_class}({', '.join(arguments)})"
+
+
+def _plain(value: Any, per_axis: bool) -> Any:
+    """A torch attribute as a spec writes it: tuples as lists, one per axis collapsed to one
+    int when all are equal (for per-axis fields)."""
+    if isinstance(value, (tuple, list)):
+        items = [_plain(v, False) for v in value]
+        if per_axis and items and all(v == items[0] for v in items):
+            return items[0]
+        return items
+    return value
 
 
 def python_literal(value: Any) -> str:

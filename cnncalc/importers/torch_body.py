@@ -1,0 +1,232 @@
+"""A traced module call as spec entries: each recorded call a layer, each child module a block
+call or (an nn.Sequential) a `sequential:` list, named by the module tree.
+
+Names are the module paths' last parts (`conv1`; a second call of one module `relu_2`, as the
+bundled specs write torchvision's reused ReLU); a function called in forward() is named after
+its layer type (`add`, `flatten`). Which tensor each entry reads is the traced identity of the
+tensor, written as the local name of the entry that made it (or `input`). Pure.
+"""
+
+from __future__ import annotations
+
+import re
+
+from cnncalc.importers.torch_ops import Unsupported, function_layer, module_layer
+from cnncalc.importers.torch_trace import Scope, Value
+
+NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|[0-9]{1,9}")
+
+
+class Entry:
+    """One entry of a block or list: a layer (`kind` "layer"), a call of a module's block
+    ("call": `scope` the traced call, `type` the block once named, `fields` its arguments), or
+    a sequential list ("seq": `children`). `reads` are local names (`input`, an entry's name);
+    `when` a block argument that leaves it out, in a block's template."""
+
+    __slots__ = ("name", "kind", "type", "fields", "reads", "children", "scope", "layer", "when")
+
+    def __init__(self, name: str, kind: str, type_name: str = "", fields: dict | None = None, reads=None):
+        self.name, self.kind, self.type = name, kind, type_name
+        self.fields: dict = fields or {}
+        self.reads: list[str] = reads or []
+        self.children: list[Entry] = []
+        self.scope: Scope | None = None
+        self.layer = None
+        self.when: str | None = None
+
+
+class Refusal(Exception):
+    """The model cannot be written as a spec; `lines` say where and why, one a line."""
+
+    def __init__(self, lines: list[str]):
+        super().__init__("\n".join(lines))
+        self.lines = lines
+
+
+def is_sequential(module) -> bool:
+    """Whether a module runs its children in order, each on the one before (nn.Sequential's forward)."""
+    from torch import nn
+
+    return isinstance(module, nn.Sequential) and type(module).forward is nn.Sequential.forward
+
+
+class BodyBuilder:
+    """Builds every traced call's entries, collecting what has no spec layer (`refused`)."""
+
+    def __init__(self):
+        self.refused: list[str] = []
+        self.calls: list[Entry] = []  # every block call made, for the block pass
+
+    def body(self, scope: Scope, input_names: list[str]) -> list[Entry]:
+        local: dict[int, str] = {id(v): n for v, n in zip(scope.inputs, input_names)}
+        used = set(input_names)
+        entries: list[Entry] = []
+        for item in scope.entries:
+            entry = self._entry(item, scope, local, used)
+            if entry is not None and entry.kind == "layer" and entry.children:
+                entries += entry.children  # the parameter a merge reads, first
+                entry.children = []
+            if entry is not None:
+                entries.append(entry)
+        entries = _containers(entries, scope, self.refused)
+        self._check_output(scope, entries, local)
+        return entries
+
+    def _entry(self, item, scope: Scope, local: dict, used: set) -> Entry | None:
+        where = _where(scope)
+        if isinstance(item, Scope):
+            return self._child(item, scope, local, used)
+        try:
+            layer = module_layer(item) if item.module is not None else function_layer(item)
+        except Unsupported as exc:
+            what = f"{item.path} ({type(item.module).__name__})" if item.module is not None else f"in {where}"
+            self.refused.append(f"{what}: {exc}")
+            return None
+        if layer.alias:
+            if id(layer.inputs[0]) in local:
+                local[id(item.outputs[0])] = local[id(layer.inputs[0])]
+            return None
+        reads = self._reads(layer.inputs, local, where, layer.type)
+        if reads is None:
+            return None
+        if item.module is not None:
+            name = _unique(_relative(item.path, scope.path), used)
+        else:
+            name = _unique(layer.param.path.rsplit(".", 1)[-1] if layer.type == "layer_scale" else layer.type, used)
+        entry = Entry(name, "layer", layer.type, dict(layer.fields), reads)
+        entry.layer = layer
+        if layer.param is not None and layer.type != "layer_scale":
+            if not self._parameter(entry, layer, scope, used):
+                return None
+        for value in item.outputs[:1]:
+            local[id(value)] = name
+        return entry
+
+    def _parameter(self, entry: Entry, layer, scope: Scope, used: set) -> bool:
+        """An add or mul of a tensor and a model parameter: the parameter as a `parameter` layer
+        beside it (its own entry, read by the merge)."""
+        param = layer.param
+        owner, _, attribute = param.path.rpartition(".")
+        if owner != scope.path or not param.shape or param.shape[0] != 1:
+            self.refused.append(f"in {_where(scope)}: {layer.op.name}() of a tensor and the parameter {param.path}")
+            return False
+        name = _unique(attribute, used)
+        made = Entry(name, "layer", "parameter", {"shape": list(param.shape[1:])}, [])
+        entry.children = [made]  # written before the merge
+        entry.reads = entry.reads + [name]
+        return True
+
+    def _child(self, child: Scope, scope: Scope, local: dict, used: set) -> Entry | None:
+        where = _where(scope)
+        name = _relative(child.path, scope.path)
+        if name in used:
+            self.refused.append(f"{child.path}: called more than once (a spec layer is one call)")
+            return None
+        used.add(name)
+        reads = self._reads(child.inputs, local, where, type(child.module).__name__)
+        if reads is None or not child.inputs:
+            if reads is not None:
+                self.refused.append(f"{child.path}: called with no tensor forward() computed")
+            return None
+        if len(child.outputs) != 1:
+            self.refused.append(
+                f"{child.path} ({type(child.module).__name__}): returns {len(child.outputs)} tensors, a block one"
+            )
+            return None
+        if is_sequential(child.module):
+            entry = Entry(name, "seq", reads=reads)
+            entry.children = self.body(child, ["input"])
+        else:
+            entry = Entry(name, "call", reads=reads)
+            entry.children = self.body(child, input_names(child))
+            self.calls.append(entry)
+        entry.scope = child
+        local[id(child.outputs[0])] = name
+        return entry
+
+    def _reads(self, values: list[Value], local: dict, where: str, what: str) -> list[str] | None:
+        reads = []
+        for value in values:
+            if id(value) not in local:
+                self.refused.append(f"in {where}: {what} reads a tensor from inside another module, not what it returns")
+                return None
+            reads.append(local[id(value)])
+        return reads
+
+    def _check_output(self, scope: Scope, entries: list[Entry], local: dict) -> None:
+        if not entries or not scope.outputs:
+            return
+        out = local.get(id(scope.outputs[0]))
+        if out != entries[-1].name and not self.refused:
+            self.refused.append(
+                f"{_where(scope)}: returns {out or 'a tensor'}, not its last call's result "
+                f"({entries[-1].name}); a block's output is its last entry's"
+            )
+
+
+def input_names(scope: Scope) -> list[str]:
+    """A block's names for its inputs: `input` for one; else forward()'s own (`x`, `skip`) where
+    a spec may use them, or x0, x1, ..."""
+    from cnncalc.spec.blocks import unusable_name
+
+    count = len(scope.inputs)
+    if count == 1:
+        return ["input"]
+    names = scope.argument_names
+    if len(names) == count and len(set(names)) == count and all(NAME.fullmatch(n) and not unusable_name(n) for n in names):
+        return list(names)
+    return [f"x{k}" for k in range(count)]
+
+
+def _where(scope: Scope) -> str:
+    return f"{scope.path} ({type(scope.module).__name__})" if scope.path else f"the model ({type(scope.module).__name__})"
+
+
+def _relative(path: str, outer: str) -> str:
+    return path[len(outer) + 1 :] if outer and path.startswith(outer + ".") else path
+
+
+def _unique(base: str, used: set) -> str:
+    name, n = base, 2
+    while name in used:
+        name, n = f"{base}_{n}", n + 1
+    used.add(name)
+    return name
+
+
+def _containers(entries: list[Entry], scope: Scope, refused: list[str]) -> list[Entry]:
+    """Entries named `blocks.0`, `blocks.1` (children of an nn.ModuleList or ModuleDict the
+    forward() loops over, which is never called itself) as one list named `blocks`, when they
+    are consecutive and each reads the one before; else refused."""
+    out: list[Entry] = []
+    for entry in entries:
+        head, dot, tail = entry.name.partition(".")
+        if not dot:
+            if not NAME.fullmatch(entry.name) and not refused:
+                refused.append(f"{_where(scope)}: a module named {entry.name!r} (a spec name is letters, digits, '_')")
+            out.append(entry)
+            continue
+        previous = out[-1] if out else None
+        if previous is not None and previous.kind == "seq" and previous.name == head and previous.scope is None:
+            if entry.reads != [f"{head}.{previous.children[-1].name}"]:
+                refused.append(f"{_where(scope)}: {head}'s modules are not called one after another on each other's output")
+            entry.name, entry.reads = tail, []
+            previous.children.append(entry)
+            continue
+        if "." in tail:
+            refused.append(f"{_where(scope)}: calls {entry.name}, a module two levels down, itself")
+            continue
+        group = Entry(head, "seq", reads=entry.reads)
+        entry.name, entry.reads = tail, []
+        group.children.append(entry)
+        out.append(group)
+    for entry in out:  # a list's entries read the one before, named by the list
+        if entry.kind == "seq" and entry.scope is None:
+            _rename_reads(out, entry)
+    return out
+
+
+def _rename_reads(entries: list[Entry], group: Entry) -> None:
+    last = f"{group.name}.{group.children[-1].name}"
+    for entry in entries:
+        entry.reads = [group.name if r == last else r for r in entry.reads]
