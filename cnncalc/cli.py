@@ -475,19 +475,50 @@ def _export_onnx(planned, spec: str, output: str, random_weights: bool, seed: in
 
 
 @cli.command("import")
-@click.argument("model", metavar="MODEL.onnx", type=click.Path(dir_okay=False))
+@click.argument("model", metavar="MODEL")
+@click.option(
+    "--input",
+    "input_shapes",
+    metavar="SHAPE",
+    multiple=True,
+    help="for a PyTorch model: its input's shape without the batch, e.g. 3,224,224 (once per input)",
+)
+@click.option("--kwargs", "kwargs_text", metavar="JSON", help="for a PyTorch model: keyword arguments for the callable")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="write here, not to stdout")
-@click.option("--name", help="the spec's name [default: the graph's]")
-def import_model(model: str, output: str | None, name: str | None) -> None:
-    """Write an ONNX model as a spec (PyTorch convention) that plans to the same shapes, params
-    and MACs: one layer a line, named after the nodes (dots written as `-`). Needs the onnx
-    package; a node with no spec layer is listed by name, and nothing is written.
+@click.option("--name", help="the spec's name [default: the graph's or the callable's]")
+def import_model(
+    model: str, input_shapes: tuple[str, ...], kwargs_text: str | None, output: str | None, name: str | None
+) -> None:
+    """Write an existing model as a spec (PyTorch convention) that plans to its exact shapes,
+    params, buffers and MACs.
+
+    MODEL is an ONNX file (model.onnx: needs the onnx package; one layer a line, named after
+    the nodes, dots written as `-`) or a PyTorch model as MODULE:CALLABLE
+    (torchvision.models:resnet50, path/to/net.py:Net) with --input: your code, imported and
+    run once on the meta device. Its module paths are the layers' names, each module class a
+    block with arguments, and each nn.Sequential of one block a `repeat:`. A call with no spec
+    layer is listed with its module path, and nothing is written.
     """
-    from cnncalc.importers.onnx import ImportRefused, to_spec
+    from cnncalc.importers.onnx import ImportRefused
 
     try:
-        text = to_spec(model, name=name)
+        if _is_torch_target(model, input_shapes):
+            from cnncalc.importers.pytorch import to_spec as torch_spec
+
+            shapes = [_shape_option(text) for text in input_shapes]
+            text = torch_spec(model, shapes, _kwargs_option(kwargs_text), name=name)
+        else:
+            if input_shapes or kwargs_text is not None:
+                _fail("--input and --kwargs are for a PyTorch model (MODULE:CALLABLE); an ONNX file has its shapes")
+            from cnncalc.importers.onnx import to_spec
+
+            text = to_spec(model, name=name)
     except ImportRefused as exc:
+        raised = getattr(exc, "raised", None)
+        if raised is not None and os.environ.get("CNNCALC_DEBUG"):  # the user's own code's traceback
+            import traceback
+
+            traceback.print_exception(type(raised), raised, raised.__traceback__)
         lines = exc.lines
         click.echo("\n".join([f"error: {_shown(lines[0])}", *(f"  {_shown(line)}" for line in lines[1:])]), err=True)
         sys.exit(EXIT_ERROR)
@@ -496,6 +527,40 @@ def import_model(model: str, output: str | None, name: str | None) -> None:
 
         text = "".join(terminal(line) + "\n" for line in text.splitlines())
     _write_output(text, output)
+
+
+def _is_torch_target(model: str, input_shapes: tuple[str, ...]) -> bool:
+    """MODULE:CALLABLE (a colon after the module or file), not a path to an ONNX file."""
+    where, colon, attribute = model.rpartition(":")
+    if not colon or not where or not attribute or model.lower().endswith(".onnx") or os.path.exists(model):
+        return False
+    if not input_shapes:
+        _fail(f"importing the PyTorch model {model} needs its input's shape: --input 3,224,224")
+    return True
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {_shown(message)}", err=True)
+    sys.exit(EXIT_ERROR)
+
+
+def _shape_option(text: str) -> tuple[int, ...]:
+    parts = [p.strip() for p in text.replace("x", ",").split(",") if p.strip()]
+    if not parts or not all(p.isdigit() and len(p) <= 6 and int(p) > 0 for p in parts) or len(parts) > 5:
+        _fail(f"--input takes sizes without the batch, e.g. 3,224,224, not {text!r}")
+    return tuple(int(p) for p in parts)
+
+
+def _kwargs_option(kwargs_text: str | None) -> dict:
+    import json
+
+    try:
+        kwargs = json.loads(kwargs_text) if kwargs_text else {}
+    except ValueError as exc:
+        _fail(f"--kwargs is not JSON: {exc}")
+    if not isinstance(kwargs, dict):
+        _fail("--kwargs must be a JSON object, e.g. '{\"num_classes\": 10}'")
+    return kwargs
 
 
 @cli.command()
@@ -595,8 +660,6 @@ def _verify_torch(spec: str, plan, values: bool, brief: bool) -> None:
 
 def _verify_against(spec: str, plan, target: str, kwargs_text: str | None, load_state_dict: bool, values: bool):
     """verify --against: the plan next to the user's PyTorch model; exit 1 on any difference."""
-    import json
-
     from cnncalc.errors import EXIT_FAIL
 
     if values:
@@ -607,14 +670,7 @@ def _verify_against(spec: str, plan, target: str, kwargs_text: str | None, load_
     if plan.convention == "keras":
         click.echo("error: --against compares with a PyTorch model; this spec is in the Keras convention", err=True)
         sys.exit(EXIT_ERROR)
-    try:
-        kwargs = json.loads(kwargs_text) if kwargs_text else {}
-    except ValueError as exc:
-        click.echo(f"error: --kwargs is not JSON: {_shown(exc)}", err=True)
-        sys.exit(EXIT_ERROR)
-    if not isinstance(kwargs, dict):
-        click.echo("error: --kwargs must be a JSON object, e.g. '{\"num_classes\": 10}'", err=True)
-        sys.exit(EXIT_ERROR)
+    kwargs = _kwargs_option(kwargs_text)
     from cnncalc.against import AgainstError, compare, load_callable
     from cnncalc.export import ExportError
     from cnncalc.render.against import text

@@ -42,7 +42,7 @@ def to_spec(target: str, input_shapes: list[tuple], kwargs: dict | None = None, 
             _refuse(builder.refused)
         blocks = make_blocks(builder.calls, merge=merge)
         fold_repeats(root, {b.name: {a: d for a, d in b.args if d is not REQUIRED} for b in blocks})
-        text = write(title, header, seen.trace, root, blocks, input_shapes)
+        text = write(title, header, seen.trace, root, blocks, input_shapes, builder.outputs)
         wrong = _check(text, model, seen)
         if not wrong:
             return text
@@ -65,7 +65,13 @@ def _model(torch, target: str, kwargs: dict):
         with torch.device("meta"):
             return _built(build, kwargs, torch)
     except AgainstError as exc:
-        raise ImportRefused([str(exc).replace("--against takes", "import takes")]) from None
+        raise _refused([str(exc).replace("--against takes", "import takes")], exc.raised) from None
+
+
+def _refused(lines: list[str], raised: BaseException | None) -> ImportRefused:
+    refused = ImportRefused(lines)
+    refused.raised = raised  # the user's code's own exception: CNNCALC_DEBUG=1 shows its traceback
+    return refused
 
 
 def _default_name(target: str) -> str:
@@ -89,7 +95,7 @@ def _run(torch, model, input_shapes: list[tuple]) -> _Seen:
         with FlopCounterMode(display=False) as counter:
             traced = trace(torch, model, input_shapes, is_leaf)
     except TraceError as exc:
-        raise ImportRefused([str(exc)]) from None
+        raise _refused([str(exc)], exc.raised) from None
     shapes = {}
     for op in _ops(traced.root):
         if op.module is not None and op.outputs:
@@ -122,7 +128,7 @@ def _refuse(refused: list[str]) -> None:
 # ---- the text -------------------------------------------------------------------------------------
 
 
-def write(title: str, header: str, traced, root: list[Entry], blocks: list[Block], input_shapes) -> str:
+def write(title: str, header: str, traced, root: list[Entry], blocks: list[Block], input_shapes, outputs=()) -> str:
     lines = [f"name: {_scalar(title)}", header]
     names = input_names(traced.root) if len(input_shapes) > 1 else ["input"]
     if len(input_shapes) == 1:
@@ -134,6 +140,8 @@ def write(title: str, header: str, traced, root: list[Entry], blocks: list[Block
         lines.append("blocks:")
         for block in blocks:
             lines += _block_lines(block)
+    if outputs:
+        lines.append(f"outputs: {_value_text(list(outputs))}")
     lines.append("layers:")
     lines += _entries(root, names[0] if len(names) == 1 else None, "  ")
     return "\n".join(lines) + "\n"
@@ -170,11 +178,11 @@ def _positional(entries: list[Entry], position: int) -> bool:
 
 def _entry(entry: Entry, indent: str, reads, show_name: bool) -> list[str]:
     extra = []
-    if reads is not None:
+    if reads:
         extra.append(f"inputs: {_names(reads)}")
     if entry.when:
         extra.append(f"when: {entry.when}")
-    named = [f"name: {_scalar(entry.name)}"] if show_name else []
+    named = [f"name: {_scalar(entry.name)}"] if show_name and "outputs" not in entry.fields else []
     if entry.kind == "seq":
         head = [*named, *extra, "sequential:"] if named or extra else ["sequential:"]
         lines = [f"{indent}- {head[0]}", *(f"{indent}  {part}" for part in head[1:])]

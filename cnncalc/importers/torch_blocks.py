@@ -51,7 +51,7 @@ def make_blocks(calls: list[Entry], merge: bool = True) -> list[Block]:
     for cls, members in sorted(groups.items(), key=lambda item: max(heights[id(c)] for c in item[1])):
         for member in members:  # its inner blocks are made: their lists of calls fold first
             fold_repeats(member.children, defaults)
-        parts = [members] if merge and _template(members) is not None else _by_structure(members)
+        parts = _merged(members) if merge else _by_structure(members)
         for part in parts:
             name = _block_name(cls.__name__, taken)
             block = _block(name, cls, part, defaults)
@@ -102,6 +102,22 @@ def _structure(call: Entry) -> tuple:
     return tuple((path, _shape_key(e), tuple(e.reads)) for path, e in _paths(call.children))
 
 
+def _merged(members: list[Entry]) -> list[list[Entry]]:
+    """The calls in as few groups as share a template: all of them, or each exact structure
+    joined to the first group it fits."""
+    if _template(members) is not None:
+        return [members]
+    parts: list[list[Entry]] = []
+    for group in sorted(_by_structure(members), key=len, reverse=True):
+        for part in parts:
+            if _template(part + group) is not None:
+                part.extend(group)
+                break
+        else:
+            parts.append(list(group))
+    return parts
+
+
 def _by_structure(members: list[Entry]) -> list[list[Entry]]:
     parts: dict = {}
     for call in members:
@@ -124,27 +140,62 @@ def _template(members: list[Entry]):
             return None
         if call.scope is not None and len(call.scope.inputs) != len(base.scope.inputs):
             return None
-    if not _reads_agree(base, members):
+    orders = _merge_orders(base, members)
+    if not _reads_agree(base, members, orders):
         return None
+    for path, reads in orders.items():
+        dict(base_paths)[path].reads = reads
     return base
 
 
-def _reads_agree(base: Entry, members: list[Entry]) -> bool:
+COMMUTATIVE = ("add", "mul")
+
+
+def _merge_orders(base: Entry, members: list[Entry]) -> dict[tuple, list[str]]:
+    """A sum some calls leave out stands for its first input: `x + self.conv(x)` is written
+    `[conv, input]`, what the calls without it go on with (their last entry, or what the next
+    entry reads in its place)."""
+    template = dict(_paths(base.children))
+    orders = {}
+    for call in members:
+        present = dict(_paths(call.children))
+        for path, entry in template.items():
+            if path in present or entry.type not in COMMUTATIVE or len(path) != 1:
+                continue
+            level = [e.name for e in call.children]
+            later = [e for e in base.children[[e.name for e in base.children].index(path[0]) + 1 :]]
+            instead = level[-1] if not later else _read_instead(later, path[0], present)
+            if instead in entry.reads:
+                orders[path] = [instead, *[r for r in entry.reads if r != instead]]
+    return orders
+
+
+def _read_instead(later: list[Entry], name: str, present: dict):
+    for entry in later:
+        if name in entry.reads and (entry.name,) in present:
+            return present[(entry.name,)].reads[entry.reads.index(name)]
+    return None
+
+
+def _reads_agree(base: Entry, members: list[Entry], orders: dict) -> bool:
     """Each call's wiring is the template's, reading a left-out entry as its first input."""
     template = {path: e for path, e in _paths(base.children)}
     for call in members:
         present = {path: e for path, e in _paths(call.children)}
         for path, entry in present.items():
-            wanted = [_resolve(path[:-1], r, template, present) for r in template[path].reads]
+            reads = orders.get(path, template[path].reads)
+            wanted = [_resolve(path[:-1], r, template, present, orders) for r in reads]
+            if entry.type in COMMUTATIVE and sorted(wanted) == sorted(entry.reads):
+                continue
             if wanted != entry.reads:
                 return False
     return True
 
 
-def _resolve(prefix: tuple, name: str, template: dict, present: dict) -> str:
+def _resolve(prefix: tuple, name: str, template: dict, present: dict, orders: dict) -> str:
     seen = 0
     while (*prefix, name) in template and (*prefix, name) not in present and seen < 1000:
-        reads = template[(*prefix, name)].reads
+        reads = orders.get((*prefix, name), template[(*prefix, name)].reads)
         if not reads:
             return name
         name, seen = reads[0], seen + 1
@@ -217,10 +268,12 @@ class _Arguments:
         self.found: list[tuple[str, list]] = []  # (name, per-call values, _ANY where left out)
         self.flags: dict[tuple, str] = {}
         self.taken = {"in_channels"} | {n for n in _inputs_of(members[0])}
-        self.literals = {
-            v for _, e in base_paths for m in [e.fields] for v in m.values() if isinstance(v, str)
-        } | {e.type for _, e in base_paths}
-        self.widths = [c.scope.inputs[0].shape[0] if c.scope.inputs and c.scope.inputs[0].shape else None for c in members]
+        self.literals = {v for _, e in base_paths for m in [e.fields] for v in m.values() if isinstance(v, str)} | {
+            e.type for _, e in base_paths
+        }
+        self.widths = [
+            c.scope.inputs[0].shape[0] if c.scope.inputs and c.scope.inputs[0].shape else None for c in members
+        ]
 
     def _name(self, wanted: str) -> str:
         from cnncalc.spec.blocks import unusable_name

@@ -14,7 +14,7 @@ import re
 from cnncalc.importers.torch_ops import Unsupported, function_layer, module_layer
 from cnncalc.importers.torch_trace import Scope, Value
 
-NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|[0-9]{1,9}")
+NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*|[0-9]{1,9}")
 
 
 class Entry:
@@ -56,6 +56,8 @@ class BodyBuilder:
     def __init__(self):
         self.refused: list[str] = []
         self.calls: list[Entry] = []  # every block call made, for the block pass
+        self.lost: set[int] = set()  # values made by refused calls: reading them is no new refusal
+        self.outputs: list[str] = []  # the model's outputs, when it returns several
 
     def body(self, scope: Scope, input_names: list[str]) -> list[Entry]:
         local: dict[int, str] = {id(v): n for v, n in zip(scope.inputs, input_names)}
@@ -81,6 +83,7 @@ class BodyBuilder:
         except Unsupported as exc:
             what = f"{item.path} ({type(item.module).__name__})" if item.module is not None else f"in {where}"
             self.refused.append(f"{what}: {exc}")
+            self.lost.update(id(v) for v in item.outputs)
             return None
         if layer.alias:
             if id(layer.inputs[0]) in local:
@@ -88,16 +91,29 @@ class BodyBuilder:
             return None
         reads = self._reads(layer.inputs, local, where, layer.type)
         if reads is None:
+            self.lost.update(id(v) for v in item.outputs)
+            return None
+        holds = layer.type in ("layer_scale", "parameter")  # the entry is the model's parameter
+        if holds and layer.param.path.rpartition(".")[0] != scope.path:
+            self.refused.append(
+                f"in {where}: {item.name}() of the parameter {layer.param.path}, held by another module"
+            )
             return None
         if item.module is not None:
             name = _unique(_relative(item.path, scope.path), used)
         else:
-            name = _unique(layer.param.path.rsplit(".", 1)[-1] if layer.type == "layer_scale" else layer.type, used)
+            name = _unique(layer.param.path.rsplit(".", 1)[-1] if holds else layer.type, used)
         entry = Entry(name, "layer", layer.type, dict(layer.fields), reads)
         entry.layer = layer
-        if layer.param is not None and layer.type != "layer_scale":
+        if layer.param is not None and not holds:
             if not self._parameter(entry, layer, scope, used):
                 return None
+        if layer.type == "chunk":
+            pieces = [_unique(f"{name}_{k}", used) for k in range(len(item.outputs))]
+            entry.fields["outputs"] = pieces
+            for value, piece in zip(item.outputs, pieces):
+                local[id(value)] = piece
+            return entry
         for value in item.outputs[:1]:
             local[id(value)] = name
         return entry
@@ -124,6 +140,8 @@ class BodyBuilder:
             return None
         used.add(name)
         reads = self._reads(child.inputs, local, where, type(child.module).__name__)
+        if reads is None:
+            self.lost.update(id(v) for v in child.outputs)
         if reads is None or not child.inputs:
             if reads is not None:
                 self.refused.append(f"{child.path}: called with no tensor forward() computed")
@@ -147,14 +165,23 @@ class BodyBuilder:
     def _reads(self, values: list[Value], local: dict, where: str, what: str) -> list[str] | None:
         reads = []
         for value in values:
+            if id(value) in self.lost:
+                return None
             if id(value) not in local:
-                self.refused.append(f"in {where}: {what} reads a tensor from inside another module, not what it returns")
+                self.refused.append(
+                    f"in {where}: {what} reads a tensor from inside another module, not what it returns"
+                )
                 return None
             reads.append(local[id(value)])
         return reads
 
     def _check_output(self, scope: Scope, entries: list[Entry], local: dict) -> None:
         if not entries or not scope.outputs:
+            return
+        if scope.parent is None and len(scope.outputs) > 1:  # the model's: named with `outputs:`
+            self.outputs = [local.get(id(v), "") for v in scope.outputs]
+            if "" in self.outputs and not self.refused:
+                self.refused.append("the model returns a tensor made inside a module, not what it returns")
             return
         out = local.get(id(scope.outputs[0]))
         if out != entries[-1].name and not self.refused:
@@ -173,13 +200,19 @@ def input_names(scope: Scope) -> list[str]:
     if count == 1:
         return ["input"]
     names = scope.argument_names
-    if len(names) == count and len(set(names)) == count and all(NAME.fullmatch(n) and not unusable_name(n) for n in names):
+    if (
+        len(names) == count
+        and len(set(names)) == count
+        and all(NAME.fullmatch(n) and not unusable_name(n) for n in names)
+    ):
         return list(names)
     return [f"x{k}" for k in range(count)]
 
 
 def _where(scope: Scope) -> str:
-    return f"{scope.path} ({type(scope.module).__name__})" if scope.path else f"the model ({type(scope.module).__name__})"
+    return (
+        f"{scope.path} ({type(scope.module).__name__})" if scope.path else f"the model ({type(scope.module).__name__})"
+    )
 
 
 def _relative(path: str, outer: str) -> str:
@@ -209,7 +242,9 @@ def _containers(entries: list[Entry], scope: Scope, refused: list[str]) -> list[
         previous = out[-1] if out else None
         if previous is not None and previous.kind == "seq" and previous.name == head and previous.scope is None:
             if entry.reads != [f"{head}.{previous.children[-1].name}"]:
-                refused.append(f"{_where(scope)}: {head}'s modules are not called one after another on each other's output")
+                refused.append(
+                    f"{_where(scope)}: {head}'s modules are not called one after another on each other's output"
+                )
             entry.name, entry.reads = tail, []
             previous.children.append(entry)
             continue

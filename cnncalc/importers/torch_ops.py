@@ -87,6 +87,8 @@ def module_layer(op: Op) -> Layer:
     if layer_type.type_name == "multihead_attention":
         return _attention(op, layer_type)
     fields = layer_type.from_torch(op.module)
+    if layer_type.type_name == "linear" and op.inputs and len(op.inputs[0].shape) > 1:
+        fields = {"in_features": op.module.in_features, **fields}  # on the last axis, as torch applies it
     if len(op.inputs) != 1 and not layer_type.merges:
         raise Unsupported(f"{type(op.module).__name__} called with {len(op.inputs)} tensors")
     return Layer(layer_type.type_name, fields, op.inputs, op)
@@ -128,6 +130,7 @@ SIGNATURES = {
     "interpolate": ("input", "size", "scale_factor", "mode", "align_corners"),
     "pad": ("input", "pad", "mode", "value"),
     "normalize": ("input", "p", "dim", "eps"),
+    "chunk": ("input", "chunks", "dim"),
 }
 for _rank in (1, 2, 3):
     SIGNATURES[f"adaptive_avg_pool{_rank}d"] = ("input", "output_size")
@@ -177,6 +180,8 @@ def function_layer(op: Op) -> Layer:
         raise Unsupported(f"{op.name}() on a tensor forward() makes from no input")
     if name in ALIASES and len(op.inputs) == 1:
         return Layer("", {}, op.inputs, op, alias=True)
+    if name == "expand" and not op.inputs and isinstance(op.args[0], Param):
+        return _expanded(op)
     if name in ADD or name in MUL or name in DIV:
         return _arithmetic(op, name)
     if name in ACTIVATIONS:
@@ -212,7 +217,12 @@ def _arithmetic(op: Op, name: str) -> Layer:
     if len(values) == 1 and params:
         param = params[0]
         shape = values[0].shape
-        if name in MUL and len(param.shape) == len(shape) and param.shape[0] == shape[0] and set(param.shape[1:]) <= {1}:
+        if (
+            name in MUL
+            and len(param.shape) == len(shape)
+            and param.shape[0] == shape[0]
+            and set(param.shape[1:]) <= {1}
+        ):
             layer = Layer("layer_scale", {}, values, op)
             layer.param = param
             return layer
@@ -247,14 +257,60 @@ def _activation(op: Op, name: str, inplace: bool) -> Layer:
     return Layer(name, fields, op.inputs[:1], op)
 
 
-def _rank(value: Value) -> int:
-    return len(value.shape) - 1
+def _ndim(value: Value) -> int:
+    """The tensor's axes, the batch axis included."""
+    return len(value.shape) + 1
 
 
-def _dims(value, rank: int) -> list[int]:
+def _dims(value, ndim: int) -> list[int]:
     """A `dim` argument as non-negative axes, the batch axis 0."""
     items = list(value) if isinstance(value, (list, tuple)) else [value]
-    return [d % (rank + 1) for d in items]
+    return [d % ndim for d in items]
+
+
+def _expanded(op: Op) -> Layer:
+    """`self.class_token.expand(n, -1, -1)`: the parameter, the same for every sample."""
+    param = op.args[0]
+    if not param.shape or param.shape[0] != 1 or tuple(op.outputs[0].shape) != tuple(param.shape[1:]):
+        raise Unsupported(f"expand() of the parameter {param.path} to another shape than its own")
+    layer = Layer("parameter", {"shape": list(param.shape[1:])}, [], op)
+    layer.param = param
+    return layer
+
+
+def _item(op: Op, bound: dict) -> Layer:
+    """`x[:, 0]` (a select) or `x[:, :, None, None]` (new axes of size 1: a reshape)."""
+    index = op.args[1] if len(op.args) > 1 else None
+    index = index if isinstance(index, tuple) else (index,)
+    full = slice(None, None, None)
+    if index and index[0] == full:
+        ints = [k for k, i in enumerate(index) if isinstance(i, int) and not isinstance(i, bool)]
+        rest = [i for k, i in enumerate(index) if k not in ints]
+        if len(ints) == 1 and all(i == full for i in rest):
+            return Layer("select", {"dim": ints[0], "index": index[ints[0]]}, op.inputs[:1], op)
+        if all(i == full or i is None for i in index) and None in index:
+            return Layer("reshape", {"shape": list(op.outputs[0].shape)}, op.inputs[:1], op)
+    raise Unsupported(f"indexing with {_index_text(index)}")
+
+
+def _index_text(index) -> str:
+    def one(i):
+        if isinstance(i, slice):
+            return ":" if i == slice(None, None, None) else f"{i.start or ''}:{i.stop or ''}"
+        return "a tensor" if isinstance(i, (Value, Param, Const)) else repr(i)
+
+    return "[" + ", ".join(one(i) for i in index) + "]"
+
+
+def _chunk(op: Op, bound: dict) -> Layer:
+    chunks = bound.get("chunks")
+    dim = bound.get("dim", 0) % _ndim(op.inputs[0])
+    if not isinstance(chunks, int) or dim == 0:
+        raise Unsupported("chunk() along the batch axis")
+    fields = {"chunks": chunks}
+    if dim != 1:
+        fields["dim"] = dim
+    return Layer("chunk", fields, op.inputs[:1], op)
 
 
 def _flatten(op: Op, bound: dict) -> Layer:
@@ -284,9 +340,9 @@ def _concat(op: Op, bound: dict) -> Layer:
     tensors = bound.get("tensors", ())
     if not isinstance(tensors, (list, tuple)) or not all(isinstance(t, Value) for t in tensors):
         raise Unsupported("torch.cat() of something other than tensors forward() computed")
-    dim = bound.get("dim", 0)
-    rank = _rank(tensors[0])
-    dim = dim % (rank + 1)
+    if len(tensors) == 1:
+        return Layer("", {}, list(tensors), op, alias=True)
+    dim = bound.get("dim", 0) % _ndim(tensors[0])
     if dim == 0:
         raise Unsupported("torch.cat() along the batch axis")
     return Layer("concat", {} if dim == 1 else {"dim": dim}, list(tensors), op)
@@ -294,13 +350,13 @@ def _concat(op: Op, bound: dict) -> Layer:
 
 def _mean(op: Op, bound: dict) -> Layer:
     x = op.inputs[0]
-    rank = _rank(x)
-    dims = sorted(_dims(bound.get("dim", ()), rank))
+    ndim = _ndim(x)
+    dims = sorted(_dims(bound.get("dim", ()), ndim))
     kind = "avg" if op.name == "mean" else "max"
-    if dims == list(range(2, rank + 1)) and 1 <= rank - 1 <= 3:
+    if dims == list(range(2, ndim)) and 1 <= ndim - 2 <= 3:
         if bound.get("keepdim"):
-            return Layer(f"adaptive_{kind}pool{rank - 1}d", {"output_size": 1}, op.inputs[:1], op)
-        return Layer(f"global_{kind}pool{rank - 1}d", {}, op.inputs[:1], op)
+            return Layer(f"adaptive_{kind}pool{ndim - 2}d", {"output_size": 1}, op.inputs[:1], op)
+        return Layer(f"global_{kind}pool{ndim - 2}d", {}, op.inputs[:1], op)
     raise Unsupported(f"{op.name}() over axes {dims}")
 
 
@@ -361,7 +417,12 @@ def _interpolate(op: Op, bound: dict) -> Layer:
     return Layer("upsample", fields, op.inputs[:1], op)
 
 
-PAD_TYPES = {"constant": "constant_pad", "reflect": "reflection_pad", "replicate": "replication_pad", "circular": "circular_pad"}
+PAD_TYPES = {
+    "constant": "constant_pad",
+    "reflect": "reflection_pad",
+    "replicate": "replication_pad",
+    "circular": "circular_pad",
+}
 
 
 def _pad(op: Op, bound: dict) -> Layer:
@@ -391,8 +452,8 @@ def _permute(op: Op, bound: dict) -> Layer:
 
 
 def _transpose(op: Op, bound: dict) -> Layer:
-    rank = _rank(op.inputs[0])
-    dim0, dim1 = (d % (rank + 1) for d in (bound.get("dim0"), bound.get("dim1")))
+    ndim = _ndim(op.inputs[0])
+    dim0, dim1 = (d % ndim for d in (bound.get("dim0"), bound.get("dim1")))
     if 0 in (dim0, dim1):
         raise Unsupported("transpose() with the batch axis")
     return Layer("transpose", {"dim0": dim0, "dim1": dim1}, op.inputs[:1], op)
@@ -447,6 +508,8 @@ _HANDLERS = {
     "__matmul__": _matmul,
     "bmm": _matmul,
     "normalize": _normalize,
+    "__getitem__": _item,
+    "chunk": _chunk,
 }
 for _rank_ in (1, 2, 3):
     _HANDLERS[f"max_pool{_rank_}d"] = _pool("max")

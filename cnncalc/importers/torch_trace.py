@@ -118,7 +118,8 @@ def trace(torch, model, input_shapes: list[tuple], is_leaf) -> Trace:
             if "meta" in str(exc)
             else ""
         )
-        raise TraceError(f"the model does not run on the input: {type(exc).__name__}: {_first_line(exc)}{hint}", exc)
+        message = f"the model does not run on the input: {type(exc).__name__}: {_first_line(exc)}{hint}"
+        raise TraceError(message, exc) from None
     finally:
         for handle in handles:
             handle.remove()
