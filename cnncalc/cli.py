@@ -545,7 +545,7 @@ def _fail(message: str) -> None:
 
 
 def _shape_option(text: str) -> tuple[int, ...]:
-    parts = [p.strip() for p in text.replace("x", ",").split(",") if p.strip()]
+    parts = [p.strip() for p in text.split(",")]
     if not parts or not all(p.isdigit() and len(p) <= 6 and int(p) > 0 for p in parts) or len(parts) > 5:
         _fail(f"--input takes sizes without the batch, e.g. 3,224,224, not {text!r}")
     return tuple(int(p) for p in parts)

@@ -100,6 +100,7 @@ def trace(torch, model, input_shapes: list[tuple], is_leaf) -> Trace:
     tensors = [torch.zeros((BATCH, *shape), device="meta") for shape in input_shapes]
     inputs = [recorder.track(t, ("input", k)) for k, t in enumerate(tensors)]
     recorder.root.inputs = inputs
+    recorder.root.argument_names = _argument_names(model, len(inputs))
     handles = []
     for path, module in model.named_modules():
         if not path:

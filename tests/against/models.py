@@ -55,3 +55,73 @@ def zoo(name: str) -> nn.Module:
     from zoo_torch_yolo import MODELS as yolo
 
     return {**classic, **mobile, **wide, **dense, **vit, **yolo, **ddpm}[name][0]()
+
+
+# ---- for tests/test_import_torch.py: models `cnncalc import` handles, or refuses, on purpose
+
+
+class Sorts(nn.Module):
+    """torch.sort has no spec layer: the import names it, with the module that calls it."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+
+    def forward(self, x):
+        return torch.sort(self.conv(x), dim=1).values
+
+
+class ReadsValues(nn.Module):
+    """A forward() that reads a value (.item()) cannot run on the meta device."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+
+    def forward(self, x):
+        y = self.conv(x)
+        return y * 2 if y.sum().item() > 0 else y
+
+
+class Gate(nn.Module):
+    """A squeeze-and-excitation gate: a block whose input is read twice."""
+
+    def __init__(self, channels: int, squeeze: int):
+        super().__init__()
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc1 = nn.Conv2d(channels, squeeze, 1)
+        self.fc2 = nn.Conv2d(squeeze, channels, 1)
+
+    def forward(self, x):
+        return x * torch.sigmoid(self.fc2(torch.relu(self.fc1(self.pool(x)))))
+
+
+class Fuse(nn.Module):
+    """Two inputs, an image and a per-sample vector; a ModuleList the forward() loops over."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 16, 3, padding=1)
+        self.gates = nn.ModuleList([Gate(16, 4), Gate(16, 8)])
+        self.embed = nn.Linear(10, 16)
+
+    def forward(self, image, vector):
+        x = self.stem(image)
+        for gate in self.gates:
+            x = gate(x)
+        x = x.mean((2, 3))
+        return x + self.embed(vector)
+
+
+class TwoHeads(nn.Module):
+    """Returns two tensors: the spec names them with `outputs:`."""
+
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU())
+        self.classes = nn.Conv2d(8, 5, 1)
+        self.boxes = nn.Conv2d(8, 4, 1)
+
+    def forward(self, x):
+        x = self.body(x)
+        return self.classes(x), self.boxes(x)

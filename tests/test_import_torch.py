@@ -1,0 +1,189 @@
+"""cnncalc import MODULE:CALLABLE --input SHAPE: a PyTorch model as a readable spec.
+
+Every zoo reference (tests/zoo_torch_*.py) that imports plans to the model's exact numbers and
+passes `verify --against` it, module by module; a few with their weights loaded, comparing
+outputs. ResNet-50 imports to a spec about as short as the bundled one. What the import cannot
+write is refused with the module's path (exit 2), never guessed, and nothing is written.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from clirun import runner
+from published import zoo_names
+from torch_reference import require_torch
+
+from cnncalc.cli import cli
+
+require_torch()
+
+HERE = Path(__file__).resolve().parent
+MODELS = "tests/against/models.py"
+sys.path.insert(0, str(HERE / "against"))
+import models  # noqa: E402 - after its folder is on the path
+
+ZOO_MODULES = (
+    "zoo_torch_classic",
+    "zoo_torch_mobile",
+    "zoo_torch_wide",
+    "zoo_torch_dense",
+    "zoo_torch_vit",
+    "zoo_torch_yolo",
+    "zoo_torch_ddpm",
+)
+ZOO = sorted(name for module in ZOO_MODULES for name in zoo_names(module))
+# what these references do has no spec form the import writes yet: each refusal names the module
+REFUSED = {
+    "deeplabv3_resnet50": "classifier.0 (ASPP): convs's modules are not called one after another",
+    "resnet50_gn": "in bn1 (GroupNorm): group_norm()",
+    "yolov5s": "model.24 (Detect): returns 3 tensors",
+    "ddpm_unet": "calls down.0.block.0, a module two levels down, itself",
+}
+WEIGHTS = {"resnet18", "mobilenet_v3_small", "shufflenet_v2_x1_0", "vit_b_16", "densenet121", "unet", "convnext_tiny"}
+
+
+def _zoo_shapes(name: str) -> list[tuple]:
+    for module in ZOO_MODULES:
+        table = __import__(module).MODELS
+        if name in table:
+            shape = table[name][1]
+            return list(shape.values()) if isinstance(shape, dict) else [shape]
+    raise KeyError(name)
+
+
+def _import(name: str) -> str:
+    from cnncalc.importers.pytorch import to_spec
+
+    return to_spec(f"{MODELS}:zoo", _zoo_shapes(name), {"name": name}, name=name)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ZOO)
+def test_zoo_imports_and_passes_verify_against(name):
+    from cnncalc.against import compare
+    from cnncalc.engine import plan
+    from cnncalc.importers.onnx import ImportRefused
+    from cnncalc.spec import parse
+
+    if name in REFUSED:
+        with pytest.raises(ImportRefused) as refused:
+            _import(name)
+        assert any(REFUSED[name] in line for line in refused.value.lines), refused.value.lines
+        return
+    text = _import(name)
+    outcome = compare(plan(parse(text)), models.zoo, {"name": name}, load_state_dict=name in WEIGHTS)
+    assert not outcome.findings, [(f.where, f.what, f.planned, f.model) for f in outcome.findings[:5]]
+    assert outcome.layers > 0
+    if name in WEIGHTS:
+        assert outcome.values.startswith("the same outputs")
+
+
+def test_resnet50_imports_short_and_exact():
+    """The issue's target: one bottleneck block, the stages as repeats, 25,557,032 parameters."""
+    from cnncalc.engine import plan
+    from cnncalc.spec import parse
+
+    text = _import("resnet50")
+    planned = plan(parse(text))
+    assert planned.totals.params == 25_557_032
+    assert planned.totals.macs == 4_089_184_256
+    assert len(text.splitlines()) <= 40
+    assert "    args: [out_channels, downsample: false, stride: 1]" in text
+    assert "      - {type: conv2d, name: conv3, out_channels: 4 * out_channels, kernel_size: 1, bias: false}" in text
+    for stage, count, first in (
+        ("layer1", 3, "{downsample: true}"),
+        ("layer2", 4, "{downsample: true, stride: 2}"),
+        ("layer3", 6, "{downsample: true, stride: 2}"),
+        ("layer4", 3, "{downsample: true, stride: 2}"),
+    ):
+        assert (
+            f"name: {stage}, out_channels: {64 * 2 ** int(stage[-1]) // 2}, repeat: {count}, first: {first}}}" in text
+        )
+    assert [row.name for row in planned.layers][:6] == [
+        "conv1",
+        "bn1",
+        "relu",
+        "maxpool",
+        "layer1.0.conv1",
+        "layer1.0.bn1",
+    ]
+
+
+def test_vit_imports_parameters_and_select():
+    text = _import("vit_b_16")
+    assert "{type: parameter, name: class_token, shape: [1, 768]}" in text
+    assert "{type: parameter, name: pos_embedding, shape: [197, 768]}" in text
+    assert '{type: encoder_block, name: layers, repeat: 12, repeat_name: "encoder_layer_{i}"}' in text
+    assert "{type: select, name: select, dim: 1, index: 0}" in text
+
+
+def _run(monkeypatch, *args):
+    monkeypatch.chdir(HERE.parent)
+    return runner().invoke(cli, ["import", *map(str, args)])
+
+
+def test_cli_writes_a_spec_that_plans(monkeypatch, tmp_path):
+    out = tmp_path / "small.yaml"
+    result = _run(monkeypatch, f"{MODELS}:small", "--input", "3,32,32", "--kwargs", '{"num_classes": 7}', "-o", out)
+    assert result.exit_code == 0, result.output + result.stderr
+    text = out.read_text()
+    assert text.startswith("name: small\n")
+    assert "- {type: add, name: add, inputs: [conv2, skip]}" in text
+    planned = runner().invoke(cli, ["plan", str(out), "--format", "json"])
+    assert planned.exit_code == 0
+    verified = _verify_against(monkeypatch, out, f"{MODELS}:small", '{"num_classes": 7}')
+    assert verified.exit_code == 0, verified.output
+
+
+def _verify_against(monkeypatch, spec, target, kwargs):
+    monkeypatch.chdir(HERE.parent)
+    return runner().invoke(cli, ["verify", str(spec), "--against", target, "--kwargs", kwargs, "--load-state-dict"])
+
+
+def test_two_inputs_a_module_list_and_a_gate(monkeypatch, tmp_path):
+    out = tmp_path / "fuse.yaml"
+    result = _run(monkeypatch, f"{MODELS}:Fuse", "--input", "3,16,16", "--input", "10", "-o", out)
+    assert result.exit_code == 0, result.output + result.stderr
+    text = out.read_text()
+    assert "inputs:\n  image: [3, 16, 16]\n  vector: [10]\n" in text
+    assert "    args: [out_channels]\n" in text  # the two gates differ in width
+    assert "{type: mul, name: mul, inputs: [input, sigmoid]}" in text  # the gate reads its input again
+    assert "{type: gate, name: gates, out_channels: 8, repeat: 2, first: {out_channels: 4}}" in text  # a ModuleList
+    assert "{type: linear, name: embed, out_features: 16, inputs: vector}" in text
+    verified = _verify_against(monkeypatch, out, f"{MODELS}:Fuse", "{}")
+    assert verified.exit_code == 0, verified.output
+
+
+def test_two_outputs(monkeypatch, tmp_path):
+    out = tmp_path / "heads.yaml"
+    result = _run(monkeypatch, f"{MODELS}:TwoHeads", "--input", "3,16,16", "-o", out)
+    assert result.exit_code == 0, result.output + result.stderr
+    assert "outputs: [classes, boxes]" in out.read_text()
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        ((f"{MODELS}:Sorts", "--input", "3,8,8"), ["no spec layer for 1 of its calls", "in the model (Sorts): sort()"]),
+        ((f"{MODELS}:ReadsValues", "--input", "3,8,8"), ["does not run on the input", "meta device"]),
+        ((f"{MODELS}:small",), ["needs its input's shape: --input 3,224,224"]),
+        ((f"{MODELS}:small", "--input", "3,x,8"), ["--input takes sizes without the batch"]),
+        ((f"{MODELS}:small", "--input", "3,8,8", "--kwargs", "{"), ["--kwargs is not JSON"]),
+        ((f"{MODELS}:not_a_module", "--input", "3,8,8"), ["returned a int, not a torch.nn.Module"]),
+        ((f"{MODELS}:broken", "--input", "3,8,8"), ["building the model failed: ValueError"]),
+        ((f"{MODELS}:nothing", "--input", "3,8,8"), ["has no 'nothing'"]),
+        (("no/such/file.py:Net", "--input", "3,8,8"), ["no such file: no/such/file.py"]),
+        ((f"{MODELS}:small", "--input", "1,8,8"), ["does not run on the input"]),
+    ],
+)
+def test_refusals_exit_2_and_write_nothing(monkeypatch, tmp_path, args, expected):
+    out = tmp_path / "spec.yaml"
+    result = _run(monkeypatch, *args, "-o", out)
+    assert result.exit_code == 2, result.output + result.stderr
+    for text in expected:
+        assert text in result.stderr
+    assert "Traceback" not in result.stderr + result.output
+    assert not out.exists()
