@@ -187,3 +187,15 @@ def test_refusals_exit_2_and_write_nothing(monkeypatch, tmp_path, args, expected
         assert text in result.stderr
     assert "Traceback" not in result.stderr + result.output
     assert not out.exists()
+
+
+def test_readme_shows_what_resnet50_imports_to():
+    """The README's excerpt of the imported ResNet-50: each line it shows is the import's."""
+    readme = (HERE.parent / "README.md").read_text(encoding="utf-8")
+    start = readme.index("torchvision's ResNet-50 comes out as:")
+    block = readme[readme.index("```yaml", start) + 8 : readme.index("```", readme.index("```yaml", start) + 8)]
+    text = _import("resnet50").replace('"zoo_torch_classic.Bottleneck"', '"torchvision.models.resnet.Bottleneck"')
+    shown = [line for line in block.splitlines() if line.strip() and line.strip() != "..."]
+    assert len(shown) > 15
+    for line in shown:
+        assert line in text.splitlines(), line
