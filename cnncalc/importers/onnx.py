@@ -97,12 +97,11 @@ class _Importer:
         self.values: dict = {}  # value -> numpy array (Constant nodes, small initializers)
         self.transposed: dict[str, tuple] = {}  # Transpose(initializer) outputs: the initializer's shape
         self.shape_of: dict[str, tuple] = {}  # Shape(tensor) outputs: (tensor, start)
-        from onnx import numpy_helper
-
         for tensor in graph.initializer:
             self.weights[tensor.name] = tuple(tensor.dims)
-            if prod(tensor.dims) <= SMALL:
-                self.values[tensor.name] = numpy_helper.to_array(tensor)
+            array = self._numbers(tensor) if prod(tensor.dims) <= SMALL else None
+            if array is not None:
+                self.values[tensor.name] = array
         self.inputs = [i for i in graph.input if i.name not in self.weights]
         self.consumers: dict[str, int] = {}
         for node in graph.node:
@@ -121,11 +120,11 @@ class _Importer:
         their shapes (no copy of a VGG's weights)."""
         onnx, graph = self.onnx, self.model.graph
         helper = onnx.helper
-        kept = [t for t in graph.initializer if prod(t.dims) <= SMALL]
+        kept = [t for t in graph.initializer if t.name in self.values]
         weightless = [
             helper.make_tensor_value_info(t.name, t.data_type, list(t.dims))
             for t in graph.initializer
-            if prod(t.dims) > SMALL
+            if t.name not in self.values
         ]
         light = helper.make_graph(
             list(graph.node), graph.name or "model", list(self.inputs) + weightless, list(graph.output), kept
@@ -151,6 +150,20 @@ class _Importer:
         return tuple(dims[1:])
 
     # ---- reading nodes ------------------------------------------------------------------------
+    def _numbers(self, tensor):
+        """The tensor's values as an array, or None: only booleans, integers and floats, and never
+        from external data (the model names the file, any file it likes: it is not read)."""
+        from onnx import numpy_helper
+        from onnx.external_data_helper import uses_external_data
+
+        if uses_external_data(tensor):
+            return None
+        try:
+            array = numpy_helper.to_array(tensor)
+        except (ValueError, TypeError):  # a tensor ONNX itself cannot read
+            return None
+        return array if array.dtype.kind in "biuf" else None
+
     def attrs(self, node) -> dict:
         return {a.name: self.onnx.helper.get_attribute_value(a) for a in node.attribute}
 
@@ -211,12 +224,17 @@ class _Importer:
             self.producer[node.output[0]] = layer
 
     def _constant(self, node) -> None:
-        from onnx import numpy_helper
+        from onnx.external_data_helper import uses_external_data
 
         attrs = {a.name: a for a in node.attribute}
         if "value" in attrs:
-            self.values[node.output[0]] = numpy_helper.to_array(attrs["value"].t)
-            return
+            if uses_external_data(attrs["value"].t):
+                self.refused.append(f"node {node.name!r} (Constant): its value is in an external file, never read")
+                return
+            array = self._numbers(attrs["value"].t)
+            if array is not None:
+                self.values[node.output[0]] = array
+                return
         import numpy as np
 
         for key, kind in (("value_float", np.float32), ("value_int", np.int64)):

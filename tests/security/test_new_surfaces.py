@@ -1,0 +1,85 @@
+"""The newer surfaces with untrusted input: `import MODEL.onnx` (the model file), `report`,
+`draw` and `export --to onnx` (the spec), `verify --against` (the spec next to a module the
+command line names).
+
+An ONNX file is as untrusted as a spec: it never makes cnncalc read another file (external
+data), block or read for ever (a FIFO, /dev/zero), crash with an internal error, take time
+that grows with the square of its size, or write a spec with a key it did not mean. A spec
+never makes the export allocate more than an ONNX file can hold, nor starts a Mermaid
+directive, nor names the module `verify --against` imports.
+"""
+
+from __future__ import annotations
+
+import struct
+
+import pytest
+from clirun import runner
+
+from cnncalc.cli import cli
+
+# ---- building hostile ONNX files -----------------------------------------------------------------
+
+
+@pytest.fixture
+def onnx():
+    return pytest.importorskip("onnx")
+
+
+def _info(onnx, name, shape, kind=None):
+    return onnx.helper.make_tensor_value_info(name, kind or onnx.TensorProto.FLOAT, shape)
+
+
+def _model(onnx, nodes, inputs, outputs, initializers=(), opset=17):
+    graph = onnx.helper.make_graph(nodes, "g", inputs, outputs, list(initializers))
+    return onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", opset)])
+
+
+def _external(onnx, name, dims, location, kind, offset=0, length=4):
+    """A tensor whose values ONNX would read from the file `location`, next to the model."""
+    tensor = onnx.TensorProto(name=name, data_type=kind, dims=dims, data_location=onnx.TensorProto.EXTERNAL)
+    for key, value in (("location", location), ("offset", offset), ("length", length)):
+        entry = tensor.external_data.add()
+        entry.key, entry.value = key, str(value)
+    return tensor
+
+
+def _import(args, exit_code):
+    result = runner().invoke(cli, ["import", *[str(a) for a in args]])
+    assert result.exit_code == exit_code, (result.stdout, result.stderr, result.exception)
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+    return result
+
+
+# ---- import: external data is never read ---------------------------------------------------------
+
+SECRET = 1234.5  # what the file next to the model holds, as a float32
+
+
+def _leaking_model(onnx, where: str):
+    """x * c, c a scalar stored in `secret.bin`: imported, c would be the rescale's scale."""
+    kind = onnx.TensorProto.FLOAT
+    if where == "constant":
+        value = _external(onnx, "c", [], "secret.bin", kind)
+        nodes = [onnx.helper.make_node("Constant", [], ["c"], "const", value=value)]
+        initializers = []
+    else:
+        nodes, initializers = [], [_external(onnx, "c", [], "secret.bin", kind)]
+    nodes.append(onnx.helper.make_node("Mul", ["x", "c"], ["y"], "mul"))
+    return _model(onnx, nodes, [_info(onnx, "x", [1, 4])], [_info(onnx, "y", [1, 4])], initializers)
+
+
+@pytest.mark.parametrize("where", ["constant", "initializer"])
+@pytest.mark.parametrize("folder", ["model's", "current"])
+def test_import_never_reads_external_data(onnx, tmp_path, monkeypatch, where, folder):
+    (tmp_path / "secret.bin").write_bytes(struct.pack("<f", SECRET))
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "secret.bin").write_bytes(struct.pack("<f", SECRET))
+    source = models / "leak.onnx"
+    source.write_bytes(_leaking_model(onnx, where).SerializeToString())
+    monkeypatch.chdir(tmp_path if folder == "current" else models)
+    result = _import([source], 2)  # refused: a value it needs is not read
+    assert str(SECRET) not in result.stdout + result.stderr
+    if where == "constant":
+        assert "node 'const' (Constant): its value is in an external file, never read" in result.stderr
