@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 from math import prod
 from pathlib import Path
 
@@ -31,6 +32,7 @@ INSTALL = "pip install 'cnncalc[onnx]'"
 NAME_CHARS = re.compile(r"[^A-Za-z0-9_\-]")
 SIMPLE = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*|[0-9]{1,9}")  # written with `.` -> `-`, read back exactly
 SMALL = 4096  # initializers read as values (shapes, pads, scales); larger ones only for their shapes
+MAX_BYTES = 2**31 - 1  # protobuf's limit: a larger file is no ONNX model (its weights would be external)
 
 
 class ImportRefused(Exception):
@@ -980,10 +982,8 @@ def _load(onnx, source):
     from google.protobuf.message import DecodeError
 
     try:
-        if isinstance(source, (bytes, bytearray)):
-            model = onnx.load_from_string(bytes(source))
-        else:
-            model = onnx.load(source, load_external_data=False)
+        data = bytes(source) if isinstance(source, (bytes, bytearray)) else _read(source)
+        model = onnx.load_from_string(data)
     except OSError as exc:
         raise ImportRefused([f"cannot read {source}: {exc.strerror or exc}"]) from None
     except (DecodeError, ValueError, RuntimeError) as exc:
@@ -997,6 +997,21 @@ def _load(onnx, source):
             [f"not a valid ONNX model: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"]
         ) from None
     return model
+
+
+def _read(path) -> bytes:
+    """The bytes of the regular file at `path`: not a FIFO, a device or a directory (opened
+    without blocking: a FIFO with no writer would wait for ever, /dev/zero never ends), and at
+    most MAX_BYTES."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise ImportRefused([f"cannot read {path}: not a regular file"])
+    with os.fdopen(fd, "rb") as handle:
+        data = handle.read(MAX_BYTES + 1)
+    if len(data) > MAX_BYTES:
+        raise ImportRefused([f"cannot read {path}: larger than an ONNX model can be (2 GiB)"])
+    return data
 
 
 def _write(importer: _Importer, model, name: str | None) -> str:

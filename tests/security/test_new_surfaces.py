@@ -11,7 +11,9 @@ directive, nor names the module `verify --against` imports.
 
 from __future__ import annotations
 
+import os
 import struct
+import threading
 
 import pytest
 from clirun import runner
@@ -83,3 +85,42 @@ def test_import_never_reads_external_data(onnx, tmp_path, monkeypatch, where, fo
     assert str(SECRET) not in result.stdout + result.stderr
     if where == "constant":
         assert "node 'const' (Constant): its value is in an external file, never read" in result.stderr
+
+
+# ---- import: what is not a regular file ----------------------------------------------------------
+
+
+def test_import_refuses_a_fifo_without_waiting_for_a_writer(tmp_path):
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no FIFOs here")
+    fifo = tmp_path / "model.onnx"
+    os.mkfifo(fifo)
+
+    def writer():  # releases a reader that waits for a writer (the bug), else waits for none
+        try:
+            fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError:  # no reader: nothing waits
+            return
+        os.close(fd)
+
+    done = threading.Event()
+    guard = threading.Thread(target=lambda: done.wait(5) or writer(), daemon=True)
+    guard.start()
+    try:
+        result = _import([fifo], 2)
+    finally:
+        done.set()
+        guard.join()
+    assert "not a regular file" in result.stderr  # not "it holds no graph": it read nothing
+
+
+@pytest.mark.parametrize("kind", ["directory", "device"])
+def test_import_refuses_what_is_not_a_regular_file(tmp_path, kind):
+    if kind == "device":
+        if not os.path.exists("/dev/zero"):
+            pytest.skip("no /dev/zero here")
+        path = "/dev/zero"  # read to its end, it never ends
+    else:
+        path = tmp_path / "model.onnx"
+        path.mkdir()
+    assert _import([path], 2).stderr.startswith("error: cannot read")
