@@ -37,12 +37,20 @@ ZOO_MODULES = (
 ZOO = sorted(name for module in ZOO_MODULES for name in zoo_names(module))
 # what these references do has no spec form the import writes yet: each refusal names the module
 REFUSED = {
-    "deeplabv3_resnet50": "classifier.0 (ASPP): convs's modules are not called one after another",
-    "resnet50_gn": "in bn1 (GroupNorm): group_norm()",
     "yolov5s": "model.24 (Detect): returns 3 tensors",
-    "ddpm_unet": "calls down.0.block.0, a module two levels down, itself",
+    "ddpm_unet": "calls down.0.block.0 itself, inside containers (ModuleList, ModuleDict) nested two deep",
 }
-WEIGHTS = {"resnet18", "mobilenet_v3_small", "shufflenet_v2_x1_0", "vit_b_16", "densenet121", "unet", "convnext_tiny"}
+WEIGHTS = {
+    "resnet18",
+    "mobilenet_v3_small",
+    "shufflenet_v2_x1_0",
+    "vit_b_16",
+    "densenet121",
+    "unet",
+    "convnext_tiny",
+    "resnet50_gn",
+    "deeplabv3_resnet50",
+}
 
 
 def _zoo_shapes(name: str) -> list[tuple]:
@@ -110,6 +118,19 @@ def test_resnet50_imports_short_and_exact():
         "layer1.0.conv1",
         "layer1.0.bn1",
     ]
+
+
+def test_side_by_side_module_list_becomes_a_block_with_its_concat():
+    """DeepLabV3's ASPP: `torch.cat([conv(x) for conv in self.convs], 1)`."""
+    text = _import("deeplabv3_resnet50")
+    assert '  convs:  # "torch.nn.modules.container.ModuleList", called once\n' in text
+    assert '      - {type: concat, name: concat, inputs: ["0", "1", "2", "3", "4"]}' in text
+    assert "      - {type: convs, name: convs}\n" in text
+
+
+def test_subclass_with_its_own_forward_is_its_torch_layer_where_the_numbers_agree():
+    """timm's GroupNorm(nn.GroupNorm) calls F.group_norm itself: a groupnorm, checked."""
+    assert "{type: groupnorm, name: bn1, num_groups: 32}" in _import("resnet50_gn")
 
 
 def test_vit_imports_parameters_and_select():

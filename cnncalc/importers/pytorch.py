@@ -21,7 +21,7 @@ import json
 from cnncalc.importers.onnx import ImportRefused, _scalar, _value_text
 from cnncalc.importers.torch_blocks import REQUIRED, Block, fold_repeats, make_blocks
 from cnncalc.importers.torch_body import NAME, BodyBuilder, Entry, input_names
-from cnncalc.importers.torch_ops import is_leaf
+from cnncalc.importers.torch_ops import is_leaf, own_forward
 from cnncalc.importers.torch_trace import BATCH, TraceError, trace
 
 SHOWN = 30  # refusals listed at most
@@ -31,10 +31,20 @@ def to_spec(target: str, input_shapes: list[tuple], kwargs: dict | None = None, 
     """The spec text for the model `target` (MODULE:CALLABLE) builds, run on `input_shapes`."""
     torch = _torch()
     model = _model(torch, target, kwargs or {})
-    seen = _run(torch, model, input_shapes)
     title = name or _default_name(target)
     header = f"# imported from PyTorch by cnncalc: {json.dumps(target)} ({type(model).__name__})"
-    text = None
+    try:
+        return _attempt(torch, model, input_shapes, title, header, lenient=True)
+    except ImportRefused:
+        if not any(own_forward(m) for _, m in model.named_modules()):
+            raise
+    # a subclass of a torch layer with its own forward() computes something else: trace inside it
+    return _attempt(torch, model, input_shapes, title, header, lenient=False)
+
+
+def _attempt(torch, model, input_shapes, title: str, header: str, lenient: bool) -> str:
+    seen = _run(torch, model, input_shapes, lambda module: is_leaf(module, lenient))
+    wrong: list[str] = []
     for merge in (True, False):
         builder = BodyBuilder()
         root = builder.body(seen.trace.root, input_names(seen.trace.root) if len(input_shapes) > 1 else ["input"])
@@ -88,12 +98,12 @@ class _Seen:
         self.trace, self.shapes, self.flops, self.total_flops = trace, shapes, flops, total_flops
 
 
-def _run(torch, model, input_shapes: list[tuple]) -> _Seen:
+def _run(torch, model, input_shapes: list[tuple], leaf) -> _Seen:
     from torch.utils.flop_counter import FlopCounterMode
 
     try:
         with FlopCounterMode(display=False) as counter:
-            traced = trace(torch, model, input_shapes, is_leaf)
+            traced = trace(torch, model, input_shapes, leaf)
     except TraceError as exc:
         raise _refused([str(exc)], exc.raised) from None
     shapes = {}
@@ -165,7 +175,8 @@ def _entries(entries: list[Entry], first_reads: str | None, indent: str, chained
     previous, certain = first_reads, True
     for position, entry in enumerate(entries):
         implicit = chained or (certain and entry.reads == [previous])
-        lines += _entry(entry, indent, None if implicit else entry.reads, show_name=not _positional(entries, position))
+        shown = not (chained and _positional(entries, position))  # a list numbers its entries itself
+        lines += _entry(entry, indent, None if implicit else entry.reads, show_name=shown)
         previous, certain = entry.name, entry.when is None
     return lines
 
@@ -223,7 +234,7 @@ def _check(text: str, model, seen: _Seen) -> list[str]:
     wrong = []
     for row in planned.layers:
         module = modules.get(row.name)
-        if module is None or not is_leaf(module):
+        if module is None or not is_leaf(module, own_forward=True):
             continue
         params = sum(p.numel() for p in module.parameters())
         buffers = sum(b.numel() for b in module.buffers())

@@ -44,16 +44,17 @@ def make_blocks(calls: list[Entry], merge: bool = True) -> list[Block]:
     heights = {id(c): _height(c) for c in calls}
     groups: dict = {}
     for call in calls:
-        groups.setdefault(type(call.scope.module), []).append(call)
+        groups.setdefault(call.group or type(call.scope.module), []).append(call)
     blocks: list[Block] = []
     taken: set[str] = set()
     defaults: dict = {}  # block -> {argument: default}, for the calls of the blocks made before
-    for cls, members in sorted(groups.items(), key=lambda item: max(heights[id(c)] for c in item[1])):
+    for key, members in sorted(groups.items(), key=lambda item: max(heights[id(c)] for c in item[1])):
+        cls, hint = (key[0], key[1]) if isinstance(key, tuple) else (key, key.__name__)
         for member in members:  # its inner blocks are made: their lists of calls fold first
             fold_repeats(member.children, defaults)
         parts = _merged(members) if merge else _by_structure(members)
         for part in parts:
-            name = _block_name(cls.__name__, taken)
+            name = _block_name(hint, taken)
             block = _block(name, cls, part, defaults)
             defaults[name] = {a: d for a, d in block.args if d is not REQUIRED}
             blocks.append(block)

@@ -23,7 +23,7 @@ class Entry:
     a sequential list ("seq": `children`). `reads` are local names (`input`, an entry's name);
     `when` a block argument that leaves it out, in a block's template."""
 
-    __slots__ = ("name", "kind", "type", "fields", "reads", "children", "scope", "layer", "when")
+    __slots__ = ("name", "kind", "type", "fields", "reads", "children", "scope", "layer", "when", "group")
 
     def __init__(self, name: str, kind: str, type_name: str = "", fields: dict | None = None, reads=None):
         self.name, self.kind, self.type = name, kind, type_name
@@ -33,6 +33,7 @@ class Entry:
         self.scope: Scope | None = None
         self.layer = None
         self.when: str | None = None
+        self.group: tuple | None = None  # what the block pass groups calls by, where not their class
 
 
 class Refusal(Exception):
@@ -58,9 +59,12 @@ class BodyBuilder:
         self.calls: list[Entry] = []  # every block call made, for the block pass
         self.lost: set[int] = set()  # values made by refused calls: reading them is no new refusal
         self.outputs: list[str] = []  # the model's outputs, when it returns several
+        self._values: dict[int, Value] = {}  # id -> Value, for every Value given a local name
 
     def body(self, scope: Scope, input_names: list[str]) -> list[Entry]:
-        local: dict[int, str] = {id(v): n for v, n in zip(scope.inputs, input_names)}
+        local: dict[int, str] = {}
+        for value, name in zip(scope.inputs, input_names):
+            self._name(local, value, name)
         used = set(input_names)
         entries: list[Entry] = []
         for item in scope.entries:
@@ -70,9 +74,18 @@ class BodyBuilder:
                 entry.children = []
             if entry is not None:
                 entries.append(entry)
-        entries = _containers(entries, scope, self.refused)
+        names = {n: v for v_id, n in local.items() for v in [self._values.get(v_id)] if v is not None}
+        renamed: dict[str, str] = {}
+        entries = _containers(entries, scope, self.refused, names, renamed)
+        self.calls += [e for e in entries if e.kind == "call" and e.group is not None and e not in self.calls]
+        for key, value in list(local.items()):
+            local[key] = renamed.get(value, value)
         self._check_output(scope, entries, local)
         return entries
+
+    def _name(self, local: dict, value: Value, name: str) -> None:
+        local[id(value)] = name
+        self._values[id(value)] = value
 
     def _entry(self, item, scope: Scope, local: dict, used: set) -> Entry | None:
         where = _where(scope)
@@ -87,7 +100,7 @@ class BodyBuilder:
             return None
         if layer.alias:
             if id(layer.inputs[0]) in local:
-                local[id(item.outputs[0])] = local[id(layer.inputs[0])]
+                self._name(local, item.outputs[0], local[id(layer.inputs[0])])
             return None
         reads = self._reads(layer.inputs, local, where, layer.type)
         if reads is None:
@@ -112,10 +125,10 @@ class BodyBuilder:
             pieces = [_unique(f"{name}_{k}", used) for k in range(len(item.outputs))]
             entry.fields["outputs"] = pieces
             for value, piece in zip(item.outputs, pieces):
-                local[id(value)] = piece
+                self._name(local, value, piece)
             return entry
         for value in item.outputs[:1]:
-            local[id(value)] = name
+            self._name(local, value, name)
         return entry
 
     def _parameter(self, entry: Entry, layer, scope: Scope, used: set) -> bool:
@@ -159,7 +172,7 @@ class BodyBuilder:
             entry.children = self.body(child, input_names(child))
             self.calls.append(entry)
         entry.scope = child
-        local[id(child.outputs[0])] = name
+        self._name(local, child.outputs[0], name)
         return entry
 
     def _reads(self, values: list[Value], local: dict, where: str, what: str) -> list[str] | None:
@@ -227,41 +240,92 @@ def _unique(base: str, used: set) -> str:
     return name
 
 
-def _containers(entries: list[Entry], scope: Scope, refused: list[str]) -> list[Entry]:
-    """Entries named `blocks.0`, `blocks.1` (children of an nn.ModuleList or ModuleDict the
-    forward() loops over, which is never called itself) as one list named `blocks`, when they
-    are consecutive and each reads the one before; else refused."""
+def _containers(entries: list[Entry], scope: Scope, refused: list[str], values: dict, renamed: dict) -> list[Entry]:
+    """Entries named `blocks.0`, `blocks.1`: the modules of an nn.ModuleList or ModuleDict that
+    forward() calls itself (the container is never called). Called one after another, each on
+    the one before, they are a list named `blocks`; side by side, with one call right after
+    them that takes what they all make (ASPP's `torch.cat([conv(x) for conv in self.convs])`),
+    they and that call are a block named `blocks`; else refused. `values` maps a local name to
+    its Value, for the block's inputs; `renamed` gets the names that now stand for others."""
     out: list[Entry] = []
-    for entry in entries:
+    k = 0
+    while k < len(entries):
+        entry = entries[k]
         head, dot, tail = entry.name.partition(".")
         if not dot:
             if not NAME.fullmatch(entry.name) and not refused:
-                refused.append(f"{_where(scope)}: a module named {entry.name!r} (a spec name is letters, digits, '_')")
-            out.append(entry)
-            continue
-        previous = out[-1] if out else None
-        if previous is not None and previous.kind == "seq" and previous.name == head and previous.scope is None:
-            if entry.reads != [f"{head}.{previous.children[-1].name}"]:
                 refused.append(
-                    f"{_where(scope)}: {head}'s modules are not called one after another on each other's output"
+                    f"{_where(scope)}: a module named {entry.name!r} (a spec name is letters, digits, '_', '-')"
                 )
-            entry.name, entry.reads = tail, []
-            previous.children.append(entry)
+            out.append(entry)
+            k += 1
             continue
-        if "." in tail:
-            refused.append(f"{_where(scope)}: calls {entry.name}, a module two levels down, itself")
+        run = [entry]
+        while (
+            k + len(run) < len(entries)
+            and entries[k + len(run)].name.partition(".")[0] == head
+            and "." in entries[k + len(run)].name
+        ):
+            run.append(entries[k + len(run)])
+        k += len(run)
+        if any("." in e.name.partition(".")[2] for e in run):
+            nested = next(e.name for e in run if "." in e.name.partition(".")[2])
+            refused.append(
+                f"{_where(scope)}: calls {nested} itself, inside containers (ModuleList, ModuleDict) nested "
+                "two deep that it never calls: a spec nests names only through blocks and lists"
+            )
             continue
-        group = Entry(head, "seq", reads=entry.reads)
-        entry.name, entry.reads = tail, []
-        group.children.append(entry)
+        if all(e.reads == [run[j - 1].name] for j, e in enumerate(run) if j):
+            renamed[run[-1].name] = head
+            out.append(_chain(head, run))
+            continue
+        consumer = entries[k] if k < len(entries) else None
+        group = _side_by_side(head, run, consumer, entries[k + 1 :], scope, values)
+        if group is None:
+            refused.append(
+                f"{_where(scope)}: {head}'s modules are neither called one after another on each other's output "
+                "nor side by side into one call that takes them all"
+            )
+            continue
+        renamed[consumer.name] = head
         out.append(group)
-    for entry in out:  # a list's entries read the one before, named by the list
-        if entry.kind == "seq" and entry.scope is None:
-            _rename_reads(out, entry)
+        k += 1  # the consumer is inside the group
+    for entry in out:
+        entry.reads = [renamed.get(r, r) for r in entry.reads]
     return out
 
 
-def _rename_reads(entries: list[Entry], group: Entry) -> None:
-    last = f"{group.name}.{group.children[-1].name}"
-    for entry in entries:
-        entry.reads = [group.name if r == last else r for r in entry.reads]
+def _chain(head: str, run: list[Entry]) -> Entry:
+    group = Entry(head, "seq", reads=run[0].reads)
+    for entry in run:
+        entry.name, entry.reads = entry.name.partition(".")[2], []
+        group.children.append(entry)
+    return group
+
+
+def _side_by_side(head: str, run: list[Entry], consumer, later: list[Entry], scope: Scope, values: dict):
+    """The run and the call after it as one call of a block named `head`, or None."""
+    names = {e.name for e in run}
+    if consumer is None or not names & set(consumer.reads) or "." in consumer.name:
+        return None
+    made = names | {consumer.name}
+    read = {r for e in run + [consumer] for r in e.reads}
+    if not names <= read or any(r in names for e in later for r in e.reads):
+        return None
+    outside = list(dict.fromkeys(r for e in run + [consumer] for r in e.reads if r not in made))
+    if not outside or any(r not in values for r in outside):
+        return None
+    path = f"{scope.path}.{head}" if scope.path else head
+    inner = Scope(scope.module.get_submodule(head), path, scope)
+    inner.inputs = [values[r] for r in outside]
+    inner.argument_names = []
+    inputs = input_names(inner)
+    rename = {**dict(zip(outside, inputs)), **{n: n.partition(".")[2] for n in names}}
+    for entry in run + [consumer]:
+        entry.name = rename.get(entry.name, entry.name)
+        entry.reads = [rename.get(r, r) for r in entry.reads]
+    call = Entry(head, "call", reads=outside)
+    call.children = run + [consumer]
+    call.scope = inner
+    call.group = (type(inner.module), head)
+    return call

@@ -54,10 +54,12 @@ def _classes() -> dict:
     return _CLASSES
 
 
-def layer_type_of(module):
+def layer_type_of(module, own_forward: bool = False):
     """The layer type a module is, or None: its class, or the torch.nn class it extends without
-    changing forward() (`class Conv3DSimple(nn.Conv3d)` is a conv3d); torch.nn's names only from
-    torch.nn (a user's own `Upsample` is not nn.Upsample)."""
+    changing forward() (`class Conv3DSimple(nn.Conv3d)` is a conv3d), or, with `own_forward`,
+    with its own forward() but no modules inside (timm's `GroupNorm(nn.GroupNorm)`: the
+    import checks the plan and, where it differs, tries again without); torch.nn's names only
+    from torch.nn (a user's own `Upsample` is not nn.Upsample)."""
     classes = _classes()
     cls = type(module)
     for base in cls.__mro__:
@@ -67,10 +69,11 @@ def layer_type_of(module):
         if found is not None:
             layer_type, from_nn = found
             if from_nn and not base.__module__.startswith("torch.nn"):
+                continue  # a class of the user's that shares torch's name: its bases say what it is
+            children = any(True for _ in module.children())
+            if base is not cls and cls.forward is not base.forward and (not own_forward or children):
                 return None
-            if base is not cls and cls.forward is not base.forward:
-                return None
-            if not from_nn and any(True for _ in module.children()):
+            if not from_nn and children:
                 return None
             return layer_type
         if base is not cls and base.__module__.startswith("torch.nn") and base.__name__ not in classes:
@@ -78,12 +81,17 @@ def layer_type_of(module):
     return None
 
 
-def is_leaf(module) -> bool:
-    return layer_type_of(module) is not None
+def is_leaf(module, own_forward: bool = False) -> bool:
+    return layer_type_of(module, own_forward) is not None
+
+
+def own_forward(module) -> bool:
+    """Whether a module is a leaf only because own_forward is allowed."""
+    return is_leaf(module, True) and not is_leaf(module)
 
 
 def module_layer(op: Op) -> Layer:
-    layer_type = layer_type_of(op.module)
+    layer_type = layer_type_of(op.module, own_forward=True)
     if layer_type.type_name == "multihead_attention":
         return _attention(op, layer_type)
     fields = layer_type.from_torch(op.module)
