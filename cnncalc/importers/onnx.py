@@ -218,6 +218,11 @@ class _Importer:
             except _Unsupported as exc:
                 self.refused.append(f"node {node.name!r} ({node.op_type}): {exc}")
                 continue
+            except (ArithmeticError, LookupError, TypeError, ValueError) as exc:  # what the op's schema leaves open
+                self.refused.append(
+                    f"node {node.name!r} ({node.op_type}): its attributes or inputs are malformed ({exc})"
+                )
+                continue
             if result is None:  # a value, not a layer (a transposed weight, a Shape)
                 continue
             type_name, fields, inputs = result

@@ -124,3 +124,63 @@ def test_import_refuses_what_is_not_a_regular_file(tmp_path, kind):
         path = tmp_path / "model.onnx"
         path.mkdir()
     assert _import([path], 2).stderr.startswith("error: cannot read")
+
+
+# ---- import: nodes their schema allows but no layer can be read from -----------------------------
+
+
+def _node_case(op, attributes=None, constants=(), weights=(), shape=(1, 3, 4, 4), out=None):
+    """A model of one `op` node reading x, then constants (name, values, numpy dtype) made by
+    Constant nodes and weights (name, shape) as initializers, in that order."""
+
+    def build(onnx):
+        import numpy as np
+
+        helper = onnx.helper
+        nodes = [
+            helper.make_node(
+                "Constant", [], [name], f"const_{name}", value=onnx.numpy_helper.from_array(np.array(v, t))
+            )
+            for name, v, t in constants
+        ]
+        initializers = [onnx.numpy_helper.from_array(np.zeros(s, np.float32), name) for name, s in weights]
+        reads = ["x", *(name for name, *_ in constants), *(name for name, _ in weights)]
+        nodes.append(helper.make_node(op, reads, ["y"], "node", **(attributes or {})))
+        x, y = _info(onnx, "x", list(shape)), _info(onnx, "y", list(out or shape))
+        return _model(onnx, nodes, [x], [y], initializers)
+
+    return build
+
+
+MALFORMED = {
+    "clip-empty-min": _node_case("Clip", constants=[("low", [], "float32")]),
+    "dropout-empty-ratio": _node_case("Dropout", constants=[("ratio", [], "float32")]),
+    "pad-empty-value": _node_case(
+        "Pad", constants=[("pads", [0, 0, 1, 1, 0, 0, 1, 1], "int64"), ("value", [], "float32")], out=(1, 3, 6, 6)
+    ),
+    "pad-odd-pads": _node_case("Pad", constants=[("pads", [0, 0, 1, 1, 0, 0, 1], "int64")], out=(1, 3, 6, 6)),
+    "gather-nan-index": _node_case(
+        "Gather", {"axis": 1}, constants=[("index", float("nan"), "float32")], out=(1, 4, 4)
+    ),
+    "slice-nan-start": _node_case(
+        "Slice", constants=[("starts", [float("nan")], "float32"), ("ends", [2], "int64"), ("axes", [1], "int64")]
+    ),
+    "conv-scalar-weight": _node_case("Conv", weights=[("w", ())]),
+    "gemm-vector-weight": _node_case("Gemm", weights=[("w", (3,))], shape=(1, 3)),
+    "resize-mode-not-utf8": _node_case(
+        "Resize",
+        {"mode": b"\xff"},
+        constants=[("roi", [], "float32"), ("scales", [1, 1, 2, 2], "float32")],
+        out=(1, 3, 8, 8),
+    ),
+}
+
+
+@pytest.mark.parametrize("build", MALFORMED.values(), ids=MALFORMED.keys())
+def test_import_refuses_a_malformed_node_by_name(onnx, tmp_path, build):
+    source, target = tmp_path / "bad.onnx", tmp_path / "spec.yaml"
+    source.write_bytes(build(onnx).SerializeToString())
+    target.write_text("kept\n")
+    result = _import([source, "-o", target], 2)
+    assert "node 'node' (" in result.stderr
+    assert target.read_text() == "kept\n"  # an -o file that exists is left as it was
