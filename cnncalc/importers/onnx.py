@@ -113,7 +113,7 @@ class _Importer:
             self.consumers[output.name] = self.consumers.get(output.name, 0) + 1
         self.shapes = self._inferred()
         self.producer: dict[str, _Layer] = {}
-        self.layers: list[_Layer] = []
+        self.layers: dict[_Layer, None] = {}  # in order; a fused layer is dropped from anywhere in it at no cost
         self.refused: list[str] = []
 
     # ---- shapes -------------------------------------------------------------------------------
@@ -185,7 +185,7 @@ class _Importer:
         return layer if layer is not None and self.consumers.get(value, 0) == 1 else None
 
     def drop(self, layer: _Layer) -> None:
-        self.layers.remove(layer)
+        del self.layers[layer]
         for value in [layer.output, *layer.extra_values]:
             self.producer.pop(value, None)
 
@@ -227,7 +227,7 @@ class _Importer:
                 continue
             type_name, fields, inputs = result
             layer = _Layer(node.name, type_name, fields, inputs, node.output[0])
-            self.layers.append(layer)
+            self.layers[layer] = None
             self.producer[node.output[0]] = layer
 
     def _constant(self, node) -> None:
@@ -919,6 +919,7 @@ class _Names:
 
     def __init__(self):
         self.used: set[str] = set()
+        self.next: dict[str, int] = {}  # base -> the first suffix not yet tried: n equal names cost n tries, not n²/2
 
     def make(self, onnx_name: str, fallback: str, reserved: bool = True) -> tuple[str, str | None]:
         path = module_path(onnx_name) if onnx_name else ""
@@ -927,9 +928,10 @@ class _Names:
         base = NAME_CHARS.sub("_", base)[:90]
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_\-]*|[0-9]{1,9}", base):
             base = "_" + base
-        name, n = base, 2
+        name, n = base, self.next.get(base, 2)
         while name in self.used or (reserved and name in self.RESERVED):
             name, n = f"{base}_{n}", n + 1
+        self.next[base] = n
         self.used.add(name)
         return name, (None if exact and name == base else onnx_name or None)
 
@@ -1051,7 +1053,7 @@ def _write(importer: _Importer, model, name: str | None) -> str:
         if info.name not in importer.producer:
             raise ImportRefused([f"output {info.name!r} is no layer's output"])
         outputs.append(spec_of[info.name])
-    if outputs != [importer.layers[-1].name]:
+    if outputs != [next(reversed(importer.layers)).name]:
         lines.append(f"outputs: {_value_text(outputs)}")
     lines.append("layers:")
     previous = spec_of[inputs[0].name] if len(inputs) == 1 else None

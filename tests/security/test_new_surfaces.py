@@ -184,3 +184,47 @@ def test_import_refuses_a_malformed_node_by_name(onnx, tmp_path, build):
     result = _import([source, "-o", target], 2)
     assert "node 'node' (" in result.stderr
     assert target.read_text() == "kept\n"  # an -o file that exists is left as it was
+
+
+# ---- import: work that grows with the model, not with its square --------------------------------
+
+
+class _Counted(set):
+    """A set that counts the lookups made in it."""
+
+    def __init__(self):
+        super().__init__()
+        self.lookups = 0
+
+    def __contains__(self, item):
+        self.lookups += 1
+        return super().__contains__(item)
+
+
+def test_import_names_many_equal_node_names_in_linear_time():
+    pytest.importorskip("onnx")
+    from cnncalc.importers.onnx import _Names
+
+    names = _Names()
+    names.used = used = _Counted()
+    made = [names.make("relu", "relu_1")[0] for _ in range(2000)]  # a model may name every node alike
+    assert made[:3] == ["relu", "relu_2", "relu_3"] and len(set(made)) == 2000
+    assert used.lookups <= 3 * 2000  # each name tried a few times, not once for every name before it
+
+
+def test_import_fuses_many_layers_in_linear_time(onnx, monkeypatch):
+    """Each Sigmoid+Mul pair is fused into a silu, dropping the sigmoid: dropping it must not
+    walk the list of the layers before it."""
+    from cnncalc.importers import onnx as importer
+
+    compared = []
+    monkeypatch.setattr(importer._Layer, "__eq__", lambda a, b: compared.append(1) or a is b, raising=False)
+    nodes, value = [], "x"
+    for k in range(1000):
+        nodes.append(onnx.helper.make_node("Sigmoid", [value], [f"s{k}"], f"/m{k}/Sigmoid"))
+        nodes.append(onnx.helper.make_node("Mul", [value, f"s{k}"], [f"m{k}"], f"/m{k}/Mul"))
+        value = f"m{k}"
+    model = _model(onnx, nodes, [_info(onnx, "x", [1, 3])], [_info(onnx, value, [1, 3])])
+    text = importer.to_spec(model.SerializeToString())
+    assert text.count("type: silu") == 1000
+    assert len(compared) <= 1000
