@@ -28,11 +28,14 @@ from pathlib import Path
 
 import yaml
 
+from cnncalc.spec.model import MAX_LAYERS
+
 INSTALL = "pip install 'cnncalc[onnx]'"
 NAME_CHARS = re.compile(r"[^A-Za-z0-9_\-]")
 SIMPLE = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*|[0-9]{1,9}")  # written with `.` -> `-`, read back exactly
 SMALL = 4096  # initializers read as values (shapes, pads, scales); larger ones only for their shapes
 MAX_BYTES = 2**31 - 1  # protobuf's limit: a larger file is no ONNX model (its weights would be external)
+MAX_NODES = MAX_LAYERS  # a larger graph cannot import: it is refused before it is checked
 
 
 class ImportRefused(Exception):
@@ -997,6 +1000,9 @@ def _load(onnx, source):
         raise ImportRefused([f"not an ONNX model: {exc or 'it does not parse as one'}"]) from None
     if not model.HasField("graph") or not model.graph.node:
         raise ImportRefused(["not an ONNX model: it holds no graph"])
+    count = _node_count(model.graph) + sum(len(function.node) for function in model.functions)
+    if count > MAX_NODES:  # each node costs the checker, the shape inference and the import far more than its bytes
+        raise ImportRefused([f"the model has {count:,} nodes, more than the {MAX_NODES:,} layers a spec can hold"])
     try:
         onnx.checker.check_model(model)
     except Exception as exc:  # noqa: BLE001  onnx.checker.ValidationError and its kin
@@ -1004,6 +1010,16 @@ def _load(onnx, source):
             [f"not a valid ONNX model: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"]
         ) from None
     return model
+
+
+def _node_count(graph) -> int:
+    """The graph's nodes, with those of the graphs they hold (an If's branches, a Loop's body)."""
+    count = len(graph.node)
+    for node in graph.node:
+        for attribute in node.attribute:
+            inner = [attribute.g] if attribute.HasField("g") else []
+            count += sum(_node_count(g) for g in [*inner, *attribute.graphs])
+    return count
 
 
 def _read(path) -> bytes:

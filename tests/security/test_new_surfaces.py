@@ -228,3 +228,23 @@ def test_import_fuses_many_layers_in_linear_time(onnx, monkeypatch):
     text = importer.to_spec(model.SerializeToString())
     assert text.count("type: silu") == 1000
     assert len(compared) <= 1000
+
+
+@pytest.mark.parametrize("where", ["graph", "branch"])
+def test_import_refuses_more_nodes_than_a_spec_holds_before_checking_them(onnx, monkeypatch, where):
+    """Each node costs the checker, ONNX's shape inference and the import a hundred times its
+    bytes: a graph larger than a spec can be is refused first, nodes in an If's branch counted."""
+    from cnncalc.importers import onnx as importer
+
+    monkeypatch.setattr(importer, "MAX_NODES", 50)
+    relus = [onnx.helper.make_node("Relu", ["x"], [f"r{k}"], f"relu{k}") for k in range(51)]
+    outputs = [_info(onnx, f"r{k}", [1, 3]) for k in range(51)]
+    if where == "branch":
+        branch = onnx.helper.make_graph(relus, "branch", [], outputs[-1:])
+        relus = [onnx.helper.make_node("If", ["c"], ["r50"], "if", then_branch=branch, else_branch=branch)]
+    inputs = [_info(onnx, "x", [1, 3]), _info(onnx, "c", [], onnx.TensorProto.BOOL)]
+    model = _model(onnx, relus, inputs, outputs[-1:])
+    with pytest.raises(importer.ImportRefused) as refused:
+        importer.to_spec(model.SerializeToString())
+    count = 51 if where == "graph" else 1 + 2 * 51
+    assert refused.value.lines == [f"the model has {count} nodes, more than the 50 layers a spec can hold"]
