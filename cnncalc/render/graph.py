@@ -19,11 +19,12 @@ def _lines(node: Node) -> list[str]:
     return [f"{node.name}: {node.kind}{folded}", node.shape, *([" · ".join(counts)] if counts else [])]
 
 
-_MERMAID = {'"': "#quot;", "<": "#lt;", ">": "#gt;", "&": "#amp;", "#": "#35;", "`": "#96;"}
+# `%` too: Mermaid reads a `%%{init: ...}%%` directive anywhere in the text, a comment or a label
+_MERMAID = {'"': "#quot;", "<": "#lt;", ">": "#gt;", "&": "#amp;", "#": "#35;", "`": "#96;", "%": "#37;"}
 
 
 def _mermaid_text(text: str) -> str:
-    """Text inside a quoted Mermaid label: no quote, tag, entity or comment can start in it."""
+    """Text inside a quoted Mermaid label: no quote, tag, entity, comment or directive can start in it."""
     return "".join(_MERMAID.get(c, c) if c.isprintable() else "?" for c in text)
 
 

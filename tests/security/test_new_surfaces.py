@@ -11,6 +11,7 @@ directive, nor names the module `verify --against` imports.
 
 from __future__ import annotations
 
+import json
 import os
 import struct
 import threading
@@ -248,3 +249,19 @@ def test_import_refuses_more_nodes_than_a_spec_holds_before_checking_them(onnx, 
         importer.to_spec(model.SerializeToString())
     count = 51 if where == "graph" else 1 + 2 * 51
     assert refused.value.lines == [f"the model has {count} nodes, more than the 50 layers a spec can hold"]
+
+
+# ---- draw and diff: Mermaid directives -----------------------------------------------------------
+
+DIRECTIVE = "%%{init: {'theme': 'dark', 'themeCSS': '.node rect {fill: red}'}}%%"
+
+
+def test_draw_mermaid_text_never_holds_a_directive(tmp_path):
+    """Mermaid finds `%%{init: ...}%%` anywhere in a diagram's text, even in a `%%` comment or a
+    quoted label, and takes it as the diagram's configuration."""
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(f"name: {json.dumps(DIRECTIVE)}\ninput: [3, 8, 8]\nlayers:\n  - relu\n", encoding="utf-8")
+    result = runner().invoke(cli, ["draw", str(spec), "--format", "mermaid"])
+    assert result.exit_code == 0, result.stderr
+    assert "%%{" not in result.stdout and "}%%" not in result.stdout
+    assert result.stdout.splitlines()[0] == "%% cnncalc draw: " + DIRECTIVE.replace("%", "#37;")
