@@ -27,6 +27,7 @@ OPSET = 21  # GroupNormalization with a scale per channel (21), Gelu (20), Pad's
 IR_VERSION = 10  # the IR of opset 21: what onnxruntime and Netron read
 BATCH = "batch"
 INSTALL = "pip install 'cnncalc[onnx]'"
+MAX_BYTES = 2**31 - 1  # protobuf's limit on one message: the most an ONNX file without external data holds
 
 
 class Export:
@@ -125,12 +126,29 @@ def _model(onnx, plan: Plan, layers: list[OnnxLayer], random_weights: bool, seed
     graph = helper.make_graph(nodes, plan.name, inputs, outputs, value_info=value_info)
     graph.doc_string = plan.description or ""
     model = _wrapped(onnx, graph)
+    _check_size(model.ByteSize() + sum(_tensor_bytes(weight) for weight in weights))
     for weight in weights:  # written in place: a large model's weights are copied once, not thrice
         tensor = model.graph.initializer.add()
         tensor.name, tensor.data_type = weight.name, onnx.TensorProto.FLOAT
         tensor.dims.extend(weight.shape)
         tensor.raw_data = _values(np, weight, rng).astype("<f4", copy=False).tobytes()  # ONNX's byte order
     return model
+
+
+def _tensor_bytes(weight) -> int:
+    """At most how many bytes an initializer takes in the file: its float32 values, its name,
+    and at most 11 bytes a dimension and 32 for the rest of its framing."""
+    return 4 * prod(weight.shape) + len(weight.name.encode("utf-8")) + 11 * len(weight.shape) + 32
+
+
+def _check_size(size: int) -> None:
+    """Refused before the weights are made: a model larger than an ONNX file can hold (a spec's
+    `linear: 100000` on 100,000 features is 40 GB) would fill memory, then fail to be written."""
+    if size > MAX_BYTES:
+        raise ExportError(
+            f"the ONNX model would take {size:,} bytes (float32 weights), more than the {MAX_BYTES:,} "
+            "(2 GiB) one ONNX file can hold"
+        )
 
 
 def _wrapped(onnx, graph):

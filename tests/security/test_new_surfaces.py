@@ -265,3 +265,20 @@ def test_draw_mermaid_text_never_holds_a_directive(tmp_path):
     assert result.exit_code == 0, result.stderr
     assert "%%{" not in result.stdout and "}%%" not in result.stdout
     assert result.stdout.splitlines()[0] == "%% cnncalc draw: " + DIRECTIVE.replace("%", "#37;")
+
+
+# ---- export --to onnx: weights larger than a file can hold ---------------------------------------
+
+
+@pytest.mark.parametrize("features", [100_000, 23_171])  # 40 GB of weights; 2 GiB and a little more
+@pytest.mark.parametrize("weights", ["zeros", "random"])
+def test_export_onnx_refuses_weights_larger_than_a_file_before_making_them(tmp_path, features, weights):
+    pytest.importorskip("onnx")
+    spec, target = tmp_path / "spec.yaml", tmp_path / "model.onnx"
+    spec.write_text(f"input: [{features}]\nlayers:\n  - linear: {features}\n", encoding="utf-8")
+    target.write_bytes(b"kept")
+    random = ["--random-weights"] if weights == "random" else []
+    result = runner().invoke(cli, ["export", str(spec), "--to", "onnx", "-o", str(target), *random])
+    assert result.exit_code == 2, (result.stderr, result.exception)
+    assert "more than the 2,147,483,647 (2 GiB) one ONNX file can hold" in result.stderr
+    assert target.read_bytes() == b"kept"
