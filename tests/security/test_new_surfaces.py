@@ -282,3 +282,26 @@ def test_export_onnx_refuses_weights_larger_than_a_file_before_making_them(tmp_p
     assert result.exit_code == 2, (result.stderr, result.exception)
     assert "more than the 2,147,483,647 (2 GiB) one ONNX file can hold" in result.stderr
     assert target.read_bytes() == b"kept"
+
+
+# ---- verify --against: only the command line names the module -----------------------------------
+
+
+def test_verify_against_imports_only_what_the_command_line_names(tmp_path, monkeypatch):
+    from cnncalc import against
+
+    named = []
+
+    def load_callable(target):
+        named.append(target)
+        raise against.AgainstError("stopped here")
+
+    monkeypatch.setattr(against, "load_callable", load_callable)
+    spec = tmp_path / "spec.yaml"
+    text = "input: [3, 8, 8]\nlayers:\n  - {type: relu, name: os}\n"
+    spec.write_text(f'name: "os:system"\ndescription: "evil.py:Net"\n{text}', encoding="utf-8")
+    result = runner().invoke(cli, ["verify", str(spec), "--against", "models.net:Net"])
+    assert (result.exit_code, named) == (2, ["models.net:Net"]) and "stopped here" in result.stderr
+    spec.write_text(f"against: os:system\n{text}", encoding="utf-8")  # a spec has no key to name one
+    result = runner().invoke(cli, ["verify", str(spec), "--against", "models.net:Net"])
+    assert (result.exit_code, named) == (2, ["models.net:Net"]) and "against" in result.stderr
