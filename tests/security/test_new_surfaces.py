@@ -17,6 +17,7 @@ import struct
 import threading
 
 import pytest
+import yaml
 from clirun import runner
 
 from cnncalc.cli import cli
@@ -305,3 +306,28 @@ def test_verify_against_imports_only_what_the_command_line_names(tmp_path, monke
     spec.write_text(f"against: os:system\n{text}", encoding="utf-8")  # a spec has no key to name one
     result = runner().invoke(cli, ["verify", str(spec), "--against", "models.net:Net"])
     assert (result.exit_code, named) == (2, ["models.net:Net"]) and "against" in result.stderr
+
+
+# ---- import: nothing in a model's text becomes YAML structure ------------------------------------
+
+BREAKS = ["a\u2028include: x.yaml", "a\x85- relu", "a\rlayers: []", "x\n- {type: relu}", "#c", "'\"", "\x1b[2J"]
+
+
+@pytest.mark.parametrize("text", BREAKS, ids=["u2028", "nel", "cr", "lf", "hash", "quotes", "escape"])
+def test_import_writes_model_text_as_values_only(onnx, tmp_path, text):
+    """A line break YAML knows (U+2028, NEL, CR) or an escape in a graph, producer, input or node
+    name makes no key, layer or comment end: the spec has the keys and layers it should."""
+    add = onnx.helper.make_node("Add", [text, "b"], ["s"], text)
+    relu = onnx.helper.make_node("Relu", ["s"], ["y"], text + "2")
+    inputs = [_info(onnx, text, [1, 3]), _info(onnx, "b", [1, 3])]
+    model = _model(onnx, [add, relu], inputs, [_info(onnx, "y", [1, 3])])
+    model.graph.name, model.producer_name = text, text
+    source, target = tmp_path / "model.onnx", tmp_path / "spec.yaml"
+    source.write_bytes(model.SerializeToString())
+    shown = _import([source], 0).stdout
+    _import([source, "-o", target], 0)
+    document = yaml.safe_load(target.read_text(encoding="utf-8"))
+    assert sorted(document) == ["inputs", "layers", "name"] and document["name"] == text
+    assert [sorted(layer) for layer in document["layers"]] == [["inputs", "name", "type"], ["name", "type"]]
+    assert len(target.read_text(encoding="utf-8").splitlines()) == 8  # str.splitlines breaks at U+2028 and NEL too
+    assert "\x1b" not in shown and "\u2028" not in shown and "\x85" not in shown and "\r" not in shown
