@@ -35,7 +35,9 @@ NAME_CHARS = re.compile(r"[^A-Za-z0-9_\-]")
 SIMPLE = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*|[0-9]{1,9}")  # written with `.` -> `-`, read back exactly
 SMALL = 4096  # initializers read as values (shapes, pads, scales); larger ones only for their shapes
 MAX_BYTES = 2**31 - 1  # protobuf's limit: a larger file is no ONNX model (its weights would be external)
-MAX_NODES = MAX_LAYERS  # a larger graph cannot import: it is refused before it is checked
+# nodes, values and weights in all: each costs the checker, ONNX's shape inference and the import a
+# hundred times its bytes, and a spec holds at most 200,000 values: a larger model could hardly import
+MAX_ENTRIES = 2 * MAX_LAYERS
 
 
 class ImportRefused(Exception):
@@ -1000,9 +1002,11 @@ def _load(onnx, source):
         raise ImportRefused([f"not an ONNX model: {exc or 'it does not parse as one'}"]) from None
     if not model.HasField("graph") or not model.graph.node:
         raise ImportRefused(["not an ONNX model: it holds no graph"])
-    count = _node_count(model.graph) + sum(len(function.node) for function in model.functions)
-    if count > MAX_NODES:  # each node costs the checker, the shape inference and the import far more than its bytes
-        raise ImportRefused([f"the model has {count:,} nodes, more than the {MAX_NODES:,} layers a spec can hold"])
+    count = _entries(model.graph) + sum(len(function.node) for function in model.functions)
+    if count > MAX_ENTRIES:
+        raise ImportRefused(
+            [f"the model has {count:,} nodes, values and weights, more than the {MAX_ENTRIES:,} a spec can come from"]
+        )
     try:
         onnx.checker.check_model(model)
     except Exception as exc:  # noqa: BLE001  onnx.checker.ValidationError and its kin
@@ -1012,13 +1016,15 @@ def _load(onnx, source):
     return model
 
 
-def _node_count(graph) -> int:
-    """The graph's nodes, with those of the graphs they hold (an If's branches, a Loop's body)."""
-    count = len(graph.node)
+def _entries(graph) -> int:
+    """The graph's nodes, inputs, outputs, value_info and initializers, with those of the graphs
+    its nodes hold (an If's branches, a Loop's body)."""
+    count = sum(map(len, (graph.node, graph.input, graph.output, graph.value_info, graph.initializer)))
+    count += len(graph.sparse_initializer)
     for node in graph.node:
         for attribute in node.attribute:
             inner = [attribute.g] if attribute.HasField("g") else []
-            count += sum(_node_count(g) for g in [*inner, *attribute.graphs])
+            count += sum(_entries(g) for g in [*inner, *attribute.graphs])
     return count
 
 
