@@ -50,6 +50,8 @@ def to_onnx(plan: Plan, *, random_weights: bool = False, seed: int = 0, source: 
     """The plan as an onnx.ModelProto (opset 21), or ExportError naming the layers ONNX has no
     exact equivalent for here (their type and line)."""
     onnx = require_onnx()
+    if random_weights and seed < 0:  # numpy's generators take none
+        raise ExportError(f"--seed must be 0 or more, not {seed}")
     if plan.convention != "pytorch":
         raise ExportError(
             f"{plan.name!r} is written in the Keras convention (channels last): the ONNX export takes specs in "

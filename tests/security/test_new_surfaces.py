@@ -342,3 +342,13 @@ def test_import_writes_model_text_as_values_only(onnx, tmp_path, text):
     assert [sorted(layer) for layer in document["layers"]] == [["inputs", "name", "type"], ["name", "type"]]
     assert len(target.read_text(encoding="utf-8").splitlines()) == 8  # str.splitlines breaks at U+2028 and NEL too
     assert "\x1b" not in shown and "\u2028" not in shown and "\x85" not in shown and "\r" not in shown
+
+
+def test_export_onnx_refuses_a_negative_seed(tmp_path):
+    pytest.importorskip("onnx")
+    spec, target = tmp_path / "spec.yaml", tmp_path / "model.onnx"
+    spec.write_text("input: [4]\nlayers:\n  - linear: 2\n", encoding="utf-8")
+    args = ["export", str(spec), "--to", "onnx", "-o", str(target), "--random-weights", "--seed", "-1"]
+    result = runner().invoke(cli, args)
+    assert (result.exit_code, result.stderr) == (2, "error: --seed must be 0 or more, not -1\n"), result.exception
+    assert not target.exists()
