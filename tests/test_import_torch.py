@@ -178,6 +178,13 @@ def test_two_inputs_a_module_list_and_a_gate(monkeypatch, tmp_path):
     assert verified.exit_code == 0, verified.output
 
 
+def test_momentum_null(monkeypatch, tmp_path):
+    out = tmp_path / "bn.yaml"
+    result = _run(monkeypatch, f"{MODELS}:Cumulative", "--input", "3,8,8", "-o", out)
+    assert result.exit_code == 0, result.output + result.stderr
+    assert "{type: batchnorm2d, name: bn, momentum: null}" in out.read_text()
+
+
 def test_two_outputs(monkeypatch, tmp_path):
     out = tmp_path / "heads.yaml"
     result = _run(monkeypatch, f"{MODELS}:TwoHeads", "--input", "3,16,16", "-o", out)
@@ -197,6 +204,7 @@ def test_two_outputs(monkeypatch, tmp_path):
         ((f"{MODELS}:broken", "--input", "3,8,8"), ["building the model failed: ValueError"]),
         ((f"{MODELS}:nothing", "--input", "3,8,8"), ["has no 'nothing'"]),
         (("no/such/file.py:Net", "--input", "3,8,8"), ["no such file: no/such/file.py"]),
+        ((f"{MODELS}:OddNames", "--input", "3,8,8"), ["a module named 'convs.a b:\\nc'"]),
         ((f"{MODELS}:small", "--input", "1,8,8"), ["does not run on the input"]),
     ],
 )

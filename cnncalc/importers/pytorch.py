@@ -214,6 +214,8 @@ def _field(value) -> str:
         return value
     if isinstance(value, float):
         return repr(value)
+    if value is None:
+        return "null"
     return _value_text(value)
 
 

@@ -77,7 +77,7 @@ class BodyBuilder:
         names = {n: v for v_id, n in local.items() for v in [self._values.get(v_id)] if v is not None}
         renamed: dict[str, str] = {}
         entries = _containers(entries, scope, self.refused, names, renamed)
-        self.calls += [e for e in entries if e.kind == "call" and e.group is not None and e not in self.calls]
+        self.calls += [e for e in entries if e.kind == "call" and e.group is not None]  # made just now
         for key, value in list(local.items()):
             local[key] = renamed.get(value, value)
         self._check_output(scope, entries, local)
@@ -268,6 +268,10 @@ def _containers(entries: list[Entry], scope: Scope, refused: list[str], values: 
         ):
             run.append(entries[k + len(run)])
         k += len(run)
+        bad = next((e.name for e in run if not NAME.fullmatch(e.name.partition(".")[2].partition(".")[0])), None)
+        if bad is not None:
+            refused.append(f"{_where(scope)}: a module named {bad!r} (a spec name is letters, digits, '_', '-')")
+            continue
         if any("." in e.name.partition(".")[2] for e in run):
             nested = next(e.name for e in run if "." in e.name.partition(".")[2])
             refused.append(

@@ -125,3 +125,28 @@ class TwoHeads(nn.Module):
     def forward(self, x):
         x = self.body(x)
         return self.classes(x), self.boxes(x)
+
+
+class OddNames(nn.Module):
+    """A ModuleDict key no spec name can be (a space, a colon, a newline): refused by name."""
+
+    def __init__(self):
+        super().__init__()
+        self.convs = nn.ModuleDict({"a b:\nc": nn.Conv2d(3, 3, 1)})
+
+    def forward(self, x):
+        for conv in self.convs.values():
+            x = conv(x)
+        return x
+
+
+class Cumulative(nn.Module):
+    """Batch norm with momentum=None (a cumulative average): written `momentum: null`."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.bn = nn.BatchNorm2d(4, momentum=None)
+
+    def forward(self, x):
+        return self.bn(self.conv(x))
