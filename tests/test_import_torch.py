@@ -37,7 +37,8 @@ ZOO_MODULES = (
 ZOO = sorted(name for module in ZOO_MODULES for name in zoo_names(module))
 # what these references do has no spec form the import writes yet: each refusal names the module
 REFUSED = {
-    "yolov5s": "model.24 (Detect): returns 3 tensors",
+    # its skip connections read modules inside `down.0` from `up.3`: names of that depth need blocks
+    # that pass on several tensors
     "ddpm_unet": "calls down.0.block.0 itself, inside containers (ModuleList, ModuleDict) nested two deep",
 }
 WEIGHTS = {
@@ -50,6 +51,7 @@ WEIGHTS = {
     "convnext_tiny",
     "resnet50_gn",
     "deeplabv3_resnet50",
+    "yolov5s",
 }
 
 
@@ -125,7 +127,17 @@ def test_side_by_side_module_list_becomes_a_block_with_its_concat():
     text = _import("deeplabv3_resnet50")
     assert '  convs:  # "torch.nn.modules.container.ModuleList", called once\n' in text
     assert '      - {type: concat, name: concat, inputs: ["0", "1", "2", "3", "4"]}' in text
-    assert "      - {type: convs, name: convs}\n" in text
+    assert "      - {type: aspp_convs, name: convs}\n" in text
+
+
+def test_a_module_returning_several_tensors_names_them_by_path():
+    """YOLOv5: DetectionModel.forward runs `model` (an nn.Sequential it never calls) with its own
+    wiring, and Detect returns its three convs' outputs: the model's outputs, by path."""
+    text = _import("yolov5s")
+    assert 'outputs: ["model.24.m.0", "model.24.m.1", "model.24.m.2"]\n' in text
+    assert '      - {type: detect, name: "24", inputs: ["17", "20", "23"]}\n' in text
+    assert '      - {type: concat_block, name: "12", inputs: ["11", "6"]}\n' in text
+    assert "    args: [out_channels, repeats: 1, shortcut: true]\n" in text  # C3's bottlenecks
 
 
 def test_subclass_with_its_own_forward_is_its_torch_layer_where_the_numbers_agree():

@@ -49,7 +49,7 @@ def make_blocks(calls: list[Entry], merge: bool = True) -> list[Block]:
     taken: set[str] = set()
     defaults: dict = {}  # block -> {argument: default}, for the calls of the blocks made before
     for key, members in sorted(groups.items(), key=lambda item: max(heights[id(c)] for c in item[1])):
-        cls, hint = (key[0], key[1]) if isinstance(key, tuple) else (key, key.__name__)
+        cls, hint = (key[0], f"{key[2]}_{key[1]}") if isinstance(key, tuple) else (key, key.__name__)
         for member in members:  # its inner blocks are made: their lists of calls fold first
             fold_repeats(member.children, defaults)
         parts = _merged(members) if merge else _by_structure(members)
@@ -261,6 +261,11 @@ def _default(entry: Entry, key: str, defaults: dict):
     return _ANY
 
 
+# what a flag that leaves out an entry named after its type is called, and an argument for a
+# field the spec keeps as a key of its own
+FLAG_NAMES = {"add": "shortcut", "mul": "gate", "concat": "join", "repeat": "repeats", "first": "first_args"}
+
+
 class _Arguments:
     """The arguments a group of calls needs, found slot by slot."""
 
@@ -290,7 +295,8 @@ class _Arguments:
 
     def flag(self, entry_name: str, presence: tuple) -> str:
         if presence not in self.flags:
-            name = self._name(entry_name if not entry_name.isdigit() else f"with_{entry_name}")
+            wanted = FLAG_NAMES.get(entry_name, entry_name)
+            name = self._name(wanted if not wanted.isdigit() else f"with_{wanted}")
             self.flags[presence] = name
             self.found.append((name, list(presence)))
         return self.flags[presence]
@@ -307,6 +313,7 @@ class _Arguments:
             expression = self._relation(vector)
             if expression is not None:
                 return expression
+        key = FLAG_NAMES.get(key, key) if key in ("repeat", "first") else key
         name = self._name(key if key not in self.taken else f"{entry_name}_{key}")
         self.found.append((name, list(vector)))
         return name

@@ -60,6 +60,8 @@ class BodyBuilder:
         self.lost: set[int] = set()  # values made by refused calls: reading them is no new refusal
         self.outputs: list[str] = []  # the model's outputs, when it returns several
         self._values: dict[int, Value] = {}  # id -> Value, for every Value given a local name
+        self.exits: dict[int, list[str]] = {}  # a traced call's outputs, by their names inside it
+        self.inner: set[int] = set()  # outputs named by a path into a block: the model's outputs only
 
     def body(self, scope: Scope, input_names: list[str]) -> list[Entry]:
         local: dict[int, str] = {}
@@ -76,11 +78,13 @@ class BodyBuilder:
                 entries.append(entry)
         names = {n: v for v_id, n in local.items() for v in [self._values.get(v_id)] if v is not None}
         renamed: dict[str, str] = {}
-        entries = _containers(entries, scope, self.refused, names, renamed)
+        exported = [local[id(v)] for v in scope.outputs if id(v) in local] if len(scope.outputs) > 1 else []
+        entries = _containers(entries, scope, self.refused, names, renamed, exported)
         self.calls += [e for e in entries if e.kind == "call" and e.group is not None]  # made just now
         for key, value in list(local.items()):
             local[key] = renamed.get(value, value)
         self._check_output(scope, entries, local)
+        self.exits[id(scope)] = [local.get(id(v), "") for v in scope.outputs]
         return entries
 
     def _name(self, local: dict, value: Value, name: str) -> None:
@@ -159,10 +163,8 @@ class BodyBuilder:
             if reads is not None:
                 self.refused.append(f"{child.path}: called with no tensor forward() computed")
             return None
-        if len(child.outputs) != 1:
-            self.refused.append(
-                f"{child.path} ({type(child.module).__name__}): returns {len(child.outputs)} tensors, a block one"
-            )
+        if not child.outputs:
+            self.refused.append(f"{child.path} ({type(child.module).__name__}): returns no tensor")
             return None
         if is_sequential(child.module):
             entry = Entry(name, "seq", reads=reads)
@@ -172,7 +174,15 @@ class BodyBuilder:
             entry.children = self.body(child, input_names(child))
             self.calls.append(entry)
         entry.scope = child
-        self._name(local, child.outputs[0], name)
+        if len(child.outputs) == 1:
+            self._name(local, child.outputs[0], name)
+            return entry
+        last = entry.children[-1].name if entry.children else None
+        for value, inner in zip(child.outputs, self.exits.get(id(child), [])):
+            # a block's value is its last entry's; its other outputs are named by their path
+            self._name(local, value, name if inner == last else f"{name}.{inner}")
+            if inner != last:
+                self.inner.add(id(value))
         return entry
 
     def _reads(self, values: list[Value], local: dict, where: str, what: str) -> list[str] | None:
@@ -180,9 +190,10 @@ class BodyBuilder:
         for value in values:
             if id(value) in self.lost:
                 return None
-            if id(value) not in local:
+            if id(value) not in local or id(value) in self.inner:
                 self.refused.append(
                     f"in {where}: {what} reads a tensor from inside another module, not what it returns"
+                    + (" as its own result (a block passes on one tensor)" if id(value) in self.inner else "")
                 )
                 return None
             reads.append(local[id(value)])
@@ -191,10 +202,12 @@ class BodyBuilder:
     def _check_output(self, scope: Scope, entries: list[Entry], local: dict) -> None:
         if not entries or not scope.outputs:
             return
-        if scope.parent is None and len(scope.outputs) > 1:  # the model's: named with `outputs:`
-            self.outputs = [local.get(id(v), "") for v in scope.outputs]
-            if "" in self.outputs and not self.refused:
-                self.refused.append("the model returns a tensor made inside a module, not what it returns")
+        if len(scope.outputs) > 1:  # named with `outputs:` in the spec, by their paths
+            names = [local.get(id(v), "") for v in scope.outputs]
+            if scope.parent is None:
+                self.outputs = names
+            if "" in names and not self.refused:
+                self.refused.append(f"{_where(scope)}: returns a tensor made inside a module, not what it returns")
             return
         out = local.get(id(scope.outputs[0]))
         if out != entries[-1].name and not self.refused:
@@ -240,19 +253,24 @@ def _unique(base: str, used: set) -> str:
     return name
 
 
-def _containers(entries: list[Entry], scope: Scope, refused: list[str], values: dict, renamed: dict) -> list[Entry]:
-    """Entries named `blocks.0`, `blocks.1`: the modules of an nn.ModuleList or ModuleDict that
-    forward() calls itself (the container is never called). Called one after another, each on
-    the one before, they are a list named `blocks`; side by side, with one call right after
-    them that takes what they all make (ASPP's `torch.cat([conv(x) for conv in self.convs])`),
-    they and that call are a block named `blocks`; else refused. `values` maps a local name to
-    its Value, for the block's inputs; `renamed` gets the names that now stand for others."""
+def _containers(
+    entries: list[Entry], scope: Scope, refused: list[str], values: dict, renamed: dict, exported: list[str]
+) -> list[Entry]:
+    """Entries named `blocks.0`, `blocks.1`: the modules of an nn.ModuleList or ModuleDict (or an
+    nn.Sequential forward() does not call) that forward() calls itself. Called one after
+    another, each on the one before, they are a list named `blocks`. Otherwise they are a block
+    named `blocks`, wired as called, when what leaves them is their last one's result (other
+    results may be the model's outputs, named by their paths); or, with the call right after
+    them, when that call takes all they make (ASPP's `torch.cat([conv(x) for conv in
+    self.convs])`). Else refused. `values` maps a local name to its Value, for the block's
+    inputs; `renamed` gets the names that now stand for others; `exported` are the names of
+    what this module returns, when it returns several."""
     out: list[Entry] = []
     k = 0
     while k < len(entries):
         entry = entries[k]
-        head, dot, tail = entry.name.partition(".")
-        if not dot:
+        head, dot, _ = entry.name.partition(".")
+        if not dot or entry.kind == "layer" and entry.layer is not None and entry.layer.op.module is None:
             if not NAME.fullmatch(entry.name) and not refused:
                 refused.append(
                     f"{_where(scope)}: a module named {entry.name!r} (a spec name is letters, digits, '_', '-')"
@@ -261,42 +279,51 @@ def _containers(entries: list[Entry], scope: Scope, refused: list[str], values: 
             k += 1
             continue
         run = [entry]
-        while (
-            k + len(run) < len(entries)
-            and entries[k + len(run)].name.partition(".")[0] == head
-            and "." in entries[k + len(run)].name
-        ):
+        while k + len(run) < len(entries) and entries[k + len(run)].name.partition(".")[0] == head:
+            if "." not in entries[k + len(run)].name:
+                break
             run.append(entries[k + len(run)])
         k += len(run)
-        bad = next((e.name for e in run if not NAME.fullmatch(e.name.partition(".")[2].partition(".")[0])), None)
-        if bad is not None:
-            refused.append(f"{_where(scope)}: a module named {bad!r} (a spec name is letters, digits, '_', '-')")
+        problem = _run_problem(run)
+        if problem:
+            refused.append(f"{_where(scope)}: {problem}")
             continue
-        if any("." in e.name.partition(".")[2] for e in run):
-            nested = next(e.name for e in run if "." in e.name.partition(".")[2])
-            refused.append(
-                f"{_where(scope)}: calls {nested} itself, inside containers (ModuleList, ModuleDict) nested "
-                "two deep that it never calls: a spec nests names only through blocks and lists"
-            )
-            continue
-        if all(e.reads == [run[j - 1].name] for j, e in enumerate(run) if j):
+        if all(e.reads == [run[j - 1].name] for j, e in enumerate(run) if j) and not _exports(run[:-1], exported):
             renamed[run[-1].name] = head
             out.append(_chain(head, run))
             continue
-        consumer = entries[k] if k < len(entries) else None
-        group = _side_by_side(head, run, consumer, entries[k + 1 :], scope, values)
+        group, took = _grouped(head, run, entries[k:], scope, values, exported)
         if group is None:
             refused.append(
-                f"{_where(scope)}: {head}'s modules are neither called one after another on each other's output "
-                "nor side by side into one call that takes them all"
+                f"{_where(scope)}: {head}'s modules are called neither one after another on each other's output, "
+                "nor so that only the last one's result (or one call right after them that takes them all) "
+                "is used after them"
             )
             continue
-        renamed[consumer.name] = head
+        last = (took or run[-1]).name
+        renamed[last] = head
         out.append(group)
-        k += 1  # the consumer is inside the group
+        k += 1 if took else 0
     for entry in out:
         entry.reads = [renamed.get(r, r) for r in entry.reads]
     return out
+
+
+def _run_problem(run: list[Entry]) -> str | None:
+    for e in run:
+        tail = e.name.partition(".")[2]
+        if not NAME.fullmatch(tail.partition(".")[0]):
+            return f"a module named {e.name!r} (a spec name is letters, digits, '_', '-')"
+        if "." in tail:
+            return (
+                f"calls {e.name} itself, inside containers (ModuleList, ModuleDict) nested two deep that it "
+                "never calls: a spec nests names only through blocks and lists"
+            )
+    return None
+
+
+def _exports(run: list[Entry], exported: list[str]) -> bool:
+    return any(x == e.name or x.startswith(e.name + ".") for x in exported for e in run)
 
 
 def _chain(head: str, run: list[Entry]) -> Entry:
@@ -307,29 +334,33 @@ def _chain(head: str, run: list[Entry]) -> Entry:
     return group
 
 
-def _side_by_side(head: str, run: list[Entry], consumer, later: list[Entry], scope: Scope, values: dict):
-    """The run and the call after it as one call of a block named `head`, or None."""
+def _grouped(head: str, run: list[Entry], after: list[Entry], scope: Scope, values: dict, exported: list[str]):
+    """The run as one call of a block named `head` (with the call right after it, when that one
+    takes what the run makes), and that call; (None, None) where neither fits."""
     names = {e.name for e in run}
-    if consumer is None or not names & set(consumer.reads) or "." in consumer.name:
-        return None
-    made = names | {consumer.name}
-    read = {r for e in run + [consumer] for r in e.reads}
-    if not names <= read or any(r in names for e in later for r in e.reads):
-        return None
-    outside = list(dict.fromkeys(r for e in run + [consumer] for r in e.reads if r not in made))
+    read_after = {r for e in after for r in e.reads if r in names}
+    consumer = None
+    if read_after - {run[-1].name}:
+        consumer = after[0] if after else None
+        if consumer is None or "." in consumer.name or not read_after <= set(consumer.reads):
+            return None, None
+        if any(r in names for e in after[1:] for r in e.reads) or _exports(run, exported):
+            return None, None
+    members = run + ([consumer] if consumer else [])
+    made = {e.name for e in members}
+    outside = list(dict.fromkeys(r for e in members for r in e.reads if r not in made))
     if not outside or any(r not in values for r in outside):
-        return None
+        return None, None
     path = f"{scope.path}.{head}" if scope.path else head
     inner = Scope(scope.module.get_submodule(head), path, scope)
     inner.inputs = [values[r] for r in outside]
     inner.argument_names = []
-    inputs = input_names(inner)
-    rename = {**dict(zip(outside, inputs)), **{n: n.partition(".")[2] for n in names}}
-    for entry in run + [consumer]:
+    rename = {**dict(zip(outside, input_names(inner))), **{n: n.partition(".")[2] for n in names}}
+    for entry in members:
         entry.name = rename.get(entry.name, entry.name)
         entry.reads = [rename.get(r, r) for r in entry.reads]
     call = Entry(head, "call", reads=outside)
-    call.children = run + [consumer]
+    call.children = members
     call.scope = inner
-    call.group = (type(inner.module), head)
-    return call
+    call.group = (type(inner.module), head, type(scope.module).__name__)  # named `aspp_convs`
+    return call, consumer
