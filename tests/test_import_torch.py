@@ -125,7 +125,7 @@ def test_resnet50_imports_short_and_exact():
 def test_side_by_side_module_list_becomes_a_block_with_its_concat():
     """DeepLabV3's ASPP: `torch.cat([conv(x) for conv in self.convs], 1)`."""
     text = _import("deeplabv3_resnet50")
-    assert '  convs:  # "torch.nn.modules.container.ModuleList", called once\n' in text
+    assert '  aspp_convs:  # "torch.nn.modules.container.ModuleList", called once\n' in text
     assert '      - {type: concat, name: concat, inputs: ["0", "1", "2", "3", "4"]}' in text
     assert "      - {type: aspp_convs, name: convs}\n" in text
 
