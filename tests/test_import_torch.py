@@ -190,6 +190,18 @@ def test_two_inputs_a_module_list_and_a_gate(monkeypatch, tmp_path):
     assert verified.exit_code == 0, verified.output
 
 
+def test_calls_between_a_module_lists_modules(monkeypatch, tmp_path):
+    """`for stage in self.stages: x = self.pool(stage(x))`: one list, the pool's calls in it."""
+    out = tmp_path / "staged.yaml"
+    result = _run(monkeypatch, f"{MODELS}:Staged", "--input", "3,16,16", "-o", out)
+    assert result.exit_code == 0, result.output + result.stderr
+    text = out.read_text()
+    assert "  - name: stages\n    sequential:\n" in text
+    assert "{type: maxpool2d, name: pool_2, kernel_size: 2}" in text
+    verified = _verify_against(monkeypatch, out, f"{MODELS}:Staged", "{}")
+    assert verified.exit_code == 0, verified.output
+
+
 def test_momentum_null(monkeypatch, tmp_path):
     out = tmp_path / "bn.yaml"
     result = _run(monkeypatch, f"{MODELS}:Cumulative", "--input", "3,8,8", "-o", out)
@@ -217,6 +229,7 @@ def test_two_outputs(monkeypatch, tmp_path):
         ((f"{MODELS}:nothing", "--input", "3,8,8"), ["has no 'nothing'"]),
         (("no/such/file.py:Net", "--input", "3,8,8"), ["no such file: no/such/file.py"]),
         ((f"{MODELS}:OddNames", "--input", "3,8,8"), ["a module named 'convs.a b:\\nc'"]),
+        ((f"{MODELS}:Shared", "--input", "4,8,8"), ["conv (Conv2d): called again", "weights shared between calls"]),
         ((f"{MODELS}:small", "--input", "1,8,8"), ["does not run on the input"]),
     ],
 )

@@ -117,7 +117,15 @@ class BodyBuilder:
             )
             return None
         if item.module is not None:
-            name = _unique(_relative(item.path, scope.path), used)
+            relative = _relative(item.path, scope.path)
+            if relative in used and _holds_weights(item):
+                self.refused.append(
+                    f"{item.path} ({type(item.module).__name__}): called again; a spec layer holds weights of its own, "
+                    "so weights shared between calls have no spec form"
+                )
+                self.lost.update(id(v) for v in item.outputs)
+                return None
+            name = _unique(relative, used)
         else:
             name = _unique(layer.param.path.rsplit(".", 1)[-1] if holds else layer.type, used)
         entry = Entry(name, "layer", layer.type, dict(layer.fields), reads)
@@ -278,13 +286,10 @@ def _containers(
             out.append(entry)
             k += 1
             continue
-        run = [entry]
-        while k + len(run) < len(entries) and entries[k + len(run)].name.partition(".")[0] == head:
-            if "." not in entries[k + len(run)].name:
-                break
-            run.append(entries[k + len(run)])
-        k += len(run)
-        problem = _run_problem(run)
+        end = max(j for j in range(k, len(entries)) if entries[j].name.startswith(head + "."))
+        run = entries[k : end + 1]
+        k = end + 1
+        problem = _run_problem(run, head)
         if problem:
             refused.append(f"{_where(scope)}: {problem}")
             continue
@@ -309,8 +314,17 @@ def _containers(
     return out
 
 
-def _run_problem(run: list[Entry]) -> str | None:
+def _run_problem(run: list[Entry], head: str) -> str | None:
+    """Why the run cannot be one list or block, if it cannot: a name, nesting, or a module with
+    weights of its own called between the list's modules (it would be named inside the list)."""
+    tails = [e.name.partition(".")[2] if e.name.startswith(head + ".") else e.name for e in run]
+    if len(set(tails)) != len(tails):
+        return f"{head}'s modules and the calls between them share a name"
     for e in run:
+        if not e.name.startswith(head + "."):
+            if "." in e.name or e.kind != "layer" or (e.layer is not None and _holds_weights(e.layer.op)):
+                return f"calls {e.name} between the modules of {head}, as a module with weights of its own"
+            continue
         tail = e.name.partition(".")[2]
         if not NAME.fullmatch(tail.partition(".")[0]):
             return f"a module named {e.name!r} (a spec name is letters, digits, '_', '-')"
@@ -322,6 +336,17 @@ def _run_problem(run: list[Entry]) -> str | None:
     return None
 
 
+def _holds_weights(op) -> bool:
+    module = op.module
+    if module is None:
+        return False
+    return any(True for _ in module.parameters()) or any(True for _ in module.buffers())
+
+
+def _tail(entry: Entry, head: str) -> str:
+    return entry.name.partition(".")[2] if entry.name.startswith(head + ".") else entry.name
+
+
 def _exports(run: list[Entry], exported: list[str]) -> bool:
     return any(x == e.name or x.startswith(e.name + ".") for x in exported for e in run)
 
@@ -329,7 +354,7 @@ def _exports(run: list[Entry], exported: list[str]) -> bool:
 def _chain(head: str, run: list[Entry]) -> Entry:
     group = Entry(head, "seq", reads=run[0].reads)
     for entry in run:
-        entry.name, entry.reads = entry.name.partition(".")[2], []
+        entry.name, entry.reads = _tail(entry, head), []
         group.children.append(entry)
     return group
 
@@ -355,7 +380,7 @@ def _grouped(head: str, run: list[Entry], after: list[Entry], scope: Scope, valu
     inner = Scope(scope.module.get_submodule(head), path, scope)
     inner.inputs = [values[r] for r in outside]
     inner.argument_names = []
-    rename = {**dict(zip(outside, input_names(inner))), **{n: n.partition(".")[2] for n in names}}
+    rename = {**dict(zip(outside, input_names(inner))), **{e.name: _tail(e, head) for e in run}}
     for entry in members:
         entry.name = rename.get(entry.name, entry.name)
         entry.reads = [rename.get(r, r) for r in entry.reads]

@@ -521,6 +521,8 @@ class LayerType:
             if f.name == "bias" and not isinstance(value, bool):
                 value = value is not None
             value = _plain(value, isinstance(f.kind, (PerAxis, AxisSizes)))
+            if f.name == "stride" and f.default is None and value == fields.get("kernel_size"):
+                continue  # a pool's stride defaults to its kernel
             try:
                 same = f.kind.parse(value) == self.default_of(f) if value is not None else f.default is None
             except FieldError:

@@ -150,3 +150,32 @@ class Cumulative(nn.Module):
 
     def forward(self, x):
         return self.bn(self.conv(x))
+
+
+class Staged(nn.Module):
+    """A ModuleList of stages with a pooling call between them (a common encoder loop)."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, padding=1)
+        self.stages = nn.ModuleList([nn.Sequential(nn.Conv2d(8, 8, 3, padding=1), nn.ReLU()) for _ in range(3)])
+        self.pool = nn.MaxPool2d(2)
+        self.head = nn.Linear(32, 5)
+
+    def forward(self, x):
+        x = self.stem(x)
+        for stage in self.stages:
+            x = self.pool(stage(x))
+            x = torch.nn.functional.avg_pool2d(x, 1)
+        return self.head(torch.flatten(x, 1))
+
+
+class Shared(nn.Module):
+    """One conv called twice: its weights are shared, which a spec cannot say."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(4, 4, 3, padding=1)
+
+    def forward(self, x):
+        return self.conv(self.conv(x))
