@@ -68,6 +68,10 @@ def load_callable(target: str):
     """The callable `target` names: `package.module:attribute` (imported as `python -c` would,
     from the current directory too) or `path/to/file.py:Attribute`."""
     where, colon, attribute = target.rpartition(":")
+    try:  # before the user's module imports it, so torch's warning about numpy stays quiet
+        _import_torch()
+    except Exception:  # noqa: BLE001 - no torch: the user's import says so in its own words
+        pass
     if not colon or not where or not attribute:
         raise AgainstError(
             f"--against takes MODULE:CALLABLE (e.g. torchvision.models:resnet50 or models/net.py:Net), not {target!r}"
@@ -333,13 +337,23 @@ def _layer_findings(row, path: str, module, seen: _Seen) -> list[Finding]:
 
 def _totals(plan: Plan, model, seen: _Seen) -> dict[str, tuple]:
     output = seen.output
-    shapes = [tuple(o.shape[1:]) for o in output] if isinstance(output, (tuple, list)) else [tuple(output.shape[1:])]
+    shapes = [tuple(o.shape[1:]) for o in _tensors(output)]
     return {
         "params": (plan.totals.params, sum(p.numel() for p in model.parameters())),
         "buffers": (plan.totals.buffers, sum(b.numel() for b in model.buffers())),
         "MACs": (plan.totals.macs, seen.flops.get("", 0) // 2 // BATCH),
         "output shapes": ([tuple(s) for s in plan.output_shapes.values()], shapes),
     }
+
+
+def _tensors(output) -> list:
+    """A forward()'s result as its tensors in order: a tensor, or a tuple, list or dict of them
+    (nested ones opened); anything else is left out."""
+    if isinstance(output, dict):
+        return [t for value in output.values() for t in _tensors(value)]
+    if isinstance(output, (tuple, list)):
+        return [t for value in output for t in _tensors(value)]
+    return [output] if hasattr(output, "shape") else []
 
 
 def _text(value) -> str:
@@ -386,8 +400,7 @@ def _values(torch, plan: Plan, build, kwargs: dict, ours_class, findings: list[F
         raise AgainstError(
             f"running the model on the CPU failed: {type(exc).__name__}: {_first_line(exc)}", exc
         ) from None
-    theirs = list(theirs) if isinstance(theirs, (tuple, list)) else [theirs]
-    mine = list(mine) if isinstance(mine, (tuple, list)) else [mine]
+    theirs, mine = _tensors(theirs), _tensors(mine)
     if len(theirs) != len(mine) or any(a.shape != b.shape for a, b in zip(theirs, mine)):
         findings.append(Finding("forward()", "outputs with the model's weights", "-", "other shapes"))
         return "outputs differ in shape"

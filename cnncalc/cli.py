@@ -492,12 +492,21 @@ def import_model(
     """Write an existing model as a spec (PyTorch convention) that plans to its exact shapes,
     params, buffers and MACs.
 
-    MODEL is an ONNX file (model.onnx: needs the onnx package; one layer a line, named after
-    the nodes, dots written as `-`) or a PyTorch model as MODULE:CALLABLE
-    (torchvision.models:resnet50, path/to/net.py:Net) with --input: your code, imported and
-    run once on the meta device. Its module paths are the layers' names, each module class a
-    block with arguments, and each nn.Sequential of one block a `repeat:`. A call with no spec
-    layer is listed with its module path, and nothing is written.
+    MODEL is a PyTorch model as MODULE:CALLABLE (torchvision.models:resnet50,
+    path/to/net.py:Net) with --input, its input's shape without the batch (cnncalc adds a batch
+    of 2), once per input; --kwargs is a JSON object of the callable's keyword arguments. Your
+    code is imported and run once on the meta device; module calls are named by their paths,
+    each module class is a block with arguments, and each nn.Sequential of one block a
+    `repeat:`. Or MODEL is an ONNX file (model.onnx: needs the onnx package; one layer a line,
+    named after the nodes, dots written as `-`).
+
+    \b
+    Example:
+      cnncalc import models/net.py:Net --input 3,224,224 --kwargs '{"num_classes": 10}' -o net.yaml
+
+    Exit status: 0 when the spec is written; 2 when the model cannot be built or run, or a
+    call has no spec layer (each listed with its module path; nothing is written).
+    CNNCALC_DEBUG=1 shows your code's traceback when it fails.
     """
     from cnncalc.importers.onnx import ImportRefused
 
@@ -545,9 +554,13 @@ def _fail(message: str) -> None:
 
 
 def _shape_option(text: str) -> tuple[int, ...]:
-    parts = [p.strip() for p in text.split(",")]
-    if not parts or not all(p.isdigit() and len(p) <= 6 and int(p) > 0 for p in parts) or len(parts) > 5:
-        _fail(f"--input takes sizes without the batch, e.g. 3,224,224, not {text!r}")
+    """`3,224,224` (or `[3, 224, 224]`): the input's sizes after the batch, each 1 to 999,999."""
+    parts = [p.strip() for p in text.strip().strip("[]()").split(",")]
+    if len(parts) > 5:
+        _fail(f"--input {text!r}: at most 5 sizes (channels and up to 3 spatial axes; no batch)")
+    for part in parts:
+        if not (part.isdigit() and len(part) <= 6 and int(part) > 0):
+            _fail(f"--input {text!r}: {part!r} is not a size (a whole number from 1 to 999,999), e.g. 3,224,224")
     return tuple(int(p) for p in parts)
 
 

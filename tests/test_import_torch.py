@@ -209,11 +209,14 @@ def test_momentum_null(monkeypatch, tmp_path):
     assert "{type: batchnorm2d, name: bn, momentum: null}" in out.read_text()
 
 
-def test_two_outputs(monkeypatch, tmp_path):
+@pytest.mark.parametrize(("model", "names"), [("TwoHeads", "[classes, boxes]"), ("DictOut", "[cls, box]")])
+def test_two_outputs(monkeypatch, tmp_path, model, names):
     out = tmp_path / "heads.yaml"
-    result = _run(monkeypatch, f"{MODELS}:TwoHeads", "--input", "3,16,16", "-o", out)
+    result = _run(monkeypatch, f"{MODELS}:{model}", "--input", "3,16,16", "-o", out)
     assert result.exit_code == 0, result.output + result.stderr
-    assert "outputs: [classes, boxes]" in out.read_text()
+    assert f"outputs: {names}" in out.read_text()
+    verified = _verify_against(monkeypatch, out, f"{MODELS}:{model}", "{}")
+    assert verified.exit_code == 0, verified.output + verified.stderr
 
 
 @pytest.mark.parametrize(
@@ -222,7 +225,9 @@ def test_two_outputs(monkeypatch, tmp_path):
         ((f"{MODELS}:Sorts", "--input", "3,8,8"), ["no spec layer for 1 of its calls", "in the model (Sorts): sort()"]),
         ((f"{MODELS}:ReadsValues", "--input", "3,8,8"), ["does not run on the input", "meta device"]),
         ((f"{MODELS}:small",), ["needs its input's shape: --input 3,224,224"]),
-        ((f"{MODELS}:small", "--input", "3,x,8"), ["--input takes sizes without the batch"]),
+        ((f"{MODELS}:small", "--input", "3,x,8"), ["--input '3,x,8': 'x' is not a size"]),
+        ((f"{MODELS}:small", "--input", "0,8,8"), ["'0' is not a size (a whole number from 1 to 999,999)"]),
+        ((f"{MODELS}:small", "--input", "1,2,3,4,5,6"), ["at most 5 sizes"]),
         ((f"{MODELS}:small", "--input", "3,8,8", "--kwargs", "{"), ["--kwargs is not JSON"]),
         ((f"{MODELS}:not_a_module", "--input", "3,8,8"), ["returned a int, not a torch.nn.Module"]),
         ((f"{MODELS}:broken", "--input", "3,8,8"), ["building the model failed: ValueError"]),
@@ -230,7 +235,7 @@ def test_two_outputs(monkeypatch, tmp_path):
         (("no/such/file.py:Net", "--input", "3,8,8"), ["no such file: no/such/file.py"]),
         ((f"{MODELS}:OddNames", "--input", "3,8,8"), ["a module named 'convs.a b:\\nc'"]),
         ((f"{MODELS}:Shared", "--input", "4,8,8"), ["conv (Conv2d): called again", "weights shared between calls"]),
-        ((f"{MODELS}:small", "--input", "1,8,8"), ["does not run on the input"]),
+        ((f"{MODELS}:small", "--input", "1,8,8"), ["[2, 1, 8, 8] (--input and a batch of 2) in conv1 (Conv2d)"]),
     ],
 )
 def test_refusals_exit_2_and_write_nothing(monkeypatch, tmp_path, args, expected):

@@ -60,11 +60,12 @@ def _attempt(torch, model, input_shapes, title: str, header: str, lenient: bool)
 
 
 def _torch():
+    from cnncalc.verify import TorchMissing, _import_torch
+
     try:
-        import torch
-    except ImportError:
+        return _import_torch()
+    except TorchMissing:
         raise ImportRefused(["importing a PyTorch model needs torch: pip install torch"]) from None
-    return torch
 
 
 def _model(torch, target: str, kwargs: dict):

@@ -106,21 +106,16 @@ def trace(torch, model, input_shapes: list[tuple], is_leaf) -> Trace:
         if not path:
             continue
         handles.append(module.register_forward_pre_hook(recorder.enter(path), with_kwargs=True))
-        handles.append(module.register_forward_hook(recorder.leave(path), with_kwargs=True, always_call=True))
+        handles.append(module.register_forward_hook(recorder.leave(path), with_kwargs=True))
     try:
         with torch.no_grad(), recorder.mode():
             output = model(*tensors)
     except TraceError:
         raise
+    except KeyboardInterrupt:
+        raise
     except BaseException as exc:  # the model's own code
-        hint = (
-            " (it runs on the meta device, with no values: a forward that reads them, by .item() or an `if` "
-            "on a tensor, cannot run there)"
-            if "meta" in str(exc)
-            else ""
-        )
-        message = f"the model does not run on the input: {type(exc).__name__}: {_first_line(exc)}{hint}"
-        raise TraceError(message, exc) from None
+        raise TraceError(_failure(exc, recorder, input_shapes), exc) from None
     finally:
         for handle in handles:
             handle.remove()
@@ -129,6 +124,23 @@ def trace(torch, model, input_shapes: list[tuple], is_leaf) -> Trace:
         raise TraceError("the model's forward() returns no tensor computed from its input")
     recorder.root.outputs = outputs
     return Trace(recorder.root, inputs, outputs, model)
+
+
+def _failure(exc: BaseException, recorder, input_shapes: list[tuple]) -> str:
+    """Where and how the run failed: the input as run (with cnncalc's batch), the module."""
+    shapes = ", ".join(str([BATCH, *shape]) for shape in input_shapes)
+    where = recorder.leaf_stack[-1] if recorder.in_leaf and recorder.leaf_stack else recorder.scope
+    module = f" in {where.path} ({type(where.module).__name__})" if where.path else ""
+    hint = (
+        " (it runs on the meta device, with no values: a forward that reads them, by .item() or an `if` "
+        "on a tensor, cannot run there)"
+        if "meta" in str(exc)
+        else ""
+    )
+    return (
+        f"the model does not run on the input {shapes} (--input and a batch of {BATCH}){module}: "
+        f"{type(exc).__name__}: {_first_line(exc)}{hint}"
+    )
 
 
 def _first_line(exc: BaseException) -> str:

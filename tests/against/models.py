@@ -179,3 +179,17 @@ class Shared(nn.Module):
 
     def forward(self, x):
         return self.conv(self.conv(x))
+
+
+class DictOut(nn.Module):
+    """Returns a dict (as detection models do): its tensors are the outputs, in order."""
+
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Conv2d(3, 8, 3)
+        self.cls = nn.Conv2d(8, 5, 1)
+        self.box = nn.Conv2d(8, 4, 1)
+
+    def forward(self, x):
+        x = self.body(x)
+        return {"logits": self.cls(x), "boxes": self.box(x)}
