@@ -101,8 +101,8 @@ def test_resnet50_imports_short_and_exact():
     assert planned.totals.params == 25_557_032
     assert planned.totals.macs == 4_089_184_256
     assert len(text.splitlines()) <= 40
-    assert "    args: [out_channels, downsample: false, stride: 1]" in text
-    assert "      - {type: conv2d, name: conv3, out_channels: 4 * out_channels, kernel_size: 1, bias: false}" in text
+    assert "    args: [conv1_channels, downsample: false, stride: 1]" in text
+    assert "      - {type: conv2d, name: conv3, out_channels: 4 * conv1_channels, kernel_size: 1, bias: false}" in text
     for stage, count, first in (
         ("layer1", 3, "{downsample: true}"),
         ("layer2", 4, "{downsample: true, stride: 2}"),
@@ -110,7 +110,7 @@ def test_resnet50_imports_short_and_exact():
         ("layer4", 3, "{downsample: true, stride: 2}"),
     ):
         assert (
-            f"name: {stage}, out_channels: {64 * 2 ** int(stage[-1]) // 2}, repeat: {count}, first: {first}}}" in text
+            f"name: {stage}, conv1_channels: {64 * 2 ** int(stage[-1]) // 2}, repeat: {count}, first: {first}}}" in text
         )
     assert [row.name for row in planned.layers][:6] == [
         "conv1",
@@ -137,7 +137,7 @@ def test_a_module_returning_several_tensors_names_them_by_path():
     assert 'outputs: ["model.24.m.0", "model.24.m.1", "model.24.m.2"]\n' in text
     assert '      - {type: detect, name: "24", inputs: ["17", "20", "23"]}\n' in text
     assert '      - {type: concat_block, name: "12", inputs: ["11", "6"]}\n' in text
-    assert "    args: [out_channels, repeats: 1, shortcut: true]\n" in text  # C3's bottlenecks
+    assert "    args: [cv1_channels, repeats: 1, shortcut: true]\n" in text  # C3's bottlenecks
 
 
 def test_subclass_with_its_own_forward_is_its_torch_layer_where_the_numbers_agree():
@@ -182,9 +182,9 @@ def test_two_inputs_a_module_list_and_a_gate(monkeypatch, tmp_path):
     assert result.exit_code == 0, result.output + result.stderr
     text = out.read_text()
     assert "inputs:\n  image: [3, 16, 16]\n  vector: [10]\n" in text
-    assert "    args: [out_channels]\n" in text  # the two gates differ in width
+    assert "    args: [fc1_channels]\n" in text  # the two gates differ in width
     assert "{type: mul, name: mul, inputs: [input, sigmoid]}" in text  # the gate reads its input again
-    assert "{type: gate, name: gates, out_channels: 8, repeat: 2, first: {out_channels: 4}}" in text  # a ModuleList
+    assert "{type: gate, name: gates, fc1_channels: 8, repeat: 2, first: {fc1_channels: 4}}" in text  # a ModuleList
     assert "{type: linear, name: embed, out_features: 16, inputs: vector}" in text
     verified = _verify_against(monkeypatch, out, f"{MODELS}:Fuse", "{}")
     assert verified.exit_code == 0, verified.output
@@ -199,6 +199,22 @@ def test_calls_between_a_module_lists_modules(monkeypatch, tmp_path):
     assert "  - name: stages\n    sequential:\n" in text
     assert "{type: maxpool2d, name: pool_2, kernel_size: 2}" in text
     verified = _verify_against(monkeypatch, out, f"{MODELS}:Staged", "{}")
+    assert verified.exit_code == 0, verified.output
+
+
+@pytest.mark.parametrize("identity", [False, True])
+def test_a_shortcut_some_calls_leave_empty_is_one_when(monkeypatch, tmp_path, identity):
+    """`self.shortcut = nn.Sequential()` (or nn.Identity()) unless it projects: one block, the
+    list under `when:`, and each stage a repeat."""
+    out = tmp_path / "k.yaml"
+    kwargs = '{"identity": true}' if identity else "{}"
+    result = _run(monkeypatch, f"{MODELS}:KResNet", "--input", "3,16,16", "--kwargs", kwargs, "-o", out)
+    assert result.exit_code == 0, result.output + result.stderr
+    text = out.read_text()
+    assert "    args: [out_channels, shortcut: false, stride: 1]\n" in text
+    assert "      - name: shortcut\n        inputs: input\n        when: shortcut\n        sequential:\n" in text
+    assert "  - {type: k_block, name: layer2, out_channels: 32, repeat: 2, first: {shortcut: true, stride: 2}}" in text
+    verified = _verify_against(monkeypatch, out, f"{MODELS}:KResNet", kwargs)
     assert verified.exit_code == 0, verified.output
 
 

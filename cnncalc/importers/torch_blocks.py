@@ -52,6 +52,7 @@ def make_blocks(calls: list[Entry], merge: bool = True) -> list[Block]:
         cls, hint = (key[0], f"{key[2]}_{key[1]}") if isinstance(key, tuple) else (key, key.__name__)
         for member in members:  # its inner blocks are made: their lists of calls fold first
             fold_repeats(member.children, defaults)
+        drop_identities(members)
         parts = _merged(members) if merge else _by_structure(members)
         for part in parts:
             name = _block_name(hint, taken)
@@ -211,11 +212,11 @@ def _block(name: str, cls, members: list[Entry], defaults: dict) -> Block:
     base_paths = _paths(base.children)
     per_call = [{path: e for path, e in _paths(c.children)} for c in members]
     args = _Arguments(members, base_paths)
+    presence = _presence(base_paths, per_call)
     for path, entry in base_paths:
-        presence = tuple(path in present for present in per_call)
-        parent_presence = tuple(path[:-1] in present for present in per_call) if len(path) > 1 else None
-        if not all(presence) and presence != parent_presence:
-            entry.when = args.flag(entry.name, presence)
+        parent = presence.get(path[:-1]) if len(path) > 1 else None
+        if not all(presence[path]) and presence[path] != parent:
+            entry.when = args.flag(entry.name, presence[path])
     for path, entry in base_paths:
         keys = list(dict.fromkeys(k for present in per_call if path in present for k in present[path].fields))
         fields = {}
@@ -224,15 +225,41 @@ def _block(name: str, cls, members: list[Entry], defaults: dict) -> Block:
                 present[path].fields.get(key, _default(present[path], key, defaults)) if path in present else _ANY
                 for present in per_call
             ]
-            value = args.value(entry.name, key, vector)
+            value = args.value(path, key, vector)
             if value is not _OMIT:
                 fields[key] = value
         entry.fields = fields
     inputs = list(base.children and _inputs_of(base))
-    block = Block(name, args.signature(), inputs, base.children, f"{cls.__module__}.{cls.__qualname__}", len(members))
+    source = f"{cls.__module__.removeprefix('cnncalc_against_')}.{cls.__qualname__}"  # a file's module: its stem
+    block = Block(name, args.signature(), inputs, base.children, source, len(members))
     for call, values in zip(members, args.calls()):
         call.type, call.fields = name, values
     return block
+
+
+def _presence(base_paths, per_call: list[dict]) -> dict[tuple, tuple]:
+    """In which calls each entry is. A list that some calls leave empty (`nn.Sequential()` as a
+    shortcut: the identity) counts as left out there, so `when:` goes on the list, not its layers."""
+    presence = {path: tuple(path in present for present in per_call) for path, _ in base_paths}
+    for path, entry in base_paths:
+        inner = {presence[p] for p, _ in base_paths if len(p) > len(path) and p[: len(path)] == path}
+        if entry.kind == "seq" and all(presence[path]) and len(inner) == 1:
+            only = next(iter(inner))
+            if not all(only):
+                presence[path] = only
+    return presence
+
+
+def drop_identities(members: list[Entry]) -> None:
+    """An `nn.Identity()` where other calls of the class have something else (a projection
+    shortcut) is left out of those calls: `when:` leaves the other out, to the same effect."""
+    others = {(e.name, e.type) for c in members for e in c.children}
+    for call in members:
+        for entry in list(call.children):
+            if entry.type == "identity" and any(n == entry.name and t != "identity" for n, t in others):
+                call.children.remove(entry)
+                for later in call.children:
+                    later.reads = [entry.reads[0] if r == entry.name else r for r in later.reads]
 
 
 def _inputs_of(call: Entry) -> list[str]:
@@ -266,6 +293,9 @@ def _default(entry: Entry, key: str, defaults: dict):
 FLAG_NAMES = {"add": "shortcut", "mul": "gate", "concat": "join", "repeat": "repeats", "first": "first_args"}
 
 
+WIDTHS = ("out_channels", "out_features", "num_channels", "groups")  # fields that follow the widths
+
+
 class _Arguments:
     """The arguments a group of calls needs, found slot by slot."""
 
@@ -279,6 +309,9 @@ class _Arguments:
         }
         self.widths = [
             c.scope.inputs[0].shape[0] if c.scope.inputs and c.scope.inputs[0].shape else None for c in members
+        ]
+        self.outs = [
+            c.scope.outputs[0].shape[0] if c.scope.outputs and c.scope.outputs[0].shape else None for c in members
         ]
 
     def _name(self, wanted: str) -> str:
@@ -301,9 +334,16 @@ class _Arguments:
             self.found.append((name, list(presence)))
         return self.flags[presence]
 
-    def value(self, entry_name: str, key: str, vector: list):
+    def value(self, path: tuple, key: str, vector: list):
         known = [v for v in vector if v is not _ANY]
         if all(v == known[0] for v in known):
+            optional = _ANY in vector  # an entry some calls leave out: its few values say little alone
+            if known and (key in WIDTHS or optional) and _is_count(known[0]):  # follows an argument's
+                varying = [(n, v) for n, v in self.found if len({_hashable(x) for x in v if x is not _ANY}) > 1]
+                same = next((n for n, v in varying if _agree(vector, v) and all(_is_count(x) for x in v)), None)
+                related = same or (self._relation(vector, constant=False) if key in WIDTHS else None)
+                if related is not None:
+                    return related
             return known[0] if known[0] is not _ANY else _OMIT
         for name, values in self.found:
             if _agree(vector, values):
@@ -313,16 +353,26 @@ class _Arguments:
             expression = self._relation(vector)
             if expression is not None:
                 return expression
-        key = FLAG_NAMES.get(key, key) if key in ("repeat", "first") else key
-        name = self._name(key if key not in self.taken else f"{entry_name}_{key}")
+        label = next((p for p in reversed(path) if not p.isdigit()), "layer")
+        if key == "out_channels" and not _agree(vector, self.outs):
+            wanted = f"{label}_channels"  # a width inside the block; out_channels is what it makes
+        else:
+            wanted = FLAG_NAMES.get(key, key) if key in ("repeat", "first") else key
+            wanted = wanted if wanted not in self.taken else f"{label}_{wanted}"
+        name = self._name(wanted)
         self.found.append((name, list(vector)))
         return name
 
-    def _relation(self, vector: list):
-        if None not in self.widths and _agree(vector, self.widths):
+    def _relation(self, vector: list, constant: bool = True):
+        """`vector` as in_channels, an argument, or a small multiple of either, or None. With
+        `constant` False, only where that argument differs between calls (a relation, not a
+        coincidence)."""
+        if None not in self.widths and _agree(vector, self.widths) and (constant or len(set(self.widths)) > 1):
             return "in_channels"
         for name, values in [("in_channels", self.widths), *self.found]:
             if not all(_is_count(v) and v is not None for v in values):
+                continue
+            if not constant and len({v for v in values if v is not _ANY}) < 2:
                 continue
             for factor in (2, 3, 4, 6, 8):
                 scaled = [v * factor if v is not _ANY else _ANY for v in values]

@@ -193,3 +193,42 @@ class DictOut(nn.Module):
     def forward(self, x):
         x = self.body(x)
         return {"logits": self.cls(x), "boxes": self.box(x)}
+
+
+class KBlock(nn.Module):
+    """kuangliu's CIFAR BasicBlock: the shortcut an empty nn.Sequential() (the identity) or a
+    projection, and F.relu in forward()."""
+
+    def __init__(self, cin: int, cout: int, stride: int = 1, identity: bool = False):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.shortcut = nn.Sequential()
+        if stride != 1 or cin != cout:
+            self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+        elif identity:
+            self.shortcut = nn.Identity()
+
+    def forward(self, x):
+        out = torch.nn.functional.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        out += self.shortcut(x)
+        return torch.nn.functional.relu(out)
+
+
+class KResNet(nn.Module):
+    def __init__(self, identity: bool = False):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 16, 3, 1, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(16)
+        self.layer1 = nn.Sequential(KBlock(16, 16, identity=identity), KBlock(16, 16, identity=identity))
+        self.layer2 = nn.Sequential(KBlock(16, 32, 2, identity), KBlock(32, 32, identity=identity))
+        self.linear = nn.Linear(32, 10)
+
+    def forward(self, x):
+        out = torch.nn.functional.relu(self.bn1(self.conv1(x)))
+        out = self.layer2(self.layer1(out))
+        out = torch.nn.functional.adaptive_avg_pool2d(out, 1)
+        return self.linear(out.view(out.size(0), -1))
