@@ -218,6 +218,19 @@ def test_a_shortcut_some_calls_leave_empty_is_one_when(monkeypatch, tmp_path, id
     assert verified.exit_code == 0, verified.output
 
 
+def test_scalar_arithmetic_and_size_one_axes(monkeypatch, tmp_path):
+    out = tmp_path / "arith.yaml"
+    result = _run(monkeypatch, f"{MODELS}:Arithmetic", "--input", "3,8,8", "-o", out)
+    assert result.exit_code == 0, result.output + result.stderr
+    text = out.read_text()
+    assert "{type: rescale, name: rescale, scale: 2.0}" in text
+    assert "{type: rescale, name: rescale_2, scale: 1.0, offset: -1.0}" in text
+    assert "{type: rescale, name: rescale_3, scale: -1.0, offset: 1.0}" in text
+    assert "{type: reshape, name: reshape, shape: [1, 4, 6, 6]}" in text
+    verified = _verify_against(monkeypatch, out, f"{MODELS}:Arithmetic", "{}")
+    assert verified.exit_code == 0, verified.output
+
+
 def test_momentum_null(monkeypatch, tmp_path):
     out = tmp_path / "bn.yaml"
     result = _run(monkeypatch, f"{MODELS}:Cumulative", "--input", "3,8,8", "-o", out)
@@ -251,6 +264,10 @@ def test_two_outputs(monkeypatch, tmp_path, model, names):
         (("no/such/file.py:Net", "--input", "3,8,8"), ["no such file: no/such/file.py"]),
         ((f"{MODELS}:OddNames", "--input", "3,8,8"), ["a module named 'convs.a b:\\nc'"]),
         ((f"{MODELS}:Shared", "--input", "4,8,8"), ["conv (Conv2d): called again", "weights shared between calls"]),
+        (
+            (f"{MODELS}:UsesSameConv", "--input", "3,8,8"),
+            ["in conv (SameConv): conv2d()", "inside a subclass of nn.Conv2d with its own forward()"],
+        ),
         ((f"{MODELS}:small", "--input", "1,8,8"), ["[2, 1, 8, 8] (--input and a batch of 2) in conv1 (Conv2d)"]),
     ],
 )

@@ -99,7 +99,7 @@ class BodyBuilder:
             layer = module_layer(item) if item.module is not None else function_layer(item)
         except Unsupported as exc:
             what = f"{item.path} ({type(item.module).__name__})" if item.module is not None else f"in {where}"
-            self.refused.append(f"{what}: {exc}")
+            self.refused.append(f"{what}: {exc}{_subclass_note(scope)}")
             self.lost.update(id(v) for v in item.outputs)
             return None
         if layer.alias:
@@ -241,6 +241,21 @@ def input_names(scope: Scope) -> list[str]:
     ):
         return list(names)
     return [f"x{k}" for k in range(count)]
+
+
+def _subclass_note(scope: Scope) -> str:
+    """For a call inside a torch layer's subclass with its own forward(): why it was traced."""
+    from cnncalc.importers.torch_ops import layer_type_of
+
+    if scope.module is None or scope.parent is None:
+        return ""
+    layer_type = layer_type_of(scope.module, own_forward=True)
+    if layer_type is None:
+        return ""
+    return (
+        f" (inside a subclass of {layer_type.torch_class} with its own forward(), traced inside because "
+        f"planning it as {layer_type.type_name} gives other numbers)"
+    )
 
 
 def _where(scope: Scope) -> str:

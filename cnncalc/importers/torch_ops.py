@@ -171,6 +171,7 @@ ACTIVATIONS = {
 ADD = {"add", "__add__", "__radd__", "__iadd__", "add_"}
 MUL = {"mul", "__mul__", "__rmul__", "__imul__", "mul_", "multiply"}
 DIV = {"div", "__truediv__", "div_", "__itruediv__", "true_divide"}
+SUB = {"sub", "__sub__", "__rsub__", "__isub__", "sub_", "subtract"}
 
 
 def _bind(op: Op, name: str) -> dict:
@@ -192,6 +193,8 @@ def function_layer(op: Op) -> Layer:
         return _expanded(op)
     if name in ADD or name in MUL or name in DIV:
         return _arithmetic(op, name)
+    if name in SUB:
+        return _subtract(op, name)
     if name in ACTIVATIONS:
         return _activation(op, name, inplace)
     handler = _HANDLERS.get(name)
@@ -238,6 +241,27 @@ def _arithmetic(op: Op, name: str) -> Layer:
         layer.param = param  # the parameter becomes a `parameter` layer read beside the value
         return layer
     raise Unsupported(f"{op.name}() of {_kinds(operands)}")
+
+
+def _subtract(op: Op, name: str) -> Layer:
+    """x - c and c - x for a number c: a rescale; two tensors have no spec layer."""
+    operands = list(op.args[:2])
+    values = [a for a in operands if isinstance(a, Value)]
+    numbers = [a for a in operands if isinstance(a, (int, float)) and not isinstance(a, bool)]
+    if len(values) == 1 and numbers and not op.kwargs:
+        tensor_first = (operands[0] is values[0]) != (name == "__rsub__")
+        if tensor_first:
+            return Layer("rescale", {"scale": 1.0, "offset": -float(numbers[0])}, values, op)
+        return Layer("rescale", {"scale": -1.0, "offset": float(numbers[0])}, values, op)
+    raise Unsupported(f"{op.name}() of {_kinds(operands)}")
+
+
+def _squeezed(op: Op, bound: dict) -> Layer:
+    """unsqueeze / squeeze away from the batch axis: the same values in another shape."""
+    x, out = op.inputs[0], op.outputs[0]
+    if out.batch != x.batch or not out.shape:
+        raise Unsupported(f"{op.name}() of the batch axis")
+    return Layer("reshape", {"shape": list(out.shape)}, op.inputs[:1], op)
 
 
 def _kinds(operands) -> str:
@@ -517,6 +541,8 @@ _HANDLERS = {
     "bmm": _matmul,
     "normalize": _normalize,
     "__getitem__": _item,
+    "unsqueeze": _squeezed,
+    "squeeze": _squeezed,
     "chunk": _chunk,
 }
 for _rank_ in (1, 2, 3):

@@ -232,3 +232,33 @@ class KResNet(nn.Module):
         out = self.layer2(self.layer1(out))
         out = torch.nn.functional.adaptive_avg_pool2d(out, 1)
         return self.linear(out.view(out.size(0), -1))
+
+
+class Arithmetic(nn.Module):
+    """Scalar arithmetic and axes of size 1: x * 2 - 1, 1 - x, unsqueeze / squeeze."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+
+    def forward(self, x):
+        y = self.conv(x * 2.0 - 1.0)
+        y = (1 - y).unsqueeze(1)
+        return y.squeeze(1) / 4
+
+
+class SameConv(nn.Conv2d):
+    """timm's Conv2dSame: pads in forward() as TensorFlow does, then F.conv2d on its weight."""
+
+    def forward(self, x):
+        x = torch.nn.functional.pad(x, (1, 1, 1, 1))
+        return torch.nn.functional.conv2d(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
+
+
+class UsesSameConv(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = SameConv(3, 4, 3)
+
+    def forward(self, x):
+        return self.conv(x)
