@@ -97,6 +97,18 @@ ZOO: frozenset[str] = frozenset(
 )  # fmt: skip
 
 
+# the files of hand-written torch.nn references, each with a MODELS table (tests/zoo_torch_*.py)
+ZOO_TORCH_MODULES = (
+    "zoo_torch_classic",
+    "zoo_torch_mobile",
+    "zoo_torch_wide",
+    "zoo_torch_dense",
+    "zoo_torch_vit",
+    "zoo_torch_yolo",
+    "zoo_torch_ddpm",
+)
+
+
 def zoo_names(module: str) -> list[str]:
     """The model names MODELS maps in tests/<module>.py, read from its source without importing
     it (it imports torch, which collecting the tests should not do)."""

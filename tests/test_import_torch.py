@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from clirun import runner
-from published import zoo_names
+from published import ZOO_TORCH_MODULES, zoo_names
 from torch_reference import require_torch
 
 from cnncalc.cli import cli
@@ -25,16 +25,7 @@ MODELS = "tests/against/models.py"
 sys.path.insert(0, str(HERE / "against"))
 import models  # noqa: E402 - after its folder is on the path
 
-ZOO_MODULES = (
-    "zoo_torch_classic",
-    "zoo_torch_mobile",
-    "zoo_torch_wide",
-    "zoo_torch_dense",
-    "zoo_torch_vit",
-    "zoo_torch_yolo",
-    "zoo_torch_ddpm",
-)
-ZOO = sorted(name for module in ZOO_MODULES for name in zoo_names(module))
+ZOO = sorted(name for module in ZOO_TORCH_MODULES for name in zoo_names(module))
 # what these references do has no spec form the import writes yet: each refusal names the module
 REFUSED = {
     # its skip connections read modules inside `down.0` from `up.3`: names of that depth need blocks
@@ -56,7 +47,7 @@ WEIGHTS = {
 
 
 def _zoo_shapes(name: str) -> list[tuple]:
-    for module in ZOO_MODULES:
+    for module in ZOO_TORCH_MODULES:
         table = __import__(module).MODELS
         if name in table:
             shape = table[name][1]
@@ -159,16 +150,23 @@ def _run(monkeypatch, *args):
 
 
 def test_cli_writes_a_spec_that_plans(monkeypatch, tmp_path):
-    out = tmp_path / "small.yaml"
-    result = _run(monkeypatch, f"{MODELS}:small", "--input", "3,32,32", "--kwargs", '{"num_classes": 7}', "-o", out)
-    assert result.exit_code == 0, result.output + result.stderr
-    text = out.read_text()
+    text = _imported(monkeypatch, tmp_path, "small", "3,32,32", kwargs='{"num_classes": 7}')
     assert text.startswith("name: small\n")
     assert "- {type: add, name: add, inputs: [conv2, skip]}" in text
-    planned = runner().invoke(cli, ["plan", str(out), "--format", "json"])
+    planned = runner().invoke(cli, ["plan", str(tmp_path / "small.yaml"), "--format", "json"])
     assert planned.exit_code == 0
-    verified = _verify_against(monkeypatch, out, f"{MODELS}:small", '{"num_classes": 7}')
-    assert verified.exit_code == 0, verified.output
+
+
+def _imported(monkeypatch, tmp_path, model: str, *shapes: str, kwargs: str = "{}") -> str:
+    """`cnncalc import` of a model in tests/against/models.py, which must pass `verify --against
+    --load-state-dict` that model; the spec's text."""
+    out = tmp_path / f"{model}.yaml"
+    inputs = [arg for shape in shapes for arg in ("--input", shape)]
+    result = _run(monkeypatch, f"{MODELS}:{model}", *inputs, "--kwargs", kwargs, "-o", out)
+    assert result.exit_code == 0, result.output + result.stderr
+    verified = _verify_against(monkeypatch, out, f"{MODELS}:{model}", kwargs)
+    assert verified.exit_code == 0, verified.output + verified.stderr
+    return out.read_text()
 
 
 def _verify_against(monkeypatch, spec, target, kwargs):
@@ -177,58 +175,38 @@ def _verify_against(monkeypatch, spec, target, kwargs):
 
 
 def test_two_inputs_a_module_list_and_a_gate(monkeypatch, tmp_path):
-    out = tmp_path / "fuse.yaml"
-    result = _run(monkeypatch, f"{MODELS}:Fuse", "--input", "3,16,16", "--input", "10", "-o", out)
-    assert result.exit_code == 0, result.output + result.stderr
-    text = out.read_text()
+    text = _imported(monkeypatch, tmp_path, "Fuse", "3,16,16", "10")
     assert "inputs:\n  image: [3, 16, 16]\n  vector: [10]\n" in text
     assert "    args: [fc1_channels]\n" in text  # the two gates differ in width
     assert "{type: mul, name: mul, inputs: [input, sigmoid]}" in text  # the gate reads its input again
     assert "{type: gate, name: gates, fc1_channels: 8, repeat: 2, first: {fc1_channels: 4}}" in text  # a ModuleList
     assert "{type: linear, name: embed, out_features: 16, inputs: vector}" in text
-    verified = _verify_against(monkeypatch, out, f"{MODELS}:Fuse", "{}")
-    assert verified.exit_code == 0, verified.output
 
 
 def test_calls_between_a_module_lists_modules(monkeypatch, tmp_path):
     """`for stage in self.stages: x = self.pool(stage(x))`: one list, the pool's calls in it."""
-    out = tmp_path / "staged.yaml"
-    result = _run(monkeypatch, f"{MODELS}:Staged", "--input", "3,16,16", "-o", out)
-    assert result.exit_code == 0, result.output + result.stderr
-    text = out.read_text()
+    text = _imported(monkeypatch, tmp_path, "Staged", "3,16,16")
     assert "  - name: stages\n    sequential:\n" in text
     assert "{type: maxpool2d, name: pool_2, kernel_size: 2}" in text
-    verified = _verify_against(monkeypatch, out, f"{MODELS}:Staged", "{}")
-    assert verified.exit_code == 0, verified.output
 
 
 @pytest.mark.parametrize("identity", [False, True])
 def test_a_shortcut_some_calls_leave_empty_is_one_when(monkeypatch, tmp_path, identity):
     """`self.shortcut = nn.Sequential()` (or nn.Identity()) unless it projects: one block, the
     list under `when:`, and each stage a repeat."""
-    out = tmp_path / "k.yaml"
     kwargs = '{"identity": true}' if identity else "{}"
-    result = _run(monkeypatch, f"{MODELS}:KResNet", "--input", "3,16,16", "--kwargs", kwargs, "-o", out)
-    assert result.exit_code == 0, result.output + result.stderr
-    text = out.read_text()
+    text = _imported(monkeypatch, tmp_path, "KResNet", "3,16,16", kwargs=kwargs)
     assert "    args: [out_channels, shortcut: false, stride: 1]\n" in text
     assert "      - name: shortcut\n        inputs: input\n        when: shortcut\n        sequential:\n" in text
     assert "  - {type: k_block, name: layer2, out_channels: 32, repeat: 2, first: {shortcut: true, stride: 2}}" in text
-    verified = _verify_against(monkeypatch, out, f"{MODELS}:KResNet", kwargs)
-    assert verified.exit_code == 0, verified.output
 
 
 def test_scalar_arithmetic_and_size_one_axes(monkeypatch, tmp_path):
-    out = tmp_path / "arith.yaml"
-    result = _run(monkeypatch, f"{MODELS}:Arithmetic", "--input", "3,8,8", "-o", out)
-    assert result.exit_code == 0, result.output + result.stderr
-    text = out.read_text()
+    text = _imported(monkeypatch, tmp_path, "Arithmetic", "3,8,8")
     assert "{type: rescale, name: rescale, scale: 2.0}" in text
     assert "{type: rescale, name: rescale_2, scale: 1.0, offset: -1.0}" in text
     assert "{type: rescale, name: rescale_3, scale: -1.0, offset: 1.0}" in text
     assert "{type: reshape, name: reshape, shape: [1, 4, 6, 6]}" in text
-    verified = _verify_against(monkeypatch, out, f"{MODELS}:Arithmetic", "{}")
-    assert verified.exit_code == 0, verified.output
 
 
 def test_momentum_null(monkeypatch, tmp_path):
@@ -240,12 +218,7 @@ def test_momentum_null(monkeypatch, tmp_path):
 
 @pytest.mark.parametrize(("model", "names"), [("TwoHeads", "[classes, boxes]"), ("DictOut", "[cls, box]")])
 def test_two_outputs(monkeypatch, tmp_path, model, names):
-    out = tmp_path / "heads.yaml"
-    result = _run(monkeypatch, f"{MODELS}:{model}", "--input", "3,16,16", "-o", out)
-    assert result.exit_code == 0, result.output + result.stderr
-    assert f"outputs: {names}" in out.read_text()
-    verified = _verify_against(monkeypatch, out, f"{MODELS}:{model}", "{}")
-    assert verified.exit_code == 0, verified.output + verified.stderr
+    assert f"outputs: {names}" in _imported(monkeypatch, tmp_path, model, "3,16,16")
 
 
 @pytest.mark.parametrize(

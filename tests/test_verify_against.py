@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from clirun import runner
-from published import zoo_names
+from published import ZOO_TORCH_MODULES, zoo_names
 from torch_reference import require_torch
 
 from cnncalc.cli import cli
@@ -27,18 +27,7 @@ sys.path.insert(0, str(HERE / "against"))
 import specs  # noqa: E402 - after its folder is on the path
 
 ZOO = sorted(
-    name
-    for module in (
-        "zoo_torch_classic",
-        "zoo_torch_mobile",
-        "zoo_torch_wide",
-        "zoo_torch_dense",
-        "zoo_torch_vit",
-        "zoo_torch_yolo",
-        "zoo_torch_ddpm",
-    )
-    for name in zoo_names(module)
-    if (ARCHITECTURES / f"{name}.yaml").exists()
+    name for module in ZOO_TORCH_MODULES for name in zoo_names(module) if (ARCHITECTURES / f"{name}.yaml").exists()
 )
 # DDPM's spec joins the model's nested paths into single names (down_0_block_0 for down.0.block.0).
 SPEC_NAMES_DIFFER = {"ddpm_unet"}

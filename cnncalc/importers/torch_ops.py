@@ -7,7 +7,7 @@ nothing is guessed.
 
 from __future__ import annotations
 
-from cnncalc.importers.torch_trace import Const, Op, Param, Value
+from cnncalc.importers.torch_trace import Const, Op, Param, Value, flat
 
 
 class Unsupported(Exception):
@@ -185,7 +185,7 @@ def function_layer(op: Op) -> Layer:
     """The spec layer a function call in forward() is."""
     name = op.name.removesuffix("_") if op.name.endswith("_") and not op.name.startswith("__") else op.name
     inplace = op.name.endswith("_") and not op.name.startswith("__")
-    if any(isinstance(a, Const) for a in _flat(op.args) + _flat(op.kwargs)):
+    if any(isinstance(a, Const) for a in flat(op.args) + flat(op.kwargs)):
         raise Unsupported(f"{op.name}() on a tensor forward() makes from no input")
     if name in ALIASES and len(op.inputs) == 1:
         return Layer("", {}, op.inputs, op, alias=True)
@@ -201,14 +201,6 @@ def function_layer(op: Op) -> Layer:
     if handler is None:
         raise Unsupported(f"{op.name}()")
     return handler(op, _bind(op, name))
-
-
-def _flat(value) -> list:
-    if isinstance(value, (list, tuple)):
-        return [v for item in value for v in _flat(item)]
-    if isinstance(value, dict):
-        return [v for item in value.values() for v in _flat(item)]
-    return [value]
 
 
 def _arithmetic(op: Op, name: str) -> Layer:

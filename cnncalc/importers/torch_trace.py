@@ -198,7 +198,7 @@ class _Recorder:
 
     def _op(self, module, path, function, args, kwargs) -> Op:
         args, kwargs = self._ref(tuple(args)), self._ref(dict(kwargs))
-        inputs = [v for v in _flat(args) + _flat(kwargs) if isinstance(v, Value)]
+        inputs = [v for v in flat(args) + flat(kwargs) if isinstance(v, Value)]
         return Op(module, path, function, args, kwargs, inputs, self.scope)
 
     def _produced(self, op: Op, result) -> None:
@@ -249,7 +249,7 @@ class _Recorder:
                 if recorder.in_leaf or not _tensors(recorder.torch, result):
                     return result
                 op = recorder._op(None, "", func, args, kwargs)
-                if not op.inputs and not any(isinstance(v, Param) for v in _flat(op.args) + _flat(op.kwargs)):
+                if not op.inputs and not any(isinstance(v, Param) for v in flat(op.args) + flat(op.kwargs)):
                     return result  # a constant made from nothing: kept untracked (a Const if read)
                 recorder.scope.entries.append(op)
                 recorder._produced(op, result)
@@ -258,11 +258,12 @@ class _Recorder:
         return _Mode()
 
 
-def _flat(value) -> list:
+def flat(value) -> list:
+    """The items in nested tuples, lists and dicts, in order."""
     if isinstance(value, (list, tuple)):
-        return [v for item in value for v in _flat(item)]
+        return [v for item in value for v in flat(item)]
     if isinstance(value, dict):
-        return [v for item in value.values() for v in _flat(item)]
+        return [v for item in value.values() for v in flat(item)]
     return [value]
 
 
