@@ -264,3 +264,36 @@ def test_readme_shows_what_resnet50_imports_to():
     assert len(shown) > 15
     for line in shown:
         assert line in text.splitlines(), line
+
+
+ARCHITECTURES = sorted((HERE.parent / "architectures").glob("*.yaml"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", ARCHITECTURES, ids=lambda p: p.stem)
+def test_export_then_import_gives_the_plan_back(path, tmp_path):
+    """Every bundled PyTorch-convention spec, exported to a torch module and imported again:
+    the same totals, outputs, and every layer with parameters at the same path."""
+    import re
+
+    from cnncalc.engine import plan
+    from cnncalc.export import to_pytorch
+    from cnncalc.importers.pytorch import to_spec
+    from cnncalc.spec import load_file, parse
+
+    original = plan(load_file(str(path)))
+    if original.convention == "keras":
+        pytest.skip("a Keras-convention spec exports to Keras")
+    code = to_pytorch(original, source=str(path))
+    module = tmp_path / f"{path.stem}.py"
+    module.write_text(code)
+    network = re.findall(r"^class (\w+)\(nn\.Module\)", code, re.M)[-1]
+    back = plan(parse(to_spec(f"{module}:{network}", list(original.input_shapes.values()))))
+    for what in ("params", "buffers", "macs"):
+        assert getattr(back.totals, what) == getattr(original.totals, what), what
+    assert list(back.output_shapes.values()) == list(original.output_shapes.values())
+    rows = {row.name: row for row in back.layers}
+    for row in original.layers:
+        if row.params or row.buffers:
+            assert row.name in rows, row.name
+            assert (rows[row.name].output_shape, rows[row.name].params) == (row.output_shape, row.params), row.name

@@ -133,7 +133,7 @@ class BodyBuilder:
         if layer.param is not None and not holds:
             if not self._parameter(entry, layer, scope, used):
                 return None
-        if layer.type == "chunk":
+        if layer.type in ("chunk", "split"):
             pieces = [_unique(f"{name}_{k}", used) for k in range(len(item.outputs))]
             entry.fields["outputs"] = pieces
             for value, piece in zip(item.outputs, pieces):

@@ -139,6 +139,8 @@ SIGNATURES = {
     "pad": ("input", "pad", "mode", "value"),
     "normalize": ("input", "p", "dim", "eps"),
     "chunk": ("input", "chunks", "dim"),
+    "select": ("input", "dim", "index"),
+    "split": ("input", "split_size_or_sections", "dim"),
 }
 for _rank in (1, 2, 3):
     SIGNATURES[f"adaptive_avg_pool{_rank}d"] = ("input", "output_size")
@@ -324,6 +326,24 @@ def _index_text(index) -> str:
         return "a tensor" if isinstance(i, (Value, Param, Const)) else repr(i)
 
     return "[" + ", ".join(one(i) for i in index) + "]"
+
+
+def _select(op: Op, bound: dict) -> Layer:
+    dim, index = bound.get("dim"), bound.get("index")
+    if not isinstance(dim, int) or not isinstance(index, int) or dim % _ndim(op.inputs[0]) == 0:
+        raise Unsupported("select() of the batch axis")
+    return Layer("select", {"dim": dim % _ndim(op.inputs[0]), "index": index}, op.inputs[:1], op)
+
+
+def _split(op: Op, bound: dict) -> Layer:
+    sizes = bound.get("split_size_or_sections", bound.get("split_size"))
+    dim = bound.get("dim", 0) % _ndim(op.inputs[0])
+    if dim == 0 or not isinstance(sizes, (int, list, tuple)):
+        raise Unsupported("split() along the batch axis")
+    fields = {"sizes": list(sizes) if isinstance(sizes, (list, tuple)) else sizes}
+    if dim != 1:
+        fields["dim"] = dim
+    return Layer("split", fields, op.inputs[:1], op)
 
 
 def _chunk(op: Op, bound: dict) -> Layer:
@@ -536,6 +556,8 @@ _HANDLERS = {
     "unsqueeze": _squeezed,
     "squeeze": _squeezed,
     "chunk": _chunk,
+    "select": _select,
+    "split": _split,
 }
 for _rank_ in (1, 2, 3):
     _HANDLERS[f"max_pool{_rank_}d"] = _pool("max")
