@@ -352,3 +352,65 @@ def test_export_onnx_refuses_a_negative_seed(tmp_path):
     result = runner().invoke(cli, args)
     assert (result.exit_code, result.stderr) == (2, "error: --seed must be 0 or more, not -1\n"), result.exception
     assert not target.exists()
+
+
+# ---- draw --format svg and report: arrows that skip many rows ------------------------------------
+
+
+def _skipping(n: int):
+    """n layers, each reading the input and the layer before: the arrows from the input skip
+    n²/2 rows in all, a point of a lane and of a route each."""
+    from cnncalc.draw import drawing
+    from cnncalc.engine import plan
+    from cnncalc.spec import parse
+
+    reads = ["input", *(f"a{k}" for k in range(n - 1))]
+    layers = "".join(f"  - {{type: add, name: a{k}, inputs: [input, {read}]}}\n" for k, read in enumerate(reads))
+    return drawing(plan(parse(f"input: [4]\nlayers:\n{layers}")))
+
+
+def test_draw_svg_routes_at_most_max_points_however_far_arrows_skip(monkeypatch):
+    """20,000 such layers took the SVG layout past 23 GB; past MAX_POINTS an arrow is drawn
+    straight across the rows between."""
+    import xml.etree.ElementTree as ET
+
+    from cnncalc.render import svg
+
+    monkeypatch.setattr(svg, "MAX_POINTS", 1000, raising=False)
+    picture = _skipping(200)  # 19,900 rows skipped
+    placed = svg.layout(picture)
+    assert len(placed.routes) == len(picture.edges) == 399
+    assert sum(len(points) for points in placed.routes.values()) <= 2 * (1000 + len(picture.edges))
+    root = ET.fromstring(svg.svg(picture))
+    assert len([path for path in root.iter("{http://www.w3.org/2000/svg}path") if path.find("*") is not None]) == 399
+
+
+@pytest.mark.browser
+def test_report_layout_routes_as_svg_does_past_max_points():
+    """layout.js, which lays out the report's diagram, has the same MAX_POINTS: the page took
+    minutes, or stopped at `Maximum call stack size exceeded`, on a few thousand such layers."""
+    import shutil
+    from pathlib import Path
+
+    from cnncalc.render import svg
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("no chromium on PATH")
+    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+    picture = _skipping(500)  # 124,750 rows skipped: past MAX_POINTS
+    expected = svg.layout(picture, 200.0, top=svg.MARGIN)
+    given = {
+        "nodes": [{"id": node.id} for node in picture.nodes],
+        "edges": [[e.source, e.target] for e in picture.edges],
+    }
+    with sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page()
+        page.add_script_tag(content=(Path(svg.__file__).parent / "assets" / "layout.js").read_text())
+        lengths = page.evaluate(
+            "([d, w, t]) => cnncalcLayout.layout(d, w, t).routes.map((r) => r.length)", [given, 200.0, svg.MARGIN]
+        )
+        browser.close()
+    assert lengths == [len(expected.routes[(e.source, e.target)]) for e in picture.edges]
+    assert sum(lengths) <= 2 * (svg.MAX_POINTS + len(picture.edges))

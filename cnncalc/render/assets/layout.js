@@ -6,7 +6,7 @@
 var cnncalcLayout = (function () {
   var BOX_H = 62, GAP_Y = 36, MARGIN = 20;
   var BOX_MIN_W = 150, BOX_MAX_W = 300, PAD = 8;
-  var GAP_BOX = 26, GAP_LANE = 12, SWEEPS = 12, SIZE = 11, BROADCAST = 4;
+  var GAP_BOX = 26, GAP_LANE = 12, SWEEPS = 12, SIZE = 11, BROADCAST = 4, MAX_POINTS = 100000;
 
   function Graph(n) {
     this.n = n; this.above = new Map(); this.below = new Map();
@@ -72,8 +72,14 @@ var cnncalcLayout = (function () {
     var rank = graph.rank, far = new Map(), lanesOut = new Map(), lanesIn = new Map();
     edges.forEach(function (e) { if (rank[e[1]] - rank[e[0]] > 1) far.set(e[1], (far.get(e[1]) || 0) + 1); });
     function laneOf(map, key) { if (!map.has(key)) map.set(key, []); return map.get(key); }
+    var skipped = 0;
     edges.forEach(function (e) {
       var a = e[0], b = e[1], span = rank[b] - rank[a] - 1, chain;
+      if (span > 0 && skipped + span > MAX_POINTS) {
+        graph.chains.push([a, b]);  // past svg.py's MAX_POINTS: straight, unlinked, in no lane
+        return;
+      }
+      skipped += Math.max(span, 0);
       if (span <= 0) chain = [a, b];
       else if (far.get(b) >= BROADCAST) chain = [a].concat(lane(graph, laneOf(lanesIn, b), b, span, -1).reverse(), [b]);
       else chain = [a].concat(lane(graph, laneOf(lanesOut, a), a, span, 1), [b]);
@@ -81,7 +87,7 @@ var cnncalcLayout = (function () {
       else graph.link(chain[chain.length - 2], b);
       graph.chains.push(chain);
     });
-    var deepest = rank.length ? Math.max.apply(null, rank) : -1;
+    var deepest = rank.reduce(function (most, level) { return Math.max(most, level); }, -1);  // no apply: too many arguments
     for (var level = 0; level <= deepest; level++) graph.rows.push([]);
     graph.work += rank.length;
     graph.above = spine(graph, edges);
@@ -137,7 +143,7 @@ var cnncalcLayout = (function () {
         graph.rows[graph.rank[item]].push(item);
         var next = graph.down[item].slice().reverse();
         var boxes = next.filter(function (o) { return o < graph.n; }), lanes = next.filter(function (o) { return o >= graph.n; });
-        stack.push.apply(stack, boxes.concat(lanes));
+        boxes.concat(lanes).forEach(function (other) { stack.push(other); });
         graph.work += 1 + graph.down[item].length;
       }
     }
@@ -369,9 +375,9 @@ var cnncalcLayout = (function () {
     var p = ports(graph, xs, boxW), routes = [];
     pairs.forEach(function (pair, e) {
       var a = pair[0], b = pair[1], chain = graph.chains[e];
-      var points = [[xs[a] + p[0].get(a + ">" + chain[1]), tops[a] + BOX_H]];
+      var points = [[xs[a] + (p[0].get(a + ">" + chain[1]) || 0), tops[a] + BOX_H]];
       chain.slice(1, -1).forEach(function (item) { points.push([xs[item], tops[item]], [xs[item], tops[item] + BOX_H]); });
-      points.push([xs[b] + p[1].get(chain[chain.length - 2] + ">" + b), tops[b]]);
+      points.push([xs[b] + (p[1].get(chain[chain.length - 2] + ">" + b) || 0), tops[b]]);
       routes.push(points);
     });
     var width = (xs.length ? -minOf(xs.map(function (x) { return -(x + boxW / 2); })) : 0) + MARGIN;
