@@ -466,9 +466,10 @@ def _export_onnx(planned, spec: str, output: str, random_weights: bool, seed: in
     from cnncalc.export.onnx import to_onnx
 
     built = to_onnx(planned, random_weights=random_weights, seed=seed, source=None if spec == "-" else spec)
+    data = built.model.SerializeToString()  # before the file is opened: a failure leaves it as it was
     try:
         with open(output, "wb") as handle:
-            handle.write(built.model.SerializeToString())
+            handle.write(data)
     except OSError as exc:
         click.echo(f"error: cannot write {_shown(output)}: {exc.strerror}", err=True)
         sys.exit(EXIT_ERROR)
