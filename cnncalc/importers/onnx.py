@@ -1008,12 +1008,54 @@ def _load(onnx, source):
             [f"the model has {count:,} nodes, values and weights, more than the {MAX_ENTRIES:,} a spec can come from"]
         )
     try:
-        onnx.checker.check_model(model)
+        onnx.checker.check_model(_checkable(model))
     except Exception as exc:  # noqa: BLE001  onnx.checker.ValidationError and its kin
         raise ImportRefused(
             [f"not a valid ONNX model: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"]
         ) from None
     return model
+
+
+def _checkable(model):
+    """The model for onnx.checker: where a tensor names an external file, a copy with the tensor
+    held in the model, empty, since the checker looks such files up (whether `.env` exists
+    would show in its message). The import never reads them."""
+    from onnx.external_data_helper import uses_external_data
+
+    tensors = list(_tensors(model.graph)) + [t for f in model.functions for n in f.node for t in _node_tensors(n)]
+    if not any(uses_external_data(t) for t in tensors):
+        return model
+    copy = type(model)()
+    copy.CopyFrom(model)
+    for tensor in list(_tensors(copy.graph)) + [t for f in copy.functions for n in f.node for t in _node_tensors(n)]:
+        if uses_external_data(tensor):
+            tensor.ClearField("external_data")
+            tensor.data_location = 0  # DEFAULT
+            tensor.ClearField("raw_data")
+            del tensor.dims[:]
+            tensor.dims.append(0)  # no elements: no value needed
+    return copy
+
+
+def _tensors(graph):
+    """Every tensor a graph holds: initializers (sparse ones' values) and its nodes' attributes,
+    through the graphs those hold."""
+    yield from graph.initializer
+    for sparse in graph.sparse_initializer:
+        yield sparse.values
+    for node in graph.node:
+        yield from _node_tensors(node)
+
+
+def _node_tensors(node):
+    for attribute in node.attribute:
+        if attribute.HasField("t"):
+            yield attribute.t
+        yield from attribute.tensors
+        if attribute.HasField("g"):
+            yield from _tensors(attribute.g)
+        for graph in attribute.graphs:
+            yield from _tensors(graph)
 
 
 def _entries(graph) -> int:

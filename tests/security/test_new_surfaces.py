@@ -90,6 +90,22 @@ def test_import_never_reads_external_data(onnx, tmp_path, monkeypatch, where, fo
         assert "node 'const' (Constant): its value is in an external file, never read" in result.stderr
 
 
+@pytest.mark.parametrize("present", [False, True])
+def test_import_never_looks_up_an_external_file(onnx, tmp_path, monkeypatch, present):
+    """A conv's weight said to be in `.env`: imported for its shape alike whether `.env` is
+    there or not (onnx.checker looks such files up, and its message would tell)."""
+    monkeypatch.chdir(tmp_path)
+    if present:
+        (tmp_path / ".env").write_text("SECRET=1\n")
+    weight = _external(onnx, "w", [4, 3, 3, 3], ".env", onnx.TensorProto.FLOAT, length=432)
+    nodes = [onnx.helper.make_node("Conv", ["x", "w"], ["y"], "conv")]
+    model = _model(onnx, nodes, [_info(onnx, "x", [1, 3, 8, 8])], [_info(onnx, "y", [1, 4, 6, 6])], [weight])
+    (tmp_path / "m.onnx").write_bytes(model.SerializeToString())
+    result = _import([tmp_path / "m.onnx"], 0)
+    assert "{name: conv, type: conv2d, out_channels: 4, kernel_size: 3, bias: false}" in result.stdout
+    assert ".env" not in result.stdout + result.stderr
+
+
 # ---- import: what is not a regular file ----------------------------------------------------------
 
 
