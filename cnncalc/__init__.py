@@ -1,3 +1,3 @@
 """cnncalc: plan a CNN's shapes and parameter counts from a YAML spec, no framework needed."""
 
-__version__ = "0.11.0"
+__version__ = "0.12.0"
