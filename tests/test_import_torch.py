@@ -23,7 +23,8 @@ require_torch()
 HERE = Path(__file__).resolve().parent
 MODELS = "tests/against/models.py"
 sys.path.insert(0, str(HERE / "against"))
-import models  # noqa: E402 - after its folder is on the path
+import import_cases  # noqa: E402 - after its folder is on the path
+import models  # noqa: E402
 
 ZOO = sorted(name for module in ZOO_TORCH_MODULES for name in zoo_names(module))
 # what these references do has no spec form the import writes yet: each refusal names the module
@@ -297,3 +298,39 @@ def test_export_then_import_gives_the_plan_back(path, tmp_path):
         if row.params or row.buffers:
             assert row.name in rows, row.name
             assert (rows[row.name].output_shape, rows[row.name].params) == (row.output_shape, row.params), row.name
+
+
+CASES = "tests/against/import_cases.py"
+
+
+@pytest.mark.parametrize(
+    ("model", "shape", "expected"),
+    [
+        (
+            "OptionalFields",
+            "3,8,8",
+            "{type: log_softmax, name: log_softmax, dim: 3, inputs: softmax, when: with_log_softmax}",
+        ),
+        ("Collide", "3,10,10", "{type: relu, name: relu_3}"),
+        ("YamlWords", "3,8,8", "  no_block:"),
+        ("Empty", "3,8,8", "{type: add, name: add, inputs: [relu, conv]}"),
+        ("ChainRead", "3,8,8", '      - {type: add, name: add, inputs: ["2", "0"]}'),
+        ("EmbeddingFirst", "6", "{type: embedding, name: emb, num_embeddings: 100, embedding_dim: 16}"),
+    ],
+)
+def test_cases_that_once_fooled_the_import(monkeypatch, tmp_path, model, shape, expected):
+    out = tmp_path / f"{model}.yaml"
+    result = _run(monkeypatch, f"{CASES}:{model}", "--input", shape, "-o", out)
+    assert result.exit_code == 0, result.output + result.stderr
+    assert expected in out.read_text()
+    verified = _verify_against(monkeypatch, out, f"{CASES}:{model}", "{}")
+    assert verified.exit_code == 0, verified.output + verified.stderr
+
+
+@pytest.mark.parametrize("case", sorted(import_cases.REFUSED))
+def test_what_changes_values_beyond_a_layer_is_refused(monkeypatch, tmp_path, case):
+    out = tmp_path / "spec.yaml"
+    result = _run(monkeypatch, f"{CASES}:refused", "--input", "3,8,8", "--kwargs", f'{{"case": "{case}"}}', "-o", out)
+    assert result.exit_code == 2, result.output + result.stderr
+    assert import_cases.REFUSED[case][1] in result.stderr
+    assert "Traceback" not in result.stderr and not out.exists()

@@ -20,7 +20,7 @@ import json
 
 from cnncalc.importers.onnx import ImportRefused, _scalar, _value_text
 from cnncalc.importers.torch_blocks import REQUIRED, Block, fold_repeats, make_blocks
-from cnncalc.importers.torch_body import NAME, BodyBuilder, Entry, input_names
+from cnncalc.importers.torch_body import BodyBuilder, Entry, input_names
 from cnncalc.importers.torch_ops import is_leaf, own_forward
 from cnncalc.importers.torch_trace import BATCH, TraceError, trace
 
@@ -52,11 +52,25 @@ def _attempt(torch, model, input_shapes, title: str, header: str, lenient: bool)
             _refuse(builder.refused)
         blocks = make_blocks(builder.calls, merge=merge)
         fold_repeats(root, {b.name: {a: d for a, d in b.args if d is not REQUIRED} for b in blocks})
-        text = write(title, header, seen.trace, root, blocks, input_shapes, builder.outputs)
+        text = write(
+            title, header + _subclasses(model, lenient), seen.trace, root, blocks, input_shapes, builder.outputs
+        )
         wrong = _check(text, model, seen)
         if not wrong:
             return text
     raise ImportRefused(["the imported spec plans other numbers than the model (please report it):", *wrong[:SHOWN]])
+
+
+def _subclasses(model, lenient: bool) -> str:
+    """Header lines naming the torch layers' subclasses with their own forward() planned as
+    those layers (their counts agree; their values may not)."""
+    if not lenient:
+        return ""
+    found = [f"{path} ({type(m).__name__})" for path, m in model.named_modules() if path and own_forward(m)]
+    if not found:
+        return ""
+    shown = ", ".join(found[:5]) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
+    return f"\n# planned as the torch layers they extend, whose own forward() may compute other values: {shown}"
 
 
 def _torch():
@@ -103,8 +117,14 @@ def _run(torch, model, input_shapes: list[tuple], leaf) -> _Seen:
     from torch.utils.flop_counter import FlopCounterMode
 
     try:
-        with FlopCounterMode(display=False) as counter:
-            traced = trace(torch, model, input_shapes, leaf)
+        try:
+            with FlopCounterMode(display=False) as counter:
+                traced = trace(torch, model, input_shapes, leaf)
+        except TraceError as exc:
+            if "indices" not in str(exc):
+                raise
+            with FlopCounterMode(display=False) as counter:  # an embedding first: integer input
+                traced = trace(torch, model, input_shapes, leaf, indices=True)
     except TraceError as exc:
         raise _refused([str(exc)], exc.raised) from None
     shapes = {}
@@ -162,7 +182,7 @@ def _block_lines(block: Block) -> list[str]:
     calls = "once" if block.calls == 1 else f"{block.calls} times"
     lines = [f"  {block.name}:  # {json.dumps(block.source)}, called {calls}"]
     if block.args:
-        args = [n if d is REQUIRED else f"{n}: {_value_text(d)}" for n, d in block.args]
+        args = [n if d is REQUIRED else f"{n}: {_field(d)}" for n, d in block.args]
         lines.append(f"    args: [{', '.join(args)}]")
     if len(block.inputs) > 1:
         lines.append(f"    inputs: [{', '.join(block.inputs)}]")
@@ -205,12 +225,14 @@ def _entry(entry: Entry, indent: str, reads, show_name: bool) -> list[str]:
 
 
 def _names(reads: list[str]) -> str:
-    return reads[0] if len(reads) == 1 and NAME.fullmatch(reads[0]) and not reads[0].isdigit() else _value_text(reads)
+    return _scalar(reads[0]) if len(reads) == 1 else _value_text(reads)
 
 
 def _field(value) -> str:
     if isinstance(value, dict):
         return "{" + ", ".join(f"{k}: {_field(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_field(v) for v in value) + "]"
     if isinstance(value, str) and " * " in value:  # an expression from a block's arguments
         return value
     if isinstance(value, float):

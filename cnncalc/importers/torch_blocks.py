@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from cnncalc.importers.torch_body import Entry
+from cnncalc.importers.torch_body import Entry, plain_yaml
 
 REQUIRED = object()
 
@@ -74,7 +74,7 @@ def _block_name(class_name: str, taken: set[str]) -> str:
     base = re.sub(r"[^a-z0-9_]", "_", base).strip("_")[:90] or "block"
     if base[0].isdigit():
         base = "block_" + base
-    if lookup(base) is not None:
+    if lookup(base) is not None or not plain_yaml(base):
         base += "_block"
     name, n = base, 2
     while name in taken or lookup(name) is not None:
@@ -321,7 +321,7 @@ class _Arguments:
         if base[0].isdigit():
             base = "arg_" + base
         name, n = base, 2
-        while name in self.taken or name in self.literals or unusable_name(name):
+        while name in self.taken or name in self.literals or unusable_name(name) or not plain_yaml(name):
             name, n = f"{base}_{n}", n + 1
         self.taken.add(name)
         return name
@@ -329,7 +329,7 @@ class _Arguments:
     def flag(self, entry_name: str, presence: tuple) -> str:
         if presence not in self.flags:
             wanted = FLAG_NAMES.get(entry_name, entry_name)
-            name = self._name(wanted if not wanted.isdigit() else f"with_{wanted}")
+            name = self._name(f"with_{wanted}" if wanted.isdigit() or wanted in self.literals else wanted)
             self.flags[presence] = name
             self.found.append((name, list(presence)))
         return self.flags[presence]
@@ -340,7 +340,7 @@ class _Arguments:
             optional = _ANY in vector  # an entry some calls leave out: its few values say little alone
             if known and (key in WIDTHS or optional) and _is_count(known[0]):  # follows an argument's
                 varying = [(n, v) for n, v in self.found if len({_hashable(x) for x in v if x is not _ANY}) > 1]
-                same = next((n for n, v in varying if _agree(vector, v) and all(_is_count(x) for x in v)), None)
+                same = next((n for n, v in varying if _covers(v, vector) and all(_is_count(x) for x in v)), None)
                 related = same or (self._relation(vector, constant=False) if key in WIDTHS else None)
                 if related is not None:
                     return related
@@ -410,6 +410,11 @@ class _Arguments:
 
 def _agree(a: list, b: list) -> bool:
     return all(x is _ANY or y is _ANY or _hashable(x) == _hashable(y) for x, y in zip(a, b))
+
+
+def _covers(values: list, vector: list) -> bool:
+    """Whether an argument's `values` are known, and equal, wherever `vector` is known."""
+    return all(x is _ANY or (y is not _ANY and _hashable(x) == _hashable(y)) for x, y in zip(vector, values))
 
 
 def _fill(values: list, vector: list) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from cnncalc.importers.torch_ops import Unsupported, function_layer, module_layer
+from cnncalc.importers.torch_ops import Unsupported, finite, function_layer, module_layer
 from cnncalc.importers.torch_trace import Scope, Value
 
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*|[0-9]{1,9}")
@@ -62,12 +62,15 @@ class BodyBuilder:
         self._values: dict[int, Value] = {}  # id -> Value, for every Value given a local name
         self.exits: dict[int, list[str]] = {}  # a traced call's outputs, by their names inside it
         self.inner: set[int] = set()  # outputs named by a path into a block: the model's outputs only
+        self.inputs_of: dict[int, list[str]] = {}  # a traced call's names for its inputs
 
     def body(self, scope: Scope, input_names: list[str]) -> list[Entry]:
         local: dict[int, str] = {}
+        self.inputs_of[id(scope)] = list(input_names)
         for value, name in zip(scope.inputs, input_names):
             self._name(local, value, name)
-        used = set(input_names)
+        kept = {name for name, _ in scope.module.named_children()} if scope.module is not None else set()
+        used = Taken(input_names, kept)
         entries: list[Entry] = []
         for item in scope.entries:
             entry = self._entry(item, scope, local, used)
@@ -91,12 +94,12 @@ class BodyBuilder:
         local[id(value)] = name
         self._values[id(value)] = value
 
-    def _entry(self, item, scope: Scope, local: dict, used: set) -> Entry | None:
+    def _entry(self, item, scope: Scope, local: dict, used: Taken) -> Entry | None:
         where = _where(scope)
         if isinstance(item, Scope):
             return self._child(item, scope, local, used)
         try:
-            layer = module_layer(item) if item.module is not None else function_layer(item)
+            layer = finite(module_layer(item) if item.module is not None else function_layer(item))
         except Unsupported as exc:
             what = f"{item.path} ({type(item.module).__name__})" if item.module is not None else f"in {where}"
             self.refused.append(f"{what}: {exc}{_subclass_note(scope)}")
@@ -118,6 +121,9 @@ class BodyBuilder:
             return None
         if item.module is not None:
             relative = _relative(item.path, scope.path)
+            if relative in ("input", *self.inputs_of.get(id(scope), ())):
+                self.refused.append(f"{item.path}: a module named {relative!r}, which a spec keeps for the input")
+                return None
             if relative in used and _holds_weights(item):
                 self.refused.append(
                     f"{item.path} ({type(item.module).__name__}): called again; a spec layer holds weights of its own, "
@@ -125,16 +131,16 @@ class BodyBuilder:
                 )
                 self.lost.update(id(v) for v in item.outputs)
                 return None
-            name = _unique(relative, used)
+            name = used.unique(relative, own=True)
         else:
-            name = _unique(layer.param.path.rsplit(".", 1)[-1] if holds else layer.type, used)
+            name = used.unique(layer.param.path.rsplit(".", 1)[-1] if holds else layer.type, own=holds)
         entry = Entry(name, "layer", layer.type, dict(layer.fields), reads)
         entry.layer = layer
         if layer.param is not None and not holds:
             if not self._parameter(entry, layer, scope, used):
                 return None
         if layer.type in ("chunk", "split"):
-            pieces = [_unique(f"{name}_{k}", used) for k in range(len(item.outputs))]
+            pieces = [used.unique(f"{name}_{k}") for k in range(len(item.outputs))]
             entry.fields["outputs"] = pieces
             for value, piece in zip(item.outputs, pieces):
                 self._name(local, value, piece)
@@ -143,7 +149,7 @@ class BodyBuilder:
             self._name(local, value, name)
         return entry
 
-    def _parameter(self, entry: Entry, layer, scope: Scope, used: set) -> bool:
+    def _parameter(self, entry: Entry, layer, scope: Scope, used: Taken) -> bool:
         """An add or mul of a tensor and a model parameter: the parameter as a `parameter` layer
         beside it (its own entry, read by the merge)."""
         param = layer.param
@@ -151,15 +157,18 @@ class BodyBuilder:
         if owner != scope.path or not param.shape or param.shape[0] != 1:
             self.refused.append(f"in {_where(scope)}: {layer.op.name}() of a tensor and the parameter {param.path}")
             return False
-        name = _unique(attribute, used)
+        name = used.unique(attribute, own=True)
         made = Entry(name, "layer", "parameter", {"shape": list(param.shape[1:])}, [])
         entry.children = [made]  # written before the merge
         entry.reads = entry.reads + [name]
         return True
 
-    def _child(self, child: Scope, scope: Scope, local: dict, used: set) -> Entry | None:
+    def _child(self, child: Scope, scope: Scope, local: dict, used: Taken) -> Entry | None:
         where = _where(scope)
         name = _relative(child.path, scope.path)
+        if name in ("input", *self.inputs_of.get(id(scope), ())):
+            self.refused.append(f"{child.path}: a module named {name!r}, which a spec keeps for the input")
+            return None
         if name in used:
             self.refused.append(f"{child.path}: called more than once (a spec layer is one call)")
             return None
@@ -174,13 +183,17 @@ class BodyBuilder:
         if not child.outputs:
             self.refused.append(f"{child.path} ({type(child.module).__name__}): returns no tensor")
             return None
+        children = self.body(child, ["input"] if is_sequential(child.module) else input_names(child))
+        if not children and len(child.outputs) == 1 and child.outputs[0] in child.inputs:
+            # nothing inside (an empty nn.Sequential, a DropPath in eval): its input passes on
+            self._name(local, child.outputs[0], reads[child.inputs.index(child.outputs[0])])
+            return None
         if is_sequential(child.module):
             entry = Entry(name, "seq", reads=reads)
-            entry.children = self.body(child, ["input"])
         else:
             entry = Entry(name, "call", reads=reads)
-            entry.children = self.body(child, input_names(child))
             self.calls.append(entry)
+        entry.children = children
         entry.scope = child
         if len(child.outputs) == 1:
             self._name(local, child.outputs[0], name)
@@ -212,6 +225,12 @@ class BodyBuilder:
             return
         if len(scope.outputs) > 1:  # named with `outputs:` in the spec, by their paths
             names = [local.get(id(v), "") for v in scope.outputs]
+            inputs = set(self.inputs_of.get(id(scope), ()))
+            if (len(set(names)) < len(names) or inputs & set(names)) and not self.refused:
+                self.refused.append(
+                    f"{_where(scope)}: returns one tensor twice, or its input: a spec names each output once"
+                )
+                return
             if scope.parent is None:
                 self.outputs = names
             if "" in names and not self.refused:
@@ -225,22 +244,32 @@ class BodyBuilder:
             )
 
 
+def plain_yaml(name: str) -> bool:
+    """Whether YAML reads `name`, unquoted, as this very string (not `on`, `no` or `null`)."""
+    import yaml
+
+    try:
+        return yaml.safe_load(name) == name
+    except yaml.YAMLError:
+        return False
+
+
 def input_names(scope: Scope) -> list[str]:
     """A block's names for its inputs: `input` for one; else forward()'s own (`x`, `skip`) where
     a spec may use them, or x0, x1, ..."""
-    from cnncalc.spec.blocks import unusable_name
-
     count = len(scope.inputs)
     if count == 1:
         return ["input"]
     names = scope.argument_names
-    if (
-        len(names) == count
-        and len(set(names)) == count
-        and all(NAME.fullmatch(n) and not unusable_name(n) for n in names)
-    ):
+    if len(names) == count and len(set(names)) == count and all(_usable(n) for n in names):
         return list(names)
     return [f"x{k}" for k in range(count)]
+
+
+def _usable(name: str) -> bool:
+    from cnncalc.spec.blocks import unusable_name
+
+    return bool(NAME.fullmatch(name)) and not unusable_name(name) and plain_yaml(name) and "-" not in name
 
 
 def _subclass_note(scope: Scope) -> str:
@@ -268,12 +297,36 @@ def _relative(path: str, outer: str) -> str:
     return path[len(outer) + 1 :] if outer and path.startswith(outer + ".") else path
 
 
-def _unique(base: str, used: set) -> str:
-    name, n = base, 2
-    while name in used:
-        name, n = f"{base}_{n}", n + 1
-    used.add(name)
-    return name
+class Taken:
+    """The names in one block or list: those its entries took, and those kept for its module's
+    own children (a function's layer is never named like one, `relu_2` next to `self.relu_2`).
+    `unique` counts on from the last number given for a name, in constant time."""
+
+    def __init__(self, taken=(), kept=()):
+        self.taken: set[str] = set(taken)
+        self.kept: set[str] = set(kept)
+        self.counts: dict[str, int] = {}
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.taken
+
+    def add(self, name: str) -> None:
+        self.taken.add(name)
+
+    def unique(self, base: str, own: bool = False) -> str:
+        """`base`, or `base_2`, `base_3`, ...; with `own`, `base` itself may be a kept name
+        (a module's own first call)."""
+        name = base
+        if name in self.taken or (name in self.kept and not own):
+            n = self.counts.get(base, 1)
+            while True:
+                n += 1
+                name = f"{base}_{n}"
+                if name not in self.taken and name not in self.kept:
+                    break
+            self.counts[base] = n
+        self.taken.add(name)
+        return name
 
 
 def _containers(
@@ -308,7 +361,10 @@ def _containers(
         if problem:
             refused.append(f"{_where(scope)}: {problem}")
             continue
-        if all(e.reads == [run[j - 1].name] for j, e in enumerate(run) if j) and not _exports(run[:-1], exported):
+        inside = {e.name for e in run[:-1]}
+        read_later = any(r in inside for e in entries[k:] for r in e.reads)
+        chained = all(e.reads == [run[j - 1].name] for j, e in enumerate(run) if j)
+        if chained and not read_later and not _exports(run[:-1], exported):
             renamed[run[-1].name] = head
             out.append(_chain(head, run))
             continue

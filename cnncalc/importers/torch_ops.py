@@ -7,6 +7,8 @@ nothing is guessed.
 
 from __future__ import annotations
 
+import math
+
 from cnncalc.importers.torch_trace import Const, Op, Param, Value, flat
 
 
@@ -95,6 +97,9 @@ def module_layer(op: Op) -> Layer:
     if layer_type.type_name == "multihead_attention":
         return _attention(op, layer_type)
     fields = layer_type.from_torch(op.module)
+    for f in layer_type.fields:  # nn.Softmax() without dim: torch picks one itself
+        if fields.get(f.name, 0) is None and not f.nullable and f.default is not None:
+            raise Unsupported(f"{f.name}=None")
     if layer_type.type_name == "linear" and op.inputs and len(op.inputs[0].shape) > 1:
         fields = {"in_features": op.module.in_features, **fields}  # on the last axis, as torch applies it
     if len(op.inputs) != 1 and not layer_type.merges:
@@ -106,6 +111,11 @@ def _attention(op: Op, layer_type) -> Layer:
     module = op.module
     if not module.batch_first or len({id(v) for v in op.inputs}) != 1:
         raise Unsupported("nn.MultiheadAttention other than self-attention with batch_first=True")
+    masks = [k for k in ("attn_mask", "key_padding_mask") if op.kwargs.get(k) is not None] + [
+        k for k in ("is_causal",) if op.kwargs.get(k)
+    ]
+    if masks or len(op.args) > 3:
+        raise Unsupported(f"nn.MultiheadAttention with {', '.join(masks) or 'a mask'} (a spec's attention has none)")
     fields = {"num_heads": module.num_heads}
     if module.dropout:
         fields["dropout"] = module.dropout
@@ -135,7 +145,7 @@ SIGNATURES = {
     "elu": ("input", "alpha", "inplace"),
     "gelu": ("input", "approximate"),
     "dropout": ("input", "p", "training", "inplace"),
-    "interpolate": ("input", "size", "scale_factor", "mode", "align_corners"),
+    "interpolate": ("input", "size", "scale_factor", "mode", "align_corners", "recompute_scale_factor", "antialias"),
     "pad": ("input", "pad", "mode", "value"),
     "normalize": ("input", "p", "dim", "eps"),
     "chunk": ("input", "chunks", "dim"),
@@ -183,8 +193,18 @@ def _bind(op: Op, name: str) -> dict:
     return bound
 
 
+def finite(layer: Layer) -> Layer:
+    """The layer, if every number in its fields is finite (a spec's numbers are)."""
+    for value in flat(layer.fields):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise Unsupported(f"a value of {value} (a spec's numbers are finite)")
+    return layer
+
+
 def function_layer(op: Op) -> Layer:
     """The spec layer a function call in forward() is."""
+    if op.writes:
+        raise Unsupported(op.writes)
     name = op.name.removesuffix("_") if op.name.endswith("_") and not op.name.startswith("__") else op.name
     inplace = op.name.endswith("_") and not op.name.startswith("__")
     if any(isinstance(a, Const) for a in flat(op.args) + flat(op.kwargs)):
@@ -206,6 +226,8 @@ def function_layer(op: Op) -> Layer:
 
 
 def _arithmetic(op: Op, name: str) -> Layer:
+    if op.kwargs or len(op.args) > 2:  # alpha=, rounding_mode=, out=: other numbers than a layer's
+        raise Unsupported(f"{op.name}() with {', '.join(op.kwargs) or 'a third argument'}")
     operands = [a for a in op.args[:2]]
     values = [a for a in operands if isinstance(a, Value)]
     params = [a for a in operands if isinstance(a, Param)]
@@ -221,6 +243,8 @@ def _arithmetic(op: Op, name: str) -> Layer:
         return Layer("rescale", fields, values, op)
     if len(values) == 1 and params:
         param = params[0]
+        if param.buffer:
+            raise Unsupported(f"{op.name}() of a tensor and the buffer {param.path} (a spec has no layer for it)")
         shape = values[0].shape
         if (
             name in MUL
@@ -291,12 +315,16 @@ def _ndim(value: Value) -> int:
 def _dims(value, ndim: int) -> list[int]:
     """A `dim` argument as non-negative axes, the batch axis 0."""
     items = list(value) if isinstance(value, (list, tuple)) else [value]
+    if not items or not all(isinstance(d, int) for d in items):
+        raise Unsupported("a reduction over every axis, the batch's too")
     return [d % ndim for d in items]
 
 
 def _expanded(op: Op) -> Layer:
     """`self.class_token.expand(n, -1, -1)`: the parameter, the same for every sample."""
     param = op.args[0]
+    if param.buffer:
+        raise Unsupported(f"expand() of the buffer {param.path} (a spec has no layer for it)")
     if not param.shape or param.shape[0] != 1 or tuple(op.outputs[0].shape) != tuple(param.shape[1:]):
         raise Unsupported(f"expand() of the parameter {param.path} to another shape than its own")
     layer = Layer("parameter", {"shape": list(param.shape[1:])}, [], op)
@@ -446,6 +474,8 @@ def _adaptive(kind: str):
 
 
 def _interpolate(op: Op, bound: dict) -> Layer:
+    if bound.get("antialias") or bound.get("recompute_scale_factor"):
+        raise Unsupported("interpolate() with antialias or recompute_scale_factor")
     fields = {}
     if bound.get("size") is not None:
         size = bound["size"]
@@ -489,7 +519,7 @@ def _permute(op: Op, bound: dict) -> Layer:
     dims = [a for a in op.args[1:]]
     if len(dims) == 1 and isinstance(dims[0], (list, tuple)):
         dims = list(dims[0])
-    dims = dims or list(op.kwargs.get("dims", ()))
+    dims = [d % _ndim(op.inputs[0]) if isinstance(d, int) else d for d in (dims or list(op.kwargs.get("dims", ())))]
     if not dims or dims[0] != 0:
         raise Unsupported("permute() that moves the batch axis")
     return Layer("permute", {"dims": dims}, op.inputs[:1], op)
@@ -514,6 +544,8 @@ def _softmax(kind: str):
 
 
 def _dropout(op: Op, bound: dict) -> Layer:
+    if bound.get("training", True) and op.name == "dropout":
+        raise Unsupported("F.dropout() with training=True (its default: it drops in eval too; pass self.training)")
     p = bound.get("p", 0.5)
     return Layer("dropout", {} if p == 0.5 else {"p": p}, op.inputs[:1], op)
 

@@ -17,6 +17,10 @@ from __future__ import annotations
 BATCH = 2  # a batch of one would hide a layer that mixes up the batch axis
 
 
+IN_PLACE_OPERATORS = {f"__i{op}__" for op in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul")}
+IN_PLACE_OPERATORS |= {"__iand__", "__ior__", "__ixor__", "__ilshift__", "__irshift__"}
+
+
 class TraceError(Exception):
     """The model does not run on the given input (its own exception is `raised`)."""
 
@@ -40,26 +44,32 @@ class Op:
     (`function` set). `args`/`kwargs` are as called, tensors replaced by their Value (a model
     parameter by its Param, an untracked tensor by Const); `inputs` the Values it read in order."""
 
-    __slots__ = ("module", "path", "function", "args", "kwargs", "inputs", "outputs", "scope")
+    __slots__ = ("module", "path", "function", "args", "kwargs", "inputs", "outputs", "scope", "writes")
 
     def __init__(self, module, path, function, args, kwargs, inputs, scope):
         self.module, self.path, self.function = module, path, function
         self.args, self.kwargs, self.inputs = args, kwargs, inputs
         self.outputs: list[Value] = []
         self.scope: Scope = scope
+        self.writes: str = ""  # how it changes a tensor it reads in place, where no layer can say so
 
     @property
     def name(self) -> str:
-        return getattr(self.function, "__name__", repr(self.function)) if self.function else type(self.module).__name__
+        if not self.function:
+            return type(self.module).__name__
+        name = getattr(self.function, "__name__", repr(self.function))
+        if name in ("__get__", "__set__"):  # a property of Tensor (x.mT): its own name
+            name = getattr(getattr(self.function, "__self__", None), "__name__", name)
+        return name
 
 
 class Param:
     """A model parameter (or buffer) read by a function outside any leaf: `path` is its name."""
 
-    __slots__ = ("path", "shape")
+    __slots__ = ("path", "shape", "buffer")
 
-    def __init__(self, path: str, shape: tuple):
-        self.path, self.shape = path, shape
+    def __init__(self, path: str, shape: tuple, buffer: bool = False):
+        self.path, self.shape, self.buffer = path, shape, buffer
 
 
 class Const:
@@ -94,10 +104,12 @@ class Trace:
         self.root, self.inputs, self.outputs, self.model = root, inputs, outputs, model
 
 
-def trace(torch, model, input_shapes: list[tuple], is_leaf) -> Trace:
-    """Run `model` (built on the meta device) on zeros of `input_shapes` (without the batch axis)."""
+def trace(torch, model, input_shapes: list[tuple], is_leaf, indices: bool = False) -> Trace:
+    """Run `model` (built on the meta device) on zeros of `input_shapes` (without the batch
+    axis): floats, or with `indices` integers (a model that starts with an embedding)."""
     recorder = _Recorder(torch, model, is_leaf)
-    tensors = [torch.zeros((BATCH, *shape), device="meta") for shape in input_shapes]
+    dtype = torch.long if indices else torch.float32
+    tensors = [torch.zeros((BATCH, *shape), device="meta", dtype=dtype) for shape in input_shapes]
     inputs = [recorder.track(t, ("input", k)) for k, t in enumerate(tensors)]
     recorder.root.inputs = inputs
     recorder.root.argument_names = _argument_names(model, len(inputs))
@@ -165,7 +177,7 @@ class _Recorder:
         self.values: dict[int, Value] = {}
         self.keep: list = []  # every tensor seen stays alive, so no id() is reused
         self.params = {id(p): (name, tuple(p.shape)) for name, p in model.named_parameters()}
-        self.params.update({id(b): (name, tuple(b.shape)) for name, b in model.named_buffers()})
+        self.params.update({id(b): (name, tuple(b.shape), True) for name, b in model.named_buffers()})
         self.root = Scope(model, "", None)
         self.scope = self.root
         self.in_leaf = 0
@@ -237,6 +249,20 @@ class _Recorder:
 
         return hook
 
+    def writes(self, func, args) -> str:
+        """How a call changes a tracked tensor in place where its result cannot say so: a write
+        by index, or an in-place op on a view (it changes the tensor the view is of)."""
+        name = getattr(func, "__name__", "")
+        first = args[0] if args else None
+        if not isinstance(first, self.torch.Tensor) or id(first) not in self.values:
+            return ""
+        if name == "__setitem__":
+            return "writing into a tensor by index (x[...] = ...)"
+        in_place = (name.endswith("_") and not name.startswith("__")) or name in IN_PLACE_OPERATORS
+        if in_place and first._base is not None:
+            return f"{name}() in place on a view (a slice, chunk or reshape) of another tensor"
+        return ""
+
     def mode(self):
         from torch.overrides import TorchFunctionMode
 
@@ -246,9 +272,16 @@ class _Recorder:
             def __torch_function__(self, func, types, args=(), kwargs=None):
                 kwargs = kwargs or {}
                 result = func(*args, **kwargs)
-                if recorder.in_leaf or not _tensors(recorder.torch, result):
+                if recorder.in_leaf:
+                    return result
+                writes = recorder.writes(func, args)
+                if not writes and not _tensors(recorder.torch, result):
                     return result
                 op = recorder._op(None, "", func, args, kwargs)
+                op.writes = writes
+                if writes and not _tensors(recorder.torch, result):  # x[:, :4] = 0: refused when mapped
+                    recorder.scope.entries.append(op)
+                    return result
                 if not op.inputs and not any(isinstance(v, Param) for v in flat(op.args) + flat(op.kwargs)):
                     return result  # a constant made from nothing: kept untracked (a Const if read)
                 recorder.scope.entries.append(op)
