@@ -128,13 +128,22 @@ def test_a_module_returning_several_tensors_names_them_by_path():
     text = _import("yolov5s")
     assert 'outputs: ["model.24.m.0", "model.24.m.1", "model.24.m.2"]\n' in text
     assert '      - {type: detect, name: "24", inputs: ["17", "20", "23"]}\n' in text
-    assert '      - {type: concat_block, name: "12", inputs: ["11", "6"]}\n' in text
+    assert '      - {type: concat, name: "12", inputs: ["11", "6"]}\n' in text  # a module that only concatenates
     assert "    args: [cv1_channels, repeats: 1, shortcut: true]\n" in text  # C3's bottlenecks
 
 
 def test_subclass_with_its_own_forward_is_its_torch_layer_where_the_numbers_agree():
     """timm's GroupNorm(nn.GroupNorm) calls F.group_norm itself: a groupnorm, checked."""
     assert "{type: groupnorm, name: bn1, num_groups: 32}" in _import("resnet50_gn")
+
+
+def test_a_concatenation_a_module_begins_with_moves_to_its_caller():
+    """DenseNet's layers take the list of all features so far and concatenate it first: that
+    concatenation in the caller, so all 58 layers share one block of one input."""
+    text = _import("densenet121")
+    assert '  dense_layer:  # "zoo_torch_classic._DenseLayer", called 58 times\n' in text
+    assert "      - {type: concat, name: concat_2, inputs: [input, denselayer1, denselayer2]}\n" in text
+    assert len(text.splitlines()) < 200
 
 
 def test_vit_imports_parameters_and_select():

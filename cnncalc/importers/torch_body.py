@@ -23,7 +23,7 @@ class Entry:
     a sequential list ("seq": `children`). `reads` are local names (`input`, an entry's name);
     `when` a block argument that leaves it out, in a block's template."""
 
-    __slots__ = ("name", "kind", "type", "fields", "reads", "children", "scope", "layer", "when", "group")
+    __slots__ = ("name", "kind", "type", "fields", "reads", "children", "scope", "layer", "when", "group", "before")
 
     def __init__(self, name: str, kind: str, type_name: str = "", fields: dict | None = None, reads=None):
         self.name, self.kind, self.type = name, kind, type_name
@@ -34,6 +34,7 @@ class Entry:
         self.layer = None
         self.when: str | None = None
         self.group: tuple | None = None  # what the block pass groups calls by, where not their class
+        self.before: Entry | None = None  # an entry its caller writes just before it
 
 
 class Refusal(Exception):
@@ -77,6 +78,8 @@ class BodyBuilder:
             if entry is not None and entry.kind == "layer" and entry.children:
                 entries += entry.children  # the parameter a merge reads, first
                 entry.children = []
+            if entry is not None and entry.before is not None:
+                entries.append(entry.before)  # the concatenation a call's module began with
             if entry is not None:
                 entries.append(entry)
         names = {n: v for v_id, n in local.items() for v in [self._values.get(v_id)] if v is not None}
@@ -188,6 +191,14 @@ class BodyBuilder:
             # nothing inside (an empty nn.Sequential, a DropPath in eval): its input passes on
             self._name(local, child.outputs[0], reads[child.inputs.index(child.outputs[0])])
             return None
+        before = None
+        if not is_sequential(child.module) and len(child.inputs) > 1:
+            child, children, before = self._hoisted(child, children, reads, used)
+            if before is not None and not children:  # a module that only concatenates (YOLO's Concat)
+                before.name = name
+                self._name(local, child.outputs[0], name)
+                return before
+            reads = [before.name] if before is not None else reads
         if is_sequential(child.module):
             entry = Entry(name, "seq", reads=reads)
         else:
@@ -195,6 +206,7 @@ class BodyBuilder:
             self.calls.append(entry)
         entry.children = children
         entry.scope = child
+        entry.before = before
         if len(child.outputs) == 1:
             self._name(local, child.outputs[0], name)
             return entry
@@ -205,6 +217,28 @@ class BodyBuilder:
             if inner != last:
                 self.inner.add(id(value))
         return entry
+
+    def _hoisted(self, child: Scope, children: list[Entry], reads: list[str], used: Taken):
+        """A module whose forward() first concatenates all its inputs (DenseNet's layers take the
+        list of features so far): that concatenation in the caller, before a call of one input,
+        so calls of any number of inputs share one block. The call's Scope then reads the
+        concatenation; (child, children, None) where the pattern does not hold."""
+        first = children[0] if children else None
+        names = self.inputs_of.get(id(child), [])
+        if first is None or first.type != "concat" or first.reads != names or first.fields:
+            return child, children, None
+        if any(r in names for e in children[1:] for r in _all_reads(e)):
+            return child, children, None
+        joined = Entry(used.unique("concat"), "layer", "concat", {}, list(reads))
+        joined.layer = first.layer
+        inner = Scope(child.module, child.path, child.parent)
+        inner.inputs, inner.outputs, inner.argument_names = [first.layer.output], child.outputs, []
+        inner.entries = child.entries
+        rest = children[1:]
+        for entry in rest:
+            entry.reads = ["input" if r == first.name else r for r in entry.reads]
+        self.inputs_of[id(inner)] = ["input"]
+        return inner, rest, joined
 
     def _reads(self, values: list[Value], local: dict, where: str, what: str) -> list[str] | None:
         reads = []
@@ -405,6 +439,10 @@ def _run_problem(run: list[Entry], head: str) -> str | None:
                 "never calls: a spec nests names only through blocks and lists"
             )
     return None
+
+
+def _all_reads(entry: Entry) -> list[str]:
+    return entry.reads + [r for child in entry.children for r in _all_reads(child)]
 
 
 def _holds_weights(op) -> bool:
