@@ -524,11 +524,7 @@ def import_model(
 
             text = to_spec(model, name=name)
     except ImportRefused as exc:
-        raised = getattr(exc, "raised", None)
-        if raised is not None and os.environ.get("CNNCALC_DEBUG"):  # the user's own code's traceback
-            import traceback
-
-            traceback.print_exception(type(raised), raised, raised.__traceback__)
+        _user_traceback(exc)
         lines = exc.lines
         click.echo("\n".join([f"error: {_shown(lines[0])}", *(f"  {_shown(line)}" for line in lines[1:])]), err=True)
         sys.exit(EXIT_ERROR)
@@ -537,6 +533,15 @@ def import_model(
 
         text = "".join(terminal(line) + "\n" for line in text.splitlines())
     _write_output(text, output)
+
+
+def _user_traceback(exc: Exception) -> None:
+    """With CNNCALC_DEBUG=1, the traceback of what the user's own code raised (`exc.raised`)."""
+    raised = getattr(exc, "raised", None)
+    if raised is not None and os.environ.get("CNNCALC_DEBUG"):
+        import traceback
+
+        traceback.print_exception(type(raised), raised, raised.__traceback__)
 
 
 def _is_torch_target(model: str, input_shapes: tuple[str, ...]) -> bool:
@@ -693,11 +698,7 @@ def _verify_against(spec: str, plan, target: str, kwargs_text: str | None, load_
     try:
         outcome = compare(plan, load_callable(target), kwargs, load_state_dict=load_state_dict)
     except (AgainstError, ExportError) as exc:
-        raised = getattr(exc, "raised", None)
-        if raised is not None and os.environ.get("CNNCALC_DEBUG"):  # the user's own code's traceback
-            import traceback
-
-            traceback.print_exception(type(raised), raised, raised.__traceback__)
+        _user_traceback(exc)
         click.echo(f"error: {_shown(exc)}", err=True)
         sys.exit(EXIT_ERROR)
     except TorchMissing:

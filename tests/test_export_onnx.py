@@ -4,31 +4,22 @@ parameters and buffers, or is refused by name; and the layer families compute wh
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
 import pytest
 from clirun import runner
 from published import pytorch_specs
-from torch_reference import require_torch
+from torch_reference import require, require_torch
 
 from cnncalc.cli import cli
 from cnncalc.engine import plan
 from cnncalc.export import ExportError
 from cnncalc.spec import load_file, parse
 
-
-def _require(name: str):
-    """Import a test dependency, or skip; CI (CNNCALC_REQUIRE_TORCH=1) fails instead."""
-    if os.environ.get("CNNCALC_REQUIRE_TORCH"):
-        return __import__(name)
-    return pytest.importorskip(name)
-
-
-onnx = _require("onnx")
-ort = _require("onnxruntime")
-np = _require("numpy")
+onnx = require("onnx")
+ort = require("onnxruntime")
+np = require("numpy")
 
 from cnncalc.export.onnx import initializer_elements, to_onnx  # noqa: E402  (after the skip)
 

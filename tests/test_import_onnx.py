@@ -6,7 +6,6 @@ names from the file cannot break the spec's YAML."""
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 
@@ -14,21 +13,15 @@ import pytest
 import yaml
 from clirun import runner
 from published import pytorch_specs
+from torch_reference import require
 
 from cnncalc.cli import cli
 from cnncalc.engine import plan
 from cnncalc.spec import load_file, parse
 
-
-def _require(name: str):
-    if os.environ.get("CNNCALC_REQUIRE_TORCH"):
-        return __import__(name)
-    return pytest.importorskip(name)
-
-
-onnx = _require("onnx")
-ort = _require("onnxruntime")
-np = _require("numpy")
+onnx = require("onnx")
+ort = require("onnxruntime")
+np = require("numpy")
 
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 

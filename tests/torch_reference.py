@@ -14,11 +14,15 @@ import pytest
 from cnncalc.spec import Spec
 
 
-def require_torch():
-    """Import torch, or skip; CI sets CNNCALC_REQUIRE_TORCH=1 so a missing torch fails instead."""
+def require(name: str):
+    """Import a test dependency, or skip; CI sets CNNCALC_REQUIRE_TORCH=1 so a missing one fails instead."""
     if os.environ.get("CNNCALC_REQUIRE_TORCH"):
-        import torch  # noqa: F401  (fail loudly)
-    return pytest.importorskip("torch")
+        return __import__(name)  # fail loudly
+    return pytest.importorskip(name)
+
+
+def require_torch():
+    return require("torch")
 
 
 def _pair(value):

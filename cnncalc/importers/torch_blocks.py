@@ -212,7 +212,7 @@ def _block(name: str, cls, members: list[Entry], defaults: dict) -> Block:
     base_paths = _paths(base.children)
     per_call = [{path: e for path, e in _paths(c.children)} for c in members]
     args = _Arguments(members, base_paths)
-    presence = _presence(base_paths, per_call)
+    presence = {path: tuple(path in present for present in per_call) for path, _ in base_paths}  # in which calls
     for path, entry in base_paths:
         parent = presence.get(path[:-1]) if len(path) > 1 else None
         if not all(presence[path]) and presence[path] != parent:
@@ -235,19 +235,6 @@ def _block(name: str, cls, members: list[Entry], defaults: dict) -> Block:
     for call, values in zip(members, args.calls()):
         call.type, call.fields = name, values
     return block
-
-
-def _presence(base_paths, per_call: list[dict]) -> dict[tuple, tuple]:
-    """In which calls each entry is. A list that some calls leave empty (`nn.Sequential()` as a
-    shortcut: the identity) counts as left out there, so `when:` goes on the list, not its layers."""
-    presence = {path: tuple(path in present for present in per_call) for path, _ in base_paths}
-    for path, entry in base_paths:
-        inner = {presence[p] for p, _ in base_paths if len(p) > len(path) and p[: len(path)] == path}
-        if entry.kind == "seq" and all(presence[path]) and len(inner) == 1:
-            only = next(iter(inner))
-            if not all(only):
-                presence[path] = only
-    return presence
 
 
 def drop_identities(members: list[Entry]) -> None:

@@ -34,7 +34,7 @@ class Entry:
         self.layer = None
         self.when: str | None = None
         self.group: tuple | None = None  # what the block pass groups calls by, where not their class
-        self.before: Entry | None = None  # an entry its caller writes just before it
+        self.before: Entry | None = None  # an entry written just before it (what it reads)
 
 
 class Refusal(Exception):
@@ -75,11 +75,8 @@ class BodyBuilder:
         entries: list[Entry] = []
         for item in scope.entries:
             entry = self._entry(item, scope, local, used)
-            if entry is not None and entry.kind == "layer" and entry.children:
-                entries += entry.children  # the parameter a merge reads, first
-                entry.children = []
             if entry is not None and entry.before is not None:
-                entries.append(entry.before)  # the concatenation a call's module began with
+                entries.append(entry.before)  # the parameter a merge reads, the concatenation a call began with
             if entry is not None:
                 entries.append(entry)
         names = {n: v for v_id, n in local.items() for v in [self._values.get(v_id)] if v is not None}
@@ -162,7 +159,7 @@ class BodyBuilder:
             return False
         name = used.unique(attribute, own=True)
         made = Entry(name, "layer", "parameter", {"shape": list(param.shape[1:])}, [])
-        entry.children = [made]  # written before the merge
+        entry.before = made
         entry.reads = entry.reads + [name]
         return True
 

@@ -8,6 +8,7 @@ nothing is guessed.
 from __future__ import annotations
 
 import math
+from functools import cache
 
 from cnncalc.importers.torch_trace import Const, Op, Param, Value, flat
 
@@ -32,28 +33,18 @@ class Layer:
 # ---- modules -------------------------------------------------------------------------------------
 
 
-def _by_class() -> dict:
-    from cnncalc.layers import LAYER_TYPES
+@cache
+def _classes() -> dict:
+    """torch class name -> (layer type, whether the class is torch.nn's)."""
+    from cnncalc.layers import LAYER_TYPES, lookup
 
     found = {}
     for layer_type in LAYER_TYPES:
         torch_class = layer_type.torch_class
         if torch_class and layer_type.type_name not in ("layer_scale", "parameter", "multihead_attention"):
             found.setdefault(torch_class.removeprefix("nn."), (layer_type(), torch_class.startswith("nn.")))
+    found["MultiheadAttention"] = (lookup("multihead_attention"), True)
     return found
-
-
-_CLASSES: dict | None = None
-
-
-def _classes() -> dict:
-    global _CLASSES
-    if _CLASSES is None:
-        _CLASSES = _by_class()
-        from cnncalc.layers import lookup
-
-        _CLASSES["MultiheadAttention"] = (lookup("multihead_attention"), True)
-    return _CLASSES
 
 
 def layer_type_of(module, own_forward: bool = False):
